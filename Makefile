@@ -1,0 +1,50 @@
+# nearcast quick start. `make demo` and `make test` each install what is missing, build and run.
+BUILD      ?= build
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+FUZZ_SECONDS ?= 60
+
+.PHONY: all deps build demo test bench sanitize fuzz clean \
+        bench-proximity bench-tracker bench-seeder bench-peer bench-supernodes bench-sim
+
+all: build
+
+deps:
+	./scripts/install-deps
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+# Until the end-to-end issue lands, the demo shows the proximity engine on the data we carry.
+demo: build
+	./proximity/demo.sh $(BUILD)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+bench: build
+	cmake --build $(BUILD) --target bench
+
+bench-proximity: build
+	cmake --build $(BUILD) --target bench-proximity
+
+bench-tracker bench-seeder bench-peer bench-supernodes bench-sim: build
+	@echo "$@: arrives with its issue; nothing to run yet"
+
+# ASan + UBSan build of everything, with the tests.
+sanitize: deps
+	cmake -S . -B build-sanitize -DNEARCAST_SANITIZE=ON -DNEARCAST_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build build-sanitize -j $(JOBS)
+	cd build-sanitize && ctest --output-on-failure -j $(JOBS)
+
+# libFuzzer targets, each run for FUZZ_SECONDS. Not part of CI.
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNEARCAST_FUZZ=ON -DNEARCAST_TESTS=OFF -DNEARCAST_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets
+	./tests/fuzz/run-fuzzers build-fuzz $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) build-sanitize build-fuzz
