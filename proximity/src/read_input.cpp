@@ -24,6 +24,7 @@ std::string_view format_name(source_format format) {
         case source_format::mrt: return "mrt";
         case source_format::pfx2as: return "pfx2as";
         case source_format::ipasn: return "ipasn";
+        case source_format::as_rel: return "as-rel";
         case source_format::mmdb: return "mmdb";
         case source_format::snapshot: return "snapshot";
     }
@@ -31,7 +32,8 @@ std::string_view format_name(source_format format) {
 }
 
 std::optional<source_format> parse_format_name(std::string_view name) {
-    for (auto format : {source_format::mrt, source_format::pfx2as, source_format::ipasn, source_format::mmdb,
+    for (auto format : {source_format::mrt, source_format::pfx2as, source_format::ipasn, source_format::as_rel,
+                        source_format::mmdb,
                         source_format::snapshot}) {
         if (format_name(format) == name) return format;
     }
@@ -89,7 +91,7 @@ bool looks_like_mrt(std::string_view bytes) {
 }
 
 // The first data line of a text table decides: "a.b.c.d/len<TAB>asn" is IPASN,
-// "a.b.c.d<TAB>len<TAB>asn" is pfx2as.
+// "a.b.c.d<TAB>len<TAB>asn" is pfx2as, "asn|asn|relationship" is CAIDA AS relationships.
 std::optional<source_format> text_format(std::string_view bytes) {
     std::size_t at = 0;
     for (int lines = 0; at < bytes.size() && lines < 1000; ++lines) {
@@ -99,7 +101,12 @@ std::optional<source_format> text_format(std::string_view bytes) {
         at = end + 1;
         if (line.empty() || line[0] == ';' || line[0] == '#' || line == "\r") continue;
         const std::size_t tab = line.find('\t');
-        if (tab == std::string_view::npos) return std::nullopt;
+        if (tab == std::string_view::npos) {
+            const std::size_t bar = line.find('|');
+            const bool numeric = bar > 0 && bar != std::string_view::npos &&
+                                 line.substr(0, bar).find_first_not_of("0123456789") == std::string_view::npos;
+            return numeric ? std::optional(source_format::as_rel) : std::nullopt;
+        }
         const std::string_view first = line.substr(0, tab);
         if (first.find('/') != std::string_view::npos) {
             return ip_prefix::parse(first, true) ? std::optional(source_format::ipasn) : std::nullopt;
@@ -127,15 +134,19 @@ std::optional<source_format> detect_format(std::string_view bytes) {
 }
 
 routing_data load_source(const std::string& path, std::optional<source_format> format) {
-    std::string bytes = read_input(path);
+    return parse_source(read_input(path), path, format);
+}
+
+routing_data parse_source(std::string_view bytes, const std::string& path, std::optional<source_format> format) {
     if (!format) format = detect_format(bytes);
     if (!format) {
-        throw input_error(path, "unknown format: not an MRT RIB dump, pfx2as or IPASN text, or MaxMind DB");
+        throw input_error(path, "unknown format: not an MRT RIB dump, pfx2as, IPASN or AS-relationship text, or MaxMind DB");
     }
     switch (*format) {
         case source_format::mrt: return parse_mrt(bytes, path);
         case source_format::pfx2as: return parse_pfx2as(bytes, path);
         case source_format::ipasn: return parse_ipasn(bytes, path);
+        case source_format::as_rel: return parse_as_relationships(bytes, path);
         case source_format::mmdb: return load_mmdb(path);
         case source_format::snapshot: break;
     }

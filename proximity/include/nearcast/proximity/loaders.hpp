@@ -11,7 +11,7 @@
 
 namespace nearcast::proximity {
 
-enum class source_format { mrt, pfx2as, ipasn, mmdb, snapshot };
+enum class source_format { mrt, pfx2as, ipasn, as_rel, mmdb, snapshot };
 std::string_view format_name(source_format format);
 std::optional<source_format> parse_format_name(std::string_view name);
 
@@ -32,11 +32,16 @@ routing_data parse_pfx2as(std::string_view text, const std::string& input);
 // pyasn IPASN: "prefix/length<TAB>asn", lines starting with ';' are comments.
 routing_data parse_ipasn(std::string_view text, const std::string& input);
 
+// CAIDA AS relationships: "as1|as2|relationship[|source]", '#' comments. AS links only.
+routing_data parse_as_relationships(std::string_view text, const std::string& input);
+
 // A MaxMind DB in the GeoLite2-ASN layout, every network of it as a route, organisation names
 // as AS names.
 routing_data load_mmdb(const std::string& path);
 
 // Reads any of the above formats (not snapshots), detected from the content unless given.
 routing_data load_source(const std::string& path, std::optional<source_format> format = {});
+// The same for bytes already read with read_input; `path` names them (an MMDB is mapped from it).
+routing_data parse_source(std::string_view bytes, const std::string& path, std::optional<source_format> format = {});
 
 }  // namespace nearcast::proximity

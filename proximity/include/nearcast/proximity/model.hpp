@@ -18,7 +18,8 @@ public:
 
     // Layers sources in order: a source's prefix is used only where no earlier source has a
     // prefix covering it, so BGP data given first wins and a MaxMind DB given last fills the
-    // gaps. AS links and names are the union (an earlier source's name wins).
+    // gaps. AS links and names are the union (an earlier source's name wins). Default routes
+    // are left out.
     static model combine(std::vector<routing_data> sources);
 
     // Loads each path (any loader format, detected) and combines them; a single snapshot
@@ -28,6 +29,7 @@ public:
     // The compiled snapshot: one file, versioned and checksummed, loaded without rebuilding.
     void save_snapshot(const std::string& path) const;
     static model load_snapshot(const std::string& path);
+    static model parse_snapshot(std::string_view bytes, const std::string& input);
     static bool is_snapshot(std::string_view first_bytes);
 
     const prefix_table& prefixes() const { return prefixes_; }

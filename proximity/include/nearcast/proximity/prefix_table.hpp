@@ -94,8 +94,9 @@ struct stored_route {
     Key network;
     std::uint32_t primary_origin;
     std::uint32_t origins_at;
+    std::uint16_t origin_count;
     std::uint8_t length;
-    std::uint8_t origin_count;
+    std::uint8_t reserved;
 };
 
 }  // namespace detail

@@ -1,0 +1,254 @@
+// nearcast-prox: look up addresses, measure distances, compile and inspect routing data.
+#include <boost/program_options.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "nearcast/proximity/distance.hpp"
+#include "nearcast/proximity/errors.hpp"
+#include "nearcast/proximity/model.hpp"
+
+namespace po = boost::program_options;
+namespace prox = nearcast::proximity;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failure = 1;
+constexpr int exit_bad_input = 2;
+
+// A usage problem: the message goes to stderr with a pointer to --help, exit code 2.
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+const char* overview = R"(nearcast-prox: how near are two Internet addresses, from real BGP data
+
+Usage: nearcast-prox COMMAND [OPTIONS] [ARGS]
+
+Commands:
+  lookup IP...                  the prefix, origin AS(es) and AS name of each address
+  distance A B                  the network distance between two addresses
+  compile SOURCE... -o FILE     combine routing sources into one snapshot file
+  stats [SOURCE...]             prefixes, ASes, links and memory of the routing data
+
+Routing sources are MRT RIB dumps (TABLE_DUMP_V2), CAIDA pfx2as and pyasn IPASN text, MaxMind
+DB files (GeoLite2-ASN layout), plain, gzip or bzip2; or one compiled snapshot. Sources are
+layered in the order given: a later source only answers for addresses no earlier one covers.
+Without --data, the routing data is $NEARCAST_PROX_DATA or the embedded default snapshot.
+
+Run 'nearcast-prox COMMAND --help' for a command's options. Exit status: 0 success,
+2 bad input or usage, 1 other failure.
+)";
+
+po::options_description common_options() {
+    po::options_description options("Common options");
+    options.add_options()
+        ("help,h", "show this help")
+        ("data,d", po::value<std::vector<std::string>>()->composing(),
+         "routing source or snapshot (repeatable, earlier sources win)")
+        ("quiet,q", "only warnings and errors on stderr")
+        ("verbose,v", "debug messages on stderr");
+    return options;
+}
+
+std::vector<std::string> default_data() {
+    if (const char* from_environment = std::getenv("NEARCAST_PROX_DATA"); from_environment && *from_environment) {
+        return {from_environment};
+    }
+    for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
+        if (std::filesystem::exists(candidate)) return {candidate};
+    }
+    throw usage_error("no routing data: give --data SOURCE (no embedded default snapshot was found at " +
+                      std::string(NEARCAST_DEFAULT_SNAPSHOT) + ")");
+}
+
+prox::model load_model(const po::variables_map& values, std::vector<std::string> sources = {}) {
+    if (sources.empty() && values.count("data")) sources = values["data"].as<std::vector<std::string>>();
+    if (sources.empty()) sources = default_data();
+    const auto started = std::chrono::steady_clock::now();
+    prox::model routing = prox::model::load(sources);
+    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    spdlog::debug("loaded {} prefixes from {} source(s) in {:.1f} ms", routing.prefixes().size(), sources.size(),
+                  elapsed.count());
+    return routing;
+}
+
+prox::ip_address parse_address(const std::string& text) {
+    const auto address = prox::ip_address::parse(text);
+    if (!address) throw usage_error("'" + text + "' is not an IPv4 or IPv6 address");
+    return *address;
+}
+
+std::string origins_text(std::span<const std::uint32_t> origins) {
+    std::string text;
+    for (std::uint32_t origin : origins) text += (text.empty() ? "AS" : ",AS") + std::to_string(origin);
+    return text;
+}
+
+std::string describe(const prox::model& routing, prox::ip_address address) {
+    const auto found = routing.prefixes().lookup(address);
+    if (!found) return address.to_string() + "\t-\tno route";
+    std::string line = address.to_string() + "\t" + found->prefix.to_string() + "\t" + origins_text(found->origins);
+    if (const auto name = routing.as_name(found->primary_origin()); !name.empty()) line += "\t" + std::string(name);
+    return line;
+}
+
+struct command_line {
+    po::variables_map values;
+    std::vector<std::string> arguments;
+};
+
+// Parses a command's options; positional arguments go to `arguments`.
+command_line parse_command(const std::vector<std::string>& args, const po::options_description& options,
+                           const char* usage) {
+    po::options_description hidden;
+    hidden.add_options()("arguments", po::value<std::vector<std::string>>());
+    po::options_description all;
+    all.add(options).add(hidden);
+    po::positional_options_description positional;
+    positional.add("arguments", -1);
+    command_line parsed;
+    try {
+        po::store(po::command_line_parser(args).options(all).positional(positional).run(), parsed.values);
+        po::notify(parsed.values);
+    } catch (const po::error& error) {
+        throw usage_error(error.what());
+    }
+    if (parsed.values.count("help")) {
+        std::cout << usage << "\n" << options;
+        std::exit(exit_ok);
+    }
+    if (parsed.values.count("arguments")) parsed.arguments = parsed.values["arguments"].as<std::vector<std::string>>();
+    if (parsed.values.count("quiet")) spdlog::set_level(spdlog::level::warn);
+    if (parsed.values.count("verbose")) spdlog::set_level(spdlog::level::debug);
+    return parsed;
+}
+
+int run_lookup(const std::vector<std::string>& args) {
+    const auto parsed = parse_command(args, common_options(),
+                                      "Usage: nearcast-prox lookup [OPTIONS] IP...\n"
+                                      "Prints, for each address: address, prefix, origin AS(es), AS name.\n");
+    if (parsed.arguments.empty()) throw usage_error("lookup needs at least one address");
+    std::vector<prox::ip_address> addresses;
+    for (const auto& text : parsed.arguments) addresses.push_back(parse_address(text));
+    const prox::model routing = load_model(parsed.values);
+    for (const auto& address : addresses) std::cout << describe(routing, address) << "\n";
+    return exit_ok;
+}
+
+int run_distance(const std::vector<std::string>& args) {
+    po::options_description options = common_options();
+    const prox::distance_options defaults;
+    options.add_options()
+        ("subnet-v4", po::value<unsigned>()->default_value(defaults.subnet_v4), "IPv4 subnet length for same-subnet")
+        ("subnet-v6", po::value<unsigned>()->default_value(defaults.subnet_v6), "IPv6 subnet length for same-subnet")
+        ("max-hops", po::value<unsigned>()->default_value(defaults.max_as_hops), "farther than this is unknown");
+    const auto parsed = parse_command(args, options,
+                                      "Usage: nearcast-prox distance [OPTIONS] A B\n"
+                                      "Prints the nearness of two addresses (nearest first: same-subnet, same-prefix,\n"
+                                      "same-as, adjacent-as, N AS hops, unknown) and its sorting cost.\n");
+    if (parsed.arguments.size() != 2) throw usage_error("distance needs exactly two addresses");
+    prox::distance_options chosen;
+    chosen.subnet_v4 = parsed.values["subnet-v4"].as<unsigned>();
+    chosen.subnet_v6 = parsed.values["subnet-v6"].as<unsigned>();
+    chosen.max_as_hops = parsed.values["max-hops"].as<unsigned>();
+    if (chosen.subnet_v4 > 32) throw usage_error("--subnet-v4 must be 0 to 32");
+    if (chosen.subnet_v6 > 128) throw usage_error("--subnet-v6 must be 0 to 128");
+    const auto a = parse_address(parsed.arguments[0]);
+    const auto b = parse_address(parsed.arguments[1]);
+    const prox::model routing = load_model(parsed.values);
+    const auto result = prox::distance(routing, a, b, chosen);
+    std::cout << describe(routing, a) << "\n" << describe(routing, b) << "\n"
+              << "distance\t" << result.to_string() << "\tcost " << result.cost() << "\n";
+    return exit_ok;
+}
+
+void print_summary(const prox::model& routing) {
+    const auto& table = routing.prefixes();
+    std::set<std::uint32_t> origins;
+    for (const auto& found : table.routes()) origins.insert(found.origins.begin(), found.origins.end());
+    const double memory = static_cast<double>(routing.memory_bytes());
+    std::cout << "prefixes\t" << table.size() << "\t(IPv4 " << table.v4_size() << ", IPv6 " << table.v6_size() << ")\n"
+              << "origin ASes\t" << origins.size() << "\n"
+              << "graph ASes\t" << routing.graph().as_count() << "\n"
+              << "AS links\t" << routing.graph().link_count() << "\n"
+              << "AS names\t" << routing.as_name_count() << "\n"
+              << "memory bytes\t" << routing.memory_bytes() << "\t(table " << table.memory_bytes() << ", "
+              << (table.size() ? memory / static_cast<double>(table.size()) : 0.0) << " per prefix)\n";
+}
+
+int run_compile(const std::vector<std::string>& args) {
+    po::options_description options = common_options();
+    options.add_options()("output,o", po::value<std::string>(), "snapshot file to write");
+    const auto parsed = parse_command(args, options,
+                                      "Usage: nearcast-prox compile [OPTIONS] SOURCE... -o FILE\n"
+                                      "Combines the sources, in priority order, into one snapshot file.\n");
+    if (!parsed.values.count("output")) throw usage_error("compile needs -o FILE");
+    if (parsed.arguments.empty()) throw usage_error("compile needs at least one source");
+    const auto started = std::chrono::steady_clock::now();
+    const prox::model routing = prox::model::load(parsed.arguments);
+    for (const auto& report : routing.reports()) {
+        std::string skipped;
+        for (const auto& [kind, count] : report.skipped_by_kind) skipped += ", " + std::to_string(count) + " " + kind;
+        spdlog::info("{}: {} {} records{}", report.input, report.records, report.format, skipped);
+    }
+    const std::string output = parsed.values["output"].as<std::string>();
+    routing.save_snapshot(output);
+    const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+    spdlog::info("wrote {} ({} bytes) in {:.2f} s", output, std::filesystem::file_size(output), elapsed.count());
+    if (!parsed.values.count("quiet")) print_summary(routing);
+    return exit_ok;
+}
+
+int run_stats(const std::vector<std::string>& args) {
+    const auto parsed = parse_command(args, common_options(),
+                                      "Usage: nearcast-prox stats [OPTIONS] [SOURCE...]\n"
+                                      "Prints prefixes, ASes, AS links, AS names and memory of the routing data.\n");
+    const auto started = std::chrono::steady_clock::now();
+    const prox::model routing = load_model(parsed.values, parsed.arguments);
+    const auto elapsed = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started);
+    print_summary(routing);
+    std::cout << "load ms\t" << elapsed.count() << "\n";
+    return exit_ok;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_st("nearcast-prox");
+    logger->set_pattern("%^%l%$: %v");
+    spdlog::set_default_logger(logger);
+
+    const std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+        std::cout << overview;
+        return args.empty() ? exit_bad_input : exit_ok;
+    }
+    const std::string command = args[0];
+    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    try {
+        if (command == "lookup") return run_lookup(rest);
+        if (command == "distance") return run_distance(rest);
+        if (command == "compile") return run_compile(rest);
+        if (command == "stats") return run_stats(rest);
+        throw usage_error("unknown command '" + command + "'");
+    } catch (const usage_error& error) {
+        std::cerr << "nearcast-prox: " << error.what() << " (see nearcast-prox "
+                  << (command.starts_with("-") ? "" : command + " ") << "--help)\n";
+        return exit_bad_input;
+    } catch (const prox::input_error& error) {
+        std::cerr << "nearcast-prox: " << error.what() << "\n";
+        return exit_bad_input;
+    } catch (const std::exception& error) {
+        std::cerr << "nearcast-prox: " << error.what() << "\n";
+        return exit_failure;
+    }
+}
