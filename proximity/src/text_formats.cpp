@@ -104,31 +104,40 @@ public:
         if (!at_end_) fail("unexpected extra field " + quoted(rest_) + " at the end of the line");
     }
 
-    // "a.b.c.d" or IPv6 text plus a decimal length, host bits clear. An IPv4-mapped IPv6
-    // prefix (::ffff:a.b.c.d/len) becomes the IPv4 prefix it maps, as ip_prefix::parse does.
-    ip_prefix prefix(std::string_view address_text, std::string_view length_text) const {
-        const auto address = ip_address::parse(address_text);
-        if (!address) fail("bad IPv4 or IPv6 address " + quoted(address_text));
+    struct parsed_address {
+        ip_address address;
+        bool mapped;  // written as IPv4-mapped IPv6 (::ffff:a.b.c.d), parsed as IPv4
+    };
+
+    parsed_address address(std::string_view text) const {
+        const auto address = ip_address::parse(text);
+        if (!address) fail("bad IPv4 or IPv6 address " + quoted(text));
+        return {*address, address->is_v4() && text.find(':') != std::string_view::npos};
+    }
+
+    // The address and a decimal length, host bits clear. An IPv4-mapped prefix
+    // (::ffff:a.b.c.d/len) becomes the IPv4 prefix it maps, as ip_prefix::parse does.
+    ip_prefix prefix(parsed_address parsed, std::string_view address_text, std::string_view length_text) const {
         unsigned length = 0;
         const char* end = length_text.data() + length_text.size();
         const auto [stop, error] = std::from_chars(length_text.data(), end, length);
         if (length_text.empty() || error != std::errc() || stop != end) {
             fail("bad prefix length " + quoted(length_text));
         }
-        const bool mapped = address->is_v4() && address_text.find(':') != std::string_view::npos;
-        if (mapped) {
+        if (parsed.mapped) {
             if (length < 96 || length > 128) {
                 fail("prefix length " + quoted(length_text) + " does not fit the IPv4-mapped address " +
                      quoted(address_text) + " (96 to 128)");
             }
             length -= 96;
         }
-        if (length > address->width()) {
-            fail("prefix length " + quoted(length_text) + " is past " + std::to_string(address->width()) +
-                 ", the width of an " + (address->is_v4() ? "IPv4" : "IPv6") + " address");
+        const ip_address address = parsed.address;
+        if (length > address.width()) {
+            fail("prefix length " + quoted(length_text) + " is past " + std::to_string(address.width()) +
+                 ", the width of an " + (address.is_v4() ? "IPv4" : "IPv6") + " address");
         }
-        const ip_prefix result = ip_prefix::of(*address, length);
-        if (result.network != *address) {
+        const ip_prefix result = ip_prefix::of(address, length);
+        if (result.network != address) {
             fail("host bits set in " + quoted(std::string(address_text) + "/" + std::string(length_text)) +
                  " (the network is " + result.to_string() + ")");
         }
@@ -212,24 +221,27 @@ routing_data parse_table(std::string_view text, const std::string& input, const 
 
 }  // namespace
 
+// Each field is checked as it is read, so that a line split by something other than tabs
+// is reported as the bad field it is, not as missing the rest.
 routing_data parse_pfx2as(std::string_view text, const std::string& input) {
     return parse_table(text, input, "pfx2as", [](line_reader& reader, route& added) {
-        const std::string_view address = reader.field("prefix");
-        const std::string_view length = reader.field("prefix length (second field)");
-        const std::string_view asns = reader.field("AS number (third field)");
-        added.prefix = reader.prefix(address, length);
-        reader.origins(asns, added.origins);
+        const std::string_view address_text = reader.field("prefix");
+        const auto address = reader.address(address_text);
+        const std::string_view length_text = reader.field("prefix length (second field)");
+        added.prefix = reader.prefix(address, address_text, length_text);
+        reader.origins(reader.field("AS number (third field)"), added.origins);
     });
 }
 
 routing_data parse_ipasn(std::string_view text, const std::string& input) {
     return parse_table(text, input, "ipasn", [](line_reader& reader, route& added) {
         const std::string_view prefix = reader.field("prefix");
-        const std::string_view asns = reader.field("AS number (second field)");
         const std::size_t slash = prefix.find('/');
+        const std::string_view address_text = prefix.substr(0, slash);
+        const auto address = reader.address(address_text);
         if (slash == std::string_view::npos) reader.fail("prefix " + quoted(prefix) + " has no /length");
-        added.prefix = reader.prefix(prefix.substr(0, slash), prefix.substr(slash + 1));
-        reader.origins(asns, added.origins);
+        added.prefix = reader.prefix(address, address_text, prefix.substr(slash + 1));
+        reader.origins(reader.field("AS number (second field)"), added.origins);
     });
 }
 
