@@ -351,7 +351,7 @@ private:
                         record.offset());
         }
         ++result_.report.records;
-        for (const auto& [origin, entries] : record_origins_) origin_counts_.push_back({prefix, origin, entries});
+        count_record_origins(prefix);
         if (link_keys_.size() >= compact_links_at_) {
             // Bounds memory on a full table, where most paths repeat links already seen.
             sort_unique(link_keys_);
@@ -377,7 +377,7 @@ private:
         }
         read_path(record.nested(attribute_length, "attributes", "RIB entry's attributes"));
         if (const auto origin = origin_of(path_)) {
-            count_origin(*origin);
+            record_origins_.push_back(*origin);
             collect_links(path_, link_keys_);
         } else {
             skip("RIB entry without AS path");
@@ -425,14 +425,15 @@ private:
         }
     }
 
-    void count_origin(std::uint32_t origin) {
-        for (auto& [known, entries] : record_origins_) {
-            if (known == origin) {
-                ++entries;
-                return;
-            }
+    // Sorting rather than searching a list keeps a record of 65,535 distinct origins linear-ish.
+    void count_record_origins(const ip_prefix& prefix) {
+        std::sort(record_origins_.begin(), record_origins_.end());
+        for (std::size_t first = 0; first < record_origins_.size();) {
+            std::size_t next = first + 1;
+            while (next < record_origins_.size() && record_origins_[next] == record_origins_[first]) ++next;
+            origin_counts_.push_back({prefix, record_origins_[first], next - first});
+            first = next;
         }
-        record_origins_.emplace_back(origin, 1);
     }
 
     // One route per prefix, even when several records carry it; origins most-supported first.
@@ -471,7 +472,7 @@ private:
     as_path path_;
     as_path as4_path_;
     as_path scratch_;
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> record_origins_;
+    std::vector<std::uint32_t> record_origins_;  // one per RIB entry of the current record
     std::vector<origin_count> origin_counts_;
     std::vector<std::uint64_t> link_keys_;
     std::size_t compact_links_at_ = 1 << 22;
