@@ -184,10 +184,10 @@ void merge_as4_path(as_path& path, const as_path& as4_path, as_path& scratch) {
     std::swap(path, scratch);
 }
 
-// The origin is the last AS of the path. A path ending in an aggregate's AS_SET has no single
-// last AS: a one-member set is its member; otherwise the aggregator (the last AS of the sequence
-// before the set) announced it; a bare set falls back to its smallest member, so that the choice
-// does not depend on the order a router wrote the set in.
+// The origin is the last AS of the path. A path that ends in an aggregate's AS_SET has no
+// single last AS; we take the set's smallest member, so the choice does not depend on the order
+// a router wrote the set in, a route keeps one origin whether its set was trimmed to one member
+// or not, and the public AS wins over the private ones aggregates often carry.
 std::optional<std::uint32_t> origin_of(const as_path& path) {
     const auto& segments = path.segments;
     auto last = std::find_if(segments.rbegin(), segments.rend(),
@@ -195,10 +195,7 @@ std::optional<std::uint32_t> origin_of(const as_path& path) {
     if (last == segments.rend()) return std::nullopt;
     const std::uint32_t* first = path.numbers.data() + last->begin;
     const std::uint32_t* end = path.numbers.data() + last->end;
-    if (last->kind == segment_kind::sequence || end - first == 1) return end[-1];
-    auto sequence = std::find_if(last + 1, segments.rend(),
-                                 [](const auto& part) { return part.kind == segment_kind::sequence; });
-    if (sequence != segments.rend()) return path.numbers[sequence->end - 1];
+    if (last->kind == segment_kind::sequence) return end[-1];
     return *std::min_element(first, end);
 }
 
