@@ -7,10 +7,10 @@
 // it (in a full database most do: a record per AS, a network per announcement).
 #include <maxminddb.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
 #include <tuple>
 #include <utility>
 #include <vector>
@@ -139,9 +139,6 @@ public:
         }
         const std::uint32_t node_count = database_->metadata.node_count;
         ipv4_start_ = width_ == 128 ? ipv4_start_node() : node_count;
-        // A tree of n nodes has at most n + 1 networks; the real databases fill about half of that,
-        // and reserving the rest costs only address space: untouched pages are never mapped.
-        data_.routes.reserve(std::size_t{node_count} + 1);
 
         // Depth first, lower half first, data records in the same stack as nodes: routes come
         // out in address order, and neighbours (which often share a record) one after another.
