@@ -34,7 +34,7 @@ const char* overview = R"(nearcast-prox: how near are two Internet addresses, fr
 Usage: nearcast-prox COMMAND [OPTIONS] [ARGS]
 
 Commands:
-  lookup IP...                  the prefix, origin AS(es) and AS name of each address
+  lookup IP... | -              the prefix, origin AS(es) and AS name of each address
   distance A B                  the network distance between two addresses
   compile SOURCE... -o FILE     combine routing sources into one snapshot file
   stats [SOURCE...]             prefixes, ASes, links and memory of the routing data
@@ -132,11 +132,33 @@ command_line parse_command(const std::vector<std::string>& args, const po::optio
     return parsed;
 }
 
+// Addresses from stdin, one per line ('#' comments and blank lines skipped). A bad line is
+// reported with its number and the rest still answered; the exit status then says 2.
+int lookup_stream(const prox::model& routing) {
+    int status = exit_ok;
+    std::uint64_t line_number = 0;
+    for (std::string line; std::getline(std::cin, line);) {
+        ++line_number;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line.front() == '#') continue;
+        const auto address = prox::ip_address::parse(line);
+        if (!address) {
+            std::cerr << "nearcast-prox: stdin:" << line_number << ": '" << line << "' is not an IPv4 or IPv6 address\n";
+            status = exit_bad_input;
+            continue;
+        }
+        std::cout << describe(routing, *address) << "\n";
+    }
+    return status;
+}
+
 int run_lookup(const std::vector<std::string>& args) {
     const auto parsed = parse_command(args, common_options(),
                                       "Usage: nearcast-prox lookup [OPTIONS] IP...\n"
+                                      "       nearcast-prox lookup [OPTIONS] -     (addresses from stdin, one a line)\n"
                                       "Prints, for each address: address, prefix, origin AS(es), AS name.\n");
-    if (parsed.arguments.empty()) throw usage_error("lookup needs at least one address");
+    if (parsed.arguments.empty()) throw usage_error("lookup needs at least one address, or - for stdin");
+    if (parsed.arguments.size() == 1 && parsed.arguments.front() == "-") return lookup_stream(load_model(parsed.values));
     std::vector<prox::ip_address> addresses;
     for (const auto& text : parsed.arguments) addresses.push_back(parse_address(text));
     const prox::model routing = load_model(parsed.values);

@@ -87,6 +87,23 @@ TEST_CASE("compile writes a snapshot that stats and lookup read back", "[tool]")
     std::filesystem::remove(snapshot);
 }
 
+TEST_CASE("lookup - answers every good line of stdin and names the bad ones", "[tool]") {
+    const std::string input = temporary_path("addresses.txt");
+    write_file(input, "# resolvers\n8.8.8.8\n\nnot-an-address\r\n127.20.1.1\n");
+    std::string command = std::string(NEARCAST_PROX_TOOL) + " lookup - <" + input + " 2>&1";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe);
+    std::string output;
+    char buffer[512];
+    while (const std::size_t got = fread(buffer, 1, sizeof buffer, pipe)) output.append(buffer, got);
+    const int raw = pclose(pipe);
+    CHECK(WEXITSTATUS(raw) == 2);
+    CHECK_THAT(output, Catch::Contains("8.8.8.8\t8.8.8.0/24\tAS15169"));
+    CHECK_THAT(output, Catch::Contains("stdin:4: 'not-an-address' is not an IPv4 or IPv6 address"));
+    CHECK_THAT(output, Catch::Contains("127.20.1.1\t127.20.0.0/16\tAS64513"));
+    std::filesystem::remove(input);
+}
+
 TEST_CASE("a bad address is named and exits with status 2", "[tool]") {
     const auto result = prox({"lookup", "8.8.8.8", "8.8.8.256"});
     CHECK(result.status == 2);
