@@ -32,21 +32,6 @@ const route* covering_route(const std::vector<route>& routes, ip_address address
     return best;
 }
 
-std::vector<std::vector<std::string>> read_tsv(const std::string& path) {
-    std::ifstream file(path);
-    REQUIRE(file);
-    std::vector<std::vector<std::string>> rows;
-    for (std::string line; std::getline(file, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> fields;
-        std::stringstream split(line);
-        for (std::string field; std::getline(split, field, '\t');) fields.push_back(field);
-        if (!line.empty() && line.back() == '\t') fields.emplace_back();
-        rows.push_back(fields);
-    }
-    return rows;
-}
-
 // A file that removes itself, for databases built by the tests.
 struct temporary_file {
     explicit temporary_file(const std::string& name, const std::string& bytes)
@@ -154,7 +139,7 @@ input_error error_of(const std::string& path) {
 
 TEST_CASE("every network of MaxMind's GeoLite2-ASN test database is covered with its AS", "[mmdb]") {
     const std::string path = nearcast::testing::shared_data("mmdb/GeoLite2-ASN-Test.mmdb");
-    const auto expected = read_tsv(nearcast::testing::shared_data("vectors/maxmind-GeoLite2-ASN-Test-networks.tsv"));
+    const auto expected = nearcast::testing::read_tsv(nearcast::testing::shared_data("vectors/maxmind-GeoLite2-ASN-Test-networks.tsv"));
     const routing_data data = load_mmdb(path);
     CHECK(data.report.format == "mmdb");
     CHECK(data.report.input == path);
@@ -216,7 +201,7 @@ TEST_CASE("the IPv4 space of an IPv6 database is listed once, as IPv4, without i
 
 TEST_CASE("well-known addresses get their AS from the full ip-location-db database", "[mmdb]") {
     const std::string path = nearcast::testing::shared_data("mmdb/ip-location-db/ip-location-db-asn-full.mmdb");
-    const auto vectors = read_tsv(nearcast::testing::shared_data("vectors/wellknown-ip2asn-ip-location-db.tsv"));
+    const auto vectors = nearcast::testing::read_tsv(nearcast::testing::shared_data("vectors/wellknown-ip2asn-ip-location-db.tsv"));
     const routing_data data = load_mmdb(path);
     // 515,158 ranges in the source data, 732,482 CIDR networks in the tree (counted again with an
     // independent walk of the file), 564,579 of them IPv4.

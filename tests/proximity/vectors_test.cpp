@@ -11,27 +11,10 @@
 
 using namespace nearcast::proximity;
 
-namespace {
-
-std::vector<std::vector<std::string>> tsv_rows(const std::string& path) {
-    std::ifstream in(path);
-    REQUIRE(in);
-    std::vector<std::vector<std::string>> rows;
-    for (std::string line; std::getline(in, line);) {
-        if (line.empty() || line[0] == '#') continue;
-        std::vector<std::string> fields;
-        std::istringstream split(line);
-        for (std::string field; std::getline(split, field, '\t');) fields.push_back(field);
-        rows.push_back(fields);
-    }
-    return rows;
-}
-
-}  // namespace
 
 TEST_CASE("every network of the MaxMind test database gives its ASN at both ends through the table", "[vectors]") {
     const model routing = model::load({nearcast::testing::shared_data("mmdb/GeoLite2-ASN-Test.mmdb")});
-    const auto rows = tsv_rows(nearcast::testing::shared_data("vectors/maxmind-GeoLite2-ASN-Test-networks.tsv"));
+    const auto rows = nearcast::testing::read_tsv(nearcast::testing::shared_data("vectors/maxmind-GeoLite2-ASN-Test-networks.tsv"));
     REQUIRE(rows.size() >= 700);
     // One ASN appears with several spellings of its organisation; the model keeps one per AS.
     std::map<std::uint32_t, std::set<std::string>> names;
@@ -63,7 +46,7 @@ TEST_CASE("every network of the MaxMind test database gives its ASN at both ends
 
 TEST_CASE("every well-known address gives its ASN from the full MaxMind DB through the table", "[vectors]") {
     const model routing = model::load({nearcast::testing::shared_data("mmdb/ip-location-db/ip-location-db-asn-full.mmdb")});
-    const auto rows = tsv_rows(nearcast::testing::shared_data("vectors/wellknown-ip2asn-ip-location-db.tsv"));
+    const auto rows = nearcast::testing::read_tsv(nearcast::testing::shared_data("vectors/wellknown-ip2asn-ip-location-db.tsv"));
     REQUIRE(rows.size() == 27);
     for (const auto& row : rows) {
         INFO(row.at(0));
