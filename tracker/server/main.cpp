@@ -1,0 +1,155 @@
+// nearcast-tracker: the server shell around the tracker's policy library.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "http_server.hpp"
+#include "nearcast/proximity/errors.hpp"
+#include "options.hpp"
+#include "udp_server.hpp"
+
+namespace asio = boost::asio;
+namespace prox = nearcast::proximity;
+using namespace nearcast::tracker;
+using namespace nearcast::tracker::server;
+
+namespace {
+
+std::vector<std::string> data_sources(const server_options& options) {
+    if (!options.data.empty()) return options.data;
+    for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
+        if (std::filesystem::exists(candidate)) return {candidate};
+    }
+    throw std::runtime_error("no proximity data: give --data SOURCE (no embedded default snapshot at " +
+                             std::string(NEARCAST_DEFAULT_SNAPSHOT) + ")");
+}
+
+std::shared_ptr<const prox::model> load_routing(const server_options& options) {
+    const auto sources = data_sources(options);
+    const auto started = std::chrono::steady_clock::now();
+    auto routing = std::make_shared<const prox::model>(prox::model::load(sources));
+    spdlog::info("proximity data: {} prefixes, {} ASes in the graph, from {} in {} ms", routing->prefixes().size(),
+                 routing->graph().as_count(), sources.front(),
+                 std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+    return routing;
+}
+
+asio::ip::address asio_address(const prox::ip_address& address) {
+    return asio::ip::make_address(address.to_string());
+}
+
+class expiry_timer {
+public:
+    expiry_timer(asio::io_context& io, tracker_service& service, std::uint32_t every_s)
+        : timer_(io), service_(service), every_(std::chrono::seconds(std::max<std::uint32_t>(every_s, 1))) {}
+    void start() {
+        timer_.expires_after(every_);
+        timer_.async_wait([this](boost::system::error_code error) {
+            if (error) return;
+            service_.expire(wall_clock_ms());
+            start();
+        });
+    }
+    void stop() { timer_.cancel(); }
+
+private:
+    asio::steady_timer timer_;
+    tracker_service& service_;
+    std::chrono::seconds every_;
+};
+
+int serve(const server_options& options) {
+    auto routing = load_routing(options);
+    tracker_service service(options, routing);
+    asio::io_context io(1);
+
+    std::vector<std::shared_ptr<http_listener>> http;
+    std::vector<std::shared_ptr<udp_listener>> udp;
+    std::string ports;
+    for (const auto& where : options.http) {
+        http.push_back(std::make_shared<http_listener>(io, asio::ip::tcp::endpoint(asio_address(where.address), where.port), service));
+        listen_address bound{where.address, http.back()->local_endpoint().port()};
+        ports += "http " + bound.to_string() + "\n";
+        spdlog::info("listening http {}", bound.to_string());
+    }
+    for (const auto& where : options.udp) {
+        udp.push_back(std::make_shared<udp_listener>(io, asio::ip::udp::endpoint(asio_address(where.address), where.port), service));
+        listen_address bound{where.address, udp.back()->local_endpoint().port()};
+        ports += "udp " + bound.to_string() + "\n";
+        spdlog::info("listening udp {}", bound.to_string());
+    }
+    for (auto& listener : http) listener->start();
+    for (auto& listener : udp) listener->start();
+    if (!options.port_file.empty()) {
+        // Written whole, then renamed: a reader never sees half the ports.
+        const std::string temporary = options.port_file + ".tmp";
+        std::ofstream(temporary) << ports;
+        std::filesystem::rename(temporary, options.port_file);
+    }
+
+    expiry_timer expiry(io, service, options.expire_every_s);
+    expiry.start();
+
+    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
+    stop_signals.async_wait([&](boost::system::error_code error, int signal) {
+        if (error) return;
+        spdlog::info("signal {}: stopping", signal);
+        for (auto& listener : http) listener->stop();
+        for (auto& listener : udp) listener->stop();
+        expiry.stop();
+        io.stop();
+    });
+    asio::signal_set reload_signal(io, SIGHUP);
+    std::function<void()> wait_for_reload = [&] {
+        reload_signal.async_wait([&](boost::system::error_code error, int) {
+            if (error) return;
+            try {
+                service.set_routing(load_routing(options));
+                spdlog::info("proximity data reloaded");
+            } catch (const std::exception& failure) {
+                spdlog::error("reload failed, keeping the old proximity data: {}", failure.what());
+            }
+            wait_for_reload();
+        });
+    };
+    wait_for_reload();
+
+    io.run();
+    const auto stats = service.state().stats(wall_clock_ms());
+    spdlog::info("stopped: {} announces answered, {} swarms and {} peers dropped (they rebuild as peers re-announce)",
+                 stats.announces, stats.swarms, stats.peers);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_mt("nearcast-tracker");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+
+    const parsed_command command = parse_command_line(argc, argv);
+    if (command.what == parsed_command::action::exit) return command.exit_status;
+    spdlog::set_level(spdlog::level::from_str(command.options.log_level));
+    try {
+        if (command.what == parsed_command::action::mint_token) {
+            const access_tokens tokens(read_secret(command.options.token_secret_file));
+            std::cout << tokens.issue(command.token_subject, wall_clock_ms() / 1000 + command.token_ttl_s) << "\n";
+            return 0;
+        }
+        return serve(command.options);
+    } catch (const prox::input_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const std::exception& error) {
+        spdlog::error("{}", error.what());
+        return 1;
+    }
+}

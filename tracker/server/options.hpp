@@ -1,0 +1,46 @@
+// nearcast-tracker's settings: flags and an INI config file, through Boost.Program_options.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nearcast/tracker/tracker_state.hpp"
+
+namespace nearcast::tracker::server {
+
+struct listen_address {
+    proximity::ip_address address;
+    std::uint16_t port = 0;
+    std::string to_string() const;
+};
+
+struct server_options {
+    std::vector<listen_address> http;
+    std::vector<listen_address> udp;
+    std::string port_file;                // written once listening: "http ADDR:PORT" lines
+    std::vector<std::string> data;        // proximity sources or one snapshot
+    tracker_config tracker;
+    std::string token_secret_file;        // closed mode's HMAC secret
+    std::string admin_secret_file;        // bearer secret for origin registration
+    std::uint32_t expire_every_s = 30;
+    std::string log_level = "info";
+};
+
+// What the command line asked for.
+struct parsed_command {
+    enum class action { serve, mint_token, exit } what = action::serve;
+    server_options options;
+    int exit_status = 0;                  // for action::exit (--help, bad usage)
+    std::string token_subject;            // for mint_token
+    std::uint64_t token_ttl_s = 86400;
+};
+
+// Parses argv; prints help or usage errors itself. Usage errors exit with status 2.
+parsed_command parse_command_line(int argc, char** argv);
+
+std::optional<listen_address> parse_listen_address(const std::string& text);
+// The first line of a secret file, at least 16 bytes; throws std::runtime_error naming the file.
+std::string read_secret(const std::string& path);
+
+}  // namespace nearcast::tracker::server

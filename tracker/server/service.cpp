@@ -1,0 +1,270 @@
+#include "service.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+#include <sstream>
+
+#include "nearcast/tracker/http_protocol.hpp"
+#include "nearcast/tracker/udp_protocol.hpp"
+
+namespace nearcast::tracker::server {
+
+namespace {
+
+using json = nlohmann::json;
+
+std::array<std::uint8_t, 16> random_secret() {
+    std::array<std::uint8_t, 16> secret{};
+    if (RAND_bytes(secret.data(), static_cast<int>(secret.size())) != 1) {
+        throw std::runtime_error("cannot draw a random secret for connection IDs");
+    }
+    return secret;
+}
+
+std::optional<access_tokens> tokens_from(const server_options& options) {
+    if (options.token_secret_file.empty()) return std::nullopt;
+    return access_tokens(read_secret(options.token_secret_file));
+}
+
+std::optional<info_hash> hash_from_hex(const std::string& text) {
+    // A v2 hash (64 hex digits) is truncated to 20 bytes, as clients announce it.
+    if (text.size() != 40 && text.size() != 64) return std::nullopt;
+    info_hash hash{};
+    for (std::size_t i = 0; i < hash.size(); ++i) {
+        const auto digit = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        const int high = digit(text[2 * i]), low = digit(text[2 * i + 1]);
+        if (high < 0 || low < 0) return std::nullopt;
+        hash[i] = static_cast<std::uint8_t>(high * 16 + low);
+    }
+    for (std::size_t i = 40; i < text.size(); ++i) {
+        if (!std::isxdigit(static_cast<unsigned char>(text[i]))) return std::nullopt;
+    }
+    return hash;
+}
+
+http_answer bencoded(std::string body) { return {200, "text/plain", std::move(body)}; }
+
+http_answer json_error(unsigned status, const std::string& message) {
+    return {status, "application/json", json{{"error", message}}.dump() + "\n"};
+}
+
+}  // namespace
+
+tracker_service::tracker_service(const server_options& options, std::shared_ptr<const proximity::model> routing)
+    : state_(options.tracker, std::move(routing), std::random_device()() ^ (std::uint64_t{std::random_device()()} << 32),
+             tokens_from(options)),
+      connections_(random_secret()) {
+    if (!options.admin_secret_file.empty()) admin_secret_ = read_secret(options.admin_secret_file);
+}
+
+http_answer tracker_service::handle_http(std::string_view method, std::string_view target,
+                                         std::string_view authorization, std::string_view body,
+                                         const endpoint& source, std::uint64_t now_ms) {
+    if (started_ms_ == 0) started_ms_ = now_ms;
+    const std::size_t question = target.find('?');
+    const std::string_view path = target.substr(0, question);
+    const std::string_view query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+    // "/announce" or "/announce/<token>" (closed mode), the same for scrape.
+    const auto route = [&](std::string_view name, std::string_view& token) {
+        if (path == name) return true;
+        if (path.size() > name.size() + 1 && path.starts_with(name) && path[name.size()] == '/') {
+            token = path.substr(name.size() + 1);
+            return token.find('/') == std::string_view::npos;
+        }
+        return false;
+    };
+    std::string_view token;
+    if (method == "GET" && route("/announce", token)) return announce(token, query, source, now_ms);
+    if (method == "GET" && route("/scrape", token)) return scrape(token, query, source, now_ms);
+    if (method == "GET" && path == "/stats") return stats_json(now_ms);
+    if (method == "GET" && path == "/metrics") return metrics(now_ms);
+    if (path == "/origins") {
+        if (method != "POST") return json_error(405, "use POST to register an origin");
+        return register_origin(authorization, body, now_ms);
+    }
+    if (method != "GET") return {405, "text/plain", "method not allowed\n"};
+    return {404, "text/plain", "not found: try /announce, /scrape, /stats or /metrics\n"};
+}
+
+std::optional<std::string> tracker_service::handle_udp(std::string_view datagram, const endpoint& source,
+                                                       std::uint64_t now_ms) {
+    const std::uint64_t now_s = now_ms / 1000;
+    const udp_request parsed = parse_udp_packet(datagram);
+    std::string out;
+    if (const auto* connect = std::get_if<udp_connect>(&parsed)) {
+        encode_udp_connect_response(connect->transaction_id, connections_.issue(source, now_s), out);
+    } else if (const auto* bad = std::get_if<udp_bad_packet>(&parsed)) {
+        // Without a transaction ID nobody could match an answer: such noise is dropped.
+        if (!bad->transaction_id) return std::nullopt;
+        encode_udp_error_response(*bad->transaction_id, bad->reason, out);
+    } else if (const auto* announce = std::get_if<udp_announce>(&parsed)) {
+        if (!connections_.valid(announce->connection_id, source, now_s)) {
+            encode_udp_error_response(announce->transaction_id, "unknown or expired connection ID: connect again", out);
+            return out;
+        }
+        const auto result = state_.announce(announce->request, source, now_ms);
+        if (const auto* failure = std::get_if<tracker_failure>(&result)) {
+            encode_udp_error_response(announce->transaction_id, failure->reason, out);
+        } else {
+            encode_udp_announce_response(announce->transaction_id, std::get<announce_response>(result),
+                                         source.address.family(), out);
+        }
+    } else if (const auto* scrape = std::get_if<udp_scrape>(&parsed)) {
+        if (!connections_.valid(scrape->connection_id, source, now_s)) {
+            encode_udp_error_response(scrape->transaction_id, "unknown or expired connection ID: connect again", out);
+            return out;
+        }
+        scrape_request request;
+        request.hashes = scrape->hashes;
+        const auto result = state_.scrape(request, source, now_ms);
+        if (const auto* failure = std::get_if<tracker_failure>(&result)) {
+            encode_udp_error_response(scrape->transaction_id, failure->reason, out);
+        } else {
+            // BEP 15 answers every hash asked, in order: unknown ones as zeros.
+            const auto& found = std::get<scrape_response>(result).files;
+            scrape_response ordered;
+            for (const info_hash& hash : scrape->hashes) {
+                const auto at = std::find_if(found.begin(), found.end(), [&](const auto& entry) { return entry.hash == hash; });
+                ordered.files.push_back(at == found.end() ? scrape_entry{hash, 0, 0, 0} : *at);
+            }
+            encode_udp_scrape_response(scrape->transaction_id, ordered, out);
+        }
+    }
+    return out;
+}
+
+http_answer tracker_service::announce(std::string_view token, std::string_view query, const endpoint& source,
+                                      std::uint64_t now_ms) {
+    auto parsed = parse_announce_query(query);
+    if (auto* failure = std::get_if<tracker_failure>(&parsed)) return bencoded(encode_failure(failure->reason));
+    auto& request = std::get<announce_request>(parsed);
+    request.access_token = std::string(token);
+    const auto result = state_.announce(request, source, now_ms);
+    if (const auto* failure = std::get_if<tracker_failure>(&result)) return bencoded(encode_failure(failure->reason));
+    return bencoded(encode_announce(std::get<announce_response>(result)));
+}
+
+http_answer tracker_service::scrape(std::string_view token, std::string_view query, const endpoint& source,
+                                    std::uint64_t now_ms) {
+    auto parsed = parse_scrape_query(query);
+    if (auto* failure = std::get_if<tracker_failure>(&parsed)) return bencoded(encode_failure(failure->reason));
+    auto& request = std::get<scrape_request>(parsed);
+    request.access_token = std::string(token);
+    const auto result = state_.scrape(request, source, now_ms);
+    if (const auto* failure = std::get_if<tracker_failure>(&result)) return bencoded(encode_failure(failure->reason));
+    return bencoded(encode_scrape(std::get<scrape_response>(result)));
+}
+
+// POST /origins, 'Authorization: Bearer <admin secret>', body:
+// {"name": "seeder-1", "endpoints": ["127.40.0.1:6881"], "items": [{"v1": "<40 hex>", "v2": "<64 hex>"}]}
+http_answer tracker_service::register_origin(std::string_view authorization, std::string_view body,
+                                             std::uint64_t now_ms) {
+    if (admin_secret_.empty()) return json_error(403, "origin registration is off: start with --admin-secret-file");
+    const std::string expected = "Bearer " + admin_secret_;
+    if (authorization.size() != expected.size() ||
+        CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) != 0) {
+        return json_error(401, "missing or wrong 'Authorization: Bearer <admin secret>'");
+    }
+    const json document = json::parse(body, nullptr, false);
+    if (document.is_discarded() || !document.is_object()) return json_error(400, "the body is not a JSON object");
+    origin_registration registration;
+    if (!document.contains("name") || !document["name"].is_string() || document["name"].get<std::string>().empty()) {
+        return json_error(400, "\"name\" must be a non-empty string");
+    }
+    registration.name = document["name"].get<std::string>();
+    if (!document.contains("endpoints") || !document["endpoints"].is_array() || document["endpoints"].empty()) {
+        return json_error(400, "\"endpoints\" must be a non-empty array of \"ADDRESS:PORT\"");
+    }
+    for (const auto& item : document["endpoints"]) {
+        const auto where = item.is_string() ? parse_listen_address(item.get<std::string>()) : std::nullopt;
+        if (!where || where->port == 0) return json_error(400, "bad endpoint " + item.dump() + ": expected \"ADDRESS:PORT\"");
+        registration.endpoints.push_back({where->address, where->port});
+    }
+    if (!document.contains("items") || !document["items"].is_array()) {
+        return json_error(400, "\"items\" must be an array of {\"v1\": hex, \"v2\": hex}");
+    }
+    for (const auto& item : document["items"]) {
+        const auto v1 = item.is_object() && item.contains("v1") && item["v1"].is_string()
+                            ? hash_from_hex(item["v1"].get<std::string>())
+                            : std::nullopt;
+        if (!v1) return json_error(400, "bad item " + item.dump() + ": \"v1\" must be 40 hex digits");
+        catalogue_item entry{*v1, {}};
+        if (item.contains("v2")) {
+            entry.v2_truncated = item["v2"].is_string() ? hash_from_hex(item["v2"].get<std::string>()) : std::nullopt;
+            if (!entry.v2_truncated) return json_error(400, "bad item " + item.dump() + ": \"v2\" must be 64 hex digits");
+        }
+        registration.items.push_back(entry);
+    }
+    state_.register_origin(registration, now_ms);
+    spdlog::info("origin {} registered: {} endpoint(s), {} item(s)", registration.name, registration.endpoints.size(),
+                 registration.items.size());
+    return {200, "application/json",
+            json{{"registered", registration.name}, {"items", registration.items.size()},
+                 {"renew_within_s", state_.config().origin_ttl}}
+                    .dump() +
+                "\n"};
+}
+
+http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
+    const tracker_stats stats = state_.stats(now_ms, true);
+    json per_as = json::object();
+    for (const auto& [asn, count] : stats.peers_per_as) per_as[asn == 0 ? "unknown" : "AS" + std::to_string(asn)] = count;
+    json returned = json::object();
+    for (std::size_t i = 0; i < stats.returned.size(); ++i) {
+        returned[std::string(proximity::to_string(static_cast<proximity::nearness>(i)))] = stats.returned[i];
+    }
+    const json document{
+        {"swarms", stats.swarms},
+        {"peers", stats.peers},
+        {"seeders", stats.seeders},
+        {"leechers", stats.leechers},
+        {"announces", stats.announces},
+        {"announces_per_second", stats.announces_per_second},
+        {"scrapes", stats.scrapes},
+        {"refused", stats.refused},
+        {"origins", stats.origins},
+        {"registered_items", stats.registered_items},
+        {"memory_bytes", stats.memory_bytes},
+        {"uptime_s", started_ms_ ? (now_ms - started_ms_) / 1000 : 0},
+        {"peers_per_as", per_as},
+        {"returned_by_distance", returned},
+    };
+    return {200, "application/json", document.dump(2) + "\n"};
+}
+
+http_answer tracker_service::metrics(std::uint64_t now_ms) const {
+    const tracker_stats stats = state_.stats(now_ms);
+    std::ostringstream out;
+    const auto metric = [&](const char* name, const char* type, const char* help, auto value) {
+        out << "# HELP nearcast_tracker_" << name << " " << help << "\n# TYPE nearcast_tracker_" << name << " " << type
+            << "\nnearcast_tracker_" << name << " " << value << "\n";
+    };
+    metric("swarms", "gauge", "Swarms tracked.", stats.swarms);
+    metric("peers", "gauge", "Peers tracked.", stats.peers);
+    metric("seeders", "gauge", "Seeders tracked.", stats.seeders);
+    metric("leechers", "gauge", "Leechers tracked.", stats.leechers);
+    metric("announces_total", "counter", "Announces answered.", stats.announces);
+    metric("scrapes_total", "counter", "Scrapes answered.", stats.scrapes);
+    metric("refused_total", "counter", "Requests refused with a failure reason.", stats.refused);
+    metric("origins", "gauge", "Registered origin seeders.", stats.origins);
+    metric("memory_bytes", "gauge", "Bytes held by swarms.", stats.memory_bytes);
+    out << "# HELP nearcast_tracker_returned_peers_total Peers returned, by network distance to the requester.\n"
+        << "# TYPE nearcast_tracker_returned_peers_total counter\n";
+    for (std::size_t i = 0; i < stats.returned.size(); ++i) {
+        out << "nearcast_tracker_returned_peers_total{distance=\""
+            << proximity::to_string(static_cast<proximity::nearness>(i)) << "\"} " << stats.returned[i] << "\n";
+    }
+    return {200, "text/plain; version=0.0.4", out.str()};
+}
+
+}  // namespace nearcast::tracker::server
