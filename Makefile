@@ -31,7 +31,10 @@ bench: build
 bench-proximity: build
 	cmake --build $(BUILD) --target bench-proximity
 
-bench-tracker bench-seeder bench-peer bench-supernodes bench-sim: build
+bench-tracker: build
+	cmake --build $(BUILD) --target bench-tracker
+
+bench-seeder bench-peer bench-supernodes bench-sim: build
 	@echo "$@: arrives with its issue; nothing to run yet"
 
 # ASan + UBSan build of everything, with the tests.
