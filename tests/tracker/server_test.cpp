@@ -1,0 +1,322 @@
+// nearcast-tracker as a real process on loopback: HTTP and UDP announces, broken input,
+// origin registration, closed mode and a clean stop.
+#include <catch2/catch.hpp>
+
+#include <boost/asio.hpp>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "nearcast/tracker/udp_protocol.hpp"
+#include "test_data.hpp"
+
+namespace asio = boost::asio;
+using namespace nearcast::tracker;
+using asio::ip::tcp;
+using asio::ip::udp;
+
+namespace {
+
+std::string temporary_path(const std::string& name) {
+    return (std::filesystem::temp_directory_path() / ("nearcast-server-" + std::to_string(::getpid()) + "-" + name)).string();
+}
+
+// A tracker process for one test; stopped with SIGTERM when the test ends.
+class tracker_process {
+public:
+    explicit tracker_process(std::vector<std::string> extra = {}) {
+        port_file_ = temporary_path("ports-" + std::to_string(++instances_));
+        log_file_ = port_file_ + ".log";
+        std::filesystem::remove(port_file_);
+        std::vector<std::string> args{NEARCAST_TRACKER_BINARY, "--listen-http", "127.0.0.1:0", "--listen-udp",
+                                      "127.0.0.1:0", "--port-file", port_file_, "--announce-rate-limit", "0"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        pid_ = fork();
+        if (pid_ == 0) {
+            std::freopen(log_file_.c_str(), "w", stderr);
+            std::vector<char*> argv;
+            for (auto& arg : args) argv.push_back(arg.data());
+            argv.push_back(nullptr);
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+        for (int waited = 0; waited < 200 && !std::filesystem::exists(port_file_); ++waited) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        REQUIRE(std::filesystem::exists(port_file_));
+        std::ifstream ports(port_file_);
+        for (std::string kind, where; ports >> kind >> where;) {
+            const auto port = static_cast<std::uint16_t>(std::stoul(where.substr(where.rfind(':') + 1)));
+            (kind == "http" ? http_port : udp_port) = port;
+        }
+    }
+    ~tracker_process() {
+        if (pid_ > 0) stop();
+        std::filesystem::remove(port_file_);
+        std::filesystem::remove(log_file_);
+    }
+    // SIGTERM; returns the exit status.
+    int stop() {
+        kill(pid_, SIGTERM);
+        int status = 0;
+        waitpid(pid_, &status, 0);
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    bool running() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+    std::string log() const {
+        std::ifstream in(log_file_);
+        return {std::istreambuf_iterator<char>(in), {}};
+    }
+
+    std::uint16_t http_port = 0;
+    std::uint16_t udp_port = 0;
+
+private:
+    static inline int instances_ = 0;
+    pid_t pid_ = -1;
+    std::string port_file_, log_file_;
+};
+
+// One HTTP/1.1 exchange on a fresh connection; returns the whole response.
+std::string http_exchange(std::uint16_t port, const std::string& raw_request) {
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    asio::write(socket, asio::buffer(raw_request));
+    std::string response;
+    boost::system::error_code error;
+    char buffer[4096];
+    // The server closes after "Connection: close" or a bad request.
+    while (std::size_t got = socket.read_some(asio::buffer(buffer), error)) {
+        response.append(buffer, got);
+        if (error) break;
+    }
+    return response;
+}
+
+std::string http_get(std::uint16_t port, const std::string& target, const std::string& headers = "") {
+    return http_exchange(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + "Connection: close\r\n\r\n");
+}
+
+std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
+
+std::string escaped(const info_hash& hash) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (auto byte : hash) out += std::string("%") + hex[byte >> 4] + hex[byte & 15];
+    return out;
+}
+
+std::string announce_target(const info_hash& hash, int peer, std::uint16_t port, bool seed) {
+    return "/announce?info_hash=" + escaped(hash) + "&peer_id=-NC0001-" + std::string(12, static_cast<char>('a' + peer)) +
+           "&port=" + std::to_string(port) + "&uploaded=0&downloaded=0&left=" + (seed ? "0" : "1000") + "&compact=1";
+}
+
+// A UDP exchange: send, wait up to 2 s for an answer (empty when none came).
+std::string udp_exchange(udp::socket& socket, std::uint16_t port, const std::string& datagram) {
+    socket.send_to(asio::buffer(datagram), udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+    socket.non_blocking(true);
+    char buffer[2048];
+    for (int waited = 0; waited < 200; ++waited) {
+        udp::endpoint from;
+        boost::system::error_code error;
+        const std::size_t got = socket.receive_from(asio::buffer(buffer), from, 0, error);
+        if (!error) return std::string(buffer, got);
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return {};
+}
+
+std::string be32(std::uint32_t v) {
+    return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)};
+}
+std::string be64(std::uint64_t v) { return be32(static_cast<std::uint32_t>(v >> 32)) + be32(static_cast<std::uint32_t>(v)); }
+std::uint32_t read32(const std::string& s, std::size_t at) {
+    return (std::uint32_t(static_cast<unsigned char>(s[at])) << 24) | (std::uint32_t(static_cast<unsigned char>(s[at + 1])) << 16) |
+           (std::uint32_t(static_cast<unsigned char>(s[at + 2])) << 8) | std::uint32_t(static_cast<unsigned char>(s[at + 3]));
+}
+
+std::string udp_announce_packet(std::uint64_t connection, std::uint32_t transaction, const info_hash& hash,
+                                std::uint16_t port, bool seed) {
+    std::string packet = be64(connection) + be32(1) + be32(transaction);
+    packet.append(reinterpret_cast<const char*>(hash.data()), 20);
+    packet += std::string("-NC0001-") + std::string(12, 'u');
+    packet += be64(0) + be64(seed ? 0 : 1000) + be64(0) + be32(2) + be32(0) + be32(7) + be32(0xffffffff);
+    packet += static_cast<char>(port >> 8);
+    packet += static_cast<char>(port & 0xff);
+    return packet;
+}
+
+info_hash hash_of(std::uint8_t n) {
+    info_hash hash{};
+    hash.fill(n);
+    return hash;
+}
+
+}  // namespace
+
+TEST_CASE("HTTP and UDP announces meet in one swarm, and SIGTERM stops the tracker cleanly", "[server]") {
+    tracker_process tracker;
+    const info_hash hash = hash_of(0x5a);
+    const std::string first = body_of(http_get(tracker.http_port, announce_target(hash, 0, 6881, true)));
+    CHECK_THAT(first, Catch::StartsWith("d8:completei1e"));
+
+    asio::io_context io;
+    udp::socket socket(io, udp::endpoint(udp::v4(), 0));
+    const std::string connected = udp_exchange(socket, tracker.udp_port, be64(udp_protocol_id) + be32(0) + be32(77));
+    REQUIRE(connected.size() == 16);
+    CHECK(read32(connected, 0) == 0);
+    CHECK(read32(connected, 4) == 77);
+    const std::uint64_t connection = (std::uint64_t{read32(connected, 8)} << 32) | read32(connected, 12);
+    const std::string answer = udp_exchange(socket, tracker.udp_port, udp_announce_packet(connection, 78, hash, 6882, false));
+    REQUIRE(answer.size() == 20 + 6);  // header and one IPv4 peer: the HTTP seed
+    CHECK(read32(answer, 0) == 1);
+    CHECK(read32(answer, 4) == 78);
+    CHECK(read32(answer, 16) == 1);  // seeders
+    CHECK(answer.substr(20) == std::string("\x7f\x00\x00\x01\x1a\xe1", 6));
+
+    const std::string wrong_id = udp_exchange(socket, tracker.udp_port, udp_announce_packet(connection ^ 1, 79, hash, 6882, false));
+    REQUIRE(wrong_id.size() > 8);
+    CHECK(read32(wrong_id, 0) == 3);
+    CHECK_THAT(wrong_id.substr(8), Catch::Contains("connection ID"));
+
+    const std::string stats = body_of(http_get(tracker.http_port, "/stats"));
+    CHECK_THAT(stats, Catch::Contains("\"peers\": 2") && Catch::Contains("\"announces\": 2"));
+    CHECK_THAT(body_of(http_get(tracker.http_port, "/metrics")), Catch::Contains("nearcast_tracker_peers 2"));
+    CHECK(tracker.stop() == 0);
+}
+
+TEST_CASE("keep-alive serves many announces on one connection", "[server]") {
+    tracker_process tracker;
+    asio::io_context io;
+    tcp::socket socket(io);
+    socket.connect({asio::ip::make_address("127.0.0.1"), tracker.http_port});
+    asio::streambuf buffer;
+    for (int i = 0; i < 50; ++i) {
+        const std::string request = "GET " + announce_target(hash_of(1), i % 20, static_cast<std::uint16_t>(7000 + i), false) +
+                                    " HTTP/1.1\r\nHost: x\r\n\r\n";
+        asio::write(socket, asio::buffer(request));
+        asio::read_until(socket, buffer, "\r\n\r\n");
+        std::istream stream(&buffer);
+        std::string line;
+        std::size_t length = 0;
+        while (std::getline(stream, line) && line != "\r") {
+            if (line.rfind("Content-Length:", 0) == 0) length = std::stoul(line.substr(15));
+        }
+        if (buffer.size() < length) asio::read(socket, buffer, asio::transfer_exactly(length - buffer.size()));
+        buffer.consume(length);
+    }
+    CHECK_THAT(body_of(http_get(tracker.http_port, "/stats")), Catch::Contains("\"announces\": 50"));
+}
+
+TEST_CASE("broken HTTP requests and UDP packets get an error or are dropped, and the tracker keeps serving",
+          "[server]") {
+    tracker_process tracker;
+    const std::vector<std::string> broken_http{
+        "GET /announce?info_hash=%ZZ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /announce?info_hash=abc HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /announce?info_hash=" + escaped(hash_of(1)) + "&peer_id=x&port=99999 HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /announce?info_hash=" + escaped(hash_of(1)) + "&numwant=99999999999999999999 HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /announce?% HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /scrape?info_hash=short HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "BREW /coffee HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET / HTTP/1.1\r\nX-Long: " + std::string(20'000, 'a') + "\r\n\r\n",
+        "this is not HTTP at all\r\n\r\n",
+        "GET /announce HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        "POST /origins HTTP/1.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\n{bad}",
+        std::string("GET /\0announce HTTP/1.1\r\n\r\n", 26),
+    };
+    for (const std::string& request : broken_http) {
+        INFO(request.substr(0, 80));
+        const std::string response = http_exchange(tracker.http_port, request);
+        const bool refused = response.find("failure reason") != std::string::npos ||
+                             response.rfind("HTTP/1.1 4", 0) == 0 || response.empty();
+        CHECK(refused);
+    }
+    asio::io_context io;
+    udp::socket socket(io, udp::endpoint(udp::v4(), 0));
+    const std::vector<std::string> broken_udp{
+        "", "x", be64(udp_protocol_id) + be32(0),                       // truncated connect
+        be64(0x1234) + be32(0) + be32(5),                               // bad protocol id
+        be64(udp_protocol_id) + be32(9) + be32(5),                      // bad action
+        be64(1) + be32(1) + be32(5) + std::string(10, 'a'),             // truncated announce
+        be64(1) + be32(2) + be32(5) + std::string(19, 'a'),             // partial scrape hash
+        std::string(2000, '\xff'),                                      // oversized noise
+    };
+    for (const std::string& packet : broken_udp) {
+        const std::string answer = udp_exchange(socket, tracker.udp_port, packet);
+        if (!answer.empty()) CHECK(read32(answer, 0) == 3);  // an error packet, or nothing
+    }
+    // Still serving.
+    CHECK(tracker.running());
+    CHECK_THAT(body_of(http_get(tracker.http_port, announce_target(hash_of(2), 1, 6881, false))),
+               Catch::StartsWith("d8:complete"));
+    CHECK(udp_exchange(socket, tracker.udp_port, be64(udp_protocol_id) + be32(0) + be32(1)).size() == 16);
+}
+
+TEST_CASE("origins register over HTTP with the admin secret and back up a lonely downloader", "[server]") {
+    const std::string secret_file = temporary_path("admin.secret");
+    std::ofstream(secret_file) << "an admin secret for the test\n";
+    tracker_process tracker({"--admin-secret-file", secret_file});
+    const std::string body =
+        R"({"name": "seeder-1", "endpoints": ["127.40.0.1:6881", "127.50.0.1:6881"], "items": [{"v1": ")" +
+        std::string(40, 'c') + R"("}]})";
+    const auto post = [&](const std::string& authorization) {
+        return http_exchange(tracker.http_port, "POST /origins HTTP/1.1\r\nHost: x\r\n" + authorization +
+                                                    "Content-Type: application/json\r\nContent-Length: " +
+                                                    std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body);
+    };
+    CHECK_THAT(post(""), Catch::StartsWith("HTTP/1.1 401"));
+    CHECK_THAT(post("Authorization: Bearer wrong secret for the test\r\n"), Catch::StartsWith("HTTP/1.1 401"));
+    CHECK_THAT(post("Authorization: Bearer an admin secret for the test\r\n"), Catch::StartsWith("HTTP/1.1 200"));
+    const std::string answer = body_of(http_get(tracker.http_port, announce_target(hash_of(0xcc), 3, 7000, false)));
+    CHECK_THAT(answer, Catch::Contains(std::string("5:peers12:\x7f\x28\x00\x01\x1a\xe1", 16)) ||
+                           Catch::Contains(std::string("5:peers12:\x7f\x32\x00\x01\x1a\xe1", 16)));
+    std::filesystem::remove(secret_file);
+}
+
+TEST_CASE("closed mode refuses announces without a valid token in the path", "[server]") {
+    const std::string secret_file = temporary_path("token.secret");
+    std::ofstream(secret_file) << "a token secret for the test\n";
+    const std::string admin_file = temporary_path("admin2.secret");
+    std::ofstream(admin_file) << "an admin secret for the test\n";
+    tracker_process tracker({"--closed", "--token-secret-file", secret_file, "--admin-secret-file", admin_file});
+    const std::string target = announce_target(hash_of(0xdd), 1, 7000, false);
+    CHECK_THAT(body_of(http_get(tracker.http_port, target)), Catch::Contains("failure reason"));
+
+    // Mint a token with the tool itself.
+    const std::string command = std::string(NEARCAST_TRACKER_BINARY) + " token --token-secret-file " + secret_file +
+                                " --subject tester --ttl 600";
+    FILE* pipe = popen(command.c_str(), "r");
+    REQUIRE(pipe);
+    char line[512] = {};
+    REQUIRE(std::fgets(line, sizeof line, pipe));
+    pclose(pipe);
+    std::string token(line);
+    token.erase(token.find_last_not_of("\r\n") + 1);
+    const std::string with_token = "/announce/" + token + target.substr(std::string("/announce").size());
+    CHECK_THAT(body_of(http_get(tracker.http_port, with_token)), Catch::Contains("unregistered torrent"));
+    std::filesystem::remove(secret_file);
+    std::filesystem::remove(admin_file);
+}
+
+TEST_CASE("bad command lines are refused with status 2 and a message", "[server]") {
+    const auto status_of = [](const std::string& args) {
+        const int raw = std::system((std::string(NEARCAST_TRACKER_BINARY) + " " + args + " >/dev/null 2>&1").c_str());
+        return WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+    };
+    CHECK(status_of("--help") == 0);
+    CHECK(status_of("--listen-http nowhere") == 2);
+    CHECK(status_of("--far-share 3") == 2);
+    CHECK(status_of("--closed") == 2);
+    CHECK(status_of("--origin-near-class far") == 2);
+    CHECK(status_of("--config /nonexistent.ini") == 2);
+    CHECK(status_of("--data /nonexistent --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0") == 2);
+}
