@@ -189,7 +189,11 @@ TEST_CASE("HTTP and UDP announces meet in one swarm, and SIGTERM stops the track
 
     const std::string stats = body_of(http_get(tracker.http_port, "/stats"));
     CHECK_THAT(stats, Catch::Contains("\"peers\": 2") && Catch::Contains("\"announces\": 2"));
-    CHECK_THAT(body_of(http_get(tracker.http_port, "/metrics")), Catch::Contains("nearcast_tracker_peers 2"));
+    // The announce with the wrong connection ID was refused, so each protocol counts one.
+    CHECK_THAT(stats, Catch::Contains("\"http\": 1") && Catch::Contains("\"udp\": 1"));
+    const std::string metrics = body_of(http_get(tracker.http_port, "/metrics"));
+    CHECK_THAT(metrics, Catch::Contains("nearcast_tracker_peers 2"));
+    CHECK_THAT(metrics, Catch::Contains("nearcast_tracker_announces_by_protocol_total{protocol=\"udp\"} 1"));
     CHECK(tracker.stop() == 0);
 }
 

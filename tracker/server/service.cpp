@@ -116,6 +116,7 @@ std::optional<std::string> tracker_service::handle_udp(std::string_view datagram
         if (const auto* failure = std::get_if<tracker_failure>(&result)) {
             encode_udp_error_response(announce->transaction_id, failure->reason, out);
         } else {
+            note_announce("udp", announce->request, source, std::get<announce_response>(result));
             encode_udp_announce_response(announce->transaction_id, std::get<announce_response>(result),
                                          source.address.family(), out);
         }
@@ -151,7 +152,21 @@ http_answer tracker_service::announce(std::string_view token, std::string_view q
     request.access_token = std::string(token);
     const auto result = state_.announce(request, source, now_ms);
     if (const auto* failure = std::get_if<tracker_failure>(&result)) return bencoded(encode_failure(failure->reason));
+    note_announce("http", request, source, std::get<announce_response>(result));
     return bencoded(encode_announce(std::get<announce_response>(result)));
+}
+
+void tracker_service::note_announce(const char* protocol, const announce_request& request, const endpoint& source,
+                                    const announce_response& answer) {
+    ++(std::string_view(protocol) == "udp" ? udp_announces_ : http_announces_);
+    if (!spdlog::should_log(spdlog::level::debug)) return;
+    static constexpr const char* events[] = {"", " completed", " started", " stopped"};  // by BEP 15 number
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string hash;
+    for (std::size_t i = 0; i < 4; ++i) hash += {hex[request.hash[i] >> 4], hex[request.hash[i] & 15]};
+    spdlog::debug("{} announce{} from {} port {} for {}..., {}: {} peers returned", protocol,
+                  events[static_cast<int>(request.event)], source.address.to_string(), request.port, hash,
+                  request.seed() ? "seed" : "leecher", answer.peers.size());
 }
 
 http_answer tracker_service::scrape(std::string_view token, std::string_view query, const endpoint& source,
@@ -230,6 +245,7 @@ http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
         {"leechers", stats.leechers},
         {"announces", stats.announces},
         {"announces_per_second", stats.announces_per_second},
+        {"announces_by_protocol", {{"http", http_announces_}, {"udp", udp_announces_}}},
         {"scrapes", stats.scrapes},
         {"refused", stats.refused},
         {"origins", stats.origins},
@@ -254,6 +270,10 @@ http_answer tracker_service::metrics(std::uint64_t now_ms) const {
     metric("seeders", "gauge", "Seeders tracked.", stats.seeders);
     metric("leechers", "gauge", "Leechers tracked.", stats.leechers);
     metric("announces_total", "counter", "Announces answered.", stats.announces);
+    out << "# HELP nearcast_tracker_announces_by_protocol_total Announces answered, by protocol.\n"
+        << "# TYPE nearcast_tracker_announces_by_protocol_total counter\n"
+        << "nearcast_tracker_announces_by_protocol_total{protocol=\"http\"} " << http_announces_ << "\n"
+        << "nearcast_tracker_announces_by_protocol_total{protocol=\"udp\"} " << udp_announces_ << "\n";
     metric("scrapes_total", "counter", "Scrapes answered.", stats.scrapes);
     metric("refused_total", "counter", "Requests refused with a failure reason.", stats.refused);
     metric("origins", "gauge", "Registered origin seeders.", stats.origins);

@@ -38,11 +38,16 @@ private:
     http_answer register_origin(std::string_view authorization, std::string_view body, std::uint64_t now_ms);
     http_answer stats_json(std::uint64_t now_ms) const;
     http_answer metrics(std::uint64_t now_ms) const;
+    // Counts an answered announce and, at debug level, logs it.
+    void note_announce(const char* protocol, const announce_request& request, const endpoint& source,
+                       const announce_response& answer);
 
     tracker_state state_;
     connection_ids connections_;
     std::string admin_secret_;
     std::uint64_t started_ms_ = 0;
+    std::uint64_t http_announces_ = 0;
+    std::uint64_t udp_announces_ = 0;
 };
 
 }  // namespace nearcast::tracker::server
