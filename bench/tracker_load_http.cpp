@@ -182,7 +182,9 @@ std::string http_load_generator::request_for(std::uint64_t peer) const {
     request.append(id.begin(), id.end());
     request += "&port=" + std::to_string(port_of(peer));
     request += "&uploaded=0&downloaded=0&left=1048576&numwant=" + std::to_string(numwant);
-    request += "&compact=1&key=" + std::to_string(announce_key_of(peer));
+    // The key as eight hex digits, as libtorrent sends it: the same number the UDP load sends.
+    request += "&compact=1&key=";
+    for (int shift = 28; shift >= 0; shift -= 4) request += hex_digit(announce_key_of(peer) >> shift);
     request += " HTTP/1.1\r\n" + host_header_ + "User-Agent: nearcast-bench-tracker\r\n\r\n";
     return request;
 }
