@@ -1,0 +1,45 @@
+// Turning a file or folder into a torrent the whole network can use.
+//
+// The info dictionary is hashed once; what lies outside it depends on the hash: the owning
+// tracker shards (BEP 12 tiers, from the tracker ring) and the seeders' web seed URLs
+// (BEP 19, `<base>/items/<v1 hash>/`). So the torrent is made, hashed, then finished.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "nearcast/seeder/catalogue.hpp"
+
+namespace nearcast::seeder {
+
+struct torrent_options {
+    bool v1_only = false;                    // hybrid v1+v2 unless asked for old clients
+    std::vector<std::string> trackers;       // every tracker's announce URL; the ring picks owners
+    std::size_t tracker_tiers = 2;           // owner and backup
+    std::vector<std::string> web_seed_bases; // e.g. "http://127.0.0.1:8080"; "/items/<hash>/" is added
+    int piece_length = 0;                    // bytes; 0 lets libtorrent choose
+    std::string creator = "nearcast-seeder";
+    std::string comment;
+};
+
+// A content path that cannot be made into a torrent; the message names it.
+struct publish_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Hashes `content` (a file or a folder) and returns the catalogue item for it, not yet added:
+// name, save path, sizes, hashes, torrent bytes and magnet link. `progress` is called with
+// (pieces hashed, pieces in all).
+catalogue_item make_torrent(const std::filesystem::path& content, const torrent_options& options,
+                            const std::function<void(int, int)>& progress = {});
+
+// The web seed URL of an item on a seeder whose HTTP base is `base`.
+std::string web_seed_url(const std::string& base, const std::string& v1_hex);
+
+// Writes bytes to `file` atomically: a reader sees the old file or the whole new one.
+void write_file_atomically(const std::filesystem::path& file, const std::vector<char>& bytes);
+
+}  // namespace nearcast::seeder

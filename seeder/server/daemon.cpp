@@ -1,0 +1,320 @@
+// nearcast-seeder serve: the catalogue seeded over BitTorrent and HTTP, registered with the
+// trackers, kept in step with the catalogue file, stopped cleanly with its resume data saved.
+//
+// One thread runs the io_context: the web server, the timers and libtorrent's alerts. Work
+// that blocks - hashing a file dropped in the watch folder, talking to a tracker - runs on a
+// helper thread whose result the io thread picks up; the catalogue is shared only through
+// SQLite (each thread has its own connection).
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <fstream>
+#include <future>
+#include <set>
+#include <sstream>
+
+#include "commands.hpp"
+#include "seeding_session.hpp"
+#include "tracker_client.hpp"
+#include "web_server.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace nearcast::seeder::server {
+
+namespace {
+
+std::string read_first_line(const std::string& path) {
+    std::ifstream file(path);
+    std::string line;
+    if (!file || !std::getline(file, line) || line.empty()) throw std::runtime_error(path + ": cannot read the secret");
+    return line;
+}
+
+// A timer that calls `work` every `every` until the io_context stops.
+class repeating_timer {
+public:
+    repeating_timer(asio::io_context& io, std::chrono::milliseconds every, std::function<void()> work)
+        : timer_(io), every_(every), work_(std::move(work)) {
+        arm();
+    }
+    void cancel() { timer_.cancel(); }
+
+private:
+    void arm() {
+        timer_.expires_after(every_);
+        timer_.async_wait([this](boost::system::error_code error) {
+            if (error) return;
+            work_();
+            arm();
+        });
+    }
+    asio::steady_timer timer_;
+    std::chrono::milliseconds every_;
+    std::function<void()> work_;
+};
+
+class seeder_daemon {
+public:
+    explicit seeder_daemon(const seeder_options& options)
+        : options_(options),
+          store_(options.catalogue_file()),
+          session_(options),
+          web_(io_, asio::ip::tcp::endpoint(asio::ip::make_address(options.http.host), options.http.port),
+               routes()) {
+        if (!options.admin_secret_file.empty()) admin_secret_ = read_first_line(options.admin_secret_file);
+        if (admin_secret_.empty() && !options.tracker_admins.empty()) {
+            spdlog::info("no --admin-secret-file: not registering with the trackers as an origin");
+        }
+    }
+
+    int run() {
+        const auto started = std::chrono::steady_clock::now();
+        sync_with_catalogue();
+        spdlog::info("{} {} items from {} (loaded in {} ms)", options_.bittorrent_enabled ? "seeding" : "serving over HTTP only",
+                     roots_.size(), options_.catalogue_file().string(),
+                     std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+        web_.start();
+        if (options_.bittorrent_enabled) {
+            bittorrent_endpoint_ = host_port{options_.bittorrent.host, session_.listen_port()}.to_string();
+            spdlog::info("listening bittorrent {}", bittorrent_endpoint_);
+        }
+        spdlog::info("listening http {}", host_port{options_.http.host, web_.local_endpoint().port()}.to_string());
+        write_port_file();
+
+        asio::signal_set stop_signals(io_, SIGTERM, SIGINT);
+        stop_signals.async_wait([this](boost::system::error_code error, int signal) {
+            if (!error) spdlog::info("signal {}: stopping", signal);
+            io_.stop();
+        });
+        repeating_timer alerts(io_, 250ms, [this] { session_.poll(); });
+        repeating_timer catalogue_changes(io_, 1s, [this] {
+            if (store_.change_counter() != seen_change_) sync_with_catalogue();
+            collect_finished_work();
+        });
+        repeating_timer counters(io_, 10s, [this] { flush_counters(); });
+        repeating_timer registration(io_, std::chrono::seconds(options_.register_every_s), [this] { register_with_trackers(); });
+        repeating_timer periodic_resume(io_, 300s, [this] { store_.save_resume(session_.save_resume(10s, true)); });
+        std::optional<repeating_timer> watch;
+        if (!options_.watch_dir.empty()) {
+            fs::create_directories(options_.watch_dir);
+            spdlog::info("watching {} for new content", options_.watch_dir);
+            watch.emplace(io_, 2s, [this] { scan_watch_folder(); });
+        }
+        register_with_trackers();
+        io_.run();
+
+        web_.stop();
+        flush_counters();
+        const auto resume = session_.save_resume(30s, false);  // all of it: the next start must not re-hash
+        store_.save_resume(resume);
+        spdlog::info("stopped: resume data of {} of {} items saved; {} served over HTTP and {} over BitTorrent this run",
+                     resume.size(), session_.size(), total_http_, session_.counters().uploaded_payload);
+        return 0;
+    }
+
+private:
+    web_routes routes() {
+        web_routes routes;
+        routes.item_root = [this](std::string_view hash) -> std::optional<fs::path> {
+            const auto found = roots_.find(std::string(hash));
+            if (found == roots_.end()) return std::nullopt;
+            return found->second.save_path;
+        };
+        routes.served = [this](std::string_view hash, std::uint64_t bytes) {
+            const auto found = roots_.find(std::string(hash));
+            if (found == roots_.end()) return;
+            http_served_[found->second.id] += bytes;
+            total_http_ += bytes;
+        };
+        routes.other = [this](std::string_view method, std::string_view target) -> std::optional<simple_answer> {
+            const std::string_view path = target.substr(0, target.find('?'));
+            if (method != "GET" && method != "HEAD") return std::nullopt;
+            if (path == "/stats") return simple_answer{200, "application/json", stats_json()};
+            if (path == "/metrics") return simple_answer{200, "text/plain; version=0.0.4", metrics_text()};
+            return std::nullopt;
+        };
+        return routes;
+    }
+
+    // Seeds what the catalogue holds and stops seeding what it no longer holds.
+    void sync_with_catalogue() {
+        seen_change_ = store_.change_counter();
+        std::set<std::string> listed;
+        for (auto& item : store_.all(with_blobs::no)) {
+            listed.insert(item.v1_hex);
+            known_paths_.insert((item.save_path / item.name).string());
+            if (roots_.count(item.v1_hex)) continue;
+            roots_[item.v1_hex] = {item.id, item.save_path};
+            if (options_.bittorrent_enabled) {
+                auto whole = store_.find(std::to_string(item.id), with_blobs::yes);
+                if (whole) session_.add(*whole);  // else removed since the listing: the next sync drops it
+            }
+            if (started_) spdlog::info("now seeding {} ({})", item.name, item.v1_hex);
+            registered_stale_ = true;
+        }
+        for (auto at = roots_.begin(); at != roots_.end();) {
+            if (listed.count(at->first)) {
+                ++at;
+                continue;
+            }
+            const std::string hash = at->first;
+            at = roots_.erase(at);
+            session_.remove(hash);
+            spdlog::info("no longer seeding {}: removed from the catalogue", hash);
+            registered_stale_ = true;
+        }
+        if (started_ && registered_stale_) register_with_trackers();
+        started_ = true;
+    }
+
+    void flush_counters() {
+        auto uploaded = session_.take_uploaded();
+        for (const auto& [id, bytes] : http_served_) store_.add_served(id, bytes, 0);
+        for (const auto& [id, bytes] : uploaded) store_.add_served(id, 0, bytes);
+        http_served_.clear();
+    }
+
+    void register_with_trackers() {
+        // An origin is a BitTorrent endpoint; without one, or without the secret, there is nothing to say.
+        if (options_.tracker_admins.empty() || admin_secret_.empty() || bittorrent_endpoint_.empty() ||
+            registration_.valid()) {
+            return;
+        }
+        registered_stale_ = false;
+        const std::string body = registration_body(options_.name, bittorrent_endpoint_, store_.all(with_blobs::no));
+        registration_ = std::async(std::launch::async, [admins = options_.tracker_admins, body, secret = admin_secret_] {
+            std::string outcome;
+            for (const auto& admin : admins) {
+                try {
+                    const auto reply = http_request("POST", admin, "/origins", body, secret, 5s);
+                    outcome += (reply.status == 200 ? "registered with " : "refused by ") + admin +
+                               (reply.status == 200 ? "" : " (" + std::to_string(reply.status) + " " + reply.body + ")") + "; ";
+                } catch (const std::exception& error) {
+                    outcome += std::string("cannot register: ") + error.what() + "; ";
+                }
+            }
+            return outcome;
+        });
+    }
+
+    void scan_watch_folder() {
+        if (publishing_.valid()) return;  // one at a time; the rest waits for the next scan
+        std::error_code error;
+        for (const auto& entry : fs::directory_iterator(options_.watch_dir, error)) {
+            const std::string path = entry.path().string();
+            if (entry.path().filename().string().starts_with(".") || watched_.count(path) || known_paths_.count(path)) {
+                continue;
+            }
+            // Wait until a file has not changed for two seconds: it may still be being copied.
+            const auto written = fs::last_write_time(entry.path(), error);
+            if (error || fs::file_time_type::clock::now() - written < 2s) continue;
+            watched_.insert(path);
+            publishing_ = std::async(std::launch::async, [options = options_, path] {
+                catalogue own(options.catalogue_file());
+                try {
+                    const auto item = publish_one(own, options, path, false);
+                    return "published " + path + " from the watch folder as item " + std::to_string(item.id);
+                } catch (const std::exception& failure) {
+                    return std::string("watch folder: ") + failure.what();
+                }
+            });
+            return;
+        }
+    }
+
+    void collect_finished_work() {
+        if (registration_.valid() && registration_.wait_for(0s) == std::future_status::ready) {
+            const std::string outcome = registration_.get();
+            (outcome.find("cannot") != std::string::npos || outcome.find("refused") != std::string::npos
+                 ? spdlog::warn("{}", outcome)
+                 : spdlog::debug("{}", outcome));
+            if (registered_stale_) register_with_trackers();
+        }
+        if (publishing_.valid() && publishing_.wait_for(0s) == std::future_status::ready) {
+            spdlog::info("{}", publishing_.get());
+        }
+    }
+
+    void write_port_file() {
+        if (options_.port_file.empty()) return;
+        const std::string temporary = options_.port_file + ".tmp";
+        std::ofstream ports(temporary);
+        if (!bittorrent_endpoint_.empty()) ports << "bittorrent " << bittorrent_endpoint_ << "\n";
+        ports << "http " << host_port{options_.http.host, web_.local_endpoint().port()}.to_string() << "\n";
+        ports.close();
+        fs::rename(temporary, options_.port_file);
+    }
+
+    std::string stats_json() const {
+        const auto counters = session_.counters();
+        const nlohmann::json document{
+            {"name", options_.name},
+            {"items", store_.size()},
+            {"seeding", counters.torrents},
+            {"peers", counters.peers},
+            {"upload_rate_bytes_per_s", counters.upload_rate},
+            {"served_http_bytes", total_http_},
+            {"served_bittorrent_bytes", counters.uploaded_payload},
+            {"hash_failures", counters.hash_failures},
+            {"started_from_resume", counters.started_from_resume},
+            {"started_in_seed_mode", counters.started_in_seed_mode},
+            {"checking", counters.checking},
+        };
+        return document.dump(2) + "\n";
+    }
+
+    std::string metrics_text() const {
+        const auto counters = session_.counters();
+        std::ostringstream out;
+        const auto metric = [&](const char* name, const char* type, const char* help, auto value) {
+            out << "# HELP nearcast_seeder_" << name << " " << help << "\n# TYPE nearcast_seeder_" << name << " " << type
+                << "\nnearcast_seeder_" << name << " " << value << "\n";
+        };
+        metric("items", "gauge", "Items in the catalogue.", store_.size());
+        metric("seeding", "gauge", "Items being seeded.", counters.torrents);
+        metric("peers", "gauge", "Connected peers.", counters.peers);
+        metric("served_http_bytes_total", "counter", "Payload bytes served over HTTP.", total_http_);
+        metric("served_bittorrent_bytes_total", "counter", "Payload bytes uploaded over BitTorrent.", counters.uploaded_payload);
+        metric("hash_failures_total", "counter", "Pieces found corrupt on disk.", counters.hash_failures);
+        return out.str();
+    }
+
+    struct item_root {
+        std::int64_t id = 0;
+        fs::path save_path;
+    };
+
+    seeder_options options_;
+    asio::io_context io_{1};
+    catalogue store_;
+    seeding_session session_;
+    web_server web_;
+    std::string admin_secret_;
+    std::string bittorrent_endpoint_;
+    std::map<std::string, item_root> roots_;  // v1 hex -> where its content is
+    std::map<std::int64_t, std::uint64_t> http_served_;
+    std::uint64_t total_http_ = 0;
+    std::uint64_t seen_change_ = 0;
+    bool started_ = false;
+    bool registered_stale_ = true;
+    std::future<std::string> registration_;
+    std::future<std::string> publishing_;
+    std::set<std::string> watched_;      // watch folder entries taken, published or not
+    std::set<std::string> known_paths_;  // content paths of catalogue items
+};
+
+}  // namespace
+
+int serve_command(const seeder_options& options) {
+    fs::create_directories(options.data_dir);
+    seeder_daemon daemon(options);
+    return daemon.run();
+}
+
+}  // namespace nearcast::seeder::server

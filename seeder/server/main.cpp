@@ -1,0 +1,39 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "nearcast/seeder/torrent_maker.hpp"
+#include "options.hpp"
+
+using namespace nearcast::seeder;
+using namespace nearcast::seeder::server;
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_mt("nearcast-seeder");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+
+    const parsed_command command = parse_command_line(argc, argv);
+    if (command.what == parsed_command::action::exit) return command.exit_status;
+    spdlog::set_level(spdlog::level::from_str(command.options.log_level));
+    try {
+        switch (command.what) {
+            case parsed_command::action::serve: return serve_command(command.options);
+            case parsed_command::action::publish: return publish_command(command.options);
+            case parsed_command::action::list: return list_command(command.options);
+            case parsed_command::action::info: return info_command(command.options, command.items);
+            case parsed_command::action::remove: return remove_command(command.options, command.items);
+            case parsed_command::action::exit: break;
+        }
+    } catch (const catalogue_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const publish_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const std::exception& error) {
+        spdlog::error("{}", error.what());
+        return 1;
+    }
+    return 0;
+}

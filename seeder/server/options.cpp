@@ -1,0 +1,181 @@
+#include "options.hpp"
+
+#include <boost/asio/ip/address.hpp>
+#include <boost/program_options.hpp>
+#include <unistd.h>
+
+#include <charconv>
+#include <fstream>
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace nearcast::seeder::server {
+
+namespace {
+
+constexpr const char* usage = R"(nearcast-seeder: an origin seeder that holds a whole catalogue and serves the long tail
+
+Usage: nearcast-seeder COMMAND [OPTIONS]
+
+Commands:
+  serve                 seed every item of the catalogue over BitTorrent and HTTP (web seed)
+  publish PATH...       hash files or folders into torrents, add them to the catalogue, write
+                        DATA_DIR/torrents/NAME.torrent and print the magnet link; a running
+                        'serve' picks them up within seconds
+  list                  the items of the catalogue, one a line
+  info ITEM...          everything about items (ITEM: id, v1 or v2 hash, or name)
+  remove ITEM...        remove items from the catalogue (their files stay on disk)
+
+Every option can also be set in an INI file given with --config (names without the dashes).
+SIGTERM or SIGINT stops 'serve' cleanly, saving resume data so the next start needs no re-hash.
+)";
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string default_name() {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return "nearcast-seeder";
+    return host;
+}
+
+// "http://host:port/announce" -> "http://host:port": where a tracker takes POST /origins.
+std::string admin_base_of(const std::string& announce) {
+    if (!announce.starts_with("http://") && !announce.starts_with("https://")) return {};
+    const std::size_t path = announce.find('/', announce.find("://") + 3);
+    return path == std::string::npos ? announce : announce.substr(0, path);
+}
+
+}  // namespace
+
+std::string host_port::to_string() const {
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+host_port parse_host_port(const std::string& text, const std::string& option) {
+    const std::size_t colon = text.rfind(':');
+    const auto bad = [&] { return usage_error(option + ": '" + text + "' is not ADDRESS:PORT ([::1]:PORT for IPv6)"); };
+    if (colon == std::string::npos || colon == 0) throw bad();
+    std::string host = text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    else if (host.find(':') != std::string::npos) throw bad();
+    boost::system::error_code error;
+    boost::asio::ip::make_address(host, error);
+    unsigned port = 0;
+    const char* first = text.data() + colon + 1;
+    const char* last = text.data() + text.size();
+    const auto [end, parse_error] = std::from_chars(first, last, port);
+    if (error || parse_error != std::errc() || end != last || first == last || port > 65535) throw bad();
+    return {host, static_cast<std::uint16_t>(port)};
+}
+
+parsed_command parse_command_line(int argc, char** argv) {
+    parsed_command parsed;
+    seeder_options& out = parsed.options;
+    std::string config_file, bittorrent, http, data_dir;
+    std::vector<std::string> positional;
+    double upload_limit_mb = 0;
+    bool no_bittorrent = false;
+
+    po::options_description general("General");
+    general.add_options()
+        ("help,h", "show this help")
+        ("config,c", po::value(&config_file), "INI config file")
+        ("data-dir,d", po::value(&data_dir)->default_value(out.data_dir.string()), "catalogue.db, torrents/ and replicated content/ live here")
+        ("name", po::value(&out.name), "this seeder's name, as trackers and fellow seeders know it (default: the host name)")
+        ("log-level", po::value(&out.log_level)->default_value(out.log_level), "trace, debug, info, warn, error");
+    po::options_description network("Network");
+    network.add_options()
+        ("listen-bittorrent", po::value(&bittorrent)->default_value(out.bittorrent.to_string()), "BitTorrent address:port; also the address connections leave from")
+        ("listen-http", po::value(&http)->default_value(out.http.to_string()), "HTTP address:port: web seed, /stats, /metrics")
+        ("port-file", po::value(&out.port_file), "write 'bittorrent|http ADDR:PORT' lines here once listening")
+        ("dht", po::bool_switch(&out.dht), "join the Mainline DHT as well (off: trackers list every seeder)")
+        ("no-bittorrent", po::bool_switch(&no_bittorrent), "serve over HTTP only: no BitTorrent port, no announces (a pure web seed)");
+    po::options_description content("Content and trackers");
+    content.add_options()
+        ("tracker", po::value(&out.trackers)->composing(), "tracker announce URL, repeatable; each torrent gets its two owners as BEP 12 tiers")
+        ("tracker-admin", po::value(&out.tracker_admins)->composing(), "tracker HTTP base for origin registration, repeatable (default: from the HTTP trackers)")
+        ("admin-secret-file", po::value(&out.admin_secret_file), "file whose first line is the trackers' admin secret")
+        ("register-every", po::value(&out.register_every_s)->default_value(out.register_every_s), "seconds between registrations with the trackers")
+        ("web-seed", po::value(&out.web_seeds)->composing(), "HTTP base of a seeder for BEP 19 web seeds, repeatable (default: this seeder's)")
+        ("watch", po::value(&out.watch_dir), "folder whose new files and folders are published (with serve)")
+        ("v1-only", po::bool_switch(&out.v1_only), "publish v1-only torrents, for old clients (default: hybrid v1+v2)")
+        ("piece-kib", po::value(&out.piece_kib)->default_value(0), "piece size in KiB, a power of two >= 16 (default: libtorrent's choice)");
+    po::options_description budget("Upload budget (long tail first)");
+    budget.add_options()
+        ("upload-limit-mb", po::value(&upload_limit_mb)->default_value(0), "upload budget in MB/s for the whole seeder, 0 = none")
+        ("self-serving-seeds", po::value(&out.budget.self_serving_seeds)->default_value(out.budget.self_serving_seeds), "a swarm with this many other seeds serves itself")
+        ("self-serving-share", po::value(&out.budget.self_serving_share)->default_value(out.budget.self_serving_share), "share of the budget for all self-serving swarms");
+    po::options_description hidden;
+    hidden.add_options()("arguments", po::value(&positional)->composing());
+    po::positional_options_description positions;
+    positions.add("arguments", -1);
+    po::options_description visible;
+    visible.add(general).add(network).add(content).add(budget);
+    po::options_description all;
+    all.add(visible).add(hidden);
+
+    try {
+        po::variables_map values;
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positions).run(), values);
+        if (values.count("help") || argc < 2) {
+            std::cout << usage << "\n" << visible;
+            parsed.exit_status = argc < 2 ? 2 : 0;
+            return parsed;
+        }
+        if (values.count("config")) {
+            const std::string path = values["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file) throw usage_error(path + ": cannot open the config file");
+            po::store(po::parse_config_file(file, visible), values);
+        }
+        po::notify(values);
+        if (positional.empty()) throw usage_error("no command: serve, publish, list, info or remove");
+        const std::string command = positional.front();
+        parsed.items.assign(positional.begin() + 1, positional.end());
+        if (command == "serve") parsed.what = parsed_command::action::serve;
+        else if (command == "publish") parsed.what = parsed_command::action::publish;
+        else if (command == "list") parsed.what = parsed_command::action::list;
+        else if (command == "info") parsed.what = parsed_command::action::info;
+        else if (command == "remove") parsed.what = parsed_command::action::remove;
+        else throw usage_error("unknown command '" + command + "': serve, publish, list, info or remove");
+        const bool takes_items = parsed.what == parsed_command::action::publish ||
+                                 parsed.what == parsed_command::action::info || parsed.what == parsed_command::action::remove;
+        if (takes_items && parsed.items.empty()) throw usage_error(command + " needs at least one argument");
+        if (!takes_items && !parsed.items.empty()) throw usage_error(command + " takes no arguments, got '" + parsed.items.front() + "'");
+        if (parsed.what == parsed_command::action::publish) out.paths = parsed.items;
+
+        out.data_dir = data_dir;
+        out.bittorrent_enabled = !no_bittorrent;
+        out.bittorrent = parse_host_port(bittorrent, "--listen-bittorrent");
+        out.http = parse_host_port(http, "--listen-http");
+        if (out.name.empty()) out.name = default_name();
+        if (out.web_seeds.empty()) out.web_seeds.push_back("http://" + out.http.to_string());
+        if (out.tracker_admins.empty()) {
+            for (const auto& tracker : out.trackers) {
+                if (auto base = admin_base_of(tracker); !base.empty()) out.tracker_admins.push_back(base);
+            }
+        }
+        for (const auto& tracker : out.trackers) {
+            if (!tracker.starts_with("http://") && !tracker.starts_with("https://") && !tracker.starts_with("udp://")) {
+                throw usage_error("--tracker: '" + tracker + "' is not an http://, https:// or udp:// announce URL");
+            }
+        }
+        if (upload_limit_mb < 0) throw usage_error("--upload-limit-mb must not be negative");
+        out.budget.upload_limit = static_cast<std::int64_t>(upload_limit_mb * 1e6);
+        if (out.budget.self_serving_share < 0 || out.budget.self_serving_share > 1) {
+            throw usage_error("--self-serving-share must be 0 to 1");
+        }
+        if (out.piece_kib < 0) throw usage_error("--piece-kib must not be negative");
+        if (out.register_every_s == 0) throw usage_error("--register-every must be at least 1 second");
+    } catch (const std::exception& error) {
+        std::cerr << "nearcast-seeder: " << error.what() << " (see nearcast-seeder --help)\n";
+        parsed.what = parsed_command::action::exit;
+        parsed.exit_status = 2;
+    }
+    return parsed;
+}
+
+}  // namespace nearcast::seeder::server

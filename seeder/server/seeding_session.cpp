@@ -1,0 +1,209 @@
+#include "seeding_session.hpp"
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <libtorrent/write_resume_data.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <sstream>
+#include <thread>
+
+namespace nearcast::seeder::server {
+
+namespace {
+
+std::string hex_of(const lt::sha1_hash& hash) {
+    std::ostringstream out;
+    out << hash;  // libtorrent prints a hash as lowercase hex
+    return out.str();
+}
+
+lt::settings_pack settings_for(const seeder_options& options) {
+    lt::settings_pack pack;
+    // With BitTorrent off the session listens nowhere and is given no torrents.
+    pack.set_str(lt::settings_pack::listen_interfaces, options.bittorrent_enabled ? options.bittorrent.to_string() : "");
+    // Connections leave from the listening address: where the tracker and peers see us.
+    pack.set_str(lt::settings_pack::outgoing_interfaces, options.bittorrent.host);
+    pack.set_str(lt::settings_pack::user_agent, "nearcast-seeder/0.1");
+    pack.set_bool(lt::settings_pack::enable_dht, options.dht);
+    pack.set_bool(lt::settings_pack::enable_lsd, false);
+    pack.set_bool(lt::settings_pack::enable_upnp, false);
+    pack.set_bool(lt::settings_pack::enable_natpmp, false);
+    pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
+                                                    lt::alert_category::storage | lt::alert_category::performance_warning);
+    // A catalogue server: nothing queued, many peers, many open files.
+    pack.set_int(lt::settings_pack::active_downloads, -1);
+    pack.set_int(lt::settings_pack::active_seeds, -1);
+    pack.set_int(lt::settings_pack::active_limit, -1);
+    pack.set_int(lt::settings_pack::connections_limit, 10'000);
+    pack.set_int(lt::settings_pack::unchoke_slots_limit, 64);
+    pack.set_int(lt::settings_pack::file_pool_size, 512);
+    pack.set_bool(lt::settings_pack::allow_multiple_connections_per_ip, true);
+    pack.set_int(lt::settings_pack::send_buffer_watermark, 4 * 1024 * 1024);
+    pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(options.budget.upload_limit, INT32_MAX)));
+    pack.set_int(lt::settings_pack::alert_queue_size, 100'000);
+    return pack;
+}
+
+}  // namespace
+
+seeding_session::seeding_session(const seeder_options& options) : session_(lt::session_params(settings_for(options))) {}
+
+void seeding_session::add(const catalogue_item& item) {
+    if (torrents_.count(item.v1_hex)) return;
+    lt::add_torrent_params params;
+    bool resumed = false;
+    if (!item.resume.empty()) {
+        lt::error_code error;
+        params = lt::read_resume_data(item.resume, error);
+        if (error) {
+            spdlog::warn("{} ({}): resume data unreadable ({}); seeding it in seed mode instead", item.name, item.v1_hex,
+                         error.message());
+            params = {};
+        } else {
+            resumed = true;
+        }
+    }
+    lt::error_code error;
+    auto info = std::make_shared<lt::torrent_info>(item.torrent, error, lt::from_span);
+    if (error) {
+        spdlog::error("{} ({}): the catalogue's torrent is unreadable: {}; not seeding it", item.name, item.v1_hex,
+                      error.message());
+        return;
+    }
+    params.ti = std::move(info);
+    params.save_path = item.save_path.string();
+    params.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    if (!resumed) params.flags |= lt::torrent_flags::seed_mode;
+    ++(resumed ? counters_.started_from_resume : counters_.started_in_seed_mode);
+    session_.async_add_torrent(std::move(params));
+    torrents_[item.v1_hex] = {item.id, {}, 0};
+}
+
+void seeding_session::remove(const std::string& v1_hex) {
+    const auto found = torrents_.find(v1_hex);
+    if (found == torrents_.end()) return;
+    if (found->second.handle.is_valid()) session_.remove_torrent(found->second.handle);
+    torrents_.erase(found);
+}
+
+void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::int64_t, std::vector<char>>>* resume,
+                                   std::size_t* resume_outstanding) {
+    if (auto* added = lt::alert_cast<lt::add_torrent_alert>(alert)) {
+        const std::string hash = hex_of(added->params.ti ? added->params.ti->info_hashes().v1 : added->params.info_hashes.v1);
+        if (added->error) {
+            spdlog::error("cannot seed {}: {}", hash, added->error.message());
+            torrents_.erase(hash);
+        } else if (auto found = torrents_.find(hash); found != torrents_.end()) {
+            found->second.handle = added->handle;
+        } else {
+            session_.remove_torrent(added->handle);  // removed before libtorrent had added it
+        }
+    } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
+        ++counters_.hash_failures;
+        spdlog::error("{}: piece {} on disk fails its hash check; no longer serving it, repairing it from peers",
+                      failed->torrent_name(), static_cast<int>(failed->piece_index));
+    } else if (auto* saved = lt::alert_cast<lt::save_resume_data_alert>(alert)) {
+        const auto found = torrents_.find(hex_of(saved->params.info_hashes.v1));
+        if (resume && found != torrents_.end()) resume->emplace_back(found->second.item_id, lt::write_resume_data_buf(saved->params));
+        if (resume_outstanding && *resume_outstanding > 0) --*resume_outstanding;
+    } else if (auto* not_saved = lt::alert_cast<lt::save_resume_data_failed_alert>(alert)) {
+        if (not_saved->error != lt::errors::resume_data_not_modified) {
+            spdlog::warn("{}: resume data not saved: {}", not_saved->torrent_name(), not_saved->error.message());
+        }
+        if (resume_outstanding && *resume_outstanding > 0) --*resume_outstanding;
+    } else if (auto* updates = lt::alert_cast<lt::state_update_alert>(alert)) {
+        for (const auto& status : updates->status) {
+            const auto found = torrents_.find(hex_of(status.info_hashes.v1));
+            if (found == torrents_.end()) continue;
+            const std::int64_t delta = status.total_payload_upload - found->second.last_uploaded;
+            found->second.last_uploaded = status.total_payload_upload;
+            if (delta > 0) {
+                uploaded_[found->second.item_id] += static_cast<std::uint64_t>(delta);
+                counters_.uploaded_payload += static_cast<std::uint64_t>(delta);
+            }
+        }
+    } else if (lt::alert_cast<lt::file_error_alert>(alert) || lt::alert_cast<lt::torrent_error_alert>(alert) ||
+               lt::alert_cast<lt::listen_failed_alert>(alert)) {
+        spdlog::error("{}", alert->message());
+    } else if (lt::alert_cast<lt::performance_alert>(alert)) {
+        spdlog::debug("{}", alert->message());
+    }
+}
+
+void seeding_session::poll() {
+    session_.post_torrent_updates();
+    std::vector<lt::alert*> alerts;
+    session_.pop_alerts(&alerts);
+    for (auto* alert : alerts) handle_alert(alert, nullptr, nullptr);
+}
+
+std::map<std::int64_t, std::uint64_t> seeding_session::take_uploaded() { return std::exchange(uploaded_, {}); }
+
+void seeding_session::apply(const upload_plan& plan) {
+    std::map<std::int64_t, std::int64_t> limits;
+    for (const auto& swarm : plan.swarms) limits[swarm.item_id] = swarm.upload_limit;
+    for (auto& [hash, torrent] : torrents_) {
+        if (!torrent.handle.is_valid()) continue;
+        const auto found = limits.find(torrent.item_id);
+        const std::int64_t limit = found == limits.end() ? 0 : found->second;
+        // A per-torrent limit is libtorrent's peer class for that torrent.
+        torrent.handle.set_upload_limit(static_cast<int>(std::min<std::int64_t>(limit, INT32_MAX)));
+    }
+    lt::settings_pack pack;
+    pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(plan.session_limit, INT32_MAX)));
+    session_.apply_settings(pack);
+}
+
+session_counters seeding_session::counters() const {
+    session_counters out = counters_;
+    out.torrents = torrents_.size();
+    for (const auto& [hash, torrent] : torrents_) {
+        if (!torrent.handle.is_valid()) continue;
+        const auto status = torrent.handle.status({});
+        out.peers += static_cast<std::size_t>(status.num_peers);
+        out.upload_rate += status.upload_payload_rate;
+        if (status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data) {
+            ++out.checking;
+        }
+    }
+    return out;
+}
+
+std::uint16_t seeding_session::listen_port() const { return session_.listen_port(); }
+
+std::vector<std::pair<std::int64_t, std::vector<char>>> seeding_session::save_resume(std::chrono::milliseconds deadline,
+                                                                                    bool only_if_modified) {
+    std::vector<std::pair<std::int64_t, std::vector<char>>> resume;
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    // Torrents still being added have no handle yet: wait for them (a stop right after a start).
+    const auto unadded = [this] {
+        return std::count_if(torrents_.begin(), torrents_.end(), [](const auto& entry) { return !entry.second.handle.is_valid(); });
+    };
+    while (unadded() > 0 && std::chrono::steady_clock::now() < until) {
+        session_.wait_for_alert(std::chrono::milliseconds(100));
+        std::vector<lt::alert*> alerts;
+        session_.pop_alerts(&alerts);
+        for (auto* alert : alerts) handle_alert(alert, nullptr, nullptr);
+    }
+    std::size_t outstanding = 0;
+    for (auto& [hash, torrent] : torrents_) {
+        if (!torrent.handle.is_valid()) continue;
+        torrent.handle.save_resume_data(lt::torrent_handle::flush_disk_cache |
+                                        (only_if_modified ? lt::torrent_handle::only_if_modified : lt::resume_data_flags_t{}));
+        ++outstanding;
+    }
+    while (outstanding > 0 && std::chrono::steady_clock::now() < until) {
+        session_.wait_for_alert(std::chrono::milliseconds(100));
+        std::vector<lt::alert*> alerts;
+        session_.pop_alerts(&alerts);
+        for (auto* alert : alerts) handle_alert(alert, &resume, &outstanding);
+    }
+    if (outstanding > 0) spdlog::warn("{} torrents gave no resume data in time; they start in seed mode next time", outstanding);
+    return resume;
+}
+
+}  // namespace nearcast::seeder::server

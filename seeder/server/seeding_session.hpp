@@ -1,0 +1,77 @@
+// The seeder's libtorrent session: the whole catalogue seeded at once.
+//
+// A catalogue server is not a desktop client: thousands of torrents, none auto-managed (none
+// is ever queued), many connections and open files, several connections per address (the
+// emulated Internet puts many peers on one machine). A torrent added for the first time is in
+// seed mode - the content was just hashed by publish - so libtorrent checks each piece the
+// first time a peer asks for it; later starts use the resume data kept in the catalogue, so
+// nothing is re-hashed.
+#pragma once
+
+#include <libtorrent/session.hpp>
+#include <libtorrent/torrent_handle.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "nearcast/seeder/catalogue.hpp"
+#include "nearcast/seeder/upload_budget.hpp"
+#include "options.hpp"
+
+namespace nearcast::seeder::server {
+
+struct session_counters {
+    std::size_t torrents = 0;
+    std::size_t peers = 0;
+    std::int64_t upload_rate = 0;        // bytes/s, payload
+    std::uint64_t hash_failures = 0;     // pieces found corrupt on disk since start
+    std::uint64_t uploaded_payload = 0;  // bytes, since start
+    std::size_t started_from_resume = 0; // torrents started from resume data: nothing re-hashed
+    std::size_t started_in_seed_mode = 0;// first starts: pieces checked as they are first served
+    std::size_t checking = 0;            // torrents libtorrent is checking against the disk now
+};
+
+class seeding_session {
+public:
+    explicit seeding_session(const seeder_options& options);
+
+    // Starts seeding an item (asynchronously); an item already seeded is left alone.
+    void add(const catalogue_item& item);
+    void remove(const std::string& v1_hex);
+    bool has(const std::string& v1_hex) const { return torrents_.count(v1_hex) != 0; }
+    std::size_t size() const { return torrents_.size(); }
+
+    // Handles libtorrent's alerts: logs what happened, counts hash failures, collects upload
+    // per item. Call it often (a few times a second).
+    void poll();
+    // Payload bytes uploaded per item id since the last call.
+    std::map<std::int64_t, std::uint64_t> take_uploaded();
+    // Applies the long-tail budget.
+    void apply(const upload_plan& plan);
+    session_counters counters() const;
+    // The bound BitTorrent port (the one asked for, or the one picked for port 0).
+    std::uint16_t listen_port() const;
+
+    // Asks every torrent for its resume data and waits for all of it (or the deadline).
+    std::vector<std::pair<std::int64_t, std::vector<char>>> save_resume(std::chrono::milliseconds deadline,
+                                                                        bool only_if_modified);
+
+private:
+    struct seeded_torrent {
+        std::int64_t item_id = 0;
+        lt::torrent_handle handle;
+        std::int64_t last_uploaded = 0;
+    };
+    void handle_alert(lt::alert* alert, std::vector<std::pair<std::int64_t, std::vector<char>>>* resume,
+                      std::size_t* resume_outstanding);
+
+    lt::session session_;
+    std::map<std::string, seeded_torrent> torrents_;  // by v1 hex
+    std::map<std::int64_t, std::uint64_t> uploaded_;  // since take_uploaded
+    session_counters counters_;
+};
+
+}  // namespace nearcast::seeder::server
