@@ -257,6 +257,7 @@ private:
             {"name", options_.name},
             {"items", store_.size()},
             {"seeding", counters.torrents},
+            {"added", counters.added},
             {"peers", counters.peers},
             {"upload_rate_bytes_per_s", counters.upload_rate},
             {"served_http_bytes", total_http_},

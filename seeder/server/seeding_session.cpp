@@ -163,6 +163,7 @@ session_counters seeding_session::counters() const {
     out.torrents = torrents_.size();
     for (const auto& [hash, torrent] : torrents_) {
         if (!torrent.handle.is_valid()) continue;
+        ++out.added;
         const auto status = torrent.handle.status({});
         out.peers += static_cast<std::size_t>(status.num_peers);
         out.upload_rate += status.upload_payload_rate;

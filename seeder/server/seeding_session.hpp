@@ -25,6 +25,7 @@ namespace nearcast::seeder::server {
 
 struct session_counters {
     std::size_t torrents = 0;
+    std::size_t added = 0;               // torrents libtorrent has taken (the rest are being added)
     std::size_t peers = 0;
     std::int64_t upload_rate = 0;        // bytes/s, payload
     std::uint64_t hash_failures = 0;     // pieces found corrupt on disk since start
