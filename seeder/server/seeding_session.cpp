@@ -119,6 +119,10 @@ void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::
         for (const auto& status : updates->status) {
             const auto found = torrents_.find(hex_of(status.info_hashes.v1));
             if (found == torrents_.end()) continue;
+            found->second.peers = status.num_peers;
+            found->second.upload_rate = status.upload_payload_rate;
+            found->second.checking = status.state == lt::torrent_status::checking_files ||
+                                     status.state == lt::torrent_status::checking_resume_data;
             const std::int64_t delta = status.total_payload_upload - found->second.last_uploaded;
             found->second.last_uploaded = status.total_payload_upload;
             if (delta > 0) {
@@ -164,12 +168,9 @@ session_counters seeding_session::counters() const {
     for (const auto& [hash, torrent] : torrents_) {
         if (!torrent.handle.is_valid()) continue;
         ++out.added;
-        const auto status = torrent.handle.status({});
-        out.peers += static_cast<std::size_t>(status.num_peers);
-        out.upload_rate += status.upload_payload_rate;
-        if (status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data) {
-            ++out.checking;
-        }
+        out.peers += static_cast<std::size_t>(torrent.peers);
+        out.upload_rate += torrent.upload_rate;
+        if (torrent.checking) ++out.checking;
     }
     return out;
 }

@@ -65,6 +65,10 @@ private:
         std::int64_t item_id = 0;
         lt::torrent_handle handle;
         std::int64_t last_uploaded = 0;
+        // From libtorrent's last state update: no blocking status() call per torrent per /stats.
+        int peers = 0;
+        int upload_rate = 0;
+        bool checking = false;
     };
     void handle_alert(lt::alert* alert, std::vector<std::pair<std::int64_t, std::vector<char>>>* resume,
                       std::size_t* resume_outstanding);
