@@ -34,7 +34,10 @@ bench-proximity: build
 bench-tracker: build
 	cmake --build $(BUILD) --target bench-tracker
 
-bench-seeder bench-peer bench-supernodes bench-sim: build
+bench-seeder: build
+	cmake --build $(BUILD) --target bench-seeder
+
+bench-peer bench-supernodes bench-sim: build
 	@echo "$@: arrives with its issue; nothing to run yet"
 
 # ASan + UBSan build of everything, with the tests.

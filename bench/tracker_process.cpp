@@ -184,6 +184,7 @@ listening_ports read_port_file(const std::filesystem::path& file) {
     while (in >> kind >> where) {
         if (kind == "http") ports.http = parse_endpoint(where);
         if (kind == "udp") ports.udp = parse_endpoint(where);
+        if (kind == "bittorrent") ports.bittorrent = parse_endpoint(where);
     }
     return ports;
 }

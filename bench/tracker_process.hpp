@@ -56,10 +56,12 @@ sockaddr_in loopback_endpoint(std::uint16_t port);
 // "127.0.0.1:6969" (IPv4 only: the benchmark asks trackers to listen there).
 std::optional<sockaddr_in> parse_endpoint(const std::string& text);
 
-// Lines "http ADDRESS:PORT" and "udp ADDRESS:PORT" as nearcast-tracker writes its port file.
+// Lines "http ADDRESS:PORT" and "udp ADDRESS:PORT" as nearcast-tracker writes its port file,
+// and "bittorrent ADDRESS:PORT" as nearcast-seeder adds to it.
 struct listening_ports {
     std::optional<sockaddr_in> http;
     std::optional<sockaddr_in> udp;
+    std::optional<sockaddr_in> bittorrent;
 };
 listening_ports read_port_file(const std::filesystem::path& file);
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "fellows.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
 
 namespace fs = std::filesystem;
@@ -133,6 +134,40 @@ int remove_command(const seeder_options& options, const std::vector<std::string>
         std::cout << "removed " << item.id << "\t" << item.v1_hex << "\t" << item.name << "\n";
     }
     return 0;
+}
+
+}  // namespace nearcast::seeder::server
+
+namespace nearcast::seeder::server {
+
+int replicate_command(const seeder_options& options, const std::vector<std::string>& hashes) {
+    fs::create_directories(options.content_dir());
+    catalogue store(options.catalogue_file());
+    const auto fellows = look_at_fellows(options.fellows, std::chrono::seconds(5));
+    for (const auto& fellow : fellows) {
+        if (!fellow.reachable) spdlog::warn("fellow {} ({}) unreachable: {}", fellow.name, fellow.base, fellow.problem);
+    }
+    int failures = 0;
+    for (const auto& hash : hashes) {
+        try {
+            if (hash.size() != 40 || hash.find_first_not_of("0123456789abcdef") != std::string::npos) {
+                throw std::runtime_error("'" + hash + "' is not a v1 info hash (40 lowercase hex digits)");
+            }
+            // Fellows that hold it whole first; then any other that answers.
+            std::vector<fellow_view> sources;
+            for (const auto& fellow : fellows) if (fellow.complete.count(hash)) sources.push_back(fellow);
+            for (const auto& fellow : fellows) if (!fellow.complete.count(hash)) sources.push_back(fellow);
+            catalogue_item item = replica_item(hash, sources, options.content_dir(), options.name);
+            item.id = store.add(item);
+            std::cout << item.id << "\t" << item.v1_hex << "\t" << item.name << "\tto fetch\n";
+            spdlog::info("{} ({}) added as item {}: 'serve' fetches it from the fellows over BitTorrent", item.name,
+                         item.v1_hex, item.id);
+        } catch (const std::exception& error) {
+            spdlog::error("replicate {}: {}", hash, error.what());
+            ++failures;
+        }
+    }
+    return failures == 0 ? 0 : 2;
 }
 
 }  // namespace nearcast::seeder::server

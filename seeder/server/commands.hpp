@@ -13,6 +13,7 @@ int list_command(const seeder_options& options);
 int info_command(const seeder_options& options, const std::vector<std::string>& items);
 int remove_command(const seeder_options& options, const std::vector<std::string>& items);
 int serve_command(const seeder_options& options);
+int replicate_command(const seeder_options& options, const std::vector<std::string>& hashes);
 
 // Hashes one path into a torrent, adds it to the catalogue in one transaction and writes its
 // .torrent; shared by publish and the watch folder. Throws publish_error or catalogue_error.

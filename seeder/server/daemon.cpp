@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -17,6 +18,9 @@
 #include <sstream>
 
 #include "commands.hpp"
+#include "fellows.hpp"
+#include "nearcast/seeder/piece_verifier.hpp"
+#include "nearcast/seeder/replication.hpp"
 #include "seeding_session.hpp"
 #include "tracker_client.hpp"
 #include "web_server.hpp"
@@ -59,6 +63,13 @@ private:
     std::function<void()> work_;
 };
 
+// What one look at the fellows found.
+struct replication_round {
+    std::vector<fellow_view> fellows;
+    std::vector<catalogue_item> replicas;  // to add, not yet complete
+    std::vector<std::string> log;
+};
+
 class seeder_daemon {
 public:
     explicit seeder_daemon(const seeder_options& options)
@@ -92,7 +103,11 @@ public:
             if (!error) spdlog::info("signal {}: stopping", signal);
             io_.stop();
         });
-        repeating_timer alerts(io_, 250ms, [this] { session_.poll(); });
+        repeating_timer alerts(io_, 250ms, [this] {
+            session_.poll();
+            take_finished();
+        });
+        repeating_timer replication(io_, std::chrono::seconds(options_.replicate_every_s), [this] { look_for_replicas(); });
         repeating_timer catalogue_changes(io_, 1s, [this] {
             if (store_.change_counter() != seen_change_) sync_with_catalogue();
             collect_finished_work();
@@ -107,6 +122,7 @@ public:
             watch.emplace(io_, 2s, [this] { scan_watch_folder(); });
         }
         register_with_trackers();
+        look_for_replicas();
         io_.run();
 
         web_.stop();
@@ -123,7 +139,8 @@ private:
         web_routes routes;
         routes.item_root = [this](std::string_view hash) -> std::optional<fs::path> {
             const auto found = roots_.find(std::string(hash));
-            if (found == roots_.end()) return std::nullopt;
+            // A replica still being fetched has holes: it is not served until whole.
+            if (found == roots_.end() || !found->second.complete) return std::nullopt;
             return found->second.save_path;
         };
         routes.served = [this](std::string_view hash, std::uint64_t bytes) {
@@ -132,14 +149,46 @@ private:
             http_served_[found->second.id] += bytes;
             total_http_ += bytes;
         };
+        routes.verify = [this](std::string_view hash, const fs::path& relative, std::uint64_t first, std::uint64_t last) {
+            return verify_before_serving(std::string(hash), relative, first, last);
+        };
         routes.other = [this](std::string_view method, std::string_view target) -> std::optional<simple_answer> {
             const std::string_view path = target.substr(0, target.find('?'));
             if (method != "GET" && method != "HEAD") return std::nullopt;
             if (path == "/stats") return simple_answer{200, "application/json", stats_json()};
             if (path == "/metrics") return simple_answer{200, "text/plain; version=0.0.4", metrics_text()};
+            if (path == "/catalogue") {
+                return simple_answer{200, "application/json", catalogue_json(options_.name, bittorrent_endpoint_, store_.all())};
+            }
+            if (path.starts_with("/torrents/")) {
+                const std::string hash(path.substr(10));
+                const auto item = hash.size() == 40 ? store_.find(hash) : std::nullopt;
+                if (!item) return simple_answer{404, "text/plain", "no item " + hash + " here\n"};
+                return simple_answer{200, "application/x-bittorrent", std::string(item->torrent.begin(), item->torrent.end())};
+            }
             return std::nullopt;
         };
         return routes;
+    }
+
+    bool verify_before_serving(const std::string& hash, const fs::path& relative, std::uint64_t first, std::uint64_t last) {
+        auto found = verifiers_.find(hash);
+        if (found == verifiers_.end()) {
+            const auto item = store_.find(hash);
+            const auto root = roots_.find(hash);
+            if (!item || root == roots_.end()) return false;
+            lt::error_code error;
+            auto info = std::make_shared<const lt::torrent_info>(item->torrent, error, lt::from_span);
+            if (error) return false;
+            found = verifiers_.emplace(hash, std::make_unique<piece_verifier>(std::move(info), root->second.save_path)).first;
+        }
+        const verify_result result = found->second->verify(relative, first, last);
+        if (result.whole) return true;
+        ++http_hash_failures_;
+        spdlog::error("{} ({}): piece(s) {} on disk fail their hash check; not serving them over HTTP, repairing the item",
+                      relative.string(), hash, fmt::join(result.bad_pieces, ", "));
+        session_.repair(hash, fellow_sources());
+        return false;
     }
 
     // Seeds what the catalogue holds and stops seeding what it no longer holds.
@@ -150,10 +199,11 @@ private:
             listed.insert(item.v1_hex);
             known_paths_.insert((item.save_path / item.name).string());
             if (roots_.count(item.v1_hex)) continue;
-            roots_[item.v1_hex] = {item.id, item.save_path};
+            roots_[item.v1_hex] = {item.id, item.save_path, item.complete};
             if (options_.bittorrent_enabled) {
                 auto whole = store_.find(std::to_string(item.id), with_blobs::yes);
-                if (whole) session_.add(*whole);  // else removed since the listing: the next sync drops it
+                // Else removed since the listing: the next sync drops it.
+                if (whole) session_.add(*whole, whole->complete ? std::vector<lt::tcp::endpoint>{} : fellow_sources());
             }
             if (started_) spdlog::info("now seeding {} ({})", item.name, item.v1_hex);
             registered_stale_ = true;
@@ -165,6 +215,7 @@ private:
             }
             const std::string hash = at->first;
             at = roots_.erase(at);
+            verifiers_.erase(hash);
             session_.remove(hash);
             spdlog::info("no longer seeding {}: removed from the catalogue", hash);
             registered_stale_ = true;
@@ -187,7 +238,9 @@ private:
             return;
         }
         registered_stale_ = false;
-        const std::string body = registration_body(options_.name, bittorrent_endpoint_, store_.all(with_blobs::no));
+        auto items = store_.all(with_blobs::no);
+        std::erase_if(items, [](const catalogue_item& item) { return !item.complete; });
+        const std::string body = registration_body(options_.name, bittorrent_endpoint_, items);
         registration_ = std::async(std::launch::async, [admins = options_.tracker_admins, body, secret = admin_secret_] {
             std::string outcome;
             for (const auto& admin : admins) {
@@ -239,6 +292,7 @@ private:
         if (publishing_.valid() && publishing_.wait_for(0s) == std::future_status::ready) {
             spdlog::info("{}", publishing_.get());
         }
+        if (replication_.valid() && replication_.wait_for(0s) == std::future_status::ready) take_replicas(replication_.get());
     }
 
     void write_port_file() {
@@ -262,7 +316,8 @@ private:
             {"upload_rate_bytes_per_s", counters.upload_rate},
             {"served_http_bytes", total_http_},
             {"served_bittorrent_bytes", counters.uploaded_payload},
-            {"hash_failures", counters.hash_failures},
+            {"hash_failures", counters.hash_failures + http_hash_failures_},
+            {"repairs", counters.repairs},
             {"started_from_resume", counters.started_from_resume},
             {"started_in_seed_mode", counters.started_in_seed_mode},
             {"checking", counters.checking},
@@ -282,14 +337,94 @@ private:
         metric("peers", "gauge", "Connected peers.", counters.peers);
         metric("served_http_bytes_total", "counter", "Payload bytes served over HTTP.", total_http_);
         metric("served_bittorrent_bytes_total", "counter", "Payload bytes uploaded over BitTorrent.", counters.uploaded_payload);
-        metric("hash_failures_total", "counter", "Pieces found corrupt on disk.", counters.hash_failures);
+        metric("hash_failures_total", "counter", "Pieces found corrupt on disk.", counters.hash_failures + http_hash_failures_);
+        metric("repairs_total", "counter", "Items made whole again after a hash failure.", counters.repairs);
         return out.str();
     }
 
     struct item_root {
         std::int64_t id = 0;
         fs::path save_path;
+        bool complete = true;
     };
+
+    // The BitTorrent endpoints of the fellows, as they last said at /catalogue.
+    std::vector<lt::tcp::endpoint> fellow_sources() const {
+        std::vector<lt::tcp::endpoint> sources;
+        for (const auto& fellow : fellows_) {
+            if (fellow.bittorrent.empty()) continue;
+            try {
+                const host_port where = parse_host_port(fellow.bittorrent, fellow.name);
+                sources.emplace_back(asio::ip::make_address(where.host), where.port);
+            } catch (const std::exception&) {
+                spdlog::debug("fellow {} gave a bad BitTorrent endpoint '{}'", fellow.name, fellow.bittorrent);
+            }
+        }
+        return sources;
+    }
+
+    // Looks at what the fellows hold (on a helper thread) and fetches the replicas this seeder
+    // is a home of; the torrents come back to the io thread, which adds them.
+    void look_for_replicas() {
+        if (options_.fellows.empty() || replication_.valid()) return;
+        std::set<std::string> held;
+        for (const auto& [hash, root] : roots_) held.insert(hash);
+        replication_ = std::async(std::launch::async, [options = options_, held] {
+            replication_round round;
+            round.fellows = look_at_fellows(options.fellows, 3s);
+            std::vector<seeder_holdings> holdings;
+            for (const auto& fellow : round.fellows) {
+                if (!fellow.reachable) {
+                    round.log.push_back("fellow " + fellow.name + " unreachable: " + fellow.problem);
+                    continue;
+                }
+                holdings.push_back({fellow.name, fellow.complete});
+            }
+            for (const auto& fetch : replicas_to_fetch(options.name, held, holdings, options.replicas)) {
+                std::vector<fellow_view> sources;
+                for (const auto& name : fetch.sources) {
+                    for (const auto& fellow : round.fellows) {
+                        if (fellow.name == name) sources.push_back(fellow);
+                    }
+                }
+                try {
+                    round.replicas.push_back(replica_item(fetch.v1_hex, sources, options.content_dir(), options.name));
+                } catch (const std::exception& error) {
+                    round.log.push_back(error.what());
+                }
+            }
+            return round;
+        });
+    }
+
+    void take_replicas(replication_round round) {
+        fellows_ = std::move(round.fellows);
+        for (const auto& line : round.log) spdlog::warn("{}", line);
+        for (auto& item : round.replicas) {
+            try {
+                fs::create_directories(item.save_path);
+                item.id = store_.add(item);
+                spdlog::info("fetching a replica of {} ({}, {} bytes) from the fellow seeders", item.name, item.v1_hex,
+                             item.total_size);
+            } catch (const std::exception& error) {
+                spdlog::warn("replica of {}: {}", item.v1_hex, error.what());
+            }
+        }
+        if (!round.replicas.empty()) sync_with_catalogue();
+    }
+
+    // Finished replicas and repaired items: whole, so served and registered.
+    void take_finished() {
+        for (const std::int64_t id : session_.take_finished()) {
+            for (auto& [hash, root] : roots_) {
+                if (root.id != id || root.complete) continue;
+                store_.set_complete(id);
+                root.complete = true;
+                spdlog::info("replica of {} is whole: serving it", hash);
+                registered_stale_ = true;
+            }
+        }
+    }
 
     seeder_options options_;
     asio::io_context io_{1};
@@ -301,11 +436,15 @@ private:
     std::map<std::string, item_root> roots_;  // v1 hex -> where its content is
     std::map<std::int64_t, std::uint64_t> http_served_;
     std::uint64_t total_http_ = 0;
+    std::uint64_t http_hash_failures_ = 0;
+    std::map<std::string, std::unique_ptr<piece_verifier>> verifiers_;  // by v1 hex, made on first use
     std::uint64_t seen_change_ = 0;
     bool started_ = false;
     bool registered_stale_ = true;
     std::future<std::string> registration_;
     std::future<std::string> publishing_;
+    std::future<replication_round> replication_;
+    std::vector<fellow_view> fellows_;
     std::set<std::string> watched_;      // watch folder entries taken, published or not
     std::set<std::string> known_paths_;  // content paths of catalogue items
 };

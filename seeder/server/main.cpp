@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
             case parsed_command::action::list: return list_command(command.options);
             case parsed_command::action::info: return info_command(command.options, command.items);
             case parsed_command::action::remove: return remove_command(command.options, command.items);
+            case parsed_command::action::replicate: return replicate_command(command.options, command.items);
             case parsed_command::action::exit: break;
         }
     } catch (const catalogue_error& error) {

@@ -26,6 +26,9 @@ Commands:
   list                  the items of the catalogue, one a line
   info ITEM...          everything about items (ITEM: id, v1 or v2 hash, or name)
   remove ITEM...        remove items from the catalogue (their files stay on disk)
+  replicate HASH...     fetch items (v1 hashes) from the fellow seeders: their torrent over
+                        HTTP, their content over BitTorrent by 'serve'; 'serve' also does this
+                        by itself for the items whose homes it is (see --replicas)
 
 Every option can also be set in an INI file given with --config (names without the dashes).
 SIGTERM or SIGINT stops 'serve' cleanly, saving resume data so the next start needs no re-hash.
@@ -78,6 +81,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     std::vector<std::string> positional;
     double upload_limit_mb = 0;
     bool no_bittorrent = false;
+    std::vector<std::string> fellows;
 
     po::options_description general("General");
     general.add_options()
@@ -101,6 +105,9 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("register-every", po::value(&out.register_every_s)->default_value(out.register_every_s), "seconds between registrations with the trackers")
         ("web-seed", po::value(&out.web_seeds)->composing(), "HTTP base of a seeder for BEP 19 web seeds, repeatable (default: this seeder's)")
         ("watch", po::value(&out.watch_dir), "folder whose new files and folders are published (with serve)")
+        ("fellow", po::value(&fellows)->composing(), "a fellow seeder as NAME=http://ADDRESS:PORT, repeatable")
+        ("replicas", po::value(&out.replicas)->default_value(out.replicas), "every item is kept on this many seeders (with serve)")
+        ("replicate-every", po::value(&out.replicate_every_s)->default_value(out.replicate_every_s), "seconds between looks at what the fellows hold")
         ("v1-only", po::bool_switch(&out.v1_only), "publish v1-only torrents, for old clients (default: hybrid v1+v2)")
         ("piece-kib", po::value(&out.piece_kib)->default_value(0), "piece size in KiB, a power of two >= 16 (default: libtorrent's choice)");
     po::options_description budget("Upload budget (long tail first)");
@@ -132,7 +139,7 @@ parsed_command parse_command_line(int argc, char** argv) {
             po::store(po::parse_config_file(file, visible), values);
         }
         po::notify(values);
-        if (positional.empty()) throw usage_error("no command: serve, publish, list, info or remove");
+        if (positional.empty()) throw usage_error("no command: serve, publish, list, info, remove or replicate");
         const std::string command = positional.front();
         parsed.items.assign(positional.begin() + 1, positional.end());
         if (command == "serve") parsed.what = parsed_command::action::serve;
@@ -140,9 +147,11 @@ parsed_command parse_command_line(int argc, char** argv) {
         else if (command == "list") parsed.what = parsed_command::action::list;
         else if (command == "info") parsed.what = parsed_command::action::info;
         else if (command == "remove") parsed.what = parsed_command::action::remove;
-        else throw usage_error("unknown command '" + command + "': serve, publish, list, info or remove");
+        else if (command == "replicate") parsed.what = parsed_command::action::replicate;
+        else throw usage_error("unknown command '" + command + "': serve, publish, list, info, remove or replicate");
         const bool takes_items = parsed.what == parsed_command::action::publish ||
-                                 parsed.what == parsed_command::action::info || parsed.what == parsed_command::action::remove;
+                                 parsed.what == parsed_command::action::info || parsed.what == parsed_command::action::remove ||
+                                 parsed.what == parsed_command::action::replicate;
         if (takes_items && parsed.items.empty()) throw usage_error(command + " needs at least one argument");
         if (!takes_items && !parsed.items.empty()) throw usage_error(command + " takes no arguments, got '" + parsed.items.front() + "'");
         if (parsed.what == parsed_command::action::publish) out.paths = parsed.items;
@@ -170,6 +179,18 @@ parsed_command parse_command_line(int argc, char** argv) {
         }
         if (out.piece_kib < 0) throw usage_error("--piece-kib must not be negative");
         if (out.register_every_s == 0) throw usage_error("--register-every must be at least 1 second");
+        if (out.replicate_every_s == 0) throw usage_error("--replicate-every must be at least 1 second");
+        if (out.replicas == 0) throw usage_error("--replicas must be at least 1");
+        for (const auto& fellow : fellows) {
+            const std::size_t equals = fellow.find('=');
+            if (equals == std::string::npos || equals == 0 || fellow.compare(equals + 1, 7, "http://") != 0) {
+                throw usage_error("--fellow: '" + fellow + "' is not NAME=http://ADDRESS:PORT");
+            }
+            out.fellows.emplace_back(fellow.substr(0, equals), fellow.substr(equals + 1));
+        }
+        if (parsed.what == parsed_command::action::replicate && out.fellows.empty()) {
+            throw usage_error("replicate needs at least one --fellow to fetch from");
+        }
     } catch (const std::exception& error) {
         std::cerr << "nearcast-seeder: " << error.what() << " (see nearcast-seeder --help)\n";
         parsed.what = parsed_command::action::exit;

@@ -31,6 +31,9 @@ struct seeder_options {
     upload_budget_config budget;
     std::uint32_t register_every_s = 60;
     std::string watch_dir;                   // files and folders dropped here are published
+    std::vector<std::pair<std::string, std::string>> fellows;  // name, HTTP base of each fellow seeder
+    std::size_t replicas = 2;                // every item on this many seeders
+    std::uint32_t replicate_every_s = 30;
     std::string log_level = "info";
 
     // publish
@@ -40,10 +43,11 @@ struct seeder_options {
 
     std::filesystem::path catalogue_file() const { return data_dir / "catalogue.db"; }
     std::filesystem::path torrent_dir() const { return data_dir / "torrents"; }
+    std::filesystem::path content_dir() const { return data_dir / "content"; }  // replicas land here
 };
 
 struct parsed_command {
-    enum class action { serve, publish, list, info, remove, exit } what = action::exit;
+    enum class action { serve, publish, list, info, remove, replicate, exit } what = action::exit;
     seeder_options options;
     int exit_status = 0;
     std::vector<std::string> items;  // for info and remove: ids, hashes or names

@@ -52,7 +52,7 @@ lt::settings_pack settings_for(const seeder_options& options) {
 
 seeding_session::seeding_session(const seeder_options& options) : session_(lt::session_params(settings_for(options))) {}
 
-void seeding_session::add(const catalogue_item& item) {
+void seeding_session::add(const catalogue_item& item, const std::vector<lt::tcp::endpoint>& sources) {
     if (torrents_.count(item.v1_hex)) return;
     lt::add_torrent_params params;
     bool resumed = false;
@@ -77,7 +77,16 @@ void seeding_session::add(const catalogue_item& item) {
     params.ti = std::move(info);
     params.save_path = item.save_path.string();
     params.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
-    if (!resumed) params.flags |= lt::torrent_flags::seed_mode;
+    if (item.complete) {
+        // Seed mode each start: libtorrent hashes each piece when it is first asked for, so a
+        // copy damaged on disk since the last run is caught and repaired, and start-up hashes nothing.
+        params.flags |= lt::torrent_flags::seed_mode;
+        params.have_pieces.clear();
+        params.verified_pieces.clear();
+    } else {
+        params.flags &= ~lt::torrent_flags::seed_mode;
+        params.peers.insert(params.peers.end(), sources.begin(), sources.end());
+    }
     ++(resumed ? counters_.started_from_resume : counters_.started_in_seed_mode);
     session_.async_add_torrent(std::move(params));
     torrents_[item.v1_hex] = {item.id, {}, 0};
@@ -88,6 +97,14 @@ void seeding_session::remove(const std::string& v1_hex) {
     if (found == torrents_.end()) return;
     if (found->second.handle.is_valid()) session_.remove_torrent(found->second.handle);
     torrents_.erase(found);
+}
+
+void seeding_session::repair(const std::string& v1_hex, const std::vector<lt::tcp::endpoint>& sources) {
+    const auto found = torrents_.find(v1_hex);
+    if (found == torrents_.end() || !found->second.handle.is_valid() || found->second.damaged) return;
+    found->second.damaged = true;
+    found->second.handle.force_recheck();
+    for (const auto& source : sources) found->second.handle.connect_peer(source);
 }
 
 void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::int64_t, std::vector<char>>>* resume,
@@ -102,8 +119,21 @@ void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::
         } else {
             session_.remove_torrent(added->handle);  // removed before libtorrent had added it
         }
+    } else if (auto* finished = lt::alert_cast<lt::torrent_finished_alert>(alert)) {
+        const auto found = torrents_.find(hex_of(finished->handle.info_hashes().v1));
+        if (found != torrents_.end()) {
+            if (found->second.damaged) {
+                ++counters_.repairs;
+                spdlog::info("{}: repaired, every piece is whole again", finished->torrent_name());
+            }
+            found->second.damaged = false;
+            finished_.push_back(found->second.item_id);
+        }
     } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
         ++counters_.hash_failures;
+        if (auto found = torrents_.find(hex_of(failed->handle.info_hashes().v1)); found != torrents_.end()) {
+            found->second.damaged = true;
+        }
         spdlog::error("{}: piece {} on disk fails its hash check; no longer serving it, repairing it from peers",
                       failed->torrent_name(), static_cast<int>(failed->piece_index));
     } else if (auto* saved = lt::alert_cast<lt::save_resume_data_alert>(alert)) {
@@ -146,6 +176,8 @@ void seeding_session::poll() {
 }
 
 std::map<std::int64_t, std::uint64_t> seeding_session::take_uploaded() { return std::exchange(uploaded_, {}); }
+
+std::vector<std::int64_t> seeding_session::take_finished() { return std::exchange(finished_, {}); }
 
 void seeding_session::apply(const upload_plan& plan) {
     std::map<std::int64_t, std::int64_t> limits;

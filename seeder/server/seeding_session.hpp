@@ -29,6 +29,7 @@ struct session_counters {
     std::size_t peers = 0;
     std::int64_t upload_rate = 0;        // bytes/s, payload
     std::uint64_t hash_failures = 0;     // pieces found corrupt on disk since start
+    std::uint64_t repairs = 0;           // items made whole again after a hash failure
     std::uint64_t uploaded_payload = 0;  // bytes, since start
     std::size_t started_from_resume = 0; // torrents started from resume data: nothing re-hashed
     std::size_t started_in_seed_mode = 0;// first starts: pieces checked as they are first served
@@ -39,15 +40,23 @@ class seeding_session {
 public:
     explicit seeding_session(const seeder_options& options);
 
-    // Starts seeding an item (asynchronously); an item already seeded is left alone.
-    void add(const catalogue_item& item);
+    // Starts seeding an item (asynchronously); an item already seeded is left alone. A complete
+    // item starts in seed mode every time (pieces checked the first time each is served, nothing
+    // hashed at start); an incomplete one (a replica being fetched) downloads, from `sources`
+    // first (fellow seeders' BitTorrent endpoints) and from whoever the trackers name.
+    void add(const catalogue_item& item, const std::vector<lt::tcp::endpoint>& sources = {});
     void remove(const std::string& v1_hex);
+    // A piece of this item failed its check outside libtorrent (the web seed): libtorrent
+    // checks the whole item again and fetches what is bad from `sources` and the swarm.
+    void repair(const std::string& v1_hex, const std::vector<lt::tcp::endpoint>& sources);
     bool has(const std::string& v1_hex) const { return torrents_.count(v1_hex) != 0; }
     std::size_t size() const { return torrents_.size(); }
 
     // Handles libtorrent's alerts: logs what happened, counts hash failures, collects upload
     // per item. Call it often (a few times a second).
     void poll();
+    // Items that became whole since the last call: finished replicas and repaired items.
+    std::vector<std::int64_t> take_finished();
     // Payload bytes uploaded per item id since the last call.
     std::map<std::int64_t, std::uint64_t> take_uploaded();
     // Applies the long-tail budget.
@@ -69,6 +78,7 @@ private:
         int peers = 0;
         int upload_rate = 0;
         bool checking = false;
+        bool damaged = false;  // a piece failed its check; whole again when libtorrent finishes it
     };
     void handle_alert(lt::alert* alert, std::vector<std::pair<std::int64_t, std::vector<char>>>* resume,
                       std::size_t* resume_outstanding);
@@ -76,6 +86,7 @@ private:
     lt::session session_;
     std::map<std::string, seeded_torrent> torrents_;  // by v1 hex
     std::map<std::int64_t, std::uint64_t> uploaded_;  // since take_uploaded
+    std::vector<std::int64_t> finished_;              // since take_finished
     session_counters counters_;
 };
 

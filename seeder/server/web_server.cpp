@@ -265,10 +265,24 @@ private:
         if (const auto* status = std::get_if<http::status>(&opened)) {
             return send_text(*status, *status == http::status::not_found ? "no such file in the item\n" : "cannot serve\n");
         }
-        serve_file(request, std::move(*hash), std::get<opened_file>(std::move(opened)));
+        serve_file(request, std::move(*hash), *relative, std::get<opened_file>(std::move(opened)));
     }
 
-    void serve_file(const request_type& request, std::string hash, opened_file file) {
+    // False, with a 503 sent, when a piece under the ranges fails its check.
+    bool verified(const std::string& hash, const std::filesystem::path& relative, const std::vector<byte_range>& ranges) {
+        if (!routes_->verify) return true;
+        for (const byte_range& range : ranges) {
+            if (range.length() > 0 && !routes_->verify(hash, relative, range.first, range.last)) {
+                begin(http::status::service_unavailable);
+                header_.set(http::field::retry_after, "5");
+                send_text("a piece of this range failed its hash check here; it is being repaired: try another source\n");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void serve_file(const request_type& request, std::string hash, const std::filesystem::path& relative, opened_file file) {
         const auto set_validators = [&] {
             header_.set(http::field::etag, file.etag);
             header_.set(http::field::last_modified, file.last_modified);
@@ -290,6 +304,11 @@ private:
             set_validators();
             header_.set(http::field::content_range, "bytes */" + std::to_string(file.size));
             return send_text("range not satisfiable\n");
+        }
+        if (request.method() == http::verb::get && file.size > 0 &&
+            !verified(hash, relative, wanted.verdict == range_verdict::partial ? wanted.ranges
+                                                                               : std::vector<byte_range>{{0, file.size - 1}})) {
+            return;
         }
         if (wanted.verdict == range_verdict::partial) {
             begin(http::status::partial_content);

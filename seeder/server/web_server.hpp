@@ -36,6 +36,12 @@ struct web_routes {
     std::function<void(std::string_view v1_hex, std::uint64_t bytes)> served;
     // Any path outside /items/ (/stats, /metrics); nullopt gives 404. May be empty.
     std::function<std::optional<simple_answer>(std::string_view method, std::string_view target)> other;
+    // Asked before file bytes [first, last] of `relative` (inside the item) are sent: false
+    // when a piece under them fails its hash check, and the client gets 503 to try elsewhere.
+    // May be empty (nothing is checked).
+    std::function<bool(std::string_view v1_hex, const std::filesystem::path& relative, std::uint64_t first,
+                       std::uint64_t last)>
+        verify;
 };
 
 class web_server {

@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS items (
   resume BLOB,
   published_at INTEGER NOT NULL,
   served_http INTEGER NOT NULL DEFAULT 0,
-  served_bittorrent INTEGER NOT NULL DEFAULT 0
+  served_bittorrent INTEGER NOT NULL DEFAULT 0,
+  complete INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX IF NOT EXISTS items_by_v2 ON items (v2_hash);
 CREATE INDEX IF NOT EXISTS items_by_name ON items (name);
@@ -124,7 +125,7 @@ private:
 
 constexpr const char* item_columns =
     "id, name, save_path, total_size, file_count, piece_length, v1_hash, v2_hash, magnet, published_at, "
-    "served_http, served_bittorrent";
+    "served_http, served_bittorrent, complete";
 constexpr const char* blob_columns = ", torrent, resume";
 
 catalogue_item read_item(const statement& row, with_blobs blobs) {
@@ -141,9 +142,10 @@ catalogue_item read_item(const statement& row, with_blobs blobs) {
     item.published_at = row.integer(9);
     item.served_http = static_cast<std::uint64_t>(row.integer(10));
     item.served_bittorrent = static_cast<std::uint64_t>(row.integer(11));
+    item.complete = row.integer(12) != 0;
     if (blobs == with_blobs::yes) {
-        item.torrent = row.blob(12);
-        item.resume = row.blob(13);
+        item.torrent = row.blob(13);
+        item.resume = row.blob(14);
     }
     return item;
 }
@@ -233,7 +235,7 @@ std::int64_t catalogue::add(const catalogue_item& item) {
         }
         statement insert(db_,
                          "INSERT INTO items (name, save_path, total_size, file_count, piece_length, v1_hash, v2_hash, "
-                         "torrent, magnet, resume, published_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                         "torrent, magnet, resume, published_at, complete) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         insert.bind(1, item.name)
             .bind(2, item.save_path.string())
             .bind(3, static_cast<std::int64_t>(item.total_size))
@@ -244,7 +246,8 @@ std::int64_t catalogue::add(const catalogue_item& item) {
             .bind_blob(8, item.torrent)
             .bind(9, item.magnet)
             .bind_blob(10, item.resume)
-            .bind(11, item.published_at);
+            .bind(11, item.published_at)
+            .bind(12, std::int64_t{item.complete});
         insert.step();
         const std::int64_t id = sqlite3_last_insert_rowid(db_);
         statement holder(db_, "INSERT OR IGNORE INTO holders (item_id, seeder) VALUES (?, ?)");
@@ -329,6 +332,11 @@ void catalogue::set_holders(std::int64_t id, const std::vector<std::string>& hol
         insert.reset();
     }
     writing.commit();
+}
+
+void catalogue::set_complete(std::int64_t id) {
+    statement update(db_, "UPDATE items SET complete = 1 WHERE id = ?");
+    update.bind(1, id).step();
 }
 
 std::uint64_t catalogue::change_counter() const {

@@ -103,21 +103,28 @@ catalogue_item make_torrent(const fs::path& content, const torrent_options& opti
 
     lt::entry torrent = maker.generate();
     const std::vector<char> plain = bencoded(torrent);
-    const lt::torrent_info hashed_info(plain, lt::from_span);
-    const lt::info_hash_t hashes = hashed_info.info_hashes();
+    const lt::info_hash_t hashes = lt::torrent_info(plain, lt::from_span).info_hashes();
 
+    const std::string v1_hex = to_hex(hashes.v1.data(), hashes.v1.size());
+    add_locations(torrent, v1_hex, hashes.v1, options);
+    return item_from_torrent(bencoded(torrent), path.parent_path());
+}
+
+catalogue_item item_from_torrent(std::vector<char> torrent, const fs::path& save_path) {
+    lt::error_code error;
+    const lt::torrent_info info(torrent, error, lt::from_span);
+    if (error) throw publish_error("not a torrent: " + error.message());
+    const lt::info_hash_t hashes = info.info_hashes();
     catalogue_item item;
     item.v1_hex = to_hex(hashes.v1.data(), hashes.v1.size());
     if (hashes.has_v2()) item.v2_hex = to_hex(hashes.v2.data(), hashes.v2.size());
-    add_locations(torrent, item.v1_hex, hashes.v1, options);
-    item.torrent = bencoded(torrent);
-    const lt::torrent_info finished(item.torrent, lt::from_span);
-    item.name = finished.name();
-    item.save_path = path.parent_path();
-    item.total_size = static_cast<std::uint64_t>(finished.total_size());
-    item.file_count = static_cast<std::uint64_t>(finished.num_files());
-    item.piece_length = static_cast<std::uint32_t>(finished.piece_length());
-    item.magnet = lt::make_magnet_uri(finished);
+    item.name = info.name();
+    item.save_path = save_path;
+    item.total_size = static_cast<std::uint64_t>(info.total_size());
+    item.file_count = static_cast<std::uint64_t>(info.num_files());
+    item.piece_length = static_cast<std::uint32_t>(info.piece_length());
+    item.magnet = lt::make_magnet_uri(info);
+    item.torrent = std::move(torrent);
     item.published_at = std::chrono::duration_cast<std::chrono::seconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();

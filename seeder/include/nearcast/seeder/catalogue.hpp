@@ -39,6 +39,7 @@ struct catalogue_item {
     std::uint64_t served_http = 0;       // payload bytes served over HTTP
     std::uint64_t served_bittorrent = 0; // payload bytes uploaded over BitTorrent
     std::vector<std::string> holders;    // fellow seeders known to hold it (their names)
+    bool complete = true;                // false while a replica is still being fetched
 };
 
 // What to load: listing thousands of items should not drag every torrent blob along.
@@ -67,6 +68,8 @@ public:
     // Adds to the bytes-served counters.
     void add_served(std::int64_t id, std::uint64_t http_bytes, std::uint64_t bittorrent_bytes);
     void set_holders(std::int64_t id, const std::vector<std::string>& holders);
+    // A replica fetched whole: it may now be served over HTTP and registered as an origin.
+    void set_complete(std::int64_t id);
 
     // Changes whenever another connection commits a change: cheap to poll.
     std::uint64_t change_counter() const;

@@ -36,6 +36,10 @@ struct publish_error : std::runtime_error {
 catalogue_item make_torrent(const std::filesystem::path& content, const torrent_options& options,
                             const std::function<void(int, int)>& progress = {});
 
+// The catalogue item for a torrent someone else made (a replica), its content to live in
+// `save_path`; throws publish_error when the bytes are not a torrent.
+catalogue_item item_from_torrent(std::vector<char> torrent, const std::filesystem::path& save_path);
+
 // The web seed URL of an item on a seeder whose HTTP base is `base`.
 std::string web_seed_url(const std::string& base, const std::string& v1_hex);
 
