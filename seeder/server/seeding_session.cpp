@@ -74,6 +74,8 @@ void seeding_session::add(const catalogue_item& item, const std::vector<lt::tcp:
                       error.message());
         return;
     }
+    // A replica comes from the fellows over BitTorrent, not from the web seeds in its torrent.
+    if (!item.complete) info->set_web_seeds({});
     params.ti = std::move(info);
     params.save_path = item.save_path.string();
     params.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
@@ -116,6 +118,7 @@ void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::
             torrents_.erase(hash);
         } else if (auto found = torrents_.find(hash); found != torrents_.end()) {
             found->second.handle = added->handle;
+
         } else {
             session_.remove_torrent(added->handle);  // removed before libtorrent had added it
         }
