@@ -108,6 +108,7 @@ public:
             take_finished();
         });
         repeating_timer replication(io_, std::chrono::seconds(options_.replicate_every_s), [this] { look_for_replicas(); });
+        repeating_timer swarms(io_, std::chrono::seconds(options_.register_every_s), [this] { look_at_swarms(); });
         repeating_timer catalogue_changes(io_, 1s, [this] {
             if (store_.change_counter() != seen_change_) sync_with_catalogue();
             collect_finished_work();
@@ -293,6 +294,7 @@ private:
             spdlog::info("{}", publishing_.get());
         }
         if (replication_.valid() && replication_.wait_for(0s) == std::future_status::ready) take_replicas(replication_.get());
+        if (scraping_.valid() && scraping_.wait_for(0s) == std::future_status::ready) apply_budget(scraping_.get());
     }
 
     void write_port_file() {
@@ -318,6 +320,8 @@ private:
             {"served_bittorrent_bytes", counters.uploaded_payload},
             {"hash_failures", counters.hash_failures + http_hash_failures_},
             {"repairs", counters.repairs},
+            {"self_serving_swarms", last_plan_.first},
+            {"long_tail_swarms", last_plan_.second},
             {"started_from_resume", counters.started_from_resume},
             {"started_in_seed_mode", counters.started_in_seed_mode},
             {"checking", counters.checking},
@@ -413,6 +417,55 @@ private:
         if (!round.replicas.empty()) sync_with_catalogue();
     }
 
+    // Asks the trackers how many seeds each complete item's swarm has (on a helper thread);
+    // the io thread turns the counts into the long-tail-first upload plan.
+    void look_at_swarms() {
+        if (options_.tracker_admins.empty() || !options_.bittorrent_enabled || scraping_.valid()) return;
+        std::vector<std::string> hashes;
+        for (const auto& [hash, root] : roots_) {
+            if (root.complete) hashes.push_back(hash);
+        }
+        scraping_ = std::async(std::launch::async, [admins = options_.tracker_admins, hashes] {
+            std::map<std::string, swarm_count> counts;
+            for (const auto& admin : admins) {
+                try {
+                    for (const auto& [hash, count] : scrape(admin, hashes, 5s)) {
+                        auto& best = counts[hash];
+                        best.seeds = std::max(best.seeds, count.seeds);
+                        best.leechers = std::max(best.leechers, count.leechers);
+                    }
+                } catch (const std::exception& error) {
+                    spdlog::debug("scrape: {}", error.what());
+                }
+            }
+            return counts;
+        });
+    }
+
+    void apply_budget(const std::map<std::string, swarm_count>& counts) {
+        std::vector<swarm_sources> swarms;
+        for (const auto& [hash, root] : roots_) {
+            if (!root.complete) continue;
+            const auto found = counts.find(hash);
+            if (found == counts.end()) {
+                swarms.push_back({root.id, 0, 0, false});
+                continue;
+            }
+            // The origins that hold it (this one and its fellows) are not the swarm's own seeds.
+            std::uint32_t origins = 1;
+            for (const auto& fellow : fellows_) origins += fellow.complete.count(hash) ? 1 : 0;
+            const std::uint32_t seeds = found->second.seeds > origins ? found->second.seeds - origins : 0;
+            swarms.push_back({root.id, seeds, found->second.leechers, true});
+        }
+        const upload_plan plan = plan_upload(options_.budget, swarms);
+        session_.apply(plan);
+        last_plan_ = {plan.self_serving, plan.long_tail};
+        if (plan.self_serving > 0) {
+            spdlog::debug("upload budget: {} swarms serve themselves and share a slice, {} long-tail swarms get the rest",
+                          plan.self_serving, plan.long_tail);
+        }
+    }
+
     // Finished replicas and repaired items: whole, so served and registered.
     void take_finished() {
         for (const std::int64_t id : session_.take_finished()) {
@@ -444,6 +497,8 @@ private:
     std::future<std::string> registration_;
     std::future<std::string> publishing_;
     std::future<replication_round> replication_;
+    std::future<std::map<std::string, swarm_count>> scraping_;
+    std::pair<std::size_t, std::size_t> last_plan_{0, 0};  // self-serving, long-tail swarms
     std::vector<fellow_view> fellows_;
     std::set<std::string> watched_;      // watch folder entries taken, published or not
     std::set<std::string> known_paths_;  // content paths of catalogue items

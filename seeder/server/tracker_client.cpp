@@ -4,6 +4,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <libtorrent/bdecode.hpp>
 #include <nlohmann/json.hpp>
 
 namespace nearcast::seeder::server {
@@ -11,6 +12,7 @@ namespace nearcast::seeder::server {
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
+namespace lt = libtorrent;
 
 http_reply http_request(const std::string& method, const std::string& base, const std::string& target,
                         const std::string& body, const std::string& bearer, std::chrono::milliseconds deadline) {
@@ -57,6 +59,38 @@ http_reply http_request(const std::string& method, const std::string& base, cons
     io.run();
     if (error) throw std::runtime_error(base + target + ": " + error.message());
     return {response.result_int(), response.body()};
+}
+
+std::map<std::string, swarm_count> scrape(const std::string& base, const std::vector<std::string>& v1_hexes,
+                                          std::chrono::milliseconds deadline) {
+    std::map<std::string, swarm_count> counts;
+    constexpr std::size_t per_request = 100;  // what trackers take in one scrape
+    for (std::size_t start = 0; start < v1_hexes.size(); start += per_request) {
+        std::string target = "/scrape?";
+        for (std::size_t i = start; i < std::min(v1_hexes.size(), start + per_request); ++i) {
+            target += i == start ? "info_hash=" : "&info_hash=";
+            for (std::size_t digit = 0; digit + 1 < v1_hexes[i].size(); digit += 2) target += "%" + v1_hexes[i].substr(digit, 2);
+        }
+        const http_reply reply = http_request("GET", base, target, "", "", deadline);
+        if (reply.status != 200) throw std::runtime_error(base + "/scrape answered " + std::to_string(reply.status));
+        lt::error_code error;
+        const lt::bdecode_node root = lt::bdecode(reply.body, error);
+        const lt::bdecode_node files = error ? lt::bdecode_node() : root.dict_find_dict("files");
+        if (!files) throw std::runtime_error(base + "/scrape: not a scrape answer");
+        for (int i = 0; i < files.dict_size(); ++i) {
+            const auto [hash, entry] = files.dict_at(i);
+            if (hash.size() != 20 || entry.type() != lt::bdecode_node::dict_t) continue;
+            static constexpr char digits[] = "0123456789abcdef";
+            std::string hex;
+            for (const char byte : hash) {
+                hex += digits[static_cast<unsigned char>(byte) >> 4];
+                hex += digits[static_cast<unsigned char>(byte) & 15];
+            }
+            counts[hex] = {static_cast<std::uint32_t>(entry.dict_find_int_value("complete", 0)),
+                           static_cast<std::uint32_t>(entry.dict_find_int_value("incomplete", 0))};
+        }
+    }
+    return counts;
 }
 
 std::string registration_body(const std::string& name, const std::string& bittorrent_endpoint,

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,5 +24,15 @@ http_reply http_request(const std::string& method, const std::string& base, cons
 // The JSON body of a registration: this seeder, where its BitTorrent port is, and its items.
 std::string registration_body(const std::string& name, const std::string& bittorrent_endpoint,
                               const std::vector<catalogue_item>& items);
+
+struct swarm_count {
+    std::uint32_t seeds = 0;
+    std::uint32_t leechers = 0;
+};
+
+// Scrapes (BEP 48) the tracker at `base` for these v1 hashes, 100 a request; hashes the
+// tracker does not know are left out. Throws std::runtime_error naming the URL on failure.
+std::map<std::string, swarm_count> scrape(const std::string& base, const std::vector<std::string>& v1_hexes,
+                                          std::chrono::milliseconds deadline);
 
 }  // namespace nearcast::seeder::server

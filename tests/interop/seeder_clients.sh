@@ -8,11 +8,14 @@
 #               so gets its info hash wrong).
 #   webseed:    the seeder runs with --no-bittorrent, so its BitTorrent port is closed: aria2c
 #               and transmission-cli fetch a v1-only item from its BEP 19 web seed alone.
+#   budget:     three transmission-cli seeds join one item's swarm; the seeder learns it from
+#               the tracker's scrape and puts that swarm in the small self-serving share of its
+#               upload budget, while the item nobody else seeds stays long tail.
 #
 # A nearcast-tracker introduces them; the seeder's /stats must show the bytes went over the
 # protocol under test and none over the other. Runs in a loopback-only network namespace.
 #
-# Usage: seeder_clients.sh SEEDER_BINARY TRACKER_BINARY bittorrent|webseed [SECONDS]
+# Usage: seeder_clients.sh SEEDER_BINARY TRACKER_BINARY bittorrent|webseed|budget [SECONDS]
 set -euo pipefail
 
 seeder_binary="$1"
@@ -24,7 +27,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=common.sh
 . "$here/common.sh"
 
-case "$scenario" in bittorrent | webseed) ;; *) fail "the scenario must be bittorrent or webseed, not '$scenario'" ;; esac
+case "$scenario" in bittorrent | webseed | budget) ;; *) fail "the scenario must be bittorrent, webseed or budget, not '$scenario'" ;; esac
 [ -x "$seeder_binary" ] || fail "$seeder_binary is not an executable"
 [ -x "$tracker_binary" ] || fail "$tracker_binary is not an executable"
 require_tools transmission-cli rtorrent aria2c curl sha256sum unshare ip
@@ -54,6 +57,10 @@ torrent_of() { grep -P "\t$1\t" "$work/publish.out" | cut -f4; }
 
 serve_flags=()
 [ "$scenario" = webseed ] && serve_flags+=(--no-bittorrent)
+if [ "$scenario" = budget ]; then
+  "$seeder_binary" publish "${seeder[@]}" --v1-only "$work/content/hybrid.bin" >> "$work/publish.out" 2>> "$work/publish.log"
+  serve_flags+=(--upload-limit-mb 10 --self-serving-seeds 3 --register-every 1)
+fi
 "$seeder_binary" serve "${seeder[@]}" "${serve_flags[@]}" --port-file "$work/seeder-ports" --log-level debug \
   > "$work/seeder.log" 2>&1 &
 pids+=($!)
@@ -74,6 +81,16 @@ if [ "$scenario" = bittorrent ]; then
     { show_logs; fail "the seeder did not count 7,000,000 bytes uploaded over BitTorrent"; }
   stats=$(curl -sf "$stats_url")
   expect_in_stats '"served_http_bytes":0[,}]'
+elif [ "$scenario" = budget ]; then
+  for n in 2 3 4; do
+    mkdir -p "$work/seed-$n"
+    cp "$work/content/hybrid.bin" "$work/seed-$n/"
+    start_transmission "transmission-$n" "127.20.0.$n" "5141$n" "$(torrent_of hybrid.bin)" "$work/seed-$n"
+  done
+  wait_for_http "$stats_url" '"self_serving_swarms":1,' "$deadline_s" ||
+    { show_logs; fail "the seeder never saw the swarm with three other seeds serve itself"; }
+  stats=$(curl -sf "$stats_url")
+  expect_in_stats '"long_tail_swarms":1[,}]'
 else
   start_aria2c aria2c 127.10.0.4 52100-52110 "$(torrent_of classic.bin)" "$work/get-1" "$deadline_s"
   start_transmission transmission 127.20.0.2 51413 "$(torrent_of classic.bin)" "$work/get-2"

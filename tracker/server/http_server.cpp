@@ -48,7 +48,7 @@ private:
     void read() {
         parser_.emplace();
         parser_->header_limit(8 * 1024);
-        parser_->body_limit(256 * 1024);
+        parser_->body_limit(16 * 1024 * 1024);  // an origin registering a large catalogue
         stream_.expires_after(idle_timeout);
         http::async_read(stream_, buffer_, *parser_,
                          [self = shared_from_this()](beast::error_code error, std::size_t) { self->on_read(error); });
