@@ -21,6 +21,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <thread>
@@ -100,13 +102,7 @@ struct live_server {
 
 bench::launch_plan plan_for(const bench::seeder_bench_settings& settings, const std::string& program,
                             std::vector<std::string> arguments, const std::string& name) {
-    bench::launch_plan plan;
-    plan.program = program;
-    plan.arguments = std::move(arguments);
-    plan.working_directory = settings.work_directory;
-    plan.log_file = settings.work_directory / (name + ".log");
-    plan.cpu = settings.server_cpu;
-    return plan;
+    return bench::plan_in(settings.work_directory, settings.server_cpu, program, std::move(arguments), name);
 }
 
 // `nearcast-seeder serve` on `data_dir`, once its port file says where it listens.
@@ -335,6 +331,7 @@ void time_one_start(const bench::seeder_bench_settings& settings, const fs::path
     const auto spawned = bench_clock::now();
     auto server = start_seeder(settings, data, {"--listen-bittorrent", "127.0.0.1:0"}, name, measured);
     if (!server) return;
+    start.listening_seconds = seconds_since(spawned);
     const double wanted = settings.items;
     std::optional<double> added;
     while (server->process->running() && seconds_since(spawned) < static_cast<double>(settings.startup_limit.count())) {
@@ -379,41 +376,25 @@ void usage() {
 int main(int argc, char** argv) {
     bench::seeder_bench_settings settings;
     bool pinning = true;
-    for (int i = 1; i < argc; ++i) {
-        const std::string option = argv[i];
-        const auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                usage();
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        // Absolute: the servers run inside the work directory.
-        if (option == "--seeder") settings.seeder = fs::absolute(value()).string();
-        else if (option == "--nginx") settings.nginx = fs::absolute(value()).string();
-        else if (option == "--seconds") settings.window.measure = std::chrono::milliseconds(std::stoul(value()) * 1000);
-        else if (option == "--items") settings.items = std::max(1u, static_cast<unsigned>(std::stoul(value())));
-        else if (option == "--no-pinning") pinning = false;
-        else {
-            usage();
-            return 2;
-        }
+    bench::option_reader options(argc, argv, usage);
+    // Paths made absolute: the servers run inside the work directory.
+    const std::map<std::string, std::function<void()>> takes{
+        {"--seeder", [&] { settings.seeder = fs::absolute(options.value()).string(); }},
+        {"--nginx", [&] { settings.nginx = fs::absolute(options.value()).string(); }},
+        {"--seconds", [&] { settings.window.measure = std::chrono::milliseconds(std::stoul(options.value()) * 1000); }},
+        {"--items", [&] { settings.items = std::max(1u, static_cast<unsigned>(std::stoul(options.value()))); }},
+        {"--no-pinning", [&] { pinning = false; }},
+    };
+    while (options.next()) {
+        const auto found = takes.find(options.name());
+        if (found == takes.end()) options.reject();
+        found->second();
     }
-    if (settings.seeder.empty()) {
-        usage();
-        return 2;
-    }
-    const auto cpus = bench::usable_cpus();
-    if (pinning && cpus.size() >= 2 && bench::pin_this_process_to(cpus[0])) {
-        settings.generator_cpu = cpus[0];
-        settings.server_cpu = cpus[1];
-    }
-    char work_template[] = "/tmp/nearcast-bench-seeder.XXXXXX";
-    if (!mkdtemp(work_template)) {
-        std::perror("mkdtemp");
-        return 2;
-    }
-    settings.work_directory = work_template;
+    if (settings.seeder.empty()) options.reject();
+    const auto run = bench::prepare_run("seeder", pinning);
+    settings.generator_cpu = run.generator_cpu;
+    settings.server_cpu = run.server_cpu;
+    settings.work_directory = run.work_directory;
 
     bench::print_plan(settings);
     bench::http_measurements ours;

@@ -27,7 +27,7 @@ std::string shown(const std::optional<double>& value, const char* format, double
 }
 
 void table_row(const std::string& label, const std::string& nginx, const std::string& seeder, const std::string& ratio = "") {
-    std::printf("  %-60s %14s %16s %8s\n", label.c_str(), nginx.c_str(), seeder.c_str(), ratio.c_str());
+    std::printf("  %-62s %14s %16s %8s\n", label.c_str(), nginx.c_str(), seeder.c_str(), ratio.c_str());
 }
 
 std::string busy(const range_load_result& result) {
@@ -84,6 +84,8 @@ void print_startup_rows(const seeder_bench_settings& settings, const startup_mea
     const std::string items = with_commas(settings.items);
     table_row("start-up with " + items + " items, first start, s", "-", shown(startup.first.seconds, "%.2f"));
     table_row("  restart from resume data, s", "-", shown(startup.restart.seconds, "%.2f"));
+    table_row("  until listening (catalogue read), first / restart, s", "-",
+              shown(startup.first.listening_seconds, "%.2f") + " / " + shown(startup.restart.listening_seconds, "%.2f"));
     table_row("  resident memory, first / restart, MB", "-",
               shown(startup.first.resident_bytes, "%.1f", 1e6) + " / " + shown(startup.restart.resident_bytes, "%.1f", 1e6));
     table_row("  items started from resume data, first / restart", "-",
@@ -135,7 +137,7 @@ int print_report(const seeder_bench_settings& settings, const http_measurements&
                                        ? std::max(*startup.first.resident_bytes, *startup.restart.resident_bytes) / 1e6
                                        : not_a_number;
 
-    std::printf("\n  %-60s %14s %16s %8s\n", "", "nginx", "nearcast-seeder", "ratio");
+    std::printf("\n  %-62s %14s %16s %8s\n", "", "nginx", "nearcast-seeder", "ratio");
     print_http_rows(settings, seeder_http, nginx_http, http_ratio);
     print_bittorrent_rows(settings, bittorrent);
     print_startup_rows(settings, startup);

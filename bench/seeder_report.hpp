@@ -58,6 +58,7 @@ struct bittorrent_measurements : part_outcome {
 
 struct one_start {
     double seconds = std::nan("");  // from spawn until /stats said every item added
+    double listening_seconds = std::nan("");  // from spawn until the port file: the catalogue read
     std::optional<double> resident_bytes;
     std::optional<double> started_from_resume;
     std::optional<double> started_in_seed_mode;

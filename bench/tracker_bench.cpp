@@ -49,13 +49,7 @@ bench::peer_range memory_peers(const bench::bench_settings& settings) {
 
 bench::launch_plan plan_for(const bench::bench_settings& settings, const std::string& program,
                             std::vector<std::string> arguments, const std::string& name) {
-    bench::launch_plan plan;
-    plan.program = program;
-    plan.arguments = std::move(arguments);
-    plan.working_directory = settings.work_directory;
-    plan.log_file = settings.work_directory / (name + ".log");
-    plan.cpu = settings.tracker_cpu;
-    return plan;
+    return bench::plan_in(settings.work_directory, settings.tracker_cpu, program, std::move(arguments), name);
 }
 
 void write_whitelist(const bench::bench_settings& settings, const std::filesystem::path& file) {
@@ -300,44 +294,24 @@ void usage() {
 int main(int argc, char** argv) {
     bench::bench_settings settings;
     bool pinning = true;
-    for (int i = 1; i < argc; ++i) {
-        const std::string option = argv[i];
-        const auto value = [&]() -> std::string {
-            if (i + 1 >= argc) {
-                usage();
-                std::exit(2);
-            }
-            return argv[++i];
-        };
-        if (option == "--opentracker") settings.opentracker = value();
-        else if (option == "--nearcast") settings.nearcast = value();
-        else if (option == "--data") settings.snapshot = value();
-        else if (option == "--measure-seconds") settings.window.measure = std::chrono::milliseconds(std::stoul(value()) * 1000);
-        else if (option == "--rounds") settings.rounds = std::max(1u, static_cast<unsigned>(std::stoul(value())));
-        else if (option == "--memory-swarms") settings.memory_swarms = static_cast<unsigned>(std::stoul(value()));
-        else if (option == "--no-pinning") pinning = false;
-        else {
-            usage();
-            return 2;
-        }
+    bench::option_reader options(argc, argv, usage);
+    while (options.next()) {
+        if (options.is("--opentracker")) settings.opentracker = options.value();
+        else if (options.is("--nearcast")) settings.nearcast = options.value();
+        else if (options.is("--data")) settings.snapshot = options.value();
+        else if (options.is("--measure-seconds")) settings.window.measure = std::chrono::milliseconds(std::stoul(options.value()) * 1000);
+        else if (options.is("--rounds")) settings.rounds = std::max(1u, static_cast<unsigned>(std::stoul(options.value())));
+        else if (options.is("--memory-swarms")) settings.memory_swarms = static_cast<unsigned>(std::stoul(options.value()));
+        else if (options.is("--no-pinning")) pinning = false;
+        else options.reject();
     }
-    if (settings.opentracker.empty()) {
-        usage();
-        return 2;
-    }
+    if (settings.opentracker.empty()) options.reject();
 
-    const auto cpus = bench::usable_cpus();
-    if (pinning && cpus.size() >= 2 && bench::pin_this_process_to(cpus[0])) {
-        settings.generator_cpu = cpus[0];
-        settings.tracker_cpu = cpus[1];
-    }
-    char work_template[] = "/tmp/nearcast-bench-tracker.XXXXXX";
-    if (!mkdtemp(work_template)) {
-        std::perror("mkdtemp");
-        return 2;
-    }
-    settings.work_directory = work_template;
-    chmod(work_template, 0755);  // opentracker runs as nobody inside it
+    const auto run = bench::prepare_run("tracker", pinning);
+    settings.generator_cpu = run.generator_cpu;
+    settings.tracker_cpu = run.server_cpu;
+    settings.work_directory = run.work_directory;
+    chmod(settings.work_directory.c_str(), 0755);  // opentracker runs as nobody inside it
 
     bench::print_plan(settings);
     bench::tracker_measurements opentracker;

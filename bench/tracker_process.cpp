@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
@@ -49,6 +51,17 @@ namespace {
 }
 
 }  // namespace
+
+launch_plan plan_in(const std::filesystem::path& work_directory, std::optional<int> cpu, const std::string& program,
+                    std::vector<std::string> arguments, const std::string& name) {
+    launch_plan plan;
+    plan.program = program;
+    plan.arguments = std::move(arguments);
+    plan.working_directory = work_directory;
+    plan.log_file = work_directory / (name + ".log");
+    plan.cpu = cpu;
+    return plan;
+}
 
 tracker_process::tracker_process(const launch_plan& plan) {
     std::vector<std::string> words{plan.program};
@@ -136,6 +149,38 @@ bool pin_this_process_to(int cpu) {
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof set, &set) == 0;
+}
+
+bench_run prepare_run(const std::string& name, bool pinning) {
+    bench_run run;
+    const auto cpus = usable_cpus();
+    if (pinning && cpus.size() >= 2 && pin_this_process_to(cpus[0])) {
+        run.generator_cpu = cpus[0];
+        run.server_cpu = cpus[1];
+    }
+    std::string path = "/tmp/nearcast-bench-" + name + ".XXXXXX";
+    if (!mkdtemp(path.data())) {
+        std::perror(("mkdtemp " + path).c_str());
+        std::exit(2);
+    }
+    run.work_directory = path;
+    return run;
+}
+
+bool option_reader::next() {
+    if (++at_ >= argc_) return false;
+    option_ = argv_[at_];
+    return true;
+}
+
+std::string option_reader::value() {
+    if (at_ + 1 >= argc_) reject();
+    return argv_[++at_];
+}
+
+void option_reader::reject() const {
+    usage_();
+    std::exit(2);
 }
 
 sockaddr_in loopback_endpoint(std::uint16_t port) {

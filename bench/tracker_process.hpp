@@ -22,6 +22,10 @@ struct launch_plan {
     std::optional<int> cpu;          // pin the child (all its threads) to this CPU
 };
 
+// A child that runs in `work_directory` and writes its output to NAME.log there.
+launch_plan plan_in(const std::filesystem::path& work_directory, std::optional<int> cpu, const std::string& program,
+                    std::vector<std::string> arguments, const std::string& name);
+
 class tracker_process {
 public:
     // Throws std::runtime_error when the program cannot be executed at all.
@@ -49,6 +53,36 @@ private:
 // CPUs this process may run on, in order.
 std::vector<int> usable_cpus();
 bool pin_this_process_to(int cpu);
+
+// Where a benchmark runs: its load generator pinned to the first usable CPU (threads started
+// later follow it), the servers to the second (both empty when pinning is off or fails, or
+// there is one CPU), and a new /tmp/nearcast-bench-NAME.XXXXXX. Exits with status 2 when no
+// directory can be made.
+struct bench_run {
+    std::optional<int> generator_cpu;
+    std::optional<int> server_cpu;
+    std::filesystem::path work_directory;
+};
+bench_run prepare_run(const std::string& name, bool pinning);
+
+// `--option value` command lines: a missing value or an unknown option prints the usage and
+// exits with status 2.
+class option_reader {
+public:
+    option_reader(int argc, char** argv, void (*usage)()) : argc_(argc), argv_(argv), usage_(usage) {}
+    bool next();  // moves to the next option; false after the last
+    const std::string& name() const { return option_; }
+    bool is(const char* name) const { return option_ == name; }
+    std::string value();  // the argument after the option
+    [[noreturn]] void reject() const;
+
+private:
+    int argc_;
+    char** argv_;
+    void (*usage_)();
+    int at_ = 0;
+    std::string option_;
+};
 
 // A port that is free for both TCP and UDP on 127.0.0.1 right now.
 std::uint16_t free_loopback_port();
