@@ -196,15 +196,28 @@ private:
     void sync_with_catalogue() {
         seen_change_ = store_.change_counter();
         std::set<std::string> listed;
+        std::vector<catalogue_item> fresh;
         for (auto& item : store_.all(with_blobs::no)) {
             listed.insert(item.v1_hex);
+            if (!roots_.count(item.v1_hex)) fresh.push_back(std::move(item));
+        }
+        // Many new items (a start): one query with the torrents beats one query each.
+        if (fresh.size() > 64 && options_.bittorrent_enabled) {
+            fresh = store_.all(with_blobs::yes);
+            std::erase_if(fresh, [this](const catalogue_item& item) { return roots_.count(item.v1_hex) != 0; });
+        }
+        const auto sources = fellow_sources();
+        for (auto& item : fresh) {
             known_paths_.insert((item.save_path / item.name).string());
-            if (roots_.count(item.v1_hex)) continue;
             roots_[item.v1_hex] = {item.id, item.save_path, item.complete};
+            hash_of_id_[item.id] = item.v1_hex;
             if (options_.bittorrent_enabled) {
-                auto whole = store_.find(std::to_string(item.id), with_blobs::yes);
-                // Else removed since the listing: the next sync drops it.
-                if (whole) session_.add(*whole, whole->complete ? std::vector<lt::tcp::endpoint>{} : fellow_sources());
+                if (item.torrent.empty()) {
+                    auto whole = store_.find(std::to_string(item.id), with_blobs::yes);
+                    if (!whole) continue;  // removed since the listing: the next sync drops it
+                    item = std::move(*whole);
+                }
+                session_.add(item, item.complete ? std::vector<lt::tcp::endpoint>{} : sources);
             }
             if (started_) spdlog::info("now seeding {} ({})", item.name, item.v1_hex);
             registered_stale_ = true;
@@ -215,6 +228,7 @@ private:
                 continue;
             }
             const std::string hash = at->first;
+            hash_of_id_.erase(at->second.id);
             at = roots_.erase(at);
             verifiers_.erase(hash);
             session_.remove(hash);
@@ -469,13 +483,14 @@ private:
     // Finished replicas and repaired items: whole, so served and registered.
     void take_finished() {
         for (const std::int64_t id : session_.take_finished()) {
-            for (auto& [hash, root] : roots_) {
-                if (root.id != id || root.complete) continue;
-                store_.set_complete(id);
-                root.complete = true;
-                spdlog::info("replica of {} is whole: serving it", hash);
-                registered_stale_ = true;
-            }
+            const auto hash = hash_of_id_.find(id);
+            if (hash == hash_of_id_.end()) continue;
+            auto& root = roots_[hash->second];
+            if (root.complete) continue;  // a seed's finish, or a repair: nothing changes here
+            store_.set_complete(id);
+            root.complete = true;
+            spdlog::info("replica of {} is whole: serving it", hash->second);
+            registered_stale_ = true;
         }
     }
 
@@ -487,6 +502,7 @@ private:
     std::string admin_secret_;
     std::string bittorrent_endpoint_;
     std::map<std::string, item_root> roots_;  // v1 hex -> where its content is
+    std::map<std::int64_t, std::string> hash_of_id_;
     std::map<std::int64_t, std::uint64_t> http_served_;
     std::uint64_t total_http_ = 0;
     std::uint64_t http_hash_failures_ = 0;
