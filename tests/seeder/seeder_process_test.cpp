@@ -32,6 +32,9 @@ std::string slurp(const fs::path& file) {
 pid_t spawn(const scratch_folder& folder, std::vector<std::string> args, const std::string& tag) {
     args.insert(args.begin(), NEARCAST_SEEDER_BINARY);
     const std::string out = (folder.path / (tag + ".out")).string(), err = (folder.path / (tag + ".err")).string();
+    // Whatever the test has buffered goes out now, not again from the child's freopen.
+    std::fflush(stdout);
+    std::fflush(stderr);
     const pid_t pid = fork();
     if (pid == 0) {
         std::freopen(out.c_str(), "w", stdout);
@@ -66,12 +69,15 @@ run_result run(const scratch_folder& folder, const std::vector<std::string>& arg
 // A serving seeder on loopback with port 0 everywhere; SIGTERM when the test ends.
 class serving_seeder {
 public:
-    serving_seeder(const scratch_folder& folder, const std::string& data_dir) : folder_(folder) {
+    // `extra` goes after the defaults, so it can add options (or a --config that sets them).
+    serving_seeder(const scratch_folder& folder, const std::string& data_dir, std::vector<std::string> extra = {})
+        : folder_(folder) {
         const fs::path ports = folder.path / "ports";
         fs::remove(ports);
-        pid_ = spawn(folder, {"serve", "--data-dir", data_dir, "--listen-bittorrent", "127.0.0.1:0", "--listen-http",
-                              "127.0.0.1:0", "--port-file", ports.string(), "--log-level", "debug"},
-                     "serve-" + std::to_string(++instances_));
+        std::vector<std::string> args{"serve", "--data-dir", data_dir, "--port-file", ports.string(), "--log-level", "debug"};
+        if (extra.empty()) extra = {"--listen-bittorrent", "127.0.0.1:0", "--listen-http", "127.0.0.1:0"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        pid_ = spawn(folder, args, "serve-" + std::to_string(++instances_));
         for (int waited = 0; waited < 200 && !fs::exists(ports); ++waited) std::this_thread::sleep_for(50ms);
         REQUIRE(fs::exists(ports));
         std::ifstream in(ports);
@@ -217,4 +223,38 @@ TEST_CASE("bad command lines and bad inputs are named and exit with status 2", "
     const auto foreign = run(folder, {"list", "--data-dir", (folder.path / "other").string()});
     CHECK(foreign.status == 2);
     CHECK_THAT(foreign.err, Catch::Contains("catalogue.db"));
+}
+
+TEST_CASE("serve takes its settings from a config file and publishes what is dropped in its watch folder", "[process]") {
+    scratch_folder folder("watch");
+    const fs::path watch = folder.path / "inbox";
+    const fs::path config = folder.path / "seeder.ini";
+    std::ofstream(config) << "# an operator's settings\nname = origin-ini\nlisten-bittorrent = 127.0.0.1:0\n"
+                          << "listen-http = 127.0.0.1:0\nwatch = " << watch.string() << "\n";
+    const std::string data = (folder.path / "data").string();
+    serving_seeder seeder(folder, data, {"--config", config.string()});
+    CHECK(seeder.stats()["name"] == "origin-ini");
+    CHECK(seeder.stats()["items"] == 0);
+
+    // Written under a hidden name and renamed in, as a careful uploader does; then left alone.
+    write_random_file(watch / ".part", 300'000);
+    fs::rename(watch / ".part", watch / "dropped.bin");
+    const auto stats = seeder.stats_when([](const nlohmann::json& s) { return s["items"] == 1 && s["added"] == 1; });
+    CHECK(stats["items"] == 1);
+    CHECK(stats["added"] == 1);
+    CHECK_THAT(run(folder, {"list", "--data-dir", data}).out, Catch::Contains("dropped.bin"));
+    CHECK_THAT(seeder.log(), Catch::Contains("from the watch folder"));
+
+    const auto metrics = nearcast::seeder::server::http_request("GET", seeder.http_base, "/metrics", "", "", 5s);
+    CHECK(metrics.status == 200);
+    CHECK_THAT(metrics.body, Catch::Contains("nearcast_seeder_items 1") && Catch::Contains("nearcast_seeder_seeding 1") &&
+                                 Catch::Contains("# TYPE nearcast_seeder_served_http_bytes_total counter"));
+    // Its file is served from the web seed, whole and right.
+    const auto item = nlohmann::json::parse(
+        nearcast::seeder::server::http_request("GET", seeder.http_base, "/catalogue", "", "", 5s).body)["items"][0];
+    const auto file = nearcast::seeder::server::http_request(
+        "GET", seeder.http_base, "/items/" + item["v1"].get<std::string>() + "/dropped.bin", "", "", 5s);
+    CHECK(file.status == 200);
+    CHECK(file.body.size() == 300'000);
+    CHECK(file.body == slurp(watch / "dropped.bin"));
 }
