@@ -96,21 +96,20 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
     return {404, "text/plain", "not found: try /announce, /scrape, /stats or /metrics\n"};
 }
 
-std::optional<std::string> tracker_service::handle_udp(std::string_view datagram, const endpoint& source,
-                                                       std::uint64_t now_ms) {
+bool tracker_service::handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms,
+                                 std::string& out) {
     const std::uint64_t now_s = now_ms / 1000;
     const udp_request parsed = parse_udp_packet(datagram);
-    std::string out;
     if (const auto* connect = std::get_if<udp_connect>(&parsed)) {
         encode_udp_connect_response(connect->transaction_id, connections_.issue(source, now_s), out);
     } else if (const auto* bad = std::get_if<udp_bad_packet>(&parsed)) {
         // Without a transaction ID nobody could match an answer: such noise is dropped.
-        if (!bad->transaction_id) return std::nullopt;
+        if (!bad->transaction_id) return false;
         encode_udp_error_response(*bad->transaction_id, bad->reason, out);
     } else if (const auto* announce = std::get_if<udp_announce>(&parsed)) {
         if (!connections_.valid(announce->connection_id, source, now_s)) {
             encode_udp_error_response(announce->transaction_id, "unknown or expired connection ID: connect again", out);
-            return out;
+            return true;
         }
         const auto result = state_.announce(announce->request, source, now_ms);
         if (const auto* failure = std::get_if<tracker_failure>(&result)) {
@@ -123,7 +122,7 @@ std::optional<std::string> tracker_service::handle_udp(std::string_view datagram
     } else if (const auto* scrape = std::get_if<udp_scrape>(&parsed)) {
         if (!connections_.valid(scrape->connection_id, source, now_s)) {
             encode_udp_error_response(scrape->transaction_id, "unknown or expired connection ID: connect again", out);
-            return out;
+            return true;
         }
         scrape_request request;
         request.hashes = scrape->hashes;
@@ -141,7 +140,7 @@ std::optional<std::string> tracker_service::handle_udp(std::string_view datagram
             encode_udp_scrape_response(scrape->transaction_id, ordered, out);
         }
     }
-    return out;
+    return true;
 }
 
 http_answer tracker_service::announce(std::string_view token, std::string_view query, const endpoint& source,

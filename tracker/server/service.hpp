@@ -25,8 +25,9 @@ public:
     // An HTTP request: method, target ("/announce?..."), Authorization header, body.
     http_answer handle_http(std::string_view method, std::string_view target, std::string_view authorization,
                             std::string_view body, const endpoint& source, std::uint64_t now_ms);
-    // A UDP datagram; returns the datagram to send back, or nothing.
-    std::optional<std::string> handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms);
+    // A UDP datagram; writes the datagram to send back into `out` (its buffer is reused, so a
+    // busy socket allocates nothing) and returns false when there is nothing to send.
+    bool handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms, std::string& out);
 
     void expire(std::uint64_t now_ms) { state_.expire(now_ms); }
     void set_routing(std::shared_ptr<const proximity::model> routing) { state_.set_routing(std::move(routing)); }

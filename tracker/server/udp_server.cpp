@@ -62,6 +62,25 @@ void udp_listener::wait() {
     });
 }
 
+unsigned udp_listener::send_answers(unsigned from, unsigned to) {
+    // Answers go out whole or not at all; a full send buffer drops the rest, as UDP would.
+    const int fd = socket_.native_handle();
+    for (unsigned sent = from; sent < to;) {
+        const int result = ::sendmmsg(fd, out_headers_.data() + sent, to - sent, MSG_DONTWAIT);
+        if (result < 0) {
+            if (errno == EINTR) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                spdlog::debug("udp send: {}", std::strerror(errno));
+                ++sent;  // skip the datagram the kernel refused, keep the others
+                continue;
+            }
+            break;
+        }
+        sent += static_cast<unsigned>(result);
+    }
+    return to;
+}
+
 std::size_t udp_listener::answer_batch() {
     for (std::size_t i = 0; i < batch; ++i) {
         in_headers_[i].msg_hdr.msg_name = &senders_[i];
@@ -77,14 +96,15 @@ std::size_t udp_listener::answer_batch() {
         return 0;
     }
     const std::uint64_t now_ms = wall_clock_ms();
-    unsigned answers = 0;
+    unsigned answers = 0, sent = 0;
     for (int i = 0; i < got; ++i) {
         mmsghdr& header = in_headers_[i];
         // A datagram larger than the buffer was cut short: no valid BEP 15 packet is that big.
         if (header.msg_hdr.msg_flags & MSG_TRUNC) continue;
-        auto answer = service_.handle_udp(std::string_view(in_[i].data(), header.msg_len), source_of(senders_[i]), now_ms);
-        if (!answer) continue;
-        answers_[answers] = std::move(*answer);
+        if (!service_.handle_udp(std::string_view(in_[i].data(), header.msg_len), source_of(senders_[i]), now_ms,
+                                 answers_[answers])) {
+            continue;
+        }
         out_vectors_[answers] = {answers_[answers].data(), answers_[answers].size()};
         msghdr& out = out_headers_[answers].msg_hdr;
         out = {};
@@ -93,21 +113,11 @@ std::size_t udp_listener::answer_batch() {
         out.msg_iov = &out_vectors_[answers];
         out.msg_iovlen = 1;
         ++answers;
+        // Answers leave in groups, not all at the end of a batch: the first asker of a big
+        // batch should not wait for the last one's answer to be computed.
+        if (answers - sent == send_group) sent = send_answers(sent, answers);
     }
-    // Answers go out whole or not at all; a full send buffer drops the rest, as UDP would.
-    for (unsigned sent = 0; sent < answers;) {
-        const int result = ::sendmmsg(fd, out_headers_.data() + sent, answers - sent, MSG_DONTWAIT);
-        if (result < 0) {
-            if (errno == EINTR) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) {
-                spdlog::debug("udp send: {}", std::strerror(errno));
-                ++sent;  // skip the datagram the kernel refused, keep the others
-                continue;
-            }
-            break;
-        }
-        sent += static_cast<unsigned>(result);
-    }
+    send_answers(sent, answers);
     return static_cast<std::size_t>(got);
 }
 

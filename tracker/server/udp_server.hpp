@@ -30,10 +30,13 @@ private:
     // Rounds of a batch per wake-up before the other sockets get their turn.
     static constexpr int rounds_per_wake = 8;
     static constexpr std::size_t datagram_size = 2048;
+    static constexpr unsigned send_group = 16;
 
     void wait();
     // Reads one batch, answers it; returns how many datagrams it read.
     std::size_t answer_batch();
+    // Sends answers [from, to) with sendmmsg; returns `to`.
+    unsigned send_answers(unsigned from, unsigned to);
 
     boost::asio::ip::udp::socket socket_;
     tracker_service& service_;

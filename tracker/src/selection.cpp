@@ -1,6 +1,7 @@
 #include "nearcast/tracker/selection.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace nearcast::tracker {
 
@@ -43,20 +44,72 @@ unsigned hop_cache::hops(const proximity::as_graph& graph, std::uint32_t a, std:
     return value;
 }
 
-network_distance record_distance(const peer_record& a, const peer_record& b, const proximity::as_graph& graph,
-                                 const proximity::distance_options& options, hop_cache& hops) {
+namespace {
+
+// The part of a distance that depends on the two origin ASes only.
+network_distance as_distance(std::uint32_t a, std::uint32_t b, const proximity::as_graph& graph,
+                             const proximity::distance_options& options, hop_cache& hops) {
+    if (a == 0 || b == 0) return {nearness::unknown, 0};
+    if (a == b) return {nearness::same_as, 0};
+    if (graph.adjacent(a, b)) return {nearness::adjacent_as, 1};
+    const unsigned counted = hops.hops(graph, a, b, options.max_as_hops);
+    if (counted <= options.max_as_hops) return {nearness::as_hops, counted};
+    return {nearness::unknown, 0};
+}
+
+// The distance of two records, the AS part through `as_part(origin AS of b)`.
+template <typename AsPart>
+network_distance distance_with(const peer_record& a, const peer_record& b, const proximity::distance_options& options,
+                               AsPart&& as_part) {
     const unsigned subnet = a.v6() ? options.subnet_v6 : options.subnet_v4;
     if (same_bits(a, b, subnet)) return {nearness::same_subnet, 0};
     if (a.prefix_length == peer_location::no_prefix || b.prefix_length == peer_location::no_prefix) {
         return {nearness::unknown, 0};
     }
     if (a.prefix_length == b.prefix_length && same_bits(a, b, a.prefix_length)) return {nearness::same_prefix, 0};
-    if (a.origin_as == 0 || b.origin_as == 0) return {nearness::unknown, 0};
-    if (a.origin_as == b.origin_as) return {nearness::same_as, 0};
-    if (graph.adjacent(a.origin_as, b.origin_as)) return {nearness::adjacent_as, 1};
-    const unsigned counted = hops.hops(graph, a.origin_as, b.origin_as, options.max_as_hops);
-    if (counted <= options.max_as_hops) return {nearness::as_hops, counted};
-    return {nearness::unknown, 0};
+    return as_part(b.origin_as);
+}
+
+// The requester's AS distances to the ASes of one swarm, remembered for one answer: a swarm's
+// peers crowd into a few ASes, and each AS costs a graph search the first time only.
+class as_distance_memo {
+public:
+    as_distance_memo(std::uint32_t from, const proximity::as_graph& graph, const proximity::distance_options& options,
+                     hop_cache& hops)
+        : from_(from), graph_(graph), options_(options), hops_(hops) {}
+    network_distance operator()(std::uint32_t to) {
+        auto& slot = slots_[(to * 0x9E3779B1u) >> (32 - slot_bits)];
+        if (!slot.filled || slot.asn != to) slot = {to, true, as_distance(from_, to, graph_, options_, hops_)};
+        return slot.distance;
+    }
+
+private:
+    static constexpr unsigned slot_bits = 6;
+    struct entry {
+        std::uint32_t asn = 0;
+        bool filled = false;
+        network_distance distance{};
+    };
+    std::uint32_t from_;
+    const proximity::as_graph& graph_;
+    const proximity::distance_options& options_;
+    hop_cache& hops_;
+    std::array<entry, 1u << slot_bits> slots_{};
+};
+
+// A tie-break that looks random but costs no generator call per candidate (splitmix64).
+std::uint32_t tie_break(std::uint64_t salt, std::uint64_t index) {
+    std::uint64_t z = salt + index * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return static_cast<std::uint32_t>(z ^ (z >> 31));
+}
+
+}  // namespace
+
+network_distance record_distance(const peer_record& a, const peer_record& b, const proximity::as_graph& graph,
+                                 const proximity::distance_options& options, hop_cache& hops) {
+    return distance_with(a, b, options, [&](std::uint32_t to) { return as_distance(a.origin_as, to, graph, options, hops); });
 }
 
 selection select_peers(const std::vector<peer_record>& peers, const std::vector<peer_record>& origins,
@@ -73,15 +126,17 @@ selection select_peers(const std::vector<peer_record>& peers, const std::vector<
 
     std::vector<ranked> candidates;
     candidates.reserve(window);
+    chosen.peers.reserve(std::min<std::size_t>(numwant, window + origins.size()));
+    as_distance_memo as_part(me.origin_as, graph, options.distance, hops);
+    const std::uint64_t salt = random();
     for (std::size_t step = 0; step < window; ++step) {
         const std::size_t i = (start + step) % total;
         const peer_record& peer = peers[i];
         if (peer.same_endpoint(me) || peer.origin()) continue;
         if (me.seed() && peer.seed()) continue;  // a seed needs leechers only
-        const network_distance distance = record_distance(me, peer, graph, options.distance, hops);
+        const network_distance distance = distance_with(me, peer, options.distance, as_part);
         if (peer.seed() && distance.kind <= origin_rule.near_enough) ++chosen.near_seeds;
-        candidates.push_back({(std::uint64_t{distance.cost()} << 32) | (random() & 0xffff'ffffu),
-                              static_cast<std::uint32_t>(i)});
+        candidates.push_back({(std::uint64_t{distance.cost()} << 32) | tie_break(salt, i), static_cast<std::uint32_t>(i)});
     }
 
     // The origin backstop: only a downloader whose neighbourhood lacks seeds gets origins.

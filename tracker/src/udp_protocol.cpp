@@ -28,18 +28,19 @@ void read_bytes(std::string_view bytes, std::size_t offset, std::array<std::uint
     std::copy_n(reinterpret_cast<const std::uint8_t*>(bytes.data() + offset), size, out.begin());
 }
 
-void append_u16(std::string& out, std::uint16_t value) {
-    out += static_cast<char>(value >> 8);
-    out += static_cast<char>(value & 0xff);
+// Big-endian fields, appended whole: an answer is built on the hot path of every announce.
+template <typename Unsigned>
+void append_big_endian(std::string& out, Unsigned value) {
+    char bytes[sizeof(Unsigned)];
+    for (std::size_t i = 0; i < sizeof(Unsigned); ++i) {
+        bytes[i] = static_cast<char>((value >> (8 * (sizeof(Unsigned) - 1 - i))) & 0xff);
+    }
+    out.append(bytes, sizeof bytes);
 }
 
-void append_u32(std::string& out, std::uint32_t value) {
-    for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>((value >> shift) & 0xff);
-}
-
-void append_u64(std::string& out, std::uint64_t value) {
-    for (int shift = 56; shift >= 0; shift -= 8) out += static_cast<char>((value >> shift) & 0xff);
-}
+void append_u16(std::string& out, std::uint16_t value) { append_big_endian(out, value); }
+void append_u32(std::string& out, std::uint32_t value) { append_big_endian(out, value); }
+void append_u64(std::string& out, std::uint64_t value) { append_big_endian(out, value); }
 
 udp_bad_packet bad(std::uint32_t transaction_id, std::string reason) { return {transaction_id, std::move(reason)}; }
 
