@@ -53,7 +53,8 @@ public:
         std::ifstream ports(port_file_);
         for (std::string kind, where; ports >> kind >> where;) {
             const auto port = static_cast<std::uint16_t>(std::stoul(where.substr(where.rfind(':') + 1)));
-            (kind == "http" ? http_port : udp_port) = port;
+            if (where.front() == '[') (kind == "http" ? http6_port : udp6_port) = port;
+            else (kind == "http" ? http_port : udp_port) = port;
         }
     }
     ~tracker_process() {
@@ -77,6 +78,8 @@ public:
 
     std::uint16_t http_port = 0;
     std::uint16_t udp_port = 0;
+    std::uint16_t http6_port = 0;  // when asked to listen on [::1] too
+    std::uint16_t udp6_port = 0;
 
 private:
     static inline int instances_ = 0;
@@ -85,10 +88,10 @@ private:
 };
 
 // One HTTP/1.1 exchange on a fresh connection; returns the whole response.
-std::string http_exchange(std::uint16_t port, const std::string& raw_request) {
+std::string http_exchange(std::uint16_t port, const std::string& raw_request, const std::string& host = "127.0.0.1") {
     asio::io_context io;
     tcp::socket socket(io);
-    socket.connect({asio::ip::make_address("127.0.0.1"), port});
+    socket.connect({asio::ip::make_address(host), port});
     asio::write(socket, asio::buffer(raw_request));
     std::string response;
     boost::system::error_code error;
@@ -101,8 +104,10 @@ std::string http_exchange(std::uint16_t port, const std::string& raw_request) {
     return response;
 }
 
-std::string http_get(std::uint16_t port, const std::string& target, const std::string& headers = "") {
-    return http_exchange(port, "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n" + headers + "Connection: close\r\n\r\n");
+std::string http_get(std::uint16_t port, const std::string& target, const std::string& headers = "",
+                     const std::string& host = "127.0.0.1") {
+    return http_exchange(port, "GET " + target + " HTTP/1.1\r\nHost: tracker\r\n" + headers + "Connection: close\r\n\r\n",
+                         host);
 }
 
 std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
@@ -120,8 +125,9 @@ std::string announce_target(const info_hash& hash, int peer, std::uint16_t port,
 }
 
 // A UDP exchange: send, wait up to 2 s for an answer (empty when none came).
-std::string udp_exchange(udp::socket& socket, std::uint16_t port, const std::string& datagram) {
-    socket.send_to(asio::buffer(datagram), udp::endpoint(asio::ip::make_address("127.0.0.1"), port));
+std::string udp_exchange(udp::socket& socket, std::uint16_t port, const std::string& datagram,
+                         const std::string& host = "127.0.0.1") {
+    socket.send_to(asio::buffer(datagram), udp::endpoint(asio::ip::make_address(host), port));
     socket.non_blocking(true);
     char buffer[2048];
     for (int waited = 0; waited < 200; ++waited) {
@@ -323,4 +329,26 @@ TEST_CASE("bad command lines are refused with status 2 and a message", "[server]
     CHECK(status_of("--origin-near-class far") == 2);
     CHECK(status_of("--config /nonexistent.ini") == 2);
     CHECK(status_of("--data /nonexistent --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0") == 2);
+}
+
+TEST_CASE("over IPv6 an HTTP announce answers in peers6 and a UDP announce with 18-byte peers", "[server]") {
+    tracker_process tracker({"--listen-http", "[::1]:0", "--listen-udp", "[::1]:0"});
+    REQUIRE(tracker.http6_port != 0);
+    REQUIRE(tracker.udp6_port != 0);
+    const info_hash hash = hash_of(0x66);
+    CHECK_THAT(body_of(http_get(tracker.http6_port, announce_target(hash, 0, 6881, true), "", "::1")),
+               Catch::StartsWith("d8:completei1e"));
+
+    asio::io_context io;
+    udp::socket socket(io, udp::endpoint(udp::v6(), 0));
+    const std::string connected = udp_exchange(socket, tracker.udp6_port, be64(udp_protocol_id) + be32(0) + be32(5), "::1");
+    REQUIRE(connected.size() == 16);
+    const std::uint64_t connection = (std::uint64_t{read32(connected, 8)} << 32) | read32(connected, 12);
+    const std::string answer = udp_exchange(socket, tracker.udp6_port, udp_announce_packet(connection, 6, hash, 6882, false), "::1");
+    REQUIRE(answer.size() == 20 + 18);  // one IPv6 peer: the seed, at [::1]:6881
+    CHECK(answer.substr(20) == std::string(15, '\0') + std::string("\x01\x1a\xe1", 3));
+
+    // A second IPv6 leecher over HTTP gets both others as peers6, none as IPv4 peers.
+    const std::string third = body_of(http_get(tracker.http6_port, announce_target(hash, 2, 6883, false), "", "::1"));
+    CHECK_THAT(third, Catch::Contains("5:peers0:") && Catch::Contains("6:peers636:"));
 }
