@@ -4,8 +4,9 @@
 # Seeder A (127.30.0.1, AS 64514) publishes an item; seeder B (127.40.0.1, AS 64515), told of
 # A as a fellow and to keep every item on two seeders, fetches its replica from A over
 # BitTorrent by itself. Then:
-#   failover: aria2c downloads the item, slowly, and A is killed (SIGKILL) half-way; the
-#             download completes from B and its SHA-256 matches.
+#   failover: a third seeder C is told by hand to replicate the item and fetches it from B;
+#             then aria2c downloads the item, slowly, and A is killed (SIGKILL) part-way; the
+#             download completes from the others and its SHA-256 matches.
 #   repair:   A is stopped, a byte of its copy is flipped on disk, A starts again; aria2c's
 #             download still completes with the right SHA-256, A refuses to serve the bad
 #             piece, repairs it from B without a restart, and then serves the whole file right.
@@ -84,6 +85,18 @@ aria2c_slow() {  # DIR: a download slow enough to outlast a seeder
 }
 
 if [ "$scenario" = failover ]; then
+  # A third seeder, told by hand to replicate the item (with --replicas 1 it is no home of it).
+  c_flags=(--name origin-c --data-dir "$work/c" --listen-bittorrent 127.50.0.1:6881 --listen-http 127.50.0.1:8080
+    --fellow origin-b=http://127.40.0.1:8080 --tracker http://127.0.0.1:6969/announce --replicas 1 --log-level debug)
+  "$seeder_binary" replicate "${c_flags[@]}" "$hash" > "$work/replicate.out" 2> "$work/replicate.log" ||
+    { show_logs; fail "replicate failed"; }
+  grep -q "to fetch" "$work/replicate.out" || { show_logs; fail "replicate did not add the item"; }
+  start_seeder origin-c "${c_flags[@]}"
+  wait_for_http http://127.50.0.1:8080/catalogue "\"complete\":true,\"name\":\"film.bin\"" "$deadline_s" ||
+    { show_logs; fail "origin-c did not fetch the item it was told to replicate"; }
+  [ "$(sha256_of "$work/c/content/film.bin")" = "$want_sha" ] || { show_logs; fail "origin-c's replica has the wrong SHA-256"; }
+  echo "origin-c, told to replicate by hand, fetched a whole replica from its fellow"
+
   aria2c_slow "$work/get"
   sleep 3
   kill -KILL "$origin_a_pid"
@@ -91,8 +104,8 @@ if [ "$scenario" = failover ]; then
   seconds=$(wait_for_sha256 "$work/get/film.bin" "$want_sha" "$deadline_s") ||
     { show_logs; fail "the download did not complete from origin-b after origin-a died"; }
   echo "download complete ${seconds}s after origin-a died, SHA-256 $want_sha"
-  stats=$(curl -sf http://127.40.0.1:8080/stats)
-  echo "$stats" | tr -d ' \n' | grep -Eq '"served_(http|bittorrent)_bytes":[1-9]' || { show_logs; fail "origin-b served nothing"; }
+  stats="$(curl -sf http://127.40.0.1:8080/stats)$(curl -sf http://127.50.0.1:8080/stats)"
+  expect_in_stats '"served_(http|bittorrent)_bytes":[1-9]'  # the survivors served the client
 else
   kill -TERM "$origin_a_pid"
   wait "$origin_a_pid" || true
