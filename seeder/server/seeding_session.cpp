@@ -132,6 +132,21 @@ void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::
             found->second.damaged = false;
             finished_.push_back(found->second.item_id);
         }
+    } else if (auto* changed = lt::alert_cast<lt::state_changed_alert>(alert)) {
+        // A seed-mode piece that fails its check when a peer asks for it makes libtorrent leave
+        // seed mode and check the files again, with no hash_failed_alert: a whole item going
+        // back to checking or downloading is that failure, and its next finish is the repair.
+        const auto found = torrents_.find(hex_of(changed->handle.info_hashes().v1));
+        const auto whole = [](lt::torrent_status::state_t state) {
+            return state == lt::torrent_status::seeding || state == lt::torrent_status::finished;
+        };
+        if (found != torrents_.end() && whole(changed->prev_state) && !whole(changed->state) &&
+            !found->second.damaged) {
+            found->second.damaged = true;
+            ++counters_.hash_failures;
+            spdlog::error("{}: a piece on disk failed its check when a peer asked for it; no longer serving it, "
+                          "repairing it from peers", changed->torrent_name());
+        }
     } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
         ++counters_.hash_failures;
         if (auto found = torrents_.find(hex_of(failed->handle.info_hashes().v1)); found != torrents_.end()) {
