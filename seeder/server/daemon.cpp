@@ -465,11 +465,10 @@ private:
                 swarms.push_back({root.id, 0, 0, false});
                 continue;
             }
-            // The origins that hold it (this one and its fellows) are not the swarm's own seeds.
+            // The origins that hold it: this one and the fellows that said so.
             std::uint32_t origins = 1;
             for (const auto& fellow : fellows_) origins += fellow.complete.count(hash) ? 1 : 0;
-            const std::uint32_t seeds = found->second.seeds > origins ? found->second.seeds - origins : 0;
-            swarms.push_back({root.id, seeds, found->second.leechers, true});
+            swarms.push_back({root.id, found->second.seeds, found->second.leechers, true, origins});
         }
         const upload_plan plan = plan_upload(options_.budget, swarms);
         session_.apply(plan);

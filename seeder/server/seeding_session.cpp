@@ -1,5 +1,7 @@
 #include "seeding_session.hpp"
 
+#include "nearcast/seeder/torrent_maker.hpp"
+
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/read_resume_data.hpp>
 #include <libtorrent/settings_pack.hpp>
@@ -8,18 +10,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <sstream>
 #include <thread>
 
 namespace nearcast::seeder::server {
 
 namespace {
 
-std::string hex_of(const lt::sha1_hash& hash) {
-    std::ostringstream out;
-    out << hash;  // libtorrent prints a hash as lowercase hex
-    return out.str();
-}
+std::string hex_of(const lt::sha1_hash& hash) { return hex_string({hash.data(), hash.size()}); }
 
 lt::settings_pack settings_for(const seeder_options& options) {
     lt::settings_pack pack;

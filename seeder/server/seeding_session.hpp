@@ -49,7 +49,6 @@ public:
     // A piece of this item failed its check outside libtorrent (the web seed): libtorrent
     // checks the whole item again and fetches what is bad from `sources` and the swarm.
     void repair(const std::string& v1_hex, const std::vector<lt::tcp::endpoint>& sources);
-    bool has(const std::string& v1_hex) const { return torrents_.count(v1_hex) != 0; }
     std::size_t size() const { return torrents_.size(); }
 
     // Handles libtorrent's alerts: logs what happened, counts hash failures, collects upload

@@ -1,5 +1,7 @@
 #include "tracker_client.hpp"
 
+#include "nearcast/seeder/torrent_maker.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -80,13 +82,7 @@ std::map<std::string, swarm_count> scrape(const std::string& base, const std::ve
         for (int i = 0; i < files.dict_size(); ++i) {
             const auto [hash, entry] = files.dict_at(i);
             if (hash.size() != 20 || entry.type() != lt::bdecode_node::dict_t) continue;
-            static constexpr char digits[] = "0123456789abcdef";
-            std::string hex;
-            for (const char byte : hash) {
-                hex += digits[static_cast<unsigned char>(byte) >> 4];
-                hex += digits[static_cast<unsigned char>(byte) & 15];
-            }
-            counts[hex] = {static_cast<std::uint32_t>(entry.dict_find_int_value("complete", 0)),
+            counts[hex_string({hash.data(), hash.size()})] = {static_cast<std::uint32_t>(entry.dict_find_int_value("complete", 0)),
                            static_cast<std::uint32_t>(entry.dict_find_int_value("incomplete", 0))};
         }
     }

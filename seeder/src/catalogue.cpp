@@ -322,18 +322,6 @@ void catalogue::add_served(std::int64_t id, std::uint64_t http_bytes, std::uint6
     update.bind(1, static_cast<std::int64_t>(http_bytes)).bind(2, static_cast<std::int64_t>(bittorrent_bytes)).bind(3, id).step();
 }
 
-void catalogue::set_holders(std::int64_t id, const std::vector<std::string>& holders) {
-    transaction writing(db_);
-    statement erase(db_, "DELETE FROM holders WHERE item_id = ?");
-    erase.bind(1, id).step();
-    statement insert(db_, "INSERT OR IGNORE INTO holders (item_id, seeder) VALUES (?, ?)");
-    for (const auto& name : holders) {
-        insert.bind(1, id).bind(2, name).step();
-        insert.reset();
-    }
-    writing.commit();
-}
-
 void catalogue::set_complete(std::int64_t id) {
     statement update(db_, "UPDATE items SET complete = 1 WHERE id = ?");
     update.bind(1, id).step();

@@ -19,17 +19,6 @@ namespace nearcast::seeder {
 
 namespace {
 
-std::string to_hex(const char* bytes, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(size * 2);
-    for (std::size_t i = 0; i < size; ++i) {
-        const auto byte = static_cast<unsigned char>(bytes[i]);
-        out += digits[byte >> 4];
-        out += digits[byte & 15];
-    }
-    return out;
-}
 
 std::vector<char> bencoded(const lt::entry& torrent) {
     std::vector<char> bytes;
@@ -61,6 +50,18 @@ void add_locations(lt::entry& torrent, const std::string& v1_hex, const lt::sha1
 }
 
 }  // namespace
+
+std::string hex_string(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(bytes.size() * 2);
+    for (const char c : bytes) {
+        const auto byte = static_cast<unsigned char>(c);
+        out += digits[byte >> 4];
+        out += digits[byte & 15];
+    }
+    return out;
+}
 
 std::string web_seed_url(const std::string& base, const std::string& v1_hex) {
     std::string url = base;
@@ -105,7 +106,7 @@ catalogue_item make_torrent(const fs::path& content, const torrent_options& opti
     const std::vector<char> plain = bencoded(torrent);
     const lt::info_hash_t hashes = lt::torrent_info(plain, lt::from_span).info_hashes();
 
-    const std::string v1_hex = to_hex(hashes.v1.data(), hashes.v1.size());
+    const std::string v1_hex = hex_string({hashes.v1.data(), hashes.v1.size()});
     add_locations(torrent, v1_hex, hashes.v1, options);
     return item_from_torrent(bencoded(torrent), path.parent_path());
 }
@@ -116,8 +117,8 @@ catalogue_item item_from_torrent(std::vector<char> torrent, const fs::path& save
     if (error) throw publish_error("not a torrent: " + error.message());
     const lt::info_hash_t hashes = info.info_hashes();
     catalogue_item item;
-    item.v1_hex = to_hex(hashes.v1.data(), hashes.v1.size());
-    if (hashes.has_v2()) item.v2_hex = to_hex(hashes.v2.data(), hashes.v2.size());
+    item.v1_hex = hex_string({hashes.v1.data(), hashes.v1.size()});
+    if (hashes.has_v2()) item.v2_hex = hex_string({hashes.v2.data(), hashes.v2.size()});
     item.name = info.name();
     item.save_path = save_path;
     item.total_size = static_cast<std::uint64_t>(info.total_size());

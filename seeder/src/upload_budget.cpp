@@ -7,7 +7,7 @@ namespace nearcast::seeder {
 
 bool serves_itself(const upload_budget_config& config, const swarm_sources& swarm) {
     // An unknown swarm is served in full: the origin is the floor that never refuses.
-    return swarm.known && config.self_serving_seeds > 0 && swarm.seeds >= config.self_serving_seeds;
+    return swarm.known && config.self_serving_seeds > 0 && swarm.own_seeds() >= config.self_serving_seeds;
 }
 
 upload_plan plan_upload(const upload_budget_config& config, const std::vector<swarm_sources>& swarms) {

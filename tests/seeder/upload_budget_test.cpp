@@ -66,3 +66,11 @@ TEST_CASE("a threshold of zero seeds turns the rule off", "[budget]") {
     const auto plan = plan_upload(config, {{1, 1000, 0}});
     CHECK(plan.self_serving == 0);
 }
+
+TEST_CASE("the origin seeders that hold an item are not counted among its swarm's own seeds", "[budget]") {
+    upload_budget_config config;
+    config.self_serving_seeds = 3;
+    CHECK_FALSE(serves_itself(config, {1, 4, 0, true, 2}));  // two of four seeds are origins
+    CHECK(serves_itself(config, {1, 5, 0, true, 2}));
+    CHECK(swarm_sources{1, 1, 0, true, 3}.own_seeds() == 0);
+}

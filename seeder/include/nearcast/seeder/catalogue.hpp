@@ -67,7 +67,6 @@ public:
     void save_resume(const std::vector<std::pair<std::int64_t, std::vector<char>>>& resume);
     // Adds to the bytes-served counters.
     void add_served(std::int64_t id, std::uint64_t http_bytes, std::uint64_t bittorrent_bytes);
-    void set_holders(std::int64_t id, const std::vector<std::string>& holders);
     // A replica fetched whole: it may now be served over HTTP and registered as an origin.
     void set_complete(std::int64_t id);
 

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "nearcast/seeder/catalogue.hpp"
@@ -39,6 +40,9 @@ catalogue_item make_torrent(const std::filesystem::path& content, const torrent_
 // The catalogue item for a torrent someone else made (a replica), its content to live in
 // `save_path`; throws publish_error when the bytes are not a torrent.
 catalogue_item item_from_torrent(std::vector<char> torrent, const std::filesystem::path& save_path);
+
+// Bytes as lowercase hex: how the catalogue, URLs and logs write info hashes.
+std::string hex_string(std::string_view bytes);
 
 // The web seed URL of an item on a seeder whose HTTP base is `base`.
 std::string web_seed_url(const std::string& base, const std::string& v1_hex);

@@ -13,12 +13,14 @@
 
 namespace nearcast::seeder {
 
-// What the tracker reports of one item's swarm, origin seeders left out.
+// What the tracker reports of one item's swarm.
 struct swarm_sources {
     std::int64_t item_id = 0;
-    std::uint32_t seeds = 0;     // seeds other than origin seeders
+    std::uint32_t seeds = 0;         // as the tracker's scrape counts them
     std::uint32_t leechers = 0;
-    bool known = true;           // false when no tracker answered: then it counts as long tail
+    bool known = true;               // false when no tracker answered: then it counts as long tail
+    std::uint32_t origin_seeds = 0;  // how many of `seeds` are origin seeders holding the item
+    std::uint32_t own_seeds() const { return seeds > origin_seeds ? seeds - origin_seeds : 0; }
 };
 
 struct upload_budget_config {
@@ -42,7 +44,7 @@ struct upload_plan {
     std::size_t long_tail = 0;
 };
 
-// True when a swarm has enough sources besides the origin to serve itself.
+// True when a swarm has enough seeds besides the origins to serve itself.
 bool serves_itself(const upload_budget_config& config, const swarm_sources& swarm);
 
 upload_plan plan_upload(const upload_budget_config& config, const std::vector<swarm_sources>& swarms);
