@@ -1,0 +1,25 @@
+// The commands of nearcast-peer: fetch and stream. Each returns the process exit status:
+// 0 done, 1 the download failed or was stopped, 2 bad input (an unreadable item, bad options).
+#pragma once
+
+#include <libtorrent/add_torrent_params.hpp>
+
+#include <atomic>
+#include <string>
+
+#include "options.hpp"
+
+namespace nearcast::peer::client {
+
+// Set by SIGINT and SIGTERM; every loop checks it.
+extern std::atomic<bool> stop_requested;
+void install_stop_handlers();
+
+// A .torrent path, a magnet link, or an http(s) URL of a .torrent, read into add_torrent_params.
+// Throws item_error or fetch_error with a message that names the item.
+lt::add_torrent_params resolve_item(const std::string& item);
+
+int fetch_command(const peer_options& options);
+int stream_command(const peer_options& options);
+
+}  // namespace nearcast::peer::client

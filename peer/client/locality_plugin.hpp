@@ -1,0 +1,64 @@
+// The locality policy inside libtorrent: a session plugin that places every connection with
+// the proximity distance, closes far connections beyond the policy's limits, and counts the
+// payload that came from near peers, far peers and origin seeders.
+//
+// Its hooks run on libtorrent's network thread; the counters are atomics the client's own
+// thread reads, and the own address (learnt late when bound to the wildcard) is behind a mutex.
+#pragma once
+
+#include <libtorrent/extensions.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include "nearcast/peer/progress.hpp"
+#include "nearcast/peer/ranking.hpp"
+
+namespace nearcast::peer::client {
+
+struct locality_counters {
+    std::atomic<std::uint64_t> from_near{0}, from_far{0}, from_origin{0};
+    std::atomic<std::uint64_t> to_near{0}, to_far{0}, to_origin{0};
+    std::atomic<std::uint64_t> far_closed{0};  // far or origin connections closed by the policy
+    bytes_by_source downloaded() const { return {from_near.load(), from_far.load(), from_origin.load()}; }
+    bytes_by_source uploaded() const { return {to_near.load(), to_far.load(), to_origin.load()}; }
+};
+
+// What the plugin shares with the client's thread.
+class locality_state {
+public:
+    locality_state(const proximity::model& routing, locality_options options, bool enforce)
+        : routing_(routing), options_(options), enforce_(enforce) {}
+
+    void set_self(std::optional<proximity::ip_address> self);
+    std::optional<proximity::ip_address> self() const;
+    // Addresses of origin seeders (the hosts of web seeds, --origin): counted as origin.
+    void add_origin(proximity::ip_address address);
+    bool is_origin(proximity::ip_address address) const;
+    std::vector<proximity::ip_address> origins() const;
+    proximity::network_distance distance_to(proximity::ip_address address) const;
+
+    const locality_options& options() const { return options_; }
+    // false: count bytes by source but never close a connection (the control, --no-locality).
+    bool enforce() const { return enforce_; }
+    locality_counters counters;
+
+private:
+    const proximity::model& routing_;
+    const locality_options options_;
+    const bool enforce_;
+    mutable std::mutex mutex_;
+    std::optional<proximity::ip_address> self_;
+    std::set<proximity::ip_address> origins_;
+};
+
+std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);
+
+std::optional<proximity::ip_address> to_proximity(const lt::address& address);
+
+}  // namespace nearcast::peer::client

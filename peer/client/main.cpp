@@ -1,0 +1,42 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "commands.hpp"
+#include "http_fetch.hpp"
+#include "nearcast/peer/item_source.hpp"
+#include "nearcast/proximity/errors.hpp"
+#include "options.hpp"
+
+using namespace nearcast::peer;
+using namespace nearcast::peer::client;
+
+int main(int argc, char** argv) {
+    auto logger = spdlog::stderr_color_mt("nearcast-peer");
+    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+    spdlog::set_default_logger(logger);
+
+    const parsed_command command = parse_command_line(argc, argv);
+    if (command.what == parsed_command::action::exit) return command.exit_status;
+    spdlog::set_level(spdlog::level::from_str(command.options.log_level));
+    install_stop_handlers();
+    try {
+        switch (command.what) {
+            case parsed_command::action::fetch: return fetch_command(command.options);
+            case parsed_command::action::stream: return stream_command(command.options);
+            case parsed_command::action::exit: break;
+        }
+    } catch (const item_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::proximity::input_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const fetch_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const std::exception& error) {
+        spdlog::error("{}", error.what());
+        return 1;
+    }
+    return 0;
+}

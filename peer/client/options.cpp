@@ -1,0 +1,143 @@
+#include "options.hpp"
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <iostream>
+
+namespace po = boost::program_options;
+
+namespace nearcast::peer::client {
+
+namespace {
+
+constexpr const char* usage = R"(nearcast-peer: fetch and stream content from the nearest peers
+
+Usage: nearcast-peer COMMAND ITEM [OPTIONS]
+
+Commands:
+  fetch ITEM            download ITEM into --output with a progress bar; exits 0 only when every
+                        piece is verified; run it again after a crash and it resumes
+  stream ITEM           download ITEM and serve it at once on a local HTTP URL (printed on
+                        stdout) that a media player can open; byte ranges and seeks wait for
+                        their pieces instead of failing
+
+ITEM is a .torrent file, a magnet link, or the http(s) URL of a .torrent.
+
+Traffic stays near: peers are ranked by network distance from real BGP data (same subnet,
+prefix, AS, adjacent AS); far peers get few connections and a rate limit; peer exchange is off.
+Every option can also be set in an INI file given with --config (names without the dashes).
+SIGTERM or SIGINT stops cleanly; a later run resumes without downloading verified pieces again.
+)";
+
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+proximity::nearness parse_nearness(const std::string& text) {
+    using proximity::nearness;
+    if (text == "same-subnet") return nearness::same_subnet;
+    if (text == "same-prefix") return nearness::same_prefix;
+    if (text == "same-as") return nearness::same_as;
+    if (text == "adjacent-as") return nearness::adjacent_as;
+    throw usage_error("--near: '" + text + "' is not same-subnet, same-prefix, same-as or adjacent-as");
+}
+
+std::int64_t kilobytes(double value, const char* option) {
+    if (value < 0) throw usage_error(std::string(option) + " must not be negative");
+    return static_cast<std::int64_t>(value * 1000);
+}
+
+}  // namespace
+
+parsed_command parse_command_line(int argc, char** argv) {
+    parsed_command parsed;
+    peer_options& out = parsed.options;
+    std::string config_file, output, near = "same-as";
+    std::vector<std::string> positional;
+    double upload_kb = 0, download_kb = 0, far_upload_kb = 200, far_download_kb = 0, window_mb = 16;
+    bool no_locality = false;
+
+    po::options_description general("General");
+    general.add_options()
+        ("help,h", "show this help")
+        ("config,c", po::value(&config_file), "INI config file")
+        ("output,o", po::value(&output)->default_value(out.output.string()), "folder the content is written to")
+        ("log-level", po::value(&out.log_level)->default_value(out.log_level), "trace, debug, info, warn, error")
+        ("quiet,q", po::bool_switch(&out.quiet), "no progress bar or progress lines")
+        ("report", po::value(&out.report_file), "write a JSON summary here on exit: bytes from near, far and origin, completion, seconds")
+        ("seed-for", po::value(&out.seed_for_s)->default_value(out.seed_for_s), "fetch: seconds to keep seeding once complete")
+        ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds without a byte while no tracker answers");
+    po::options_description network("Network");
+    network.add_options()
+        ("bind", po::value(&out.bind)->default_value(out.bind), "BitTorrent address:port; connections leave from this address")
+        ("public-ip", po::value(&out.public_ip), "the address other networks see, when --bind is a wildcard (default: what the tracker reports)")
+        ("port-file", po::value(&out.port_file), "write 'bittorrent ADDR:PORT' (and 'http ADDR:PORT') here once listening")
+        ("dht", po::bool_switch(&out.dht), "use the Mainline DHT as well as the trackers")
+        ("upload-limit-kb", po::value(&upload_kb)->default_value(0), "upload limit in kB/s, 0 = none")
+        ("download-limit-kb", po::value(&download_kb)->default_value(0), "download limit in kB/s, 0 = none");
+    po::options_description locality("Locality");
+    locality.add_options()
+        ("data", po::value(&out.data), "proximity snapshot (or routing files) to rank peers with, or a tracker's http(s)://HOST/proximity.ncprox (default: $NEARCAST_PROX_DATA or the embedded snapshot)")
+        ("near", po::value(&near)->default_value(near), "what counts as near: same-subnet, same-prefix, same-as, adjacent-as")
+        ("max-far", po::value(&out.locality_rules.max_far_connections)->default_value(out.locality_rules.max_far_connections), "far connections kept while near peers are connected")
+        ("far-upload-limit-kb", po::value(&far_upload_kb)->default_value(far_upload_kb), "upload to all far peers together, kB/s, 0 = none")
+        ("far-download-limit-kb", po::value(&far_download_kb)->default_value(far_download_kb), "download from all far peers together, kB/s, 0 = none")
+        ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
+        ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
+    po::options_description stream("Stream");
+    stream.add_options()
+        ("file", po::value(&out.file_index)->default_value(-1), "the file of a multi-file torrent to stream, from 0 (default: the largest)")
+        ("listen-http", po::value(&out.listen_http)->default_value(out.listen_http), "address:port of the local HTTP server (port 0: any free port)")
+        ("window-mb", po::value(&window_mb)->default_value(window_mb), "how far ahead of the play position pieces get deadlines, MB");
+    po::options_description hidden;
+    hidden.add_options()("arguments", po::value(&positional)->composing());
+    po::positional_options_description positions;
+    positions.add("arguments", -1);
+    po::options_description visible;
+    visible.add(general).add(network).add(locality).add(stream);
+    po::options_description all;
+    all.add(visible).add(hidden);
+
+    try {
+        po::variables_map values;
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positions).run(), values);
+        if (values.count("help") || argc < 2) {
+            std::cout << usage << "\n" << visible;
+            parsed.exit_status = argc < 2 ? 2 : 0;
+            return parsed;
+        }
+        if (values.count("config")) {
+            const std::string path = values["config"].as<std::string>();
+            std::ifstream file(path);
+            if (!file) throw usage_error(path + ": cannot open the config file");
+            po::store(po::parse_config_file(file, visible), values);
+        }
+        po::notify(values);
+        if (positional.empty()) throw usage_error("no command: fetch or stream");
+        const std::string command = positional.front();
+        if (command == "fetch") parsed.what = parsed_command::action::fetch;
+        else if (command == "stream") parsed.what = parsed_command::action::stream;
+        else throw usage_error("unknown command '" + command + "': fetch or stream");
+        if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
+        out.item = positional[1];
+        out.output = output;
+        out.locality = !no_locality;
+        out.locality_rules.near_up_to = parse_nearness(near);
+        out.upload_limit = kilobytes(upload_kb, "--upload-limit-kb");
+        out.download_limit = kilobytes(download_kb, "--download-limit-kb");
+        out.far_upload_limit = kilobytes(far_upload_kb, "--far-upload-limit-kb");
+        out.far_download_limit = kilobytes(far_download_kb, "--far-download-limit-kb");
+        if (window_mb <= 0) throw usage_error("--window-mb must be positive");
+        out.window.ahead_bytes = static_cast<std::int64_t>(window_mb * 1e6);
+        if (out.file_index < -1) throw usage_error("--file must be 0 or more");
+        if (out.stall_timeout_s == 0) throw usage_error("--stall-timeout must be at least 1 second");
+    } catch (const std::exception& error) {
+        std::cerr << "nearcast-peer: " << error.what() << " (see nearcast-peer --help)\n";
+        parsed.what = parsed_command::action::exit;
+        parsed.exit_status = 2;
+    }
+    return parsed;
+}
+
+}  // namespace nearcast::peer::client

@@ -1,0 +1,50 @@
+// nearcast-peer's settings: a command, flags and an INI config file (Boost.Program_options).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "nearcast/peer/ranking.hpp"
+#include "nearcast/peer/stream_window.hpp"
+
+namespace nearcast::peer::client {
+
+struct peer_options {
+    std::string item;                          // .torrent path, magnet link or http(s) URL
+    std::filesystem::path output = ".";        // where content is written
+    std::string bind = "0.0.0.0:6881";         // BitTorrent address:port; also where connections leave from
+    std::string public_ip;                     // the address the Internet sees, when bound to the wildcard
+    std::string data;                          // proximity snapshot or routing files; http(s) URL of a tracker's snapshot
+    bool locality = true;                      // false: plain BitTorrent (the control run)
+    locality_options locality_rules;
+    std::int64_t upload_limit = 0;             // bytes/s, 0 = none
+    std::int64_t download_limit = 0;
+    std::int64_t far_upload_limit = 200'000;   // bytes/s for all far peers together
+    std::int64_t far_download_limit = 0;
+    std::vector<std::string> origins;          // addresses of origin seeders, beyond web-seed hosts
+    bool dht = false;
+    std::uint32_t seed_for_s = 0;              // after completion, seed this long
+    std::uint32_t stall_timeout_s = 120;       // no byte and no working tracker this long: give up
+    std::string report_file;                   // JSON summary written on exit
+    std::string port_file;                     // "bittorrent ADDR:PORT" (and "http ..." for stream)
+    std::string log_level = "info";
+    bool quiet = false;                        // no progress output
+    // stream
+    int file_index = -1;                       // -1: the largest file
+    std::string listen_http = "127.0.0.1:0";
+    window_options window;
+};
+
+struct parsed_command {
+    enum class action { fetch, stream, exit } what = action::exit;
+    peer_options options;
+    int exit_status = 0;
+};
+
+// Parses argv; prints help and usage errors itself (usage errors: exit status 2).
+parsed_command parse_command_line(int argc, char** argv);
+
+}  // namespace nearcast::peer::client

@@ -1,0 +1,277 @@
+#include "peer_session.hpp"
+
+#include <libtorrent/alert_types.hpp>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/extensions/smart_ban.hpp>
+#include <libtorrent/extensions/ut_metadata.hpp>
+#include <libtorrent/hex.hpp>
+#include <libtorrent/ip_filter.hpp>
+#include <libtorrent/peer_class.hpp>
+#include <libtorrent/settings_pack.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "http_fetch.hpp"
+#include "nearcast/peer/item_source.hpp"
+
+namespace fs = std::filesystem;
+
+namespace nearcast::peer::client {
+
+namespace {
+
+struct bind_parts {
+    std::string host;
+    int port = 0;
+};
+
+bind_parts split_bind(const std::string& bind) {
+    const std::size_t colon = bind.rfind(':');
+    if (colon == std::string::npos) throw std::runtime_error("--bind: '" + bind + "' is not ADDRESS:PORT");
+    std::string host = bind.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    lt::error_code error;
+    lt::make_address(host, error);
+    int port = -1;
+    try {
+        port = std::stoi(bind.substr(colon + 1));
+    } catch (const std::exception&) {
+    }
+    if (error || port < 0 || port > 65535) throw std::runtime_error("--bind: '" + bind + "' is not ADDRESS:PORT");
+    return {host, port};
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+
+lt::settings_pack settings_for(const peer_options& options) {
+    const bind_parts bind = split_bind(options.bind);
+    lt::settings_pack pack;
+    const std::string listen = (bind.host.find(':') != std::string::npos ? "[" + bind.host + "]" : bind.host) + ":" +
+                               std::to_string(bind.port);
+    pack.set_str(lt::settings_pack::listen_interfaces, listen);
+    if (!is_wildcard(bind.host)) pack.set_str(lt::settings_pack::outgoing_interfaces, bind.host);
+    pack.set_str(lt::settings_pack::user_agent, "nearcast-peer/0.1");
+    pack.set_str(lt::settings_pack::peer_fingerprint, "-NP0001-");
+    pack.set_bool(lt::settings_pack::enable_dht, options.dht);
+    pack.set_bool(lt::settings_pack::enable_lsd, false);
+    pack.set_bool(lt::settings_pack::enable_upnp, false);
+    pack.set_bool(lt::settings_pack::enable_natpmp, false);
+    pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
+                                                    lt::alert_category::storage | lt::alert_category::tracker |
+                                                    lt::alert_category::ip_block);
+    pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(options.upload_limit, INT32_MAX)));
+    pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(options.download_limit, INT32_MAX)));
+    // A desktop client downloads one item at full speed: nothing queued behind it.
+    pack.set_int(lt::settings_pack::active_downloads, -1);
+    pack.set_int(lt::settings_pack::active_seeds, -1);
+    pack.set_int(lt::settings_pack::active_limit, -1);
+    // Announce again soon after a failure, so a tracker that comes back is found quickly.
+    pack.set_int(lt::settings_pack::tracker_backoff, 50);
+    pack.set_int(lt::settings_pack::min_announce_interval, 1);
+    // Pieces are requested from many peers at once on loopback-fast links; keep pipes full.
+    pack.set_int(lt::settings_pack::max_out_request_queue, 1500);
+    pack.set_int(lt::settings_pack::send_buffer_watermark, 4 * 1024 * 1024);
+    return pack;
+}
+
+}  // namespace
+
+proximity::model load_routing(const std::string& data) {
+    std::string source = data;
+    if (source.empty()) {
+        if (const char* env = std::getenv("NEARCAST_PROX_DATA"); env && *env) source = env;
+    }
+    if (source.empty()) {
+        for (const char* candidate : {NEARCAST_INSTALLED_SNAPSHOT, NEARCAST_DEFAULT_SNAPSHOT}) {
+            if (fs::exists(candidate)) {
+                source = candidate;
+                break;
+            }
+        }
+        if (source.empty()) throw std::runtime_error("no proximity data: give --data (the embedded snapshot is not installed)");
+    }
+    if (source.starts_with("http://") || source.starts_with("https://")) {
+        const std::string bytes = http_get(source, std::chrono::seconds(30), 512ull * 1024 * 1024);
+        return proximity::model::parse_snapshot(bytes, source);
+    }
+    return proximity::model::load({source});
+}
+
+fs::path metadata_file(const fs::path& output, const lt::info_hash_t& hashes) {
+    const std::string name = hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : lt::aux::to_hex(hashes.v2);
+    return output / ".nearcast" / (name + ".torrent");
+}
+
+peer_session::peer_session(const peer_options& options, const proximity::model& routing)
+    : options_(options),
+      routing_(routing),
+      locality_(std::make_shared<locality_state>(routing, options.locality_rules, options.locality)),
+      session_(lt::session_params(settings_for(options), {})) {
+    session_.add_extension(&lt::create_ut_metadata_plugin);
+    session_.add_extension(&lt::create_smart_ban_plugin);
+    session_.add_extension(make_locality_plugin(locality_));
+    const bind_parts bind = split_bind(options.bind);
+    if (!options.public_ip.empty()) {
+        const auto address = proximity::ip_address::parse(options.public_ip);
+        if (!address) throw std::runtime_error("--public-ip: '" + options.public_ip + "' is not an IP address");
+        locality_->set_self(address);
+    } else if (!is_wildcard(bind.host)) {
+        locality_->set_self(proximity::ip_address::parse(bind.host));
+    }
+    for (const auto& origin : options.origins) {
+        const auto address = proximity::ip_address::parse(origin);
+        if (!address) throw std::runtime_error("--origin: '" + origin + "' is not an IP address");
+        locality_->add_origin(*address);
+    }
+    near_class_ = session_.create_peer_class("near");
+    far_class_ = session_.create_peer_class("far");
+    origin_class_ = session_.create_peer_class("origin");
+    lt::peer_class_info far = session_.get_peer_class(far_class_);
+    far.upload_limit = static_cast<int>(std::min<std::int64_t>(options.far_upload_limit, INT32_MAX));
+    far.download_limit = static_cast<int>(std::min<std::int64_t>(options.far_download_limit, INT32_MAX));
+    session_.set_peer_class(far_class_, far);
+    if (options.locality) apply_peer_classes();
+}
+
+peer_session::~peer_session() = default;
+
+// Every address gets the global class (the session's own limits) and one of near, far or
+// origin; the filter is rebuilt when the own address becomes known.
+void peer_session::apply_peer_classes() {
+    const auto self = locality_->self();
+    const auto bit = [](lt::peer_class_t cls) { return std::uint32_t{1} << static_cast<std::uint32_t>(cls); };
+    const std::uint32_t global = bit(lt::session::global_peer_class_id);
+    lt::ip_filter filter;
+    filter.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global | bit(far_class_));
+    filter.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+                    global | bit(far_class_));
+    std::size_t near_count = 0;
+    if (self) {
+        for (const auto& prefix : near_prefixes(routing_, *self, options_.locality_rules)) {
+            const proximity::ip_address first = prefix.network;
+            proximity::ip_address last;
+            if (first.is_v4()) {
+                const std::uint32_t host = prefix.length >= 32 ? 0 : (~std::uint32_t{0} >> prefix.length);
+                last = proximity::ip_address::v4(first.v4_bits() | host);
+            } else {
+                const proximity::uint128 host = prefix.length >= 128 ? 0 : (~proximity::uint128{0} >> prefix.length);
+                last = proximity::ip_address::v6(first.v6_bits() | host);
+            }
+            filter.add_rule(lt::make_address(first.to_string()), lt::make_address(last.to_string()), global | bit(near_class_));
+            ++near_count;
+        }
+    }
+    for (const auto& origin : locality_->origins()) {
+        const lt::address address = lt::make_address(origin.to_string());
+        filter.add_rule(address, address, global | bit(origin_class_));
+    }
+    session_.set_peer_class_filter(filter);
+    spdlog::debug("peer classes: {} near prefixes around {}", near_count, self ? self->to_string() : "an unknown address");
+}
+
+void peer_session::add_origin_hosts(const lt::torrent_info& info) {
+    for (const auto& seed : info.web_seeds()) {
+        const std::string& url = seed.url;
+        const std::size_t start = url.find("://");
+        if (start == std::string::npos) continue;
+        std::string host = url.substr(start + 3, url.find_first_of("/", start + 3) - (start + 3));
+        if (!host.empty() && host.front() == '[') host = host.substr(1, host.find(']') - 1);
+        else host = host.substr(0, host.find(':'));
+        if (const auto address = proximity::ip_address::parse(host)) locality_->add_origin(*address);
+    }
+}
+
+lt::torrent_handle peer_session::add(lt::add_torrent_params params) {
+    // A magnet link whose metadata an earlier run received: start from the kept metadata.
+    if (!params.ti) {
+        const fs::path kept = metadata_file(options_.output, params.info_hashes);
+        if (fs::exists(kept)) {
+            try {
+                params.ti = params_from_torrent_file(kept.string()).ti;
+            } catch (const item_error& error) {
+                spdlog::warn("{}; fetching the metadata again", error.what());
+            }
+        }
+    }
+    if (params.ti) add_origin_hosts(*params.ti);
+    if (options_.locality) apply_peer_classes();
+    params.save_path = options_.output.string();
+    params.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
+    // With no resume data, libtorrent hashes whatever is already on disk before downloading:
+    // after a crash every verified piece is found again and nothing unverified is trusted.
+    lt::error_code error;
+    handle_ = session_.add_torrent(std::move(params), error);
+    if (error) throw std::runtime_error("cannot add the item: " + error.message());
+    return handle_;
+}
+
+void peer_session::remember_metadata() {
+    const auto info = handle_.torrent_file();
+    if (!info) return;
+    add_origin_hosts(*info);
+    if (options_.locality) apply_peer_classes();
+    const fs::path kept = metadata_file(options_.output, info->info_hashes());
+    std::error_code error;
+    fs::create_directories(kept.parent_path(), error);
+    lt::create_torrent maker(*info);
+    std::vector<char> bytes;
+    lt::bencode(std::back_inserter(bytes), maker.generate());
+    std::ofstream file(kept, std::ios::binary);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!file) spdlog::warn("{}: cannot keep the metadata for a later run", kept.string());
+}
+
+std::string peer_session::listen_endpoint() const {
+    const bind_parts bind = split_bind(options_.bind);
+    return (bind.host.find(':') != std::string::npos ? "[" + bind.host + "]" : bind.host) + ":" +
+           std::to_string(session_.listen_port());
+}
+
+item_status peer_session::poll() {
+    std::vector<lt::alert*> alerts;
+    session_.pop_alerts(&alerts);
+    for (auto* alert : alerts) {
+        if (auto* tracker_error = lt::alert_cast<lt::tracker_error_alert>(alert)) {
+            last_.tracker_problem = std::string(tracker_error->tracker_url()) + ": " +
+                                    (tracker_error->error ? tracker_error->error.message() : std::string(tracker_error->failure_reason()));
+            spdlog::warn("tracker {}", last_.tracker_problem);
+        } else if (auto* reply = lt::alert_cast<lt::tracker_reply_alert>(alert)) {
+            last_.tracker_answered = true;
+            spdlog::debug("tracker {} named {} peers", reply->tracker_url(), reply->num_peers);
+        } else if (auto* external = lt::alert_cast<lt::external_ip_alert>(alert)) {
+            if (options_.public_ip.empty() && !locality_->self()) {
+                const auto address = to_proximity(external->external_address);
+                spdlog::info("the tracker sees us as {}", external->external_address.to_string());
+                locality_->set_self(address);
+                if (options_.locality) apply_peer_classes();
+            }
+        } else if (lt::alert_cast<lt::metadata_received_alert>(alert)) {
+            remember_metadata();
+            spdlog::info("metadata received: {}", handle_.torrent_file() ? handle_.torrent_file()->name() : "");
+        } else if (auto* file_error = lt::alert_cast<lt::file_error_alert>(alert)) {
+            last_.error = std::string(file_error->filename()) + ": " + file_error->error.message();
+        } else if (auto* torrent_error = lt::alert_cast<lt::torrent_error_alert>(alert)) {
+            last_.error = torrent_error->error.message() + (torrent_error->filename()[0] ? std::string(" (") + torrent_error->filename() + ")" : "");
+        } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
+            spdlog::warn("piece {} failed its hash check; asking for it again", static_cast<int>(failed->piece_index));
+        } else if (lt::alert_cast<lt::listen_failed_alert>(alert)) {
+            last_.error = alert->message();
+        }
+    }
+    if (handle_.is_valid()) {
+        last_.status = handle_.status(lt::torrent_handle::query_pieces | lt::torrent_handle::query_name |
+                                     lt::torrent_handle::query_accurate_download_counters);
+        last_.has_metadata = last_.status.has_metadata;
+        last_.complete = last_.has_metadata && last_.status.is_finished && !last_.status.pieces.empty() &&
+                         last_.status.total_wanted_done == last_.status.total_wanted &&
+                         last_.status.state != lt::torrent_status::checking_files &&
+                         last_.status.state != lt::torrent_status::checking_resume_data;
+        if (last_.status.errc && last_.error.empty()) last_.error = last_.status.errc.message();
+    }
+    return last_;
+}
+
+}  // namespace nearcast::peer::client

@@ -1,0 +1,268 @@
+#include "stream_server.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "nearcast/seeder/byte_ranges.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace std::chrono_literals;
+
+namespace nearcast::peer::client {
+
+namespace {
+
+std::string content_type_of(const std::string& name) {
+    const auto dot = name.rfind('.');
+    std::string extension = dot == std::string::npos ? "" : name.substr(dot + 1);
+    std::transform(extension.begin(), extension.end(), extension.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (extension == "mp4" || extension == "m4v") return "video/mp4";
+    if (extension == "mkv") return "video/x-matroska";
+    if (extension == "webm") return "video/webm";
+    if (extension == "ts") return "video/mp2t";
+    if (extension == "mp3") return "audio/mpeg";
+    if (extension == "ogg" || extension == "ogv") return "video/ogg";
+    return "application/octet-stream";
+}
+
+std::string percent_encode(const std::string& text) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        else out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+    return out;
+}
+
+constexpr std::int64_t chunk_bytes = 256 * 1024;
+
+}  // namespace
+
+class stream_server::state : public std::enable_shared_from_this<stream_server::state> {
+public:
+    state(asio::io_context& io, const asio::ip::tcp::endpoint& where, streamed_file file, window_options window)
+        : io_(io), acceptor_(io), file_(std::move(file)), window_(window) {
+        acceptor_.open(where.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        acceptor_.bind(where);
+        acceptor_.listen();
+        endpoint_ = acceptor_.local_endpoint();
+    }
+
+    void accept();
+    void stop() {
+        asio::post(io_, [self = shared_from_this()] {
+            self->stopped_ = true;
+            beast::error_code ignored;
+            self->acceptor_.close(ignored);
+        });
+    }
+
+    // The player is at `piece`: keep deadlines on the window ahead of it. Straight-ahead play
+    // slides the window; a jump elsewhere (a seek) clears the old deadlines first.
+    void playing(int piece) {
+        const int size = static_cast<int>(window_deadlines(file_.geometry, file_.geometry.piece_start(piece),
+                                                           file_.offset + file_.size, window_).size());
+        if (window_first_ >= 0 && piece >= window_first_ && piece < window_first_ + std::max(1, size / 4)) return;
+        const bool seek = window_first_ >= 0 && (piece < window_first_ || piece > window_first_ + size);
+        if (seek) {
+            ++counters_.seeks;
+            file_.handle.clear_piece_deadlines();
+        }
+        window_first_ = piece;
+        // From the play position (at least the start of this piece) to the end of the file.
+        const std::int64_t from = std::max(file_.offset, file_.geometry.piece_start(piece));
+        for (const auto& deadline : window_deadlines(file_.geometry, from, file_.offset + file_.size, window_)) {
+            if (!file_.handle.have_piece(lt::piece_index_t(deadline.piece))) {
+                file_.handle.set_piece_deadline(lt::piece_index_t(deadline.piece), deadline.deadline_ms);
+            }
+        }
+    }
+
+    asio::io_context& io_;
+    asio::ip::tcp::acceptor acceptor_;
+    asio::ip::tcp::endpoint endpoint_;
+    streamed_file file_;
+    window_options window_;
+    stream_counters counters_;
+    int window_first_ = -1;
+    bool stopped_ = false;
+};
+
+namespace {
+
+class stream_session : public std::enable_shared_from_this<stream_session> {
+public:
+    stream_session(asio::ip::tcp::socket socket, std::shared_ptr<stream_server::state> server)
+        : stream_(std::move(socket)), server_(std::move(server)), timer_(stream_.get_executor()) {}
+    ~stream_session() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+
+    void read() {
+        request_ = {};
+        stream_.expires_after(30s);
+        http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (!error) self->answer();
+        });
+    }
+
+private:
+    void answer() {
+        ++server_->counters_.requests;
+        const auto& file = server_->file_;
+        response_ = {};
+        response_.version(request_.version());
+        response_.keep_alive(request_.keep_alive());
+        response_.set(http::field::server, "nearcast-peer");
+        if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
+            response_.result(http::status::method_not_allowed);
+            response_.set(http::field::allow, "GET, HEAD");
+            response_.content_length(0);
+            return send_header(0, 0);
+        }
+        response_.set(http::field::accept_ranges, "bytes");
+        response_.set(http::field::content_type, content_type_of(file.name));
+        const auto size = static_cast<std::uint64_t>(file.size);
+        const auto range = seeder::parse_range_header(
+            std::string_view(request_[http::field::range].data(), request_[http::field::range].size()), size);
+        std::uint64_t first = 0, length = size;
+        if (range.verdict == seeder::range_verdict::unsatisfiable) {
+            response_.result(http::status::range_not_satisfiable);
+            response_.set(http::field::content_range, "bytes */" + std::to_string(size));
+            response_.content_length(0);
+            return send_header(0, 0);
+        }
+        if (range.verdict == seeder::range_verdict::partial && range.ranges.size() == 1) {
+            first = range.ranges.front().first;
+            length = range.ranges.front().length();
+            response_.result(http::status::partial_content);
+            response_.set(http::field::content_range, "bytes " + std::to_string(first) + "-" +
+                                                          std::to_string(first + length - 1) + "/" + std::to_string(size));
+        } else {
+            response_.result(http::status::ok);  // no Range, or several: the whole file
+        }
+        response_.content_length(length);
+        if (request_.method() == http::verb::head) return send_header(0, 0);
+        // Ask for the pieces at once, before the header goes out.
+        if (length > 0) server_->playing(file.geometry.piece_at(file.offset + static_cast<std::int64_t>(first)));
+        send_header(static_cast<std::int64_t>(first), static_cast<std::int64_t>(first + length));
+    }
+
+    void send_header(std::int64_t from, std::int64_t to) {
+        serializer_.emplace(response_);
+        stream_.expires_after(60s);
+        http::async_write_header(stream_, *serializer_, [self = shared_from_this(), from, to](beast::error_code error, std::size_t) {
+            if (error) return;
+            self->send_body(from, to);
+        });
+    }
+
+    void finished() {
+        if (response_.keep_alive()) read();
+        else {
+            beast::error_code ignored;
+            stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+        }
+    }
+
+    // Sends file bytes [from, to), each piece once libtorrent has it.
+    void send_body(std::int64_t from, std::int64_t to) {
+        if (from >= to) return finished();
+        if (server_->stopped_) return;
+        const auto& file = server_->file_;
+        const std::int64_t at = file.offset + from;
+        const int piece = file.geometry.piece_at(at);
+        if (!file.handle.is_valid()) return;
+        if (!file.handle.have_piece(lt::piece_index_t(piece))) {
+            if (!waiting_) {
+                waiting_ = true;
+                ++server_->counters_.waits;
+                server_->playing(piece);
+            }
+            stream_.expires_never();
+            timer_.expires_after(10ms);
+            timer_.async_wait([self = shared_from_this(), from, to](beast::error_code error) {
+                if (!error) self->send_body(from, to);
+            });
+            return;
+        }
+        waiting_ = false;
+        server_->playing(piece);
+        const std::int64_t piece_end = file.geometry.piece_start(piece) + file.geometry.piece_size(piece);
+        const std::int64_t count = std::min({to - from, piece_end - at, chunk_bytes});
+        if (fd_ < 0) fd_ = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+        chunk_.resize(static_cast<std::size_t>(count));
+        const ssize_t got = fd_ < 0 ? -1 : ::pread(fd_, chunk_.data(), chunk_.size(), from);
+        if (got != count) {
+            spdlog::error("stream: cannot read {} at {}: the piece is verified but the file is short", file.path.string(), from);
+            return;  // the connection closes; the player retries
+        }
+        stream_.expires_after(60s);
+        asio::async_write(stream_, asio::buffer(chunk_), [self = shared_from_this(), from, to, count](beast::error_code error, std::size_t) {
+            if (error) return;
+            self->server_->counters_.bytes_served += static_cast<std::uint64_t>(count);
+            self->send_body(from + count, to);
+        });
+    }
+
+    beast::tcp_stream stream_;
+    std::shared_ptr<stream_server::state> server_;
+    asio::steady_timer timer_;
+    beast::flat_buffer buffer_;
+    http::request<http::empty_body> request_;
+    http::response<http::empty_body> response_;
+    std::optional<http::response_serializer<http::empty_body>> serializer_;
+    std::vector<char> chunk_;
+    int fd_ = -1;
+    bool waiting_ = false;
+};
+
+}  // namespace
+
+void stream_server::state::accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code error, asio::ip::tcp::socket socket) {
+        if (self->stopped_) return;
+        if (!error) std::make_shared<stream_session>(std::move(socket), self)->read();
+        self->accept();
+    });
+}
+
+stream_server::stream_server(asio::io_context& io, const asio::ip::tcp::endpoint& where, streamed_file file, window_options window)
+    : state_(std::make_shared<state>(io, where, std::move(file), window)) {}
+
+stream_server::~stream_server() { stop(); }
+
+void stream_server::start() {
+    state_->accept();
+    // Playback most often starts at the beginning: ask for the head of the file now.
+    asio::post(state_->io_, [self = state_] {
+        if (self->file_.size > 0) self->playing(self->file_.geometry.piece_at(self->file_.offset));
+    });
+}
+
+void stream_server::stop() { state_->stop(); }
+
+asio::ip::tcp::endpoint stream_server::local_endpoint() const { return state_->endpoint_; }
+
+std::string stream_server::url() const {
+    const auto where = state_->endpoint_;
+    const std::string host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
+    return "http://" + host + ":" + std::to_string(where.port()) + "/" + percent_encode(state_->file_.name);
+}
+
+const stream_counters& stream_server::counters() const { return state_->counters_; }
+
+}  // namespace nearcast::peer::client

@@ -1,0 +1,58 @@
+// The local HTTP server of `nearcast-peer stream`: one file of the item at a URL a media
+// player opens, served while it downloads. A request for bytes whose pieces are missing moves
+// the play window there (piece deadlines ahead of the position, so a seek is followed at once)
+// and waits for them; nothing is read before libtorrent has verified its piece.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <libtorrent/torrent_handle.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "nearcast/peer/stream_window.hpp"
+
+namespace nearcast::peer::client {
+
+struct streamed_file {
+    lt::torrent_handle handle;
+    std::filesystem::path path;      // on disk
+    std::string name;                // for the URL and Content-Type
+    std::int64_t offset = 0;         // in the torrent
+    std::int64_t size = 0;
+    piece_geometry geometry;
+};
+
+struct stream_counters {
+    std::atomic<std::uint64_t> requests{0};
+    std::atomic<std::uint64_t> bytes_served{0};
+    std::atomic<std::uint64_t> waits{0};       // times a request had to wait for a piece
+    std::atomic<std::uint64_t> seeks{0};       // play window moved elsewhere than straight ahead
+};
+
+class stream_server {
+public:
+    // Binds and listens at once (a taken port fails here); serves from start().
+    stream_server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& where, streamed_file file,
+                  window_options window);
+    ~stream_server();
+    stream_server(const stream_server&) = delete;
+    stream_server& operator=(const stream_server&) = delete;
+
+    void start();
+    void stop();  // safe from any thread
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+    std::string url() const;
+    const stream_counters& counters() const;
+
+    class state;
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+}  // namespace nearcast::peer::client

@@ -1,0 +1,177 @@
+#include "transfer.hpp"
+
+#include <libtorrent/torrent_info.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "commands.hpp"
+#include "http_fetch.hpp"
+#include "nearcast/peer/item_source.hpp"
+
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace nearcast::peer::client {
+
+progress_reporter::progress_reporter(bool quiet) : quiet_(quiet), terminal_(isatty(STDERR_FILENO) == 1) {}
+
+void progress_reporter::update(const progress_sample& sample, bool force) {
+    if (quiet_) return;
+    const auto now = std::chrono::steady_clock::now();
+    const auto every = terminal_ ? 250ms : 5s;
+    if (!force && now - last_ < every) return;
+    last_ = now;
+    if (terminal_) {
+        winsize size{};
+        const unsigned width = ioctl(STDERR_FILENO, TIOCGWINSZ, &size) == 0 && size.ws_col > 0 ? size.ws_col : 100;
+        const std::string line = progress_bar(sample, width - 1);
+        std::cerr << "\r" << line << std::string(width - 1 - std::min<std::size_t>(line.size(), width - 1), ' ') << std::flush;
+        drawn_ = true;
+    } else {
+        spdlog::info("{}", progress_line(sample));
+    }
+}
+
+void progress_reporter::finish() {
+    if (drawn_) std::cerr << "\n";
+    drawn_ = false;
+}
+
+lt::add_torrent_params resolve_item(const std::string& item) {
+    switch (kind_of(item)) {
+        case item_kind::magnet: return params_from_magnet(item);
+        case item_kind::url: return params_from_torrent(http_get(item, 30s, 64 * 1024 * 1024), item);
+        case item_kind::torrent_file: break;
+    }
+    return params_from_torrent_file(item);
+}
+
+transfer::transfer(const peer_options& options) : options_(options) {
+    lt::add_torrent_params params = resolve_item(options.item);
+    routing_ = load_routing(options.data);
+    std::error_code error;
+    fs::create_directories(options.output, error);
+    if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
+    session_ = std::make_unique<peer_session>(options_, routing_);
+    handle_ = session_->add(std::move(params));
+    if (!options.port_file.empty()) {
+        // The listener binds asynchronously: wait briefly for its port.
+        for (int i = 0; i < 100 && session_->session().listen_port() == 0; ++i) std::this_thread::sleep_for(20ms);
+        std::ofstream file(options.port_file + ".tmp");
+        file << "bittorrent " << session_->listen_endpoint() << "\n";
+        file.close();
+        fs::rename(options.port_file + ".tmp", options.port_file);
+    }
+}
+
+progress_sample transfer::sample(const item_status& status) const {
+    progress_sample out;
+    out.name = status.status.name.empty() ? options_.item : status.status.name;
+    out.done = status.status.total_wanted_done;
+    out.wanted = status.status.total_wanted;
+    out.rate = status.status.download_payload_rate;
+    out.peers = status.status.num_peers;
+    out.sources = session_->locality().counters.downloaded();
+    out.checking = status.status.state == lt::torrent_status::checking_files ||
+                   status.status.state == lt::torrent_status::checking_resume_data;
+    out.fetching_metadata = !status.has_metadata;
+    return out;
+}
+
+transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool(const item_status&)>& tick) {
+    progress_reporter reporter(options_.quiet);
+    std::int64_t last_bytes = -1;
+    auto last_byte_at = std::chrono::steady_clock::now();
+    transfer_outcome outcome;
+    for (;;) {
+        session_->session().wait_for_alert(100ms);
+        last_ = session_->poll();
+        const auto now = std::chrono::steady_clock::now();
+        const std::string name = last_.status.name.empty() ? options_.item : last_.status.name;
+        if (stop_requested) {
+            outcome = {last_.complete ? 0 : 1, last_.complete ? "stopped, complete" : "stopped before the end; run again to resume"};
+            break;
+        }
+        if (!last_.error.empty()) {
+            outcome = {1, name + ": " + last_.error};
+            break;
+        }
+        const std::int64_t bytes = last_.status.total_payload_download + last_.status.total_wanted_done;
+        if (bytes != last_bytes || last_.complete) {
+            last_bytes = bytes;
+            last_byte_at = now;
+        }
+        const bool checking = last_.status.state == lt::torrent_status::checking_files ||
+                              last_.status.state == lt::torrent_status::checking_resume_data;
+        if (!checking && now - last_byte_at > std::chrono::seconds(options_.stall_timeout_s)) {
+            outcome = {1, name + ": no byte in " + std::to_string(options_.stall_timeout_s) + " s; " +
+                              (last_.tracker_answered ? "the trackers answer but no peer sends anything"
+                               : last_.tracker_problem.empty() ? "no tracker has answered and no peer was found"
+                                                               : "no tracker answered (" + last_.tracker_problem + ")")};
+            break;
+        }
+        if (last_.complete && !completed_at_) {
+            completed_at_ = now;
+            reporter.update(sample(last_), true);
+            reporter.finish();
+            const auto from = session_->locality().counters.downloaded();
+            spdlog::info("{}: complete, every piece verified, in {:.1f} s (near {}, far {}, origin {})", name,
+                         std::chrono::duration<double>(now - started_).count(), human_bytes(static_cast<double>(from.near)),
+                         human_bytes(static_cast<double>(from.far)), human_bytes(static_cast<double>(from.origin)));
+        }
+        if (tick && !tick(last_)) {
+            outcome = {last_.complete ? 0 : 1, "stopped"};
+            break;
+        }
+        if (completed_at_ && stop_when_complete && now - *completed_at_ >= std::chrono::seconds(options_.seed_for_s)) {
+            outcome = {0, name + ": complete"};
+            break;
+        }
+        if (!completed_at_) reporter.update(sample(last_));
+    }
+    reporter.finish();
+    // Exit 0 means every piece verified, never less.
+    if (outcome.exit_status == 0 && !last_.complete) outcome = {1, outcome.message + " (incomplete)"};
+    write_report(outcome);
+    return outcome;
+}
+
+void transfer::write_report(const transfer_outcome& outcome) const {
+    if (options_.report_file.empty()) return;
+    const auto& counters = session_->locality().counters;
+    const auto down = counters.downloaded();
+    const auto up = counters.uploaded();
+    const auto seconds = [&](std::chrono::steady_clock::time_point at) { return std::chrono::duration<double>(at - started_).count(); };
+    nlohmann::json report = {
+        {"item", options_.item},
+        {"name", last_.status.name},
+        {"complete", last_.complete},
+        {"exit_status", outcome.exit_status},
+        {"message", outcome.message},
+        {"bytes_wanted", last_.status.total_wanted},
+        {"bytes_verified", last_.status.total_wanted_done},
+        {"payload_downloaded_this_run", last_.status.total_payload_download},
+        {"downloaded", {{"near", down.near}, {"far", down.far}, {"origin", down.origin}}},
+        {"uploaded", {{"near", up.near}, {"far", up.far}, {"origin", up.origin}}},
+        {"far_connections_closed", counters.far_closed.load()},
+        {"locality", options_.locality},
+        {"self", session_->locality().self() ? session_->locality().self()->to_string() : ""},
+        {"seconds_to_complete", completed_at_ ? nlohmann::json(seconds(*completed_at_)) : nlohmann::json(nullptr)},
+        {"seconds", seconds(std::chrono::steady_clock::now())},
+    };
+    std::ofstream file(options_.report_file + ".tmp");
+    file << report.dump(2) << "\n";
+    file.close();
+    std::error_code error;
+    fs::rename(options_.report_file + ".tmp", options_.report_file, error);
+    if (error || !file) spdlog::warn("{}: cannot write the report", options_.report_file);
+}
+
+}  // namespace nearcast::peer::client

@@ -1,0 +1,26 @@
+// What the user asked for: a .torrent file, a magnet link, or the HTTP(S) URL of a .torrent.
+// Each is read into libtorrent's add_torrent_params here, with an error that names the input
+// and what is wrong with it; nothing is downloaded yet.
+#pragma once
+
+#include <libtorrent/add_torrent_params.hpp>
+
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace nearcast::peer {
+
+struct item_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+enum class item_kind { torrent_file, magnet, url };
+item_kind kind_of(std::string_view item);
+
+// A .torrent file's bytes, from a file or a URL: `origin` names them in errors.
+lt::add_torrent_params params_from_torrent(std::string_view bytes, const std::string& origin);
+lt::add_torrent_params params_from_torrent_file(const std::string& path);
+lt::add_torrent_params params_from_magnet(const std::string& uri);
+
+}  // namespace nearcast::peer

@@ -1,0 +1,85 @@
+// Whom a peer talks to, and how freely: the client's locality policy. Pure: no sockets, no
+// clocks; the libtorrent shell and the simulator both call it.
+//
+// Every address the client learns of is placed by the one proximity distance from the
+// client's own address. Near peers (the same AS by default) are ranked first, never limited
+// and never dropped; far peers are ranked after them, rate-limited through a peer class and
+// held to a few connections while enough near peers are connected; origin seeders are the
+// backstop, neither near nor far, never rate-limited.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "nearcast/proximity/distance.hpp"
+#include "nearcast/proximity/model.hpp"
+
+namespace nearcast::peer {
+
+enum class peer_kind : std::uint8_t { near, far, origin };
+std::string_view to_string(peer_kind kind);
+
+struct locality_options {
+    // This distance class or nearer is "near": traffic that stays inside the user's network.
+    proximity::nearness near_up_to = proximity::nearness::same_as;
+    // Far connections kept while at least `min_near_connections` near peers are connected.
+    std::uint32_t max_far_connections = 4;
+    std::uint32_t min_near_connections = 2;
+    // Far connections allowed while fewer near peers are connected: an ordinary swarm, where
+    // every peer is far, still downloads at full speed.
+    std::uint32_t max_far_when_isolated = 50;
+    // Origin seeders kept connected at once (the rest of the origin is a web seed away).
+    std::uint32_t max_origin_connections = 2;
+    proximity::distance_options distance;
+};
+
+// Places addresses relative to the client's own. Without a known own address (bound to the
+// wildcard, before the tracker says what it sees) everything is `unknown`, hence far.
+class locator {
+public:
+    locator(const proximity::model& routing, std::optional<proximity::ip_address> self,
+            const proximity::distance_options& options = {})
+        : routing_(&routing), self_(self), options_(options) {}
+
+    proximity::network_distance distance_to(proximity::ip_address other) const;
+    std::optional<proximity::ip_address> self() const { return self_; }
+
+private:
+    const proximity::model* routing_;
+    std::optional<proximity::ip_address> self_;
+    proximity::distance_options options_;
+};
+
+peer_kind classify(const proximity::network_distance& distance, bool origin, const locality_options& options);
+
+struct candidate {
+    proximity::network_distance distance;
+    bool origin = false;
+};
+
+// Indices of `candidates`, the order to connect in: near before far by distance, origins last
+// (the backstop). Stable: equal candidates keep the order they came in (the tracker's).
+std::vector<std::size_t> connect_order(std::span<const candidate> candidates);
+
+struct connection {
+    std::uint64_t id = 0;  // the shell's handle for the connection
+    proximity::network_distance distance;
+    bool origin = false;
+};
+
+// The connections to close so that the far and origin limits hold: the farthest far peers
+// go first, near peers never. Ids in the order to close them.
+std::vector<std::uint64_t> connections_to_close(std::span<const connection> connections,
+                                                const locality_options& options);
+
+// The prefixes whose addresses are near the client's own address: its subnet, its announced
+// prefix, and every prefix of its origin AS(es) (and of adjacent ASes when `near_up_to` is
+// adjacent_as). The shell turns these into libtorrent's peer-class filter, so near traffic is
+// never rate-limited. Empty when the own address is unknown or has no route.
+std::vector<proximity::ip_prefix> near_prefixes(const proximity::model& routing, proximity::ip_address self,
+                                                const locality_options& options);
+
+}  // namespace nearcast::peer

@@ -1,0 +1,103 @@
+#include "nearcast/peer/ranking.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+namespace nearcast::peer {
+
+std::string_view to_string(peer_kind kind) {
+    switch (kind) {
+        case peer_kind::near: return "near";
+        case peer_kind::far: return "far";
+        case peer_kind::origin: return "origin";
+    }
+    return "far";
+}
+
+proximity::network_distance locator::distance_to(proximity::ip_address other) const {
+    if (!self_) return {proximity::nearness::unknown, 0};
+    return proximity::distance(*routing_, *self_, other, options_);
+}
+
+peer_kind classify(const proximity::network_distance& distance, bool origin, const locality_options& options) {
+    if (origin) return peer_kind::origin;
+    return distance.kind <= options.near_up_to && distance.kind != proximity::nearness::unknown ? peer_kind::near
+                                                                                                : peer_kind::far;
+}
+
+std::vector<std::size_t> connect_order(std::span<const candidate> candidates) {
+    std::vector<std::size_t> order(candidates.size());
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        if (candidates[a].origin != candidates[b].origin) return !candidates[a].origin;
+        return candidates[a].distance.cost() < candidates[b].distance.cost();
+    });
+    return order;
+}
+
+std::vector<std::uint64_t> connections_to_close(std::span<const connection> connections,
+                                                const locality_options& options) {
+    std::vector<const connection*> far, origins;
+    std::uint32_t near = 0;
+    for (const auto& each : connections) {
+        switch (classify(each.distance, each.origin, options)) {
+            case peer_kind::near: ++near; break;
+            case peer_kind::far: far.push_back(&each); break;
+            case peer_kind::origin: origins.push_back(&each); break;
+        }
+    }
+    const std::uint32_t far_limit =
+        near >= options.min_near_connections ? options.max_far_connections : options.max_far_when_isolated;
+    std::vector<std::uint64_t> close;
+    // Farthest first; among equals the newest (highest id) goes, so settled connections stay.
+    const auto farthest_first = [](const connection* a, const connection* b) {
+        if (a->distance.cost() != b->distance.cost()) return a->distance.cost() > b->distance.cost();
+        return a->id > b->id;
+    };
+    std::sort(far.begin(), far.end(), farthest_first);
+    for (std::size_t i = 0; far.size() - i > far_limit; ++i) close.push_back(far[i]->id);
+    std::sort(origins.begin(), origins.end(), farthest_first);
+    for (std::size_t i = 0; origins.size() - i > options.max_origin_connections; ++i) close.push_back(origins[i]->id);
+    return close;
+}
+
+std::vector<proximity::ip_prefix> near_prefixes(const proximity::model& routing, proximity::ip_address self,
+                                                const locality_options& options) {
+    using proximity::nearness;
+    std::vector<proximity::ip_prefix> out;
+    if (options.near_up_to == nearness::unknown) return out;
+    const unsigned subnet = self.is_v4() ? options.distance.subnet_v4 : options.distance.subnet_v6;
+    out.push_back(proximity::ip_prefix::of(self, subnet));
+    const auto own = routing.prefixes().lookup(self);
+    if (!own || options.near_up_to == nearness::same_subnet) return out;
+    out.push_back(own->prefix);
+    if (options.near_up_to == nearness::same_prefix) return out;
+
+    std::vector<std::uint32_t> near_ases(own->origins.begin(), own->origins.end());
+    if (options.near_up_to >= nearness::adjacent_as) {
+        const auto& graph = routing.graph();
+        // The graph has no neighbour listing by AS number: test each origin AS in the table.
+        std::vector<std::uint32_t> adjacent;
+        for (const auto& route : routing.prefixes().routes()) {
+            for (std::uint32_t origin : route.origins) {
+                for (std::uint32_t mine : own->origins) {
+                    if (graph.adjacent(mine, origin)) adjacent.push_back(origin);
+                }
+            }
+        }
+        near_ases.insert(near_ases.end(), adjacent.begin(), adjacent.end());
+    }
+    std::sort(near_ases.begin(), near_ases.end());
+    near_ases.erase(std::unique(near_ases.begin(), near_ases.end()), near_ases.end());
+    for (const auto& route : routing.prefixes().routes()) {
+        const bool near = std::any_of(route.origins.begin(), route.origins.end(), [&](std::uint32_t origin) {
+            return std::binary_search(near_ases.begin(), near_ases.end(), origin);
+        });
+        if (near && route.prefix.length > 0) out.push_back(route.prefix);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
+}  // namespace nearcast::peer
