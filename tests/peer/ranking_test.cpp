@@ -1,0 +1,166 @@
+// The client's locality policy on real routing data and on the emulated Internet: who is
+// near, the order to connect in, which connections go when the far limit is reached, and the
+// prefixes that the near peer class covers.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <map>
+
+#include "nearcast/peer/ranking.hpp"
+#include "test_data.hpp"
+
+using namespace nearcast;
+using namespace nearcast::peer;
+using proximity::nearness;
+
+namespace {
+
+const proximity::model& loopback_internet() {
+    static const proximity::model routing =
+        proximity::model::load({testing::source_file("proximity/data/loopback-internet.ipasn"),
+                                testing::source_file("proximity/data/loopback-internet.as-rel")});
+    return routing;
+}
+
+const proximity::model& real_internet() {
+    static const proximity::model routing =
+        proximity::model::load({testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz")});
+    return routing;
+}
+
+proximity::ip_address at(const char* text) { return *proximity::ip_address::parse(text); }
+
+connection far_one(std::uint64_t id, unsigned hops) { return {id, {nearness::as_hops, hops}, false}; }
+connection near_one(std::uint64_t id) { return {id, {nearness::same_as, 0}, false}; }
+connection origin_one(std::uint64_t id) { return {id, {nearness::unknown, 0}, true}; }
+
+}  // namespace
+
+TEST_CASE("the locator places addresses of the emulated Internet by the one proximity distance") {
+    const locator from(loopback_internet(), at("127.10.0.5"));
+    CHECK(from.distance_to(at("127.10.0.9")).kind == nearness::same_subnet);
+    CHECK(from.distance_to(at("127.10.7.9")).kind == nearness::same_prefix);
+    CHECK(from.distance_to(at("127.11.0.1")).kind == nearness::same_as);
+    CHECK(from.distance_to(at("127.20.0.1")).kind == nearness::adjacent_as);
+    CHECK(from.distance_to(at("127.50.0.1")) == proximity::network_distance{nearness::as_hops, 4});
+}
+
+TEST_CASE("without a known own address every peer is unknown, hence far") {
+    const locator nowhere(loopback_internet(), std::nullopt);
+    const auto distance = nowhere.distance_to(at("127.10.0.9"));
+    CHECK(distance.kind == nearness::unknown);
+    CHECK(classify(distance, false, {}) == peer_kind::far);
+}
+
+TEST_CASE("near is the same AS or nearer by default, and configurable") {
+    locality_options options;
+    CHECK(classify({nearness::same_subnet, 0}, false, options) == peer_kind::near);
+    CHECK(classify({nearness::same_as, 0}, false, options) == peer_kind::near);
+    CHECK(classify({nearness::adjacent_as, 1}, false, options) == peer_kind::far);
+    CHECK(classify({nearness::adjacent_as, 1}, true, options) == peer_kind::origin);
+    options.near_up_to = nearness::adjacent_as;
+    CHECK(classify({nearness::adjacent_as, 1}, false, options) == peer_kind::near);
+    CHECK(classify({nearness::as_hops, 2}, false, options) == peer_kind::far);
+    options.near_up_to = nearness::same_subnet;
+    CHECK(classify({nearness::same_prefix, 0}, false, options) == peer_kind::far);
+}
+
+TEST_CASE("candidates are connected nearest first, origins last, ties in the tracker's order") {
+    const std::vector<candidate> candidates = {
+        {{nearness::as_hops, 3}, false}, {{nearness::unknown, 0}, true},  {{nearness::same_as, 0}, false},
+        {{nearness::same_subnet, 0}, false}, {{nearness::same_as, 0}, false}, {{nearness::unknown, 0}, false},
+    };
+    CHECK(connect_order(candidates) == std::vector<std::size_t>{3, 2, 4, 0, 5, 1});
+}
+
+TEST_CASE("with enough near peers only a few far connections stay, the farthest go first") {
+    locality_options options;
+    options.max_far_connections = 2;
+    options.min_near_connections = 2;
+    const std::vector<connection> connections = {near_one(1), near_one(2), far_one(3, 1), far_one(4, 5),
+                                                 far_one(5, 2), far_one(6, 3)};
+    const auto close = connections_to_close(connections, options);
+    CHECK(close == std::vector<std::uint64_t>{4, 6});
+}
+
+TEST_CASE("near connections are never closed, however many") {
+    locality_options options;
+    options.max_far_connections = 0;
+    std::vector<connection> connections;
+    for (std::uint64_t id = 1; id <= 200; ++id) connections.push_back(near_one(id));
+    CHECK(connections_to_close(connections, options).empty());
+}
+
+TEST_CASE("a peer with too few near peers keeps many far ones: an ordinary swarm still runs at full speed") {
+    locality_options options;
+    options.max_far_connections = 2;
+    options.min_near_connections = 2;
+    options.max_far_when_isolated = 10;
+    std::vector<connection> connections = {near_one(1)};
+    for (std::uint64_t id = 2; id <= 13; ++id) connections.push_back(far_one(id, 2));
+    const auto close = connections_to_close(connections, options);
+    REQUIRE(close.size() == 2);
+    // Equal distances: the newest connections go, settled ones stay.
+    CHECK(close == std::vector<std::uint64_t>{13, 12});
+    connections.push_back(near_one(20));
+    CHECK(connections_to_close(connections, options).size() == 10);
+}
+
+TEST_CASE("origin connections have their own limit and do not count as far") {
+    locality_options options;
+    options.max_far_connections = 1;
+    options.max_origin_connections = 2;
+    const std::vector<connection> connections = {near_one(1), near_one(2), origin_one(3), origin_one(4),
+                                                 origin_one(5), far_one(6, 1)};
+    const auto close = connections_to_close(connections, options);
+    CHECK(close == std::vector<std::uint64_t>{5});
+}
+
+TEST_CASE("the near prefixes of an emulated network are its subnet, its prefix and its AS's other prefixes") {
+    const auto prefixes = near_prefixes(loopback_internet(), at("127.10.0.5"), {});
+    const auto has = [&](const char* text) {
+        return std::find(prefixes.begin(), prefixes.end(), *proximity::ip_prefix::parse(text)) != prefixes.end();
+    };
+    CHECK(has("127.10.0.0/24"));
+    CHECK(has("127.10.0.0/16"));
+    CHECK(has("127.11.0.0/16"));
+    CHECK_FALSE(has("127.20.0.0/16"));
+    CHECK(prefixes.size() == 3);
+
+    locality_options wider;
+    wider.near_up_to = nearness::adjacent_as;
+    const auto with_neighbours = near_prefixes(loopback_internet(), at("127.10.0.5"), wider);
+    CHECK(std::find(with_neighbours.begin(), with_neighbours.end(), *proximity::ip_prefix::parse("127.20.0.0/16")) !=
+          with_neighbours.end());
+    CHECK(std::find(with_neighbours.begin(), with_neighbours.end(), *proximity::ip_prefix::parse("127.30.0.0/16")) ==
+          with_neighbours.end());
+}
+
+TEST_CASE("on a real BGP table every near prefix is announced by the client's own origin AS") {
+    const auto& routing = real_internet();
+    const auto self = at("4.2.2.2");
+    const auto own = routing.prefixes().lookup(self);
+    REQUIRE(own);
+    const auto prefixes = near_prefixes(routing, self, {});
+    REQUIRE(prefixes.size() > 3);
+    std::map<proximity::ip_prefix, std::vector<std::uint32_t>> table;
+    for (const auto& route : routing.prefixes().routes()) table[route.prefix] = route.origins;
+    const auto subnet = proximity::ip_prefix::of(self, 24);
+    for (const auto& prefix : prefixes) {
+        if (prefix == subnet) continue;
+        const auto found = table.find(prefix);
+        REQUIRE(found != table.end());
+        const bool shares_origin = std::any_of(found->second.begin(), found->second.end(), [&](std::uint32_t origin) {
+            return std::find(own->origins.begin(), own->origins.end(), origin) != own->origins.end();
+        });
+        CHECK(shares_origin);
+    }
+    // And the distance agrees: the client's own prefix and AS are near, another AS is not.
+    CHECK(classify(locator(routing, self).distance_to(own->prefix.network), false, {}) == peer_kind::near);
+    CHECK(classify(locator(routing, self).distance_to(at("8.8.8.8")), false, {}) == peer_kind::far);
+}
+
+TEST_CASE("an address without a route has only its subnet as near") {
+    const auto prefixes = near_prefixes(loopback_internet(), at("10.1.2.3"), {});
+    CHECK(prefixes == std::vector<proximity::ip_prefix>{*proximity::ip_prefix::parse("10.1.2.0/24")});
+}
