@@ -332,6 +332,7 @@ private:
             {"upload_rate_bytes_per_s", counters.upload_rate},
             {"served_http_bytes", total_http_},
             {"served_bittorrent_bytes", counters.uploaded_payload},
+            {"fetched_bittorrent_bytes", counters.downloaded_payload},
             {"hash_failures", counters.hash_failures + http_hash_failures_},
             {"repairs", counters.repairs},
             {"self_serving_swarms", last_plan_.first},
@@ -355,6 +356,8 @@ private:
         metric("peers", "gauge", "Connected peers.", counters.peers);
         metric("served_http_bytes_total", "counter", "Payload bytes served over HTTP.", total_http_);
         metric("served_bittorrent_bytes_total", "counter", "Payload bytes uploaded over BitTorrent.", counters.uploaded_payload);
+        metric("fetched_bittorrent_bytes_total", "counter", "Payload bytes downloaded over BitTorrent (replicas, repairs).",
+               counters.downloaded_payload);
         metric("hash_failures_total", "counter", "Pieces found corrupt on disk.", counters.hash_failures + http_hash_failures_);
         metric("repairs_total", "counter", "Items made whole again after a hash failure.", counters.repairs);
         return out.str();

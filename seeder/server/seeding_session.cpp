@@ -3,7 +3,9 @@
 #include "nearcast/seeder/torrent_maker.hpp"
 
 #include <libtorrent/alert_types.hpp>
+#include <libtorrent/ip_filter.hpp>
 #include <libtorrent/read_resume_data.hpp>
+#include <libtorrent/session_stats.hpp>
 #include <libtorrent/settings_pack.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <libtorrent/write_resume_data.hpp>
@@ -47,7 +49,19 @@ lt::settings_pack settings_for(const seeder_options& options) {
 
 }  // namespace
 
-seeding_session::seeding_session(const seeder_options& options) : session_(lt::session_params(settings_for(options))) {}
+seeding_session::seeding_session(const seeder_options& options)
+    : session_(lt::session_params(settings_for(options))), sent_payload_metric_(lt::find_metric_idx("net.sent_payload_bytes")),
+      received_payload_metric_(lt::find_metric_idx("net.recv_payload_bytes")) {
+    if (sent_payload_metric_ < 0) spdlog::warn("libtorrent has no net.sent_payload_bytes metric; counting upload per torrent only");
+    // The upload budget holds for every peer: libtorrent's default filter puts loopback and LAN
+    // addresses in its "local" class, which no rate limit applies to, and the emulated Internet
+    // (and a LAN full of clients) would then escape the budget.
+    const std::uint32_t global = std::uint32_t{1} << static_cast<std::uint32_t>(lt::session::global_peer_class_id);
+    lt::ip_filter every_address;
+    every_address.add_rule(lt::make_address("0.0.0.0"), lt::make_address("255.255.255.255"), global);
+    every_address.add_rule(lt::make_address("::"), lt::make_address("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), global);
+    session_.set_peer_class_filter(every_address);
+}
 
 void seeding_session::add(const catalogue_item& item, const std::vector<lt::tcp::endpoint>& sources) {
     if (torrents_.count(item.v1_hex)) return;
@@ -94,8 +108,24 @@ void seeding_session::add(const catalogue_item& item, const std::vector<lt::tcp:
 void seeding_session::remove(const std::string& v1_hex) {
     const auto found = torrents_.find(v1_hex);
     if (found == torrents_.end()) return;
-    if (found->second.handle.is_valid()) session_.remove_torrent(found->second.handle);
+    if (found->second.handle.is_valid()) {
+        // What it uploaded since its last state update would go with it.
+        tally_upload(found->second, found->second.handle.status(lt::status_flags_t{}).total_payload_upload);
+        session_.remove_torrent(found->second.handle);
+    }
     torrents_.erase(found);
+}
+
+void seeding_session::tally_upload(seeded_torrent& torrent, std::int64_t total_payload_upload) {
+    // A smaller total than last time: libtorrent restarted the torrent's counter (it was
+    // paused and resumed); all of it was uploaded since.
+    const std::int64_t delta =
+        total_payload_upload >= torrent.last_uploaded ? total_payload_upload - torrent.last_uploaded : total_payload_upload;
+    torrent.last_uploaded = total_payload_upload;
+    if (delta <= 0) return;
+    uploaded_[torrent.item_id] += static_cast<std::uint64_t>(delta);
+    tallied_upload_ += static_cast<std::uint64_t>(delta);
+    if (sent_payload_metric_ < 0) counters_.uploaded_payload = tallied_upload_;
 }
 
 void seeding_session::repair(const std::string& v1_hex, const std::vector<lt::tcp::endpoint>& sources) {
@@ -168,12 +198,17 @@ void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::
             found->second.upload_rate = status.upload_payload_rate;
             found->second.checking = status.state == lt::torrent_status::checking_files ||
                                      status.state == lt::torrent_status::checking_resume_data;
-            const std::int64_t delta = status.total_payload_upload - found->second.last_uploaded;
-            found->second.last_uploaded = status.total_payload_upload;
-            if (delta > 0) {
-                uploaded_[found->second.item_id] += static_cast<std::uint64_t>(delta);
-                counters_.uploaded_payload += static_cast<std::uint64_t>(delta);
-            }
+            tally_upload(found->second, status.total_payload_upload);
+        }
+    } else if (auto* stats = lt::alert_cast<lt::session_stats_alert>(alert)) {
+        const auto values = stats->counters();
+        if (sent_payload_metric_ >= 0 && sent_payload_metric_ < static_cast<int>(values.size())) {
+            const std::int64_t sent = values[static_cast<std::size_t>(sent_payload_metric_)];
+            if (sent > 0) counters_.uploaded_payload = std::max(counters_.uploaded_payload, static_cast<std::uint64_t>(sent));
+        }
+        if (received_payload_metric_ >= 0 && received_payload_metric_ < static_cast<int>(values.size())) {
+            const std::int64_t received = values[static_cast<std::size_t>(received_payload_metric_)];
+            if (received > 0) counters_.downloaded_payload = static_cast<std::uint64_t>(received);
         }
     } else if (lt::alert_cast<lt::file_error_alert>(alert) || lt::alert_cast<lt::torrent_error_alert>(alert) ||
                lt::alert_cast<lt::listen_failed_alert>(alert)) {
@@ -185,12 +220,31 @@ void seeding_session::handle_alert(lt::alert* alert, std::vector<std::pair<std::
 
 void seeding_session::poll() {
     session_.post_torrent_updates();
+    if (sent_payload_metric_ >= 0 || received_payload_metric_ >= 0) session_.post_session_stats();
     std::vector<lt::alert*> alerts;
     session_.pop_alerts(&alerts);
     for (auto* alert : alerts) handle_alert(alert, nullptr, nullptr);
 }
 
-std::map<std::int64_t, std::uint64_t> seeding_session::take_uploaded() { return std::exchange(uploaded_, {}); }
+std::map<std::int64_t, std::uint64_t> seeding_session::take_uploaded() {
+    // libtorrent posts a torrent's status only when it deems it changed: bytes sent just before
+    // its last peer left can stay unposted until the torrent is busy again. When the session
+    // counted more than the torrents reported, ask the torrents that were busy at their last
+    // update (a few; a blocking call each).
+    if (sent_payload_metric_ >= 0 && counters_.uploaded_payload > tallied_upload_) {
+        const std::uint64_t before = tallied_upload_;
+        for (auto& [hash, torrent] : torrents_) {
+            if (!torrent.handle.is_valid() || (torrent.peers == 0 && torrent.upload_rate == 0)) continue;
+            const lt::torrent_status status = torrent.handle.status(lt::status_flags_t{});
+            torrent.peers = status.num_peers;
+            torrent.upload_rate = status.upload_payload_rate;
+            tally_upload(torrent, status.total_payload_upload);
+        }
+        spdlog::debug("upload: the session counted {} payload bytes, the torrents' state updates {}; asked the busy "
+                      "torrents: {} more", counters_.uploaded_payload, before, tallied_upload_ - before);
+    }
+    return std::exchange(uploaded_, {});
+}
 
 std::vector<std::int64_t> seeding_session::take_finished() { return std::exchange(finished_, {}); }
 
