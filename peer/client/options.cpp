@@ -53,9 +53,9 @@ std::int64_t kilobytes(double value, const char* option) {
 parsed_command parse_command_line(int argc, char** argv) {
     parsed_command parsed;
     peer_options& out = parsed.options;
-    std::string config_file, output, near = "same-as";
+    std::string config_file, output, near = "same-as", web_seeds = "backstop";
     std::vector<std::string> positional;
-    double upload_kb = 0, download_kb = 0, far_upload_kb = 200, far_download_kb = 0, window_mb = 16;
+    double upload_kb = 0, download_kb = 0, far_upload_kb = 100, far_download_kb = 0, window_mb = 16;
     bool no_locality = false;
 
     po::options_description general("General");
@@ -83,6 +83,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("max-far", po::value(&out.locality_rules.max_far_connections)->default_value(out.locality_rules.max_far_connections), "far connections kept while near peers are connected")
         ("far-upload-limit-kb", po::value(&far_upload_kb)->default_value(far_upload_kb), "upload to all far peers together, kB/s, 0 = none")
         ("far-download-limit-kb", po::value(&far_download_kb)->default_value(far_download_kb), "download from all far peers together, kB/s, 0 = none")
+        ("web-seeds", po::value(&web_seeds)->default_value(web_seeds), "the origin's HTTP web seeds: backstop (only when BitTorrent delivers too little), always, never")
         ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
         ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
     po::options_description stream("Stream");
@@ -124,6 +125,10 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.output = output;
         out.locality = !no_locality;
         out.locality_rules.near_up_to = parse_nearness(near);
+        if (web_seeds == "backstop") out.backstop.web_seeds = backstop_options::mode::backstop;
+        else if (web_seeds == "always") out.backstop.web_seeds = backstop_options::mode::always;
+        else if (web_seeds == "never") out.backstop.web_seeds = backstop_options::mode::never;
+        else throw usage_error("--web-seeds: '" + web_seeds + "' is not backstop, always or never");
         out.upload_limit = kilobytes(upload_kb, "--upload-limit-kb");
         out.download_limit = kilobytes(download_kb, "--download-limit-kb");
         out.far_upload_limit = kilobytes(far_upload_kb, "--far-upload-limit-kb");

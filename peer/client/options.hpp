@@ -20,9 +20,10 @@ struct peer_options {
     std::string data;                          // proximity snapshot or routing files; http(s) URL of a tracker's snapshot
     bool locality = true;                      // false: plain BitTorrent (the control run)
     locality_options locality_rules;
+    backstop_options backstop;                 // when the origin's web seeds are used
     std::int64_t upload_limit = 0;             // bytes/s, 0 = none
     std::int64_t download_limit = 0;
-    std::int64_t far_upload_limit = 200'000;   // bytes/s for all far peers together
+    std::int64_t far_upload_limit = 100'000;   // bytes/s for all far peers together
     std::int64_t far_download_limit = 0;
     std::vector<std::string> origins;          // addresses of origin seeders, beyond web-seed hosts
     bool dht = false;

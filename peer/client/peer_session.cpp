@@ -109,7 +109,8 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
     : options_(options),
       routing_(routing),
       locality_(std::make_shared<locality_state>(routing, options.locality_rules, options.locality)),
-      session_(lt::session_params(settings_for(options), {})) {
+      session_(lt::session_params(settings_for(options), {})),
+      backstop_(options.backstop) {
     session_.add_extension(&lt::create_ut_metadata_plugin);
     session_.add_extension(&lt::create_smart_ban_plugin);
     session_.add_extension(make_locality_plugin(locality_));
@@ -196,7 +197,13 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params) {
             }
         }
     }
-    if (params.ti) add_origin_hosts(*params.ti);
+    if (params.ti) {
+        add_origin_hosts(*params.ti);
+        for (const auto& seed : params.ti->web_seeds()) withheld_web_seeds_.push_back(seed.url);
+        params.ti->set_web_seeds({});
+    }
+    withheld_web_seeds_.insert(withheld_web_seeds_.end(), params.url_seeds.begin(), params.url_seeds.end());
+    params.url_seeds.clear();
     if (options_.locality) apply_peer_classes();
     params.save_path = options_.output.string();
     params.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
@@ -222,6 +229,23 @@ void peer_session::remember_metadata() {
     std::ofstream file(kept, std::ios::binary);
     file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!file) spdlog::warn("{}: cannot keep the metadata for a later run", kept.string());
+}
+
+void peer_session::call_in_web_seeds() {
+    const auto& status = last_.status;
+    if (withheld_web_seeds_.empty() || last_.complete || !last_.has_metadata ||
+        status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data) {
+        return;
+    }
+    backstop_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
+                      status.download_payload_rate);
+    if (!backstop_.web_seeds_needed()) return;
+    for (const auto& url : withheld_web_seeds_) {
+        spdlog::info("BitTorrent delivers {}/s: calling in the origin's web seed {}",
+                     human_bytes(static_cast<double>(status.download_payload_rate)), url);
+        handle_.add_url_seed(url);
+    }
+    withheld_web_seeds_.clear();
 }
 
 std::string peer_session::listen_endpoint() const {
@@ -270,6 +294,7 @@ item_status peer_session::poll() {
                          last_.status.state != lt::torrent_status::checking_files &&
                          last_.status.state != lt::torrent_status::checking_resume_data;
         if (last_.status.errc && last_.error.empty()) last_.error = last_.status.errc.message();
+        call_in_web_seeds();
     }
     return last_;
 }

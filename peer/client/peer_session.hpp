@@ -55,6 +55,7 @@ public:
 private:
     void apply_peer_classes();
     void remember_metadata();
+    void call_in_web_seeds();
     // The hosts of the item's web seeds are origin seeders: their BitTorrent side is origin too.
     void add_origin_hosts(const lt::torrent_info& info);
 
@@ -65,6 +66,10 @@ private:
     lt::torrent_handle handle_;
     lt::peer_class_t near_class_{}, far_class_{}, origin_class_{};
     item_status last_;
+    // The origin's web seeds, held back until the backstop rule calls them in.
+    std::vector<std::string> withheld_web_seeds_;
+    backstop backstop_;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 std::filesystem::path metadata_file(const std::filesystem::path& output, const lt::info_hash_t& hashes);

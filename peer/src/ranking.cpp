@@ -100,4 +100,19 @@ std::vector<proximity::ip_prefix> near_prefixes(const proximity::model& routing,
     return out;
 }
 
+void backstop::observe(double now_s, std::int64_t bittorrent_rate) {
+    if (needed_) return;
+    switch (options_.web_seeds) {
+        case backstop_options::mode::always: needed_ = true; return;
+        case backstop_options::mode::never: return;
+        case backstop_options::mode::backstop: break;
+    }
+    if (bittorrent_rate >= options_.min_rate) {
+        below_since_.reset();
+        return;
+    }
+    if (!below_since_) below_since_ = now_s;
+    needed_ = now_s - *below_since_ >= options_.grace_s;
+}
+
 }  // namespace nearcast::peer

@@ -164,3 +164,31 @@ TEST_CASE("an address without a route has only its subnet as near") {
     const auto prefixes = near_prefixes(loopback_internet(), at("10.1.2.3"), {});
     CHECK(prefixes == std::vector<proximity::ip_prefix>{*proximity::ip_prefix::parse("10.1.2.0/24")});
 }
+
+TEST_CASE("the origin's web seeds are called in only when BitTorrent delivers too little for long enough") {
+    backstop_options options;
+    options.grace_s = 3;
+    options.min_rate = 100'000;
+    backstop rule(options);
+    rule.observe(0, 0);
+    rule.observe(2.9, 50'000);
+    CHECK_FALSE(rule.web_seeds_needed());
+    rule.observe(3.1, 2'000'000);  // BitTorrent picked up: the clock starts again
+    rule.observe(5.0, 0);
+    rule.observe(7.9, 0);
+    CHECK_FALSE(rule.web_seeds_needed());
+    rule.observe(8.0, 0);
+    CHECK(rule.web_seeds_needed());
+    rule.observe(9.0, 5'000'000);
+    CHECK(rule.web_seeds_needed());  // once called in, they stay
+
+    options.web_seeds = backstop_options::mode::always;
+    backstop always(options);
+    always.observe(0, 10'000'000);
+    CHECK(always.web_seeds_needed());
+    options.web_seeds = backstop_options::mode::never;
+    backstop never(options);
+    never.observe(0, 0);
+    never.observe(1000, 0);
+    CHECK_FALSE(never.web_seeds_needed());
+}

@@ -26,7 +26,7 @@ struct locality_options {
     // This distance class or nearer is "near": traffic that stays inside the user's network.
     proximity::nearness near_up_to = proximity::nearness::same_as;
     // Far connections kept while at least `min_near_connections` near peers are connected.
-    std::uint32_t max_far_connections = 4;
+    std::uint32_t max_far_connections = 2;
     std::uint32_t min_near_connections = 2;
     // Far connections allowed while fewer near peers are connected: an ordinary swarm, where
     // every peer is far, still downloads at full speed.
@@ -81,5 +81,30 @@ std::vector<std::uint64_t> connections_to_close(std::span<const connection> conn
 // never rate-limited. Empty when the own address is unknown or has no route.
 std::vector<proximity::ip_prefix> near_prefixes(const proximity::model& routing, proximity::ip_address self,
                                                 const locality_options& options);
+
+// The origin's HTTP web seeds are the floor, not the first source: they are called in only
+// when BitTorrent (near peers, far peers and the origin's own BitTorrent port) has delivered
+// less than `min_rate` for `grace_s` seconds, counting from the start.
+struct backstop_options {
+    enum class mode { backstop, always, never } web_seeds = mode::backstop;
+    // A swarm that is merely busy (a flash crowd sharing a rate-limited origin) still delivers
+    // tens of kB/s to each peer; one with no source at all delivers nothing.
+    double grace_s = 5.0;
+    std::int64_t min_rate = 32 * 1024;  // payload bytes/s from BitTorrent peers
+};
+
+class backstop {
+public:
+    explicit backstop(backstop_options options) : options_(options) {}
+    // One sample: the time (seconds, any origin) and BitTorrent's payload rate then.
+    void observe(double now_s, std::int64_t bittorrent_rate);
+    // True from the first sample the rule is met on; it stays true (a web seed, once added, stays).
+    bool web_seeds_needed() const { return needed_; }
+
+private:
+    backstop_options options_;
+    std::optional<double> below_since_;
+    bool needed_ = false;
+};
 
 }  // namespace nearcast::peer

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Twelve nearcast-peers in three emulated networks fetch a popular item from two origin
+# seeders through nearcast-tracker, once with locality on and once without (the control).
+#
+# Networks (proximity/data/loopback-internet.ipasn): 127.10.x AS 64512, 127.20.x AS 64513,
+# 127.50.x AS 64516; the origins sit in AS 64514 (127.30.0.1) and AS 64515 (127.40.0.1).
+# Checks: every peer exits 0 with the right SHA-256; with locality on, at least 80% of the
+# peer-to-peer bytes stay inside each peer's AS, more than in the control; the origins upload
+# one to two copies of the item per network (each network needs it to enter once, and the AS
+# border is held to a trickle). Prints the shares and the origins' bytes.
+#
+# Usage: locality_swarm.sh PEER_BINARY SEEDER_BINARY TRACKER_BINARY [SECONDS]
+set -euo pipefail
+
+peer_binary="$1"
+seeder_binary="$2"
+tracker_binary="$3"
+deadline_s="${4:-120}"
+scenario=locality
+
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../interop/common.sh
+. "$here/../interop/common.sh"
+
+for binary in "$peer_binary" "$seeder_binary" "$tracker_binary"; do
+  [ -x "$binary" ] || fail "$binary is not an executable"
+done
+require_tools curl sha256sum unshare ip awk
+enter_loopback_namespace "$0" "$@"
+
+size=12000000
+mkdir -p "$work/publisher"
+random_file "$work/publisher/popular-local.bin" "$size"
+random_file "$work/publisher/popular-control.bin" "$size"
+echo "an-admin-secret-for-this-test-only" > "$work/admin.secret"
+
+"$tracker_binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/tracker-ports" \
+  --admin-secret-file "$work/admin.secret" --interval 5 --min-interval 1 > "$work/tracker.log" 2>&1 &
+pids+=($!)
+wait_for_port_file "$work/tracker-ports" nearcast-tracker
+
+# Each origin uploads at most 2 MB/s: the swarm, not the origin, must carry a popular item.
+common=(--tracker http://127.0.0.1:6969/announce --admin-secret-file "$work/admin.secret" --register-every 2
+  --replicas 2 --replicate-every 1 --upload-limit-mb 2)
+a_flags=(--name origin-a --data-dir "$work/a" --listen-bittorrent 127.30.0.1:6881 --listen-http 127.30.0.1:8080
+  --fellow origin-b=http://127.40.0.1:8080 "${common[@]}")
+b_flags=(--name origin-b --data-dir "$work/b" --listen-bittorrent 127.40.0.1:6881 --listen-http 127.40.0.1:8080
+  --fellow origin-a=http://127.30.0.1:8080 "${common[@]}")
+"$seeder_binary" publish "${a_flags[@]}" --web-seed http://127.30.0.1:8080 --web-seed http://127.40.0.1:8080 \
+  "$work/publisher/popular-local.bin" "$work/publisher/popular-control.bin" > "$work/publish.out" 2> "$work/publish.log" ||
+  { show_logs; fail "publish failed"; }
+for origin in a b; do
+  flags_name="${origin}_flags[@]"
+  "$seeder_binary" serve "${!flags_name}" --port-file "$work/origin-$origin.ports" > "$work/origin-$origin.log" 2>&1 &
+  pids+=($!)
+  wait_for_port_file "$work/origin-$origin.ports" "origin-$origin"
+done
+wait_for_http http://127.40.0.1:8080/catalogue '("complete":true.*){2}' "$deadline_s" ||
+  { show_logs; fail "origin-b did not fetch its replicas"; }
+wait_for_http http://127.0.0.1:6969/stats '"origins":2' 20 || { show_logs; fail "the tracker does not list both origins"; }
+
+networks=(127.10.0 127.20.0 127.50.0)
+
+# Sums field FIELD (near, far or origin) of the "downloaded" object over the reports given.
+sum_downloaded() {  # FIELD REPORT...
+  local field="$1"
+  shift
+  awk -v field="\"$field\":" '
+    /"downloaded"/ { inside = 1 }
+    inside && $1 == field { gsub(/,/, "", $2); total += $2 }
+    inside && /}/ { inside = 0 }
+    END { printf "%.0f\n", total }' "$@"
+}
+
+run_swarm() {  # NAME FILE FLAGS...
+  local name="$1" file="$2"
+  shift 2
+  local torrent want peer_pids=() reports=()
+  torrent=$(grep -F "$file" "$work/publish.out" | cut -f4)
+  want=$(sha256_of "$work/publisher/$file")
+  for network in "${networks[@]}"; do
+    for host in 11 12 13 14; do
+      local id="$name-$network.$host"
+      "$peer_binary" fetch "$torrent" -o "$work/$id" --bind "$network.$host:7000" --seed-for 15 --quiet \
+        --stall-timeout 60 --report "$work/$id.json" "$@" > "$work/$id.log" 2>&1 &
+      peer_pids+=($!)
+      pids+=($!)
+      reports+=("$work/$id.json")
+    done
+  done
+  local status=0
+  for pid in "${peer_pids[@]}"; do wait "$pid" || status=$?; done
+  [ "$status" = 0 ] || { show_logs; fail "$name: a peer exited with status $status"; }
+  for network in "${networks[@]}"; do
+    for host in 11 12 13 14; do
+      [ "$(sha256_of "$work/$name-$network.$host/$file")" = "$want" ] || fail "$name: $network.$host has the wrong SHA-256"
+    done
+  done
+  near=$(sum_downloaded near "${reports[@]}")
+  far=$(sum_downloaded far "${reports[@]}")
+  origin=$(sum_downloaded origin "${reports[@]}")
+  share=$(awk -v near="$near" -v far="$far" 'BEGIN { printf "%.3f", ((near + far) > 0 ? near / (near + far) : 0) }')
+  copies=$(awk -v origin="$origin" -v size="$size" 'BEGIN { printf "%.2f", origin / size }')
+  echo "$name: 12 peers verified; peer-to-peer bytes inside the AS $near, across ASes $far (intra-AS share $share);" \
+    "from the origins $origin bytes ($copies copies)"
+}
+
+run_swarm local popular-local.bin
+local_share=$share
+local_copies=$copies
+run_swarm control popular-control.bin --no-locality
+control_share=$share
+
+echo "intra-AS share of peer-to-peer bytes: $local_share with locality, $control_share without"
+awk -v share="$local_share" 'BEGIN { exit !(share >= 0.80) }' || fail "only $local_share of peer-to-peer bytes stayed inside the AS"
+awk -v a="$local_share" -v b="$control_share" 'BEGIN { exit !(a > b) }' ||
+  fail "locality did not raise the intra-AS share ($local_share against $control_share)"
+# Each AS needs the item to enter it once: from the origin or across an AS border. With the
+# border held to a trickle the origin sends each AS its copy, and some pieces twice (peers of
+# one AS ask it for the same rare piece at once; a supernode per AS is the cure), never more
+# than two copies per AS.
+awk -v copies="$local_copies" -v networks="${#networks[@]}" 'BEGIN { exit !(copies <= 2 * networks) }' ||
+  fail "the origins uploaded $local_copies copies of a popular item to ${#networks[@]} networks"
+echo "PASS"
