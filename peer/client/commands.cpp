@@ -8,6 +8,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 #include "nearcast/peer/item_source.hpp"
@@ -97,14 +98,26 @@ int stream_command(const peer_options& options) {
     std::thread io_thread;
     auto guard = boost::asio::make_work_guard(io);
     const auto started = std::chrono::steady_clock::now();
+    // The URL is printed once the head of the file is verified (or after a few seconds): a
+    // player started on it plays at once, from disk.
+    std::optional<std::chrono::steady_clock::time_point> listening_since;
+    bool announced = false;
     const transfer_outcome outcome = job.run(false, [&](const item_status& status) {
-        if (server || !status.has_metadata) return true;
-        server = std::make_unique<stream_server>(io, listen, choose_file(job.handle(), options), options.window);
-        server->start();
-        io_thread = std::thread([&io] { io.run(); });
+        if (!server) {
+            if (!status.has_metadata) return true;
+            server = std::make_unique<stream_server>(io, listen, choose_file(job.handle(), options), options.window);
+            server->start();
+            io_thread = std::thread([&io] { io.run(); });
+            listening_since = std::chrono::steady_clock::now();
+        }
+        if (announced) return true;
+        const bool head_ready = server->head_ready();
+        if (!head_ready && std::chrono::steady_clock::now() - *listening_since < std::chrono::seconds(5)) return true;
+        announced = true;
         std::cout << server->url() << std::endl;
-        spdlog::info("streaming at {} ({:.2f} s after start); open it in mpv, VLC or a browser", server->url(),
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        spdlog::info("streaming at {} ({:.2f} s after start{}); open it in mpv, VLC or a browser", server->url(),
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+                     head_ready ? ", the head of the file is here" : ", the head of the file is still on its way");
         if (!options.port_file.empty()) {
             std::ofstream file(options.port_file, std::ios::app);
             const auto where = server->local_endpoint();

@@ -74,6 +74,10 @@ lt::settings_pack settings_for(const peer_options& options) {
     // Pieces are requested from many peers at once on loopback-fast links; keep pipes full.
     pack.set_int(lt::settings_pack::max_out_request_queue, 1500);
     pack.set_int(lt::settings_pack::send_buffer_watermark, 4 * 1024 * 1024);
+    // TCP out: uTP's LEDBAT yields to other traffic by design and holds a fast path to a few
+    // tens of MB/s; incoming uTP is still accepted from clients that prefer it.
+    pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
+    pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
     return pack;
 }
 
@@ -248,6 +252,25 @@ void peer_session::call_in_web_seeds() {
     withheld_web_seeds_.clear();
 }
 
+void peer_session::leave_swarm(std::chrono::milliseconds deadline) {
+    if (left_ || !handle_.is_valid()) return;
+    // An announce still in flight (the `completed` one, often) would swallow the `stopped` one:
+    // wait for it to be answered first.
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    // A download that finished in this run is followed by a `completed` announce: wait for it
+    // to go out too.
+    const bool finished_here = last_.complete && last_.status.total_payload_download > 0;
+    while ((announces_in_flight_ > 0 || (finished_here && !completed_announced_)) && std::chrono::steady_clock::now() < until) {
+        session_.wait_for_alert(std::chrono::milliseconds(20));
+        poll();
+    }
+    // Tearing the session down sends `stopped` to every tracker and waits for the answers
+    // (stop_tracker_timeout); the proxy's destructor blocks until then. The session takes no
+    // more calls afterwards.
+    lt::session_proxy closing = session_.abort();
+    left_ = true;
+}
+
 std::string peer_session::listen_endpoint() const {
     const bind_parts bind = split_bind(options_.bind);
     return (bind.host.find(':') != std::string::npos ? "[" + bind.host + "]" : bind.host) + ":" +
@@ -255,14 +278,20 @@ std::string peer_session::listen_endpoint() const {
 }
 
 item_status peer_session::poll() {
+    if (left_) return last_;
     std::vector<lt::alert*> alerts;
     session_.pop_alerts(&alerts);
     for (auto* alert : alerts) {
-        if (auto* tracker_error = lt::alert_cast<lt::tracker_error_alert>(alert)) {
+        if (auto* announce = lt::alert_cast<lt::tracker_announce_alert>(alert)) {
+            ++announces_in_flight_;
+            if (announce->event == lt::event_t::completed) completed_announced_ = true;
+        } else if (auto* tracker_error = lt::alert_cast<lt::tracker_error_alert>(alert)) {
+            if (announces_in_flight_ > 0) --announces_in_flight_;
             last_.tracker_problem = std::string(tracker_error->tracker_url()) + ": " +
                                     (tracker_error->error ? tracker_error->error.message() : std::string(tracker_error->failure_reason()));
             spdlog::warn("tracker {}", last_.tracker_problem);
         } else if (auto* reply = lt::alert_cast<lt::tracker_reply_alert>(alert)) {
+            if (announces_in_flight_ > 0) --announces_in_flight_;
             last_.tracker_answered = true;
             spdlog::debug("tracker {} named {} peers", reply->tracker_url(), reply->num_peers);
         } else if (auto* external = lt::alert_cast<lt::external_ip_alert>(alert)) {

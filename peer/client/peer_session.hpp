@@ -49,6 +49,10 @@ public:
     locality_state& locality() { return *locality_; }
     lt::session& session() { return session_; }
     lt::torrent_handle handle() const { return handle_; }
+    // Says goodbye to the trackers (a `stopped` announce) and waits for their answer, at most
+    // `deadline`: a peer that leaves must not stay listed as a seed that cannot be reached.
+    // The session is closed afterwards: poll() only returns the last state.
+    void leave_swarm(std::chrono::milliseconds deadline);
     // "ADDR:PORT" of the BitTorrent listener, once listening.
     std::string listen_endpoint() const;
 
@@ -69,6 +73,9 @@ private:
     // The origin's web seeds, held back until the backstop rule calls them in.
     std::vector<std::string> withheld_web_seeds_;
     backstop backstop_;
+    int announces_in_flight_ = 0;
+    bool left_ = false;
+    bool completed_announced_ = false;
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

@@ -193,7 +193,7 @@ private:
                 server_->playing(piece);
             }
             stream_.expires_never();
-            timer_.expires_after(10ms);
+            timer_.expires_after(3ms);
             timer_.async_wait([self = shared_from_this(), from, to](beast::error_code error) {
                 if (!error) self->send_body(from, to);
             });
@@ -261,6 +261,11 @@ std::string stream_server::url() const {
     const auto where = state_->endpoint_;
     const std::string host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
     return "http://" + host + ":" + std::to_string(where.port()) + "/" + percent_encode(state_->file_.name);
+}
+
+bool stream_server::head_ready() const {
+    const auto& file = state_->file_;
+    return file.size == 0 || file.handle.have_piece(lt::piece_index_t(file.geometry.piece_at(file.offset)));
 }
 
 const stream_counters& stream_server::counters() const { return state_->counters_; }

@@ -47,6 +47,8 @@ public:
     void stop();  // safe from any thread
     boost::asio::ip::tcp::endpoint local_endpoint() const;
     std::string url() const;
+    // The first piece of the file is verified: playing from the start needs no wait.
+    bool head_ready() const;
     const stream_counters& counters() const;
 
     class state;

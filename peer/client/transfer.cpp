@@ -137,6 +137,7 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
         if (!completed_at_) reporter.update(sample(last_));
     }
     reporter.finish();
+    session_->leave_swarm(std::chrono::milliseconds(1500));
     // Exit 0 means every piece verified, never less.
     if (outcome.exit_status == 0 && !last_.complete) outcome = {1, outcome.message + " (incomplete)"};
     write_report(outcome);

@@ -1,0 +1,155 @@
+#!/bin/bash
+# nearcast-peer against a real tracker and origin seeder, one scenario a run:
+#   stream: a reader plays the file at a fixed bit rate from `stream`'s local URL while it
+#           downloads, byte for byte against the original, then seeks twice; it reports time
+#           to first byte and stalls.
+#   resume: a fetch is killed with SIGKILL part-way; the next run completes and downloads
+#           less than what the first had verified (nothing verified is fetched again).
+#   errors: a corrupt .torrent, a bad magnet link, an unreachable tracker and a full disk
+#           each end with a clear message and a non-zero status, never a complete report.
+#
+# Usage: peer_cases.sh PEER SEEDER TRACKER STREAM_READER stream|resume|errors
+set -euo pipefail
+
+peer_binary="$1"
+seeder_binary="$2"
+tracker_binary="$3"
+reader_binary="$4"
+scenario="$5"
+
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../interop/common.sh
+. "$here/../interop/common.sh"
+
+case "$scenario" in stream | resume | errors) ;; *) fail "the scenario must be stream, resume or errors, not '$scenario'" ;; esac
+for binary in "$peer_binary" "$seeder_binary" "$tracker_binary" "$reader_binary"; do
+  [ -x "$binary" ] || fail "$binary is not an executable"
+done
+require_tools curl sha256sum unshare ip mount
+enter_loopback_namespace "$0" "$@"
+
+echo "an-admin-secret-for-this-test-only" > "$work/admin.secret"
+"$tracker_binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/tracker-ports" \
+  --admin-secret-file "$work/admin.secret" --interval 5 --min-interval 1 > "$work/tracker.log" 2>&1 &
+pids+=($!)
+wait_for_port_file "$work/tracker-ports" nearcast-tracker
+
+seeder_flags=(--name origin-a --data-dir "$work/a" --listen-bittorrent 127.30.0.1:6881 --listen-http 127.30.0.1:8080
+  --tracker http://127.0.0.1:6969/announce --admin-secret-file "$work/admin.secret" --register-every 2)
+
+publish() {  # FILE [FLAGS...]: prints the .torrent path
+  local file="$1"
+  shift
+  "$seeder_binary" publish "${seeder_flags[@]}" "$@" "$file" > "$work/publish.out" 2>> "$work/publish.log" ||
+    { show_logs; fail "publish $file failed"; }
+  cut -f4 "$work/publish.out"
+}
+
+start_seeder() {  # UPLOAD_LIMIT_MB
+  "$seeder_binary" serve "${seeder_flags[@]}" --upload-limit-mb "$1" --port-file "$work/seeder.ports" > "$work/seeder.log" 2>&1 &
+  seeder_pid=$!
+  pids+=($!)
+  wait_for_port_file "$work/seeder.ports" nearcast-seeder
+}
+
+# A JSON number field of a peer's --report file.
+report_field() {  # FILE FIELD
+  tr -d ' \n' < "$1" | grep -Eo "\"$2\":[^,}]*" | cut -d: -f2
+}
+
+mkdir -p "$work/content"
+case "$scenario" in
+stream)
+  size=24000000
+  random_file "$work/content/film.mkv" "$size"
+  torrent=$(publish "$work/content/film.mkv")
+  # 4 MB/s from the origin against a player at 2 MB/s: playback must not wait for the whole file.
+  start_seeder 4
+  "$peer_binary" stream "$torrent" -o "$work/stream" --bind 127.10.0.5:7000 --quiet --report "$work/stream.json" \
+    > "$work/stream.url" 2> "$work/stream.log" &
+  stream_pid=$!
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/stream.url" ] && break; sleep 0.1; done
+  url=$(head -n 1 "$work/stream.url")
+  case "$url" in http://127.0.0.1:*/film.mkv) ;; *) show_logs; fail "stream printed '$url', not a local URL of film.mkv" ;; esac
+  echo "stream URL: $url"
+  # HEAD says what a player needs to know before it plays.
+  head=$(curl -sfI "$url") || { show_logs; fail "HEAD $url failed"; }
+  echo "$head" | grep -qi '^accept-ranges: bytes' || fail "no Accept-Ranges: bytes in $head"
+  echo "$head" | grep -qi "^content-length: $size" || fail "HEAD does not give the size $size"
+  echo "$head" | grep -qi '^content-type: video/x-matroska' || fail "HEAD does not give video/x-matroska"
+  "$reader_binary" "$url" "$work/content/film.mkv" 2000000 0.8 0.4 > "$work/reader.out" 2> "$work/reader.log" ||
+    { cat "$work/reader.out" "$work/reader.log" >&2; show_logs; fail "the reader did not get the right bytes"; }
+  cat "$work/reader.out"
+  # A range past the end is refused as HTTP says.
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Range: bytes=$((size + 10))-" "$url")
+  [ "$code" = 416 ] || fail "a range past the end got $code, not 416"
+  kill -TERM "$stream_pid"
+  wait "$stream_pid" || true
+  grep -q '"name": "film.mkv"' "$work/stream.json" || { show_logs; fail "stream wrote no report on SIGTERM"; }
+  ;;
+resume)
+  size=30000000
+  random_file "$work/content/film.bin" "$size"
+  torrent=$(publish "$work/content/film.bin")
+  start_seeder 3  # about 10 s for the whole file
+  "$peer_binary" fetch "$torrent" -o "$work/get" --bind 127.10.0.5:7000 --quiet > "$work/first.log" 2>&1 &
+  first_pid=$!
+  pids+=($!)
+  # Kill it once the origin has sent about a third.
+  wait_for_http http://127.30.0.1:8080/stats '"served_bittorrent_bytes":([1-9][0-9]{7}|[0-9]{9,})' 60 ||
+    { show_logs; fail "the first fetch did not get going"; }
+  kill -KILL "$first_pid"
+  wait "$first_pid" 2> /dev/null || true
+  had=$(curl -sf http://127.30.0.1:8080/stats | tr -d ' \n' | grep -Eo '"served_bittorrent_bytes":[0-9]+' | cut -d: -f2)
+  echo "first fetch killed with SIGKILL after the origin had sent $had bytes"
+  "$peer_binary" fetch "$torrent" -o "$work/get" --bind 127.10.0.5:7000 --quiet --report "$work/second.json" \
+    > "$work/second.log" 2>&1 || { show_logs; fail "the second fetch did not complete"; }
+  [ "$(sha256_of "$work/get/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "the resumed file has the wrong SHA-256"
+  again=$(report_field "$work/second.json" payload_downloaded_this_run)
+  echo "second fetch complete, SHA-256 right, downloaded $again of $size bytes"
+  # What the first run verified is kept: the second needs at most what was missing, give or
+  # take the pieces in flight when it was killed (8 MB is more than libtorrent has in flight).
+  [ "$again" -le $((size - had + 8000000)) ] || fail "the second fetch downloaded $again bytes: verified pieces were fetched again"
+  [ "$again" -lt "$size" ] || fail "the second fetch downloaded the whole file again"
+  ;;
+errors)
+  expect_failure() {  # NAME STATUS MESSAGE_REGEX ARGS...
+    local name="$1" want_status="$2" message="$3" status=0
+    shift 3
+    "$peer_binary" "$@" > "$work/$name.out" 2> "$work/$name.log" || status=$?
+    [ "$status" = "$want_status" ] || { cat "$work/$name.log" >&2; fail "$name: exit status $status, not $want_status"; }
+    grep -Eq "$message" "$work/$name.log" || { cat "$work/$name.log" >&2; fail "$name: no message matching '$message'"; }
+    echo "$name: status $status, $(grep -E "$message" "$work/$name.log" | head -n 1 | cut -d' ' -f4-)"
+  }
+  head -c 3000 /dev/urandom > "$work/corrupt.torrent"
+  expect_failure corrupt-torrent 2 "corrupt.torrent: not a .torrent file|corrupt.torrent: not a valid .torrent file" \
+    fetch "$work/corrupt.torrent" -o "$work/x" --bind 127.10.0.5:7000
+  expect_failure bad-magnet 2 "bad magnet link 'magnet:\?dn=film'" fetch "magnet:?dn=film" -o "$work/x" --bind 127.10.0.5:7000
+  expect_failure missing-url 2 "answered 404" fetch "http://127.0.0.1:6969/no-such.torrent" -o "$work/x" --bind 127.10.0.5:7000
+
+  # A tracker nobody listens on, and no web seed that answers.
+  random_file "$work/content/lonely.bin" 1000000
+  "$seeder_binary" publish --data-dir "$work/nowhere" --tracker http://127.0.0.1:9/announce --web-seed http://127.0.0.9:9 \
+    "$work/content/lonely.bin" > "$work/lonely.out" 2> "$work/lonely-publish.log" || { show_logs; fail "publish lonely.bin failed"; }
+  lonely=$(cut -f4 "$work/lonely.out")
+  expect_failure unreachable-tracker 1 "no tracker answered \(http://127.0.0.1:9/announce" \
+    fetch "$lonely" -o "$work/lonely" --bind 127.10.0.5:7000 --stall-timeout 4 --report "$work/lonely.json"
+  grep -q '"complete": false' "$work/lonely.json" || fail "unreachable-tracker: the report does not say incomplete"
+
+  # A full disk: a 4 MB tmpfs for a 20 MB file, in a mount namespace of its own.
+  random_file "$work/content/big.bin" 20000000
+  big=$(publish "$work/content/big.bin")
+  start_seeder 0
+  mkdir -p "$work/small-disk"
+  status=0
+  unshare --mount -- sh -c 'mount -t tmpfs -o size=4m tmpfs "$1" && shift && exec "$@"' sh "$work/small-disk" \
+    "$peer_binary" fetch "$big" -o "$work/small-disk" --bind 127.10.0.5:7000 --quiet --report "$work/full.json" \
+    > "$work/full.out" 2> "$work/full.log" || status=$?
+  [ "$status" = 1 ] || { cat "$work/full.log" >&2; fail "full disk: exit status $status, not 1"; }
+  grep -q "No space left on device" "$work/full.log" || { cat "$work/full.log" >&2; fail "full disk: the message does not say so"; }
+  grep -q '"complete": false' "$work/full.json" || fail "full disk: the report does not say incomplete"
+  echo "full disk: status 1, $(grep "No space" "$work/full.log" | head -n 1 | cut -d' ' -f4-)"
+  ;;
+esac
+echo "PASS ($scenario)"
