@@ -130,6 +130,34 @@ TEST_CASE("the key binds an address and port to the peer that announced it", "[s
     CHECK(state.stats(start_ms).peers == 0);
 }
 
+TEST_CASE("a peer restarted on the same address and port takes its own place with a started announce", "[state]") {
+    tracker_config config = open_config();
+    config.trusted_proxies = {*proximity::ip_prefix::parse("127.99.0.0/16")};
+    tracker_state state(config, loopback_internet(), 4);
+    auto first = announce_of(hash_of(5), 6881);
+    first.key = 0xabcdef;
+    answered(state.announce(first, at("127.10.0.1"), start_ms));
+    // The restarted client: a new key, event=started, from the address itself.
+    auto restarted = first;
+    restarted.key = 0x5151;
+    restarted.event = announce_event::started;
+    answered(state.announce(restarted, at("127.10.0.1"), start_ms + 1));
+    CHECK(state.stats(start_ms).peers == 1);
+    // The old key no longer stops it; the new one does.
+    auto old_stop = first;
+    old_stop.event = announce_event::stopped;
+    CHECK_THAT(refusal(state.announce(old_stop, at("127.10.0.1"), start_ms + 2)), Catch::Contains("key does not match"));
+    // A proxy claiming the address cannot take it over, even with event=started.
+    auto claimed = restarted;
+    claimed.key = 0x7777;
+    claimed.claimed_ip = *proximity::ip_address::parse("127.10.0.1");
+    CHECK_THAT(refusal(state.announce(claimed, at("127.99.0.1"), start_ms + 3)), Catch::Contains("key does not match"));
+    auto new_stop = restarted;
+    new_stop.event = announce_event::stopped;
+    answered(state.announce(new_stop, at("127.10.0.1"), start_ms + 4));
+    CHECK(state.stats(start_ms).peers == 0);
+}
+
 TEST_CASE("the ip parameter counts only from a trusted proxy", "[state]") {
     tracker_config config = open_config();
     config.trusted_proxies = {*proximity::ip_prefix::parse("127.99.0.0/16")};

@@ -118,8 +118,11 @@ std::variant<announce_response, tracker_failure> tracker_state::announce(const a
     swarm& members = found->second;
     const peer_record* existing = members.find(record);
     // The `key` binds an announce to the peer that first made it: nobody else may update or
-    // stop it, even through a trusted proxy that lets them claim its address.
-    if (existing && (existing->flags & peer_record::flag_keyed) &&
+    // stop it, even through a trusted proxy that lets them claim its address. One exception: a
+    // `started` announce from the address itself is that peer restarted (after a crash its new
+    // session has a new key) and takes its place; nobody else can send from that address.
+    const bool restarted = request.event == announce_event::started && peer.address == source.address;
+    if (existing && (existing->flags & peer_record::flag_keyed) && !restarted &&
         (!request.key || existing->key != *request.key)) {
         return refuse("key does not match the peer that announced this address and port");
     }
