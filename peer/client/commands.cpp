@@ -110,6 +110,7 @@ int stream_command(const peer_options& options) {
             io_thread = std::thread([&io] { io.run(); });
             listening_since = std::chrono::steady_clock::now();
         }
+        server->update_pieces(status.status.pieces);
         if (announced) return true;
         const bool head_ready = server->head_ready();
         if (!head_ready && std::chrono::steady_clock::now() - *listening_since < std::chrono::seconds(5)) return true;

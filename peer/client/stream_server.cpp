@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <sstream>
 #include <vector>
 
 #include "nearcast/seeder/byte_ranges.hpp"
@@ -72,6 +74,17 @@ public:
 
     // The player is at `piece`: keep deadlines on the window ahead of it. Straight-ahead play
     // slides the window; a jump elsewhere (a seek) clears the old deadlines first.
+    // Whether the piece is verified: from the copy of libtorrent's bitfield first (no call into
+    // libtorrent's thread on the hot path), asking libtorrent only about pieces still missing.
+    bool has(int piece) {
+        const auto index = static_cast<std::size_t>(piece);
+        if (index < have_.size() && have_[index]) return true;
+        if (!file_.handle.have_piece(lt::piece_index_t(piece))) return false;
+        if (index >= have_.size()) have_.resize(static_cast<std::size_t>(file_.geometry.pieces()));
+        if (index < have_.size()) have_[index] = true;
+        return true;
+    }
+
     void playing(int piece) {
         const int size = static_cast<int>(window_deadlines(file_.geometry, file_.geometry.piece_start(piece),
                                                            file_.offset + file_.size, window_).size());
@@ -85,7 +98,7 @@ public:
         // From the play position (at least the start of this piece) to the end of the file.
         const std::int64_t from = std::max(file_.offset, file_.geometry.piece_start(piece));
         for (const auto& deadline : window_deadlines(file_.geometry, from, file_.offset + file_.size, window_)) {
-            if (!file_.handle.have_piece(lt::piece_index_t(deadline.piece))) {
+            if (!has(deadline.piece)) {
                 file_.handle.set_piece_deadline(lt::piece_index_t(deadline.piece), deadline.deadline_ms);
             }
         }
@@ -99,6 +112,7 @@ public:
     stream_counters counters_;
     int window_first_ = -1;
     bool stopped_ = false;
+    std::vector<bool> have_;  // verified pieces, as last seen
 };
 
 namespace {
@@ -155,10 +169,13 @@ private:
             response_.result(http::status::ok);  // no Range, or several: the whole file
         }
         response_.content_length(length);
-        if (request_.method() == http::verb::head) return send_header(0, 0);
-        // Ask for the pieces at once, before the header goes out.
-        if (length > 0) server_->playing(file.geometry.piece_at(file.offset + static_cast<std::int64_t>(first)));
-        send_header(static_cast<std::int64_t>(first), static_cast<std::int64_t>(first + length));
+        if (request_.method() == http::verb::head || length == 0) return send_header(0, 0);
+        // The header goes out with the first bytes of the body, in one write, when they are
+        // here; otherwise at once, and the body follows as its pieces arrive.
+        std::ostringstream head;
+        head << response_.base();
+        pending_head_ = head.str();
+        send_body(static_cast<std::int64_t>(first), static_cast<std::int64_t>(first + length));
     }
 
     void send_header(std::int64_t from, std::int64_t to) {
@@ -186,11 +203,19 @@ private:
         const std::int64_t at = file.offset + from;
         const int piece = file.geometry.piece_at(at);
         if (!file.handle.is_valid()) return;
-        if (!file.handle.have_piece(lt::piece_index_t(piece))) {
+        if (!server_->has(piece)) {
             if (!waiting_) {
                 waiting_ = true;
                 ++server_->counters_.waits;
                 server_->playing(piece);
+            }
+            if (!pending_head_.empty()) {
+                // The player learns the size at once, and waits for the body.
+                auto head = std::make_shared<std::string>(std::exchange(pending_head_, {}));
+                asio::async_write(stream_, asio::buffer(*head), [self = shared_from_this(), head, from, to](beast::error_code error, std::size_t) {
+                    if (!error) self->send_body(from, to);
+                });
+                return;
             }
             stream_.expires_never();
             timer_.expires_after(3ms);
@@ -200,7 +225,6 @@ private:
             return;
         }
         waiting_ = false;
-        server_->playing(piece);
         const std::int64_t piece_end = file.geometry.piece_start(piece) + file.geometry.piece_size(piece);
         const std::int64_t count = std::min({to - from, piece_end - at, chunk_bytes});
         if (fd_ < 0) fd_ = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -211,11 +235,15 @@ private:
             return;  // the connection closes; the player retries
         }
         stream_.expires_after(60s);
-        asio::async_write(stream_, asio::buffer(chunk_), [self = shared_from_this(), from, to, count](beast::error_code error, std::size_t) {
+        const std::array<asio::const_buffer, 2> buffers{asio::buffer(pending_head_), asio::buffer(chunk_)};
+        asio::async_write(stream_, buffers, [self = shared_from_this(), from, to, count](beast::error_code error, std::size_t) {
             if (error) return;
+            self->pending_head_.clear();
             self->server_->counters_.bytes_served += static_cast<std::uint64_t>(count);
             self->send_body(from + count, to);
         });
+        // The window follows the reader (after the write has started: it is not on the way).
+        server_->playing(piece);
     }
 
     beast::tcp_stream stream_;
@@ -225,6 +253,7 @@ private:
     http::request<http::empty_body> request_;
     http::response<http::empty_body> response_;
     std::optional<http::response_serializer<http::empty_body>> serializer_;
+    std::string pending_head_;  // the response header, not yet sent
     std::vector<char> chunk_;
     int fd_ = -1;
     bool waiting_ = false;
@@ -266,6 +295,14 @@ std::string stream_server::url() const {
 bool stream_server::head_ready() const {
     const auto& file = state_->file_;
     return file.size == 0 || file.handle.have_piece(lt::piece_index_t(file.geometry.piece_at(file.offset)));
+}
+
+void stream_server::update_pieces(const lt::typed_bitfield<lt::piece_index_t>& pieces) {
+    std::vector<bool> have(static_cast<std::size_t>(pieces.size()));
+    for (int piece = 0; piece < pieces.size(); ++piece) have[static_cast<std::size_t>(piece)] = pieces.get_bit(lt::piece_index_t(piece));
+    asio::post(state_->io_, [self = state_, have = std::move(have)]() mutable {
+        if (have.size() >= self->have_.size()) self->have_ = std::move(have);
+    });
 }
 
 const stream_counters& stream_server::counters() const { return state_->counters_; }

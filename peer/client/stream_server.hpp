@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <libtorrent/bitfield.hpp>
 #include <libtorrent/torrent_handle.hpp>
 
 #include <atomic>
@@ -49,6 +50,9 @@ public:
     std::string url() const;
     // The first piece of the file is verified: playing from the start needs no wait.
     bool head_ready() const;
+    // libtorrent's piece bitfield, as the client's loop last saw it: the server answers from
+    // this copy and asks libtorrent only about pieces it does not show yet.
+    void update_pieces(const lt::typed_bitfield<lt::piece_index_t>& pieces);
     const stream_counters& counters() const;
 
     class state;
