@@ -13,6 +13,7 @@
 #include <random>
 #include <thread>
 
+#include "nearcast/proximity/model.hpp"
 #include "nearcast/tracker/udp_protocol.hpp"
 #include "test_data.hpp"
 
@@ -351,4 +352,23 @@ TEST_CASE("over IPv6 an HTTP announce answers in peers6 and a UDP announce with 
     // A second IPv6 leecher over HTTP gets both others as peers6, none as IPv4 peers.
     const std::string third = body_of(http_get(tracker.http6_port, announce_target(hash, 2, 6883, false), "", "::1"));
     CHECK_THAT(third, Catch::Contains("5:peers0:") && Catch::Contains("6:peers636:"));
+}
+
+TEST_CASE("peers fetch the tracker's proximity data as a compiled snapshot, byte for byte what it ranks with",
+          "[server]") {
+    tracker_process from_snapshot;
+    const std::string served = body_of(http_get(from_snapshot.http_port, "/proximity.ncprox"));
+    std::ifstream file(NEARCAST_DEFAULT_SNAPSHOT, std::ios::binary);
+    const std::string expected((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    REQUIRE(!expected.empty());
+    CHECK(served == expected);
+
+    // Routing files are compiled into a snapshot that loads and answers as the files do.
+    tracker_process from_files(std::vector<std::string>{"--data", nearcast::testing::source_file("proximity/data/loopback-internet.ipasn"), "--data",
+                                nearcast::testing::source_file("proximity/data/loopback-internet.as-rel")});
+    const std::string compiled = body_of(http_get(from_files.http_port, "/proximity.ncprox"));
+    REQUIRE(nearcast::proximity::model::is_snapshot(compiled));
+    const auto routing = nearcast::proximity::model::parse_snapshot(compiled, "GET /proximity.ncprox");
+    CHECK(routing.prefixes().origin_of(*nearcast::proximity::ip_address::parse("127.20.0.9")) == 64513);
+    CHECK(routing.graph().adjacent(64512, 64513));
 }

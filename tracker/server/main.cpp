@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
+#include <unistd.h>
 
 #include "http_server.hpp"
 #include "nearcast/proximity/errors.hpp"
@@ -41,6 +43,27 @@ std::shared_ptr<const prox::model> load_routing(const server_options& options) {
     return routing;
 }
 
+// The model as a compiled snapshot, for peers: the file itself when it is one, else compiled.
+std::shared_ptr<const std::string> snapshot_bytes(const prox::model& routing, const server_options& options) {
+    const auto sources = data_sources(options);
+    std::string path = sources.front();
+    std::filesystem::path compiled;
+    if (sources.size() != 1 || !std::filesystem::is_regular_file(path) || [&] {
+            std::ifstream file(path, std::ios::binary);
+            std::string head(16, '\0');
+            file.read(head.data(), static_cast<std::streamsize>(head.size()));
+            return !prox::model::is_snapshot(std::string_view(head.data(), static_cast<std::size_t>(file.gcount())));
+        }()) {
+        compiled = std::filesystem::temp_directory_path() / ("nearcast-tracker-" + std::to_string(::getpid()) + ".ncprox");
+        routing.save_snapshot(compiled.string());
+        path = compiled.string();
+    }
+    std::ifstream file(path, std::ios::binary);
+    auto bytes = std::make_shared<std::string>((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (!compiled.empty()) std::filesystem::remove(compiled);
+    return bytes;
+}
+
 asio::ip::address asio_address(const prox::ip_address& address) {
     return asio::ip::make_address(address.to_string());
 }
@@ -68,6 +91,7 @@ private:
 int serve(const server_options& options) {
     auto routing = load_routing(options);
     tracker_service service(options, routing);
+    service.set_snapshot(snapshot_bytes(*routing, options));
     asio::io_context io(1);
 
     std::vector<std::shared_ptr<http_listener>> http;
@@ -111,7 +135,9 @@ int serve(const server_options& options) {
         reload_signal.async_wait([&](boost::system::error_code error, int) {
             if (error) return;
             try {
-                service.set_routing(load_routing(options));
+                auto reloaded = load_routing(options);
+                service.set_snapshot(snapshot_bytes(*reloaded, options));
+                service.set_routing(std::move(reloaded));
                 spdlog::info("proximity data reloaded");
             } catch (const std::exception& failure) {
                 spdlog::error("reload failed, keeping the old proximity data: {}", failure.what());

@@ -88,12 +88,16 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
     if (method == "GET" && route("/scrape", token)) return scrape(token, query, source, now_ms);
     if (method == "GET" && path == "/stats") return stats_json(now_ms);
     if (method == "GET" && path == "/metrics") return metrics(now_ms);
+    if (method == "GET" && path == "/proximity.ncprox") {
+        if (!snapshot_) return {404, "text/plain", "this tracker publishes no proximity snapshot\n"};
+        return {200, "application/octet-stream", *snapshot_};
+    }
     if (path == "/origins") {
         if (method != "POST") return json_error(405, "use POST to register an origin");
         return register_origin(authorization, body, now_ms);
     }
     if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-    return {404, "text/plain", "not found: try /announce, /scrape, /stats or /metrics\n"};
+    return {404, "text/plain", "not found: try /announce, /scrape, /stats, /metrics or /proximity.ncprox\n"};
 }
 
 bool tracker_service::handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms,

@@ -32,6 +32,9 @@ public:
     void expire(std::uint64_t now_ms) { state_.expire(now_ms); }
     void set_routing(std::shared_ptr<const proximity::model> routing) { state_.set_routing(std::move(routing)); }
     tracker_state& state() { return state_; }
+    // The compiled proximity snapshot peers may fetch at GET /proximity.ncprox, so that they
+    // rank peers with the data the tracker uses.
+    void set_snapshot(std::shared_ptr<const std::string> bytes) { snapshot_ = std::move(bytes); }
 
 private:
     http_answer announce(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
@@ -49,6 +52,7 @@ private:
     std::uint64_t started_ms_ = 0;
     std::uint64_t http_announces_ = 0;
     std::uint64_t udp_announces_ = 0;
+    std::shared_ptr<const std::string> snapshot_;
 };
 
 }  // namespace nearcast::tracker::server
