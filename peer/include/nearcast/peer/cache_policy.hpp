@@ -1,0 +1,37 @@
+// The daemon's cache and upload rules: what to evict when the disk quota is reached (least
+// recently used first, never an item in use), and how much upload a monthly cap still allows.
+// Pure: times are passed in, as seconds of any epoch.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nearcast::peer {
+
+struct cached_item {
+    std::string id;               // the v1 (or v2) info hash in hex
+    std::uint64_t bytes = 0;      // on disk
+    std::int64_t last_used_s = 0; // last fetched, streamed or asked for
+    bool in_use = false;          // downloading or being streamed: never evicted
+};
+
+// The items to delete, oldest use first, so that the cache plus `incoming` bytes fits
+// `quota`. Items in use stay even when the quota cannot then be met (the caller says so).
+std::vector<std::string> evict_for(const std::vector<cached_item>& items, std::uint64_t quota, std::uint64_t incoming);
+
+struct upload_cap {
+    std::uint64_t monthly_bytes = 0;  // 0: no cap
+    std::int64_t rate_limit = 0;      // bytes/s, 0: none
+    bool uploading = true;            // the user's switch
+};
+
+// The upload rate to apply now: 0 means "no upload at all" here (the shell maps it to
+// libtorrent's no-unchoke setting), -1 "unlimited". Within the cap, the rate limit; past it,
+// nothing until the month ends.
+std::int64_t upload_rate_now(const upload_cap& cap, std::uint64_t uploaded_this_month);
+
+// "2026-12": the month a time falls in (UTC), the key the monthly counter resets on.
+std::string month_of(std::int64_t unix_seconds);
+
+}  // namespace nearcast::peer
