@@ -37,7 +37,10 @@ bench-tracker: build
 bench-seeder: build
 	cmake --build $(BUILD) --target bench-seeder
 
-bench-peer bench-supernodes bench-sim: build
+bench-peer: build
+	cmake --build $(BUILD) --target bench-peer
+
+bench-supernodes bench-sim: build
 	@echo "$@: arrives with its issue; nothing to run yet"
 
 # ASan + UBSan build of everything, with the tests.

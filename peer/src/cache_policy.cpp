@@ -36,7 +36,7 @@ std::string month_of(std::int64_t unix_seconds) {
     const std::time_t when = static_cast<std::time_t>(unix_seconds);
     std::tm parts{};
     gmtime_r(&when, &parts);
-    char text[16];
+    char text[32];
     std::snprintf(text, sizeof text, "%04d-%02d", parts.tm_year + 1900, parts.tm_mon + 1);
     return text;
 }
