@@ -11,6 +11,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
@@ -113,8 +114,7 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
     : options_(options),
       routing_(routing),
       locality_(std::make_shared<locality_state>(routing, options.locality_rules, options.locality)),
-      session_(lt::session_params(settings_for(options), {})),
-      backstop_(options.backstop) {
+      session_(lt::session_params(settings_for(options), {})) {
     session_.add_extension(&lt::create_ut_metadata_plugin);
     session_.add_extension(&lt::create_smart_ban_plugin);
     session_.add_extension(make_locality_plugin(locality_));
@@ -189,10 +189,10 @@ void peer_session::add_origin_hosts(const lt::torrent_info& info) {
     }
 }
 
-lt::torrent_handle peer_session::add(lt::add_torrent_params params) {
+lt::torrent_handle peer_session::add(lt::add_torrent_params params, const fs::path& save_path) {
     // A magnet link whose metadata an earlier run received: start from the kept metadata.
     if (!params.ti) {
-        const fs::path kept = metadata_file(options_.output, params.info_hashes);
+        const fs::path kept = metadata_file(save_path, params.info_hashes);
         if (fs::exists(kept)) {
             try {
                 params.ti = params_from_torrent_file(kept.string()).ti;
@@ -201,30 +201,48 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params) {
             }
         }
     }
+    tracked_item item{{}, {}, {}, backstop(options_.backstop), save_path};
     if (params.ti) {
         add_origin_hosts(*params.ti);
-        for (const auto& seed : params.ti->web_seeds()) withheld_web_seeds_.push_back(seed.url);
+        for (const auto& seed : params.ti->web_seeds()) item.withheld_web_seeds.push_back(seed.url);
         params.ti->set_web_seeds({});
     }
-    withheld_web_seeds_.insert(withheld_web_seeds_.end(), params.url_seeds.begin(), params.url_seeds.end());
+    item.withheld_web_seeds.insert(item.withheld_web_seeds.end(), params.url_seeds.begin(), params.url_seeds.end());
     params.url_seeds.clear();
     if (options_.locality) apply_peer_classes();
-    params.save_path = options_.output.string();
+    params.save_path = save_path.string();
     params.flags &= ~(lt::torrent_flags::auto_managed | lt::torrent_flags::paused);
     // With no resume data, libtorrent hashes whatever is already on disk before downloading:
     // after a crash every verified piece is found again and nothing unverified is trusted.
     lt::error_code error;
-    handle_ = session_.add_torrent(std::move(params), error);
+    item.handle = session_.add_torrent(std::move(params), error);
     if (error) throw std::runtime_error("cannot add the item: " + error.message());
-    return handle_;
+    if (!handle_.is_valid()) handle_ = item.handle;
+    items_.push_back(std::move(item));
+    return items_.back().handle;
 }
 
-void peer_session::remember_metadata() {
-    const auto info = handle_.torrent_file();
+lt::torrent_handle peer_session::add(lt::add_torrent_params params) { return add(std::move(params), options_.output); }
+
+void peer_session::remove(const lt::torrent_handle& handle, bool delete_files) {
+    std::erase_if(items_, [&](const tracked_item& item) { return item.handle == handle; });
+    if (handle == handle_) handle_ = {};
+    session_.remove_torrent(handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
+}
+
+peer_session::tracked_item* peer_session::find(const lt::torrent_handle& handle) {
+    for (auto& item : items_) {
+        if (item.handle == handle) return &item;
+    }
+    return nullptr;
+}
+
+void peer_session::remember_metadata(tracked_item& item) {
+    const auto info = item.handle.torrent_file();
     if (!info) return;
     add_origin_hosts(*info);
     if (options_.locality) apply_peer_classes();
-    const fs::path kept = metadata_file(options_.output, info->info_hashes());
+    const fs::path kept = metadata_file(item.save_path, info->info_hashes());
     std::error_code error;
     fs::create_directories(kept.parent_path(), error);
     lt::create_torrent maker(*info);
@@ -235,32 +253,37 @@ void peer_session::remember_metadata() {
     if (!file) spdlog::warn("{}: cannot keep the metadata for a later run", kept.string());
 }
 
-void peer_session::call_in_web_seeds() {
-    const auto& status = last_.status;
-    if (withheld_web_seeds_.empty() || last_.complete || !last_.has_metadata ||
-        status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data) {
+void peer_session::call_in_web_seeds(tracked_item& item) {
+    const auto& status = item.last.status;
+    if (item.withheld_web_seeds.empty() || item.last.complete || !item.last.has_metadata ||
+        status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data ||
+        (status.flags & lt::torrent_flags::paused)) {
         return;
     }
-    backstop_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
+    item.rule.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
                       status.download_payload_rate);
-    if (!backstop_.web_seeds_needed()) return;
-    for (const auto& url : withheld_web_seeds_) {
-        spdlog::info("BitTorrent delivers {}/s: calling in the origin's web seed {}",
+    if (!item.rule.web_seeds_needed()) return;
+    for (const auto& url : item.withheld_web_seeds) {
+        spdlog::info("{}: BitTorrent delivers {}/s: calling in the origin's web seed {}", status.name,
                      human_bytes(static_cast<double>(status.download_payload_rate)), url);
-        handle_.add_url_seed(url);
+        item.handle.add_url_seed(url);
     }
-    withheld_web_seeds_.clear();
+    item.withheld_web_seeds.clear();
 }
 
 void peer_session::leave_swarm(std::chrono::milliseconds deadline) {
-    if (left_ || !handle_.is_valid()) return;
+    if (left_) return;
     // An announce still in flight (the `completed` one, often) would swallow the `stopped` one:
-    // wait for it to be answered first.
+    // wait for it to be answered first. A download that finished in this run is followed by a
+    // `completed` announce: wait for it to go out too.
     const auto until = std::chrono::steady_clock::now() + deadline;
-    // A download that finished in this run is followed by a `completed` announce: wait for it
-    // to go out too.
-    const bool finished_here = last_.complete && last_.status.total_payload_download > 0;
-    while ((announces_in_flight_ > 0 || (finished_here && !completed_announced_)) && std::chrono::steady_clock::now() < until) {
+    const auto settled = [&] {
+        return std::all_of(items_.begin(), items_.end(), [](const tracked_item& item) {
+            const bool finished_here = item.last.complete && item.last.status.total_payload_download > 0;
+            return item.announces_in_flight == 0 && (!finished_here || item.completed_announced);
+        });
+    };
+    while (!settled() && std::chrono::steady_clock::now() < until) {
         session_.wait_for_alert(std::chrono::milliseconds(20));
         poll();
     }
@@ -277,55 +300,88 @@ std::string peer_session::listen_endpoint() const {
            std::to_string(session_.listen_port());
 }
 
+void peer_session::handle_alert(lt::alert* alert) {
+    if (auto* external = lt::alert_cast<lt::external_ip_alert>(alert)) {
+        if (options_.public_ip.empty() && !locality_->self()) {
+            spdlog::info("the tracker sees us as {}", external->external_address.to_string());
+            locality_->set_self(to_proximity(external->external_address));
+            if (options_.locality) apply_peer_classes();
+        }
+        return;
+    }
+    if (lt::alert_cast<lt::listen_failed_alert>(alert)) {
+        session_error_ = alert->message();
+        return;
+    }
+    auto* about = dynamic_cast<lt::torrent_alert*>(alert);
+    tracked_item* item = about ? find(about->handle) : nullptr;
+    if (!item) return;
+    item_status& last = item->last;
+    if (auto* announce = lt::alert_cast<lt::tracker_announce_alert>(alert)) {
+        ++item->announces_in_flight;
+        if (announce->event == lt::event_t::completed) item->completed_announced = true;
+    } else if (auto* tracker_error = lt::alert_cast<lt::tracker_error_alert>(alert)) {
+        if (item->announces_in_flight > 0) --item->announces_in_flight;
+        last.tracker_problem = std::string(tracker_error->tracker_url()) + ": " +
+                               (tracker_error->error ? tracker_error->error.message() : std::string(tracker_error->failure_reason()));
+        spdlog::warn("tracker {}", last.tracker_problem);
+    } else if (auto* reply = lt::alert_cast<lt::tracker_reply_alert>(alert)) {
+        if (item->announces_in_flight > 0) --item->announces_in_flight;
+        last.tracker_answered = true;
+        spdlog::debug("tracker {} named {} peers", reply->tracker_url(), reply->num_peers);
+    } else if (lt::alert_cast<lt::metadata_received_alert>(alert)) {
+        remember_metadata(*item);
+        spdlog::info("metadata received: {}", item->handle.torrent_file() ? item->handle.torrent_file()->name() : "");
+    } else if (auto* file_error = lt::alert_cast<lt::file_error_alert>(alert)) {
+        last.error = std::string(file_error->filename()) + ": " + file_error->error.message();
+    } else if (auto* torrent_error = lt::alert_cast<lt::torrent_error_alert>(alert)) {
+        last.error = torrent_error->error.message() +
+                     (torrent_error->filename()[0] ? std::string(" (") + torrent_error->filename() + ")" : "");
+    } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
+        spdlog::warn("piece {} failed its hash check; asking for it again", static_cast<int>(failed->piece_index));
+    }
+}
+
+void peer_session::refresh(tracked_item& item) {
+    item_status& last = item.last;
+    last.status = item.handle.status(lt::torrent_handle::query_pieces | lt::torrent_handle::query_name |
+                                     lt::torrent_handle::query_accurate_download_counters);
+    last.has_metadata = last.status.has_metadata;
+    last.complete = last.has_metadata && last.status.is_finished && !last.status.pieces.empty() &&
+                    last.status.total_wanted_done == last.status.total_wanted &&
+                    last.status.state != lt::torrent_status::checking_files &&
+                    last.status.state != lt::torrent_status::checking_resume_data;
+    if (last.status.errc && last.error.empty()) last.error = last.status.errc.message();
+    if (!session_error_.empty() && last.error.empty()) last.error = session_error_;
+    call_in_web_seeds(item);
+}
+
 item_status peer_session::poll() {
-    if (left_) return last_;
+    if (left_) {
+        const tracked_item* primary = items_.empty() ? nullptr : &items_.front();
+        return primary ? primary->last : item_status{};
+    }
     std::vector<lt::alert*> alerts;
     session_.pop_alerts(&alerts);
-    for (auto* alert : alerts) {
-        if (auto* announce = lt::alert_cast<lt::tracker_announce_alert>(alert)) {
-            ++announces_in_flight_;
-            if (announce->event == lt::event_t::completed) completed_announced_ = true;
-        } else if (auto* tracker_error = lt::alert_cast<lt::tracker_error_alert>(alert)) {
-            if (announces_in_flight_ > 0) --announces_in_flight_;
-            last_.tracker_problem = std::string(tracker_error->tracker_url()) + ": " +
-                                    (tracker_error->error ? tracker_error->error.message() : std::string(tracker_error->failure_reason()));
-            spdlog::warn("tracker {}", last_.tracker_problem);
-        } else if (auto* reply = lt::alert_cast<lt::tracker_reply_alert>(alert)) {
-            if (announces_in_flight_ > 0) --announces_in_flight_;
-            last_.tracker_answered = true;
-            spdlog::debug("tracker {} named {} peers", reply->tracker_url(), reply->num_peers);
-        } else if (auto* external = lt::alert_cast<lt::external_ip_alert>(alert)) {
-            if (options_.public_ip.empty() && !locality_->self()) {
-                const auto address = to_proximity(external->external_address);
-                spdlog::info("the tracker sees us as {}", external->external_address.to_string());
-                locality_->set_self(address);
-                if (options_.locality) apply_peer_classes();
-            }
-        } else if (lt::alert_cast<lt::metadata_received_alert>(alert)) {
-            remember_metadata();
-            spdlog::info("metadata received: {}", handle_.torrent_file() ? handle_.torrent_file()->name() : "");
-        } else if (auto* file_error = lt::alert_cast<lt::file_error_alert>(alert)) {
-            last_.error = std::string(file_error->filename()) + ": " + file_error->error.message();
-        } else if (auto* torrent_error = lt::alert_cast<lt::torrent_error_alert>(alert)) {
-            last_.error = torrent_error->error.message() + (torrent_error->filename()[0] ? std::string(" (") + torrent_error->filename() + ")" : "");
-        } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
-            spdlog::warn("piece {} failed its hash check; asking for it again", static_cast<int>(failed->piece_index));
-        } else if (lt::alert_cast<lt::listen_failed_alert>(alert)) {
-            last_.error = alert->message();
-        }
+    for (auto* alert : alerts) handle_alert(alert);
+    for (auto& item : items_) {
+        if (item.handle.is_valid()) refresh(item);
     }
-    if (handle_.is_valid()) {
-        last_.status = handle_.status(lt::torrent_handle::query_pieces | lt::torrent_handle::query_name |
-                                     lt::torrent_handle::query_accurate_download_counters);
-        last_.has_metadata = last_.status.has_metadata;
-        last_.complete = last_.has_metadata && last_.status.is_finished && !last_.status.pieces.empty() &&
-                         last_.status.total_wanted_done == last_.status.total_wanted &&
-                         last_.status.state != lt::torrent_status::checking_files &&
-                         last_.status.state != lt::torrent_status::checking_resume_data;
-        if (last_.status.errc && last_.error.empty()) last_.error = last_.status.errc.message();
-        call_in_web_seeds();
-    }
-    return last_;
+    if (tracked_item* primary = find(handle_)) return primary->last;
+    item_status none;
+    none.error = session_error_;
+    return none;
+}
+
+item_status peer_session::status_of(const lt::torrent_handle& handle) {
+    const tracked_item* item = find(handle);
+    return item ? item->last : item_status{};
+}
+
+std::vector<lt::torrent_handle> peer_session::handles() const {
+    std::vector<lt::torrent_handle> out;
+    for (const auto& item : items_) out.push_back(item.handle);
+    return out;
 }
 
 }  // namespace nearcast::peer::client

@@ -41,42 +41,57 @@ public:
     peer_session(const peer_options& options, const proximity::model& routing);
     ~peer_session();
 
-    // Adds the item (downloading into options.output). A magnet link's metadata is kept in
-    // OUTPUT/.nearcast/ once received, so a second run needs no metadata exchange.
+    // Adds an item, downloading into `save_path` (options.output by default). A magnet link's
+    // metadata is kept in SAVE_PATH/.nearcast/ once received, so a second run needs no
+    // metadata exchange. The first item added is the primary one poll() reports on.
+    lt::torrent_handle add(lt::add_torrent_params params, const std::filesystem::path& save_path);
     lt::torrent_handle add(lt::add_torrent_params params);
-    // Handles alerts; call a few times a second. Returns the item's state.
+    void remove(const lt::torrent_handle& handle, bool delete_files);
+    // Handles alerts and refreshes every item; call a few times a second. Returns the primary
+    // item's state.
     item_status poll();
+    item_status status_of(const lt::torrent_handle& handle);
+    std::vector<lt::torrent_handle> handles() const;
     locality_state& locality() { return *locality_; }
     lt::session& session() { return session_; }
     lt::torrent_handle handle() const { return handle_; }
-    // Says goodbye to the trackers (a `stopped` announce) and waits for their answer, at most
-    // `deadline`: a peer that leaves must not stay listed as a seed that cannot be reached.
+    // Says goodbye to the trackers (a `stopped` announce) once no announce is in flight, at
+    // most `deadline`: a peer that leaves must not stay listed as a seed nobody can reach.
     // The session is closed afterwards: poll() only returns the last state.
     void leave_swarm(std::chrono::milliseconds deadline);
     // "ADDR:PORT" of the BitTorrent listener, once listening.
     std::string listen_endpoint() const;
 
 private:
+    struct tracked_item {
+        lt::torrent_handle handle;
+        item_status last;
+        // The origin's web seeds, held back until the backstop rule calls them in.
+        std::vector<std::string> withheld_web_seeds;
+        backstop rule;
+        std::filesystem::path save_path;
+        int announces_in_flight = 0;
+        bool completed_announced = false;
+    };
     void apply_peer_classes();
-    void remember_metadata();
-    void call_in_web_seeds();
     // The hosts of the item's web seeds are origin seeders: their BitTorrent side is origin too.
     void add_origin_hosts(const lt::torrent_info& info);
+    tracked_item* find(const lt::torrent_handle& handle);
+    void handle_alert(lt::alert* alert);
+    void refresh(tracked_item& item);
+    void remember_metadata(tracked_item& item);
+    void call_in_web_seeds(tracked_item& item);
 
     peer_options options_;
     const proximity::model& routing_;
     std::shared_ptr<locality_state> locality_;
     lt::session session_;
-    lt::torrent_handle handle_;
+    lt::torrent_handle handle_;  // the primary item
+    std::vector<tracked_item> items_;
     lt::peer_class_t near_class_{}, far_class_{}, origin_class_{};
-    item_status last_;
-    // The origin's web seeds, held back until the backstop rule calls them in.
-    std::vector<std::string> withheld_web_seeds_;
-    backstop backstop_;
-    int announces_in_flight_ = 0;
-    bool left_ = false;
-    bool completed_announced_ = false;
+    std::string session_error_;  // the listener could not bind
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    bool left_ = false;
 };
 
 std::filesystem::path metadata_file(const std::filesystem::path& output, const lt::info_hash_t& hashes);
