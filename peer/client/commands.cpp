@@ -11,6 +11,10 @@
 #include <optional>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
+#include "control_api.hpp"
+#include "http_fetch.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "stream_server.hpp"
 #include "transfer.hpp"
@@ -27,7 +31,7 @@ void install_stop_handlers() {
     sigaction(SIGTERM, &action, nullptr);
 }
 
-boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
+boost::asio::ip::tcp::endpoint parse_listen(const std::string& text, const std::string& option) {
     const std::size_t colon = text.rfind(':');
     boost::system::error_code error;
     std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
@@ -39,12 +43,111 @@ boost::asio::ip::tcp::endpoint parse_listen(const std::string& text) {
     } catch (const std::exception&) {
     }
     if (colon == std::string::npos || error || port < 0 || port > 65535) {
-        throw item_error("--listen-http: '" + text + "' is not ADDRESS:PORT");
+        throw item_error(option + ": '" + text + "' is not ADDRESS:PORT");
     }
     return {address, static_cast<std::uint16_t>(port)};
 }
 
+namespace {
+
+// What a daemon is sent for an item: the .torrent bytes (read here, so that a path or URL
+// means what it means to the user), or the magnet link itself.
+std::string item_for_daemon(const std::string& item) {
+    switch (kind_of(item)) {
+        case item_kind::magnet: params_from_magnet(item); return item;
+        case item_kind::url: {
+            std::string bytes = http_get(item, std::chrono::seconds(30), 64 * 1024 * 1024);
+            params_from_torrent(bytes, item);
+            return bytes;
+        }
+        case item_kind::torrent_file: break;
+    }
+    std::ifstream file(item, std::ios::binary);
+    if (!file) throw item_error(item + ": cannot open (not a file, a magnet link or an http(s) URL)");
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    params_from_torrent(bytes, item);
+    return bytes;
+}
+
+nlohmann::json item_status_from(const daemon_address& daemon, const std::string& id) {
+    const auto status = nlohmann::json::parse(call_daemon(daemon, "GET", "/status"));
+    for (const auto& item : status.at("items")) {
+        if (item.at("id") == id) return item;
+    }
+    throw std::runtime_error("the daemon no longer holds " + id + " (removed, or evicted under its quota)");
+}
+
+int fetch_through_daemon(const peer_options& options, const daemon_address& daemon) {
+    const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
+    const std::string id = added.at("id");
+    spdlog::info("a daemon runs ({}): it fetches {} into its cache", daemon.url, id);
+    progress_reporter reporter(options.quiet);
+    for (;;) {
+        const auto item = item_status_from(daemon, id);
+        if (item.at("complete").get<bool>()) {
+            reporter.finish();
+            spdlog::info("{}: complete, every piece verified: {}", item.at("name").get<std::string>(), item.at("path").get<std::string>());
+            return 0;
+        }
+        if (!item.at("error").get<std::string>().empty()) {
+            reporter.finish();
+            spdlog::error("{}: {}", item.at("name").get<std::string>(), item.at("error").get<std::string>());
+            return 1;
+        }
+        if (stop_requested) {
+            reporter.finish();
+            spdlog::info("stopped watching; the daemon goes on fetching {}", id);
+            return 1;
+        }
+        progress_sample sample;
+        sample.name = item.at("name");
+        sample.done = item.at("bytes_done");
+        sample.wanted = item.at("bytes_wanted");
+        sample.rate = item.at("rate");
+        sample.peers = item.at("peers");
+        sample.fetching_metadata = item.at("state") == "metadata";
+        sample.checking = item.at("state") == "checking";
+        reporter.update(sample);
+        std::this_thread::sleep_for(std::chrono::milliseconds(250));
+    }
+}
+
+int stream_through_daemon(const peer_options& options, const daemon_address& daemon) {
+    const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
+    const std::string id = added.at("id");
+    const std::string target = "/stream?id=" + id + "&file=" + std::to_string(options.file_index);
+    const auto started = std::chrono::steady_clock::now();
+    const auto until = started + std::chrono::seconds(options.stall_timeout_s);
+    for (;;) {
+        try {
+            // As without a daemon: the URL once the head of the file is here, or after 5 s.
+            const auto answer = nlohmann::json::parse(call_daemon(daemon, "POST", target));
+            if (answer.at("ready").get<bool>() || std::chrono::steady_clock::now() - started > std::chrono::seconds(5)) {
+                std::cout << answer.at("url").get<std::string>() << std::endl;
+                spdlog::info("the daemon ({}) streams {} at {}; SIGINT or SIGTERM ends this command, not the stream",
+                             daemon.url, id, answer.at("url").get<std::string>());
+                break;
+            }
+        } catch (const fetch_error& error) {
+            if (std::string(error.what()).find(" 409 ") == std::string::npos) throw;  // 409: no metadata yet
+        }
+        if (stop_requested) return 1;
+        if (std::chrono::steady_clock::now() > until) {
+            spdlog::error("{}: no metadata in {} s", options.item, options.stall_timeout_s);
+            return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    return 0;
+}
+
+}  // namespace
+
 int fetch_command(const peer_options& options) {
+    if (options.use_daemon) {
+        if (const auto daemon = find_daemon(options.cache)) return fetch_through_daemon(options, *daemon);
+    }
     transfer job(options);
     spdlog::info("fetching {} into {}", options.item, options.output.string());
     const transfer_outcome outcome = job.run(true);
@@ -53,44 +156,10 @@ int fetch_command(const peer_options& options) {
     return outcome.exit_status;
 }
 
-}  // namespace nearcast::peer::client
-
-namespace nearcast::peer::client {
-
-namespace {
-
-// The file to stream: --file N, or the largest. Other files of the item are not downloaded.
-streamed_file choose_file(const lt::torrent_handle& handle, const peer_options& options) {
-    const auto info = handle.torrent_file();
-    const auto& files = info->files();
-    int index = options.file_index;
-    if (index >= files.num_files()) {
-        throw item_error("--file " + std::to_string(index) + ": " + info->name() + " has " +
-                         std::to_string(files.num_files()) + " file(s), numbered from 0");
-    }
-    if (index < 0) {
-        index = 0;
-        for (const auto file : files.file_range()) {
-            if (!files.pad_file_at(file) && files.file_size(file) > files.file_size(lt::file_index_t(index))) index = static_cast<int>(file);
-        }
-    }
-    std::vector<lt::download_priority_t> priorities(static_cast<std::size_t>(files.num_files()), lt::dont_download);
-    priorities[static_cast<std::size_t>(index)] = lt::default_priority;
-    handle.prioritize_files(priorities);
-    const lt::file_index_t chosen(index);
-    streamed_file out;
-    out.handle = handle;
-    out.path = options.output / files.file_path(chosen);
-    out.name = std::string(files.file_name(chosen));
-    out.offset = files.file_offset(chosen);
-    out.size = files.file_size(chosen);
-    out.geometry = {info->piece_length(), files.total_size()};
-    return out;
-}
-
-}  // namespace
-
 int stream_command(const peer_options& options) {
+    if (options.use_daemon) {
+        if (const auto daemon = find_daemon(options.cache)) return stream_through_daemon(options, *daemon);
+    }
     const auto listen = parse_listen(options.listen_http);
     transfer job(options);
     boost::asio::io_context io;
@@ -105,7 +174,7 @@ int stream_command(const peer_options& options) {
     const transfer_outcome outcome = job.run(false, [&](const item_status& status) {
         if (!server) {
             if (!status.has_metadata) return true;
-            server = std::make_unique<stream_server>(io, listen, choose_file(job.handle(), options), options.window);
+            server = std::make_unique<stream_server>(io, listen, choose_file(job.handle(), options.output, options.file_index), options.window);
             server->start();
             io_thread = std::thread([&io] { io.run(); });
             listening_since = std::chrono::steady_clock::now();

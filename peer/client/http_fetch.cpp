@@ -44,13 +44,25 @@ url_parts split(const std::string& url) {
     return parts;
 }
 
+struct request_parts {
+    std::string method;
+    const std::vector<std::pair<std::string, std::string>>& headers;
+    const std::string& body;
+};
+
 template <class Stream>
 std::string exchange(Stream& stream, beast::tcp_stream& lowest, const url_parts& parts, const std::string& url,
-                     asio::io_context& io, std::chrono::milliseconds deadline, std::uint64_t max_bytes) {
-    http::request<http::empty_body> request{http::verb::get, parts.target, 11};
+                     asio::io_context& io, std::chrono::milliseconds deadline, std::uint64_t max_bytes,
+                     const request_parts& what) {
+    http::request<http::string_body> request{http::string_to_verb(what.method), parts.target, 11};
     request.set(http::field::host, parts.authority);
     request.set(http::field::user_agent, "nearcast-peer/0.1");
     request.set(http::field::connection, "close");
+    for (const auto& [name, value] : what.headers) request.set(name, value);
+    if (!what.body.empty() || what.method == "POST") {
+        request.body() = what.body;
+        request.prepare_payload();
+    }
     beast::flat_buffer buffer;
     http::response_parser<http::string_body> parser;
     parser.body_limit(max_bytes);
@@ -67,9 +79,10 @@ std::string exchange(Stream& stream, beast::tcp_stream& lowest, const url_parts&
     if (error == http::error::body_limit) throw fetch_error(url + ": larger than " + std::to_string(max_bytes) + " bytes");
     if (error) throw fetch_error(url + ": " + error.message());
     auto response = parser.release();
-    if (response.result() != http::status::ok) {
+    if (response.result_int() / 100 != 2) {
         throw fetch_error(url + ": the server answered " + std::to_string(response.result_int()) + " " +
-                          std::string(response.reason()));
+                          std::string(response.reason()) +
+                          (response.body().empty() || response.body().size() > 300 ? "" : ": " + response.body()));
     }
     return std::move(response.body());
 }
@@ -77,6 +90,13 @@ std::string exchange(Stream& stream, beast::tcp_stream& lowest, const url_parts&
 }  // namespace
 
 std::string http_get(const std::string& url, std::chrono::milliseconds deadline, std::uint64_t max_bytes) {
+    return http_request("GET", url, {}, {}, deadline, max_bytes);
+}
+
+std::string http_request(const std::string& method, const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
+                         std::chrono::milliseconds deadline, std::uint64_t max_bytes) {
+    const request_parts what{method, headers, body};
     const url_parts parts = split(url);
     asio::io_context io;
     asio::ip::tcp::resolver resolver(io);
@@ -89,7 +109,7 @@ std::string http_get(const std::string& url, std::chrono::milliseconds deadline,
     io.run();
     io.restart();
     if (error) throw fetch_error(url + ": cannot connect: " + error.message());
-    if (!parts.tls) return exchange(tcp, tcp, parts, url, io, deadline, max_bytes);
+    if (!parts.tls) return exchange(tcp, tcp, parts, url, io, deadline, max_bytes, what);
 
     asio::ssl::context tls(asio::ssl::context::tls_client);
     tls.set_default_verify_paths();
@@ -101,7 +121,7 @@ std::string http_get(const std::string& url, std::chrono::milliseconds deadline,
     io.run();
     io.restart();
     if (error) throw fetch_error(url + ": TLS handshake failed: " + error.message());
-    return exchange(stream, tcp, parts, url, io, deadline, max_bytes);
+    return exchange(stream, tcp, parts, url, io, deadline, max_bytes, what);
 }
 
 }  // namespace nearcast::peer::client

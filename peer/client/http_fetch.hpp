@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nearcast::peer::client {
 
@@ -16,5 +18,11 @@ struct fetch_error : std::runtime_error {
 // The body of a 200 answer; anything else (a refused connection, a timeout, a 404, a body
 // larger than `max_bytes`) throws fetch_error naming the URL and what went wrong.
 std::string http_get(const std::string& url, std::chrono::milliseconds deadline, std::uint64_t max_bytes);
+
+// Any method, with extra header fields and a body; the body of a 2xx answer, else fetch_error
+// with the status and what the server said.
+std::string http_request(const std::string& method, const std::string& url,
+                         const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
+                         std::chrono::milliseconds deadline, std::uint64_t max_bytes = 64 * 1024 * 1024);
 
 }  // namespace nearcast::peer::client

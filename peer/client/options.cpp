@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -13,7 +14,8 @@ namespace {
 
 constexpr const char* usage = R"(nearcast-peer: fetch and stream content from the nearest peers
 
-Usage: nearcast-peer COMMAND ITEM [OPTIONS]
+Usage: nearcast-peer fetch|stream ITEM [OPTIONS]
+       nearcast-peer daemon [OPTIONS]
 
 Commands:
   fetch ITEM            download ITEM into --output with a progress bar; exits 0 only when every
@@ -21,6 +23,10 @@ Commands:
   stream ITEM           download ITEM and serve it at once on a local HTTP URL (printed on
                         stdout) that a media player can open; byte ranges and seeks wait for
                         their pieces instead of failing
+  daemon                a long-running service: a cache folder under a disk quota (least
+                        recently used items go first), seeding what it holds, upload limits
+                        and a monthly cap, and a control API on 127.0.0.1 with a token that
+                        fetch and stream use when the daemon runs (see --no-daemon)
 
 ITEM is a .torrent file, a magnet link, or the http(s) URL of a .torrent.
 
@@ -49,6 +55,12 @@ std::int64_t kilobytes(double value, const char* option) {
 }
 
 }  // namespace
+
+std::filesystem::path default_cache_folder() {
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "nearcast";
+    if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".cache" / "nearcast";
+    return "nearcast-cache";
+}
 
 parsed_command parse_command_line(int argc, char** argv) {
     parsed_command parsed;
@@ -91,12 +103,23 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("file", po::value(&out.file_index)->default_value(-1), "the file of a multi-file torrent to stream, from 0 (default: the largest)")
         ("listen-http", po::value(&out.listen_http)->default_value(out.listen_http), "address:port of the local HTTP server (port 0: any free port)")
         ("window-mb", po::value(&window_mb)->default_value(window_mb), "how far ahead of the play position pieces get deadlines, MB");
+    std::string cache;
+    double quota_mb = 10'000, monthly_cap_mb = 0;
+    bool no_upload = false;
+    po::options_description daemon("Daemon");
+    daemon.add_options()
+        ("cache", po::value(&cache), "the daemon's folder: content/, torrents/, index.json, control.json (default: $XDG_CACHE_HOME/nearcast or ~/.cache/nearcast)")
+        ("quota-mb", po::value(&quota_mb)->default_value(quota_mb), "disk quota of the cache in MB; the least recently used items are removed to stay under it")
+        ("monthly-cap-mb", po::value(&monthly_cap_mb)->default_value(0), "upload at most this many MB a calendar month (UTC), 0 = no cap")
+        ("no-upload", po::bool_switch(&no_upload), "upload nothing (the switch; the control API turns it back on)")
+        ("control", po::value(&out.control)->default_value(out.control), "address:port of the control API (port 0: any free port, written to CACHE/control.json)")
+        ("no-daemon", "fetch and stream: work alone even when a daemon runs");
     po::options_description hidden;
     hidden.add_options()("arguments", po::value(&positional)->composing());
     po::positional_options_description positions;
     positions.add("arguments", -1);
     po::options_description visible;
-    visible.add(general).add(network).add(locality).add(stream);
+    visible.add(general).add(network).add(locality).add(stream).add(daemon);
     po::options_description all;
     all.add(visible).add(hidden);
 
@@ -115,13 +138,25 @@ parsed_command parse_command_line(int argc, char** argv) {
             po::store(po::parse_config_file(file, visible), values);
         }
         po::notify(values);
-        if (positional.empty()) throw usage_error("no command: fetch or stream");
+        if (positional.empty()) throw usage_error("no command: fetch, stream or daemon");
         const std::string command = positional.front();
         if (command == "fetch") parsed.what = parsed_command::action::fetch;
         else if (command == "stream") parsed.what = parsed_command::action::stream;
-        else throw usage_error("unknown command '" + command + "': fetch or stream");
-        if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
-        out.item = positional[1];
+        else if (command == "daemon") parsed.what = parsed_command::action::daemon;
+        else throw usage_error("unknown command '" + command + "': fetch, stream or daemon");
+        if (parsed.what == parsed_command::action::daemon) {
+            if (positional.size() != 1) throw usage_error("daemon takes no ITEM, got '" + positional[1] + "'");
+        } else {
+            if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
+            out.item = positional[1];
+        }
+        out.cache = cache.empty() ? default_cache_folder() : std::filesystem::path(cache);
+        out.use_daemon = !values.count("no-daemon");
+        if (quota_mb <= 0) throw usage_error("--quota-mb must be positive");
+        if (monthly_cap_mb < 0) throw usage_error("--monthly-cap-mb must not be negative");
+        out.quota_bytes = static_cast<std::uint64_t>(quota_mb * 1e6);
+        out.monthly_cap_bytes = static_cast<std::uint64_t>(monthly_cap_mb * 1e6);
+        out.uploading = !no_upload;
         out.output = output;
         out.locality = !no_locality;
         out.locality_rules.near_up_to = parse_nearness(near);

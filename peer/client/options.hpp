@@ -37,10 +37,20 @@ struct peer_options {
     int file_index = -1;                       // -1: the largest file
     std::string listen_http = "127.0.0.1:0";
     window_options window;
+    // daemon, and fetch and stream when a daemon runs
+    std::filesystem::path cache;               // the daemon's folder: content, torrents, index, control file
+    bool use_daemon = true;                    // fetch/stream: hand the item to a running daemon
+    std::uint64_t quota_bytes = 10'000'000'000;
+    std::uint64_t monthly_cap_bytes = 0;       // 0: none
+    bool uploading = true;
+    std::string control = "127.0.0.1:0";       // the daemon's control API
 };
 
+// $XDG_CACHE_HOME/nearcast, or ~/.cache/nearcast, or ./nearcast-cache.
+std::filesystem::path default_cache_folder();
+
 struct parsed_command {
-    enum class action { fetch, stream, exit } what = action::exit;
+    enum class action { fetch, stream, daemon, exit } what = action::exit;
     peer_options options;
     int exit_status = 0;
 };

@@ -14,6 +14,9 @@
 #include <sstream>
 #include <vector>
 
+#include <libtorrent/torrent_info.hpp>
+
+#include "nearcast/peer/item_source.hpp"
 #include "nearcast/seeder/byte_ranges.hpp"
 
 namespace asio = boost::asio;
@@ -291,6 +294,35 @@ std::string stream_server::url() const {
     const std::string host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
     return "http://" + host + ":" + std::to_string(where.port()) + "/" + percent_encode(state_->file_.name);
 }
+
+streamed_file choose_file(const lt::torrent_handle& handle, const std::filesystem::path& save_path, int file_index) {
+    const auto info = handle.torrent_file();
+    const auto& files = info->files();
+    int index = file_index;
+    if (index >= files.num_files()) {
+        throw item_error("--file " + std::to_string(index) + ": " + info->name() + " has " +
+                         std::to_string(files.num_files()) + " file(s), numbered from 0");
+    }
+    if (index < 0) {
+        index = 0;
+        for (const auto file : files.file_range()) {
+            if (!files.pad_file_at(file) && files.file_size(file) > files.file_size(lt::file_index_t(index))) index = static_cast<int>(file);
+        }
+    }
+    std::vector<lt::download_priority_t> priorities(static_cast<std::size_t>(files.num_files()), lt::dont_download);
+    priorities[static_cast<std::size_t>(index)] = lt::default_priority;
+    handle.prioritize_files(priorities);
+    const lt::file_index_t chosen(index);
+    streamed_file out;
+    out.handle = handle;
+    out.path = save_path / files.file_path(chosen);
+    out.name = std::string(files.file_name(chosen));
+    out.offset = files.file_offset(chosen);
+    out.size = files.file_size(chosen);
+    out.geometry = {info->piece_length(), files.total_size()};
+    return out;
+}
+
 
 bool stream_server::head_ready() const {
     const auto& file = state_->file_;

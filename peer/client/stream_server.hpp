@@ -28,6 +28,10 @@ struct streamed_file {
     piece_geometry geometry;
 };
 
+// The file to stream: `file_index`, or the largest when it is -1. The item's other files are
+// set not to download. Throws item_error for an index the item does not have.
+streamed_file choose_file(const lt::torrent_handle& handle, const std::filesystem::path& save_path, int file_index);
+
 struct stream_counters {
     std::atomic<std::uint64_t> requests{0};
     std::atomic<std::uint64_t> bytes_served{0};

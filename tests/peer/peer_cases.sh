@@ -7,8 +7,11 @@
 #           less than what the first had verified (nothing verified is fetched again).
 #   errors: a corrupt .torrent, a bad magnet link, an unreachable tracker and a full disk
 #           each end with a clear message and a non-zero status, never a complete report.
+#   daemon: a daemon holds a cache under a quota; fetch and stream go through it; the control
+#           API refuses requests without the token; the least recently used item is evicted
+#           for a new one; uploading is switched off and on; the cache survives a restart.
 #
-# Usage: peer_cases.sh PEER SEEDER TRACKER STREAM_READER stream|resume|errors
+# Usage: peer_cases.sh PEER SEEDER TRACKER STREAM_READER stream|resume|errors|daemon
 set -euo pipefail
 
 peer_binary="$1"
@@ -21,7 +24,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../interop/common.sh
 . "$here/../interop/common.sh"
 
-case "$scenario" in stream | resume | errors) ;; *) fail "the scenario must be stream, resume or errors, not '$scenario'" ;; esac
+case "$scenario" in stream | resume | errors | daemon) ;; *) fail "the scenario must be stream, resume, errors or daemon, not '$scenario'" ;; esac
 for binary in "$peer_binary" "$seeder_binary" "$tracker_binary" "$reader_binary"; do
   [ -x "$binary" ] || fail "$binary is not an executable"
 done
@@ -150,6 +153,81 @@ errors)
   grep -q "No space left on device" "$work/full.log" || { cat "$work/full.log" >&2; fail "full disk: the message does not say so"; }
   grep -q '"complete": false' "$work/full.json" || fail "full disk: the report does not say incomplete"
   echo "full disk: status 1, $(grep "No space" "$work/full.log" | head -n 1 | cut -d' ' -f4-)"
+  ;;
+daemon)
+  random_file "$work/content/first.bin" 6000000
+  random_file "$work/content/second.bin" 6000000
+  first=$(publish "$work/content/first.bin")
+  second=$(publish "$work/content/second.bin")
+  start_seeder 0
+  cache="$work/cache"
+  # A 10 MB quota: two 6 MB items do not fit together.
+  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 --log-level debug > "$work/daemon.log" 2>&1 &
+  daemon_pid=$!
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
+  [ -s "$cache/control.json" ] || { show_logs; fail "the daemon wrote no control.json"; }
+  [ "$(stat -c %a "$cache/control.json")" = 600 ] || fail "control.json is readable by others"
+  url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
+  token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
+  control() {  # METHOD PATH
+    curl -sf -X "$1" -H "Authorization: Bearer $token" "$url$2"
+  }
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$url/status")
+  [ "$code" = 401 ] || fail "a control request without the token got $code, not 401"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$url/status")
+  [ "$code" = 401 ] || fail "a control request with a wrong token got $code, not 401"
+
+  # fetch goes through the daemon: the file lands in its cache.
+  "$peer_binary" fetch "$first" --cache "$cache" --quiet > "$work/fetch-first.log" 2>&1 || { cat "$work/fetch-first.log"; show_logs; fail "fetch through the daemon failed"; }
+  grep -q "a daemon runs" "$work/fetch-first.log" || fail "fetch did not use the running daemon"
+  [ "$(sha256_of "$cache/content/first.bin")" = "$(sha256_of "$work/content/first.bin")" ] || fail "first.bin in the cache is wrong"
+  echo "fetch through the daemon: first.bin in the cache, SHA-256 right"
+
+  # The second item needs room: first.bin, complete and unused, is evicted.
+  sleep 1
+  "$peer_binary" fetch "$second" --cache "$cache" --quiet > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
+  [ "$(sha256_of "$cache/content/second.bin")" = "$(sha256_of "$work/content/second.bin")" ] || fail "second.bin in the cache is wrong"
+  status=$(control GET /status)
+  echo "$status" | grep -q '"name":"first.bin"' && fail "first.bin was not evicted under the quota: $status"
+  [ ! -e "$cache/content/first.bin" ] || fail "first.bin's file is still in the cache"
+  echo "quota: first.bin evicted for second.bin"
+
+  # The upload switch and limits.
+  control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
+  control GET /status | grep -q '"uploading":false' || fail "the status does not say uploading is off"
+  control POST "/limits?uploading=on&upload_kb=500" | grep -q '"upload_now":500000' || fail "the upload limit was not applied"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" "$url/limits?uploading=maybe")
+  [ "$code" = 400 ] || fail "a bad limit got $code, not 400"
+  second_id=$(echo "$status" | grep -Eo '"id":"[0-9a-f]{40}"' | head -n 1 | cut -d'"' -f4)
+  control POST "/pause?id=$second_id" | grep -q '"state":"paused"' || fail "pause did not pause"
+  control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
+
+  # stream goes through the daemon too.
+  "$peer_binary" stream "$second" --cache "$cache" --quiet > "$work/stream.url" 2> "$work/stream-client.log" &
+  stream_pid=$!
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/stream.url" ] && break; sleep 0.1; done
+  stream_url=$(head -n 1 "$work/stream.url")
+  curl -sf -r 1000000-1999999 "$stream_url" -o "$work/part.bin" || { show_logs; fail "GET $stream_url failed"; }
+  cmp -s "$work/part.bin" <(tail -c +1000001 "$work/content/second.bin" | head -c 1000000) || fail "the daemon streamed wrong bytes"
+  kill -TERM "$stream_pid"
+  wait "$stream_pid" || true
+  echo "stream through the daemon: $stream_url serves the right bytes"
+
+  # A clean stop keeps the cache; the next start holds the item again.
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid" || fail "the daemon did not stop cleanly on SIGTERM"
+  [ ! -e "$cache/control.json" ] || fail "control.json outlived the daemon"
+  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
+  token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
+  url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
+  for _ in $(seq 1 50); do control GET /status | grep -q '"complete":true' && break; sleep 0.2; done
+  control GET /status | grep -q '"name":"second.bin"' || fail "the restarted daemon lost second.bin"
+  control GET /status | grep -q '"complete":true' || fail "the restarted daemon does not hold second.bin whole"
+  echo "restart: the cache and its item are back"
   ;;
 esac
 echo "PASS ($scenario)"

@@ -1,0 +1,162 @@
+#include "control_api.hpp"
+
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+#include "http_fetch.hpp"
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using namespace std::chrono_literals;
+
+namespace nearcast::peer::client {
+
+std::optional<std::string> query_value(const std::string& query, const std::string& name) {
+    std::size_t at = 0;
+    while (at <= query.size()) {
+        const std::size_t end = std::min(query.find('&', at), query.size());
+        const std::string pair = query.substr(at, end - at);
+        const std::size_t equals = pair.find('=');
+        if (pair.substr(0, equals) == name) {
+            const std::string raw = equals == std::string::npos ? "" : pair.substr(equals + 1);
+            std::string out;
+            for (std::size_t i = 0; i < raw.size(); ++i) {
+                if (raw[i] == '%' && i + 2 < raw.size() + 0 && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+                    std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+                    out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
+                    i += 2;
+                } else {
+                    out += raw[i] == '+' ? ' ' : raw[i];
+                }
+            }
+            return out;
+        }
+        at = end + 1;
+    }
+    return std::nullopt;
+}
+
+class control_server::state : public std::enable_shared_from_this<control_server::state> {
+public:
+    state(asio::io_context& io, const asio::ip::tcp::endpoint& where, std::string token,
+          std::function<control_answer(const control_request&)> handler)
+        : io_(io), acceptor_(io), token_(std::move(token)), handler_(std::move(handler)) {
+        acceptor_.open(where.protocol());
+        acceptor_.set_option(asio::socket_base::reuse_address(true));
+        acceptor_.bind(where);
+        acceptor_.listen();
+    }
+    void accept();
+    asio::io_context& io_;
+    asio::ip::tcp::acceptor acceptor_;
+    std::string token_;
+    std::function<control_answer(const control_request&)> handler_;
+    bool stopped_ = false;
+};
+
+namespace {
+
+class control_session : public std::enable_shared_from_this<control_session> {
+public:
+    control_session(asio::ip::tcp::socket socket, std::shared_ptr<control_server::state> server)
+        : stream_(std::move(socket)), server_(std::move(server)) {}
+
+    void read() {
+        parser_.emplace();
+        parser_->body_limit(64 * 1024 * 1024);  // a .torrent of a large folder
+        stream_.expires_after(30s);
+        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (!error) self->answer();
+        });
+    }
+
+private:
+    void answer() {
+        const auto request = parser_->release();
+        const std::string target(request.target());
+        const std::size_t question = target.find('?');
+        control_answer answer;
+        if (request[http::field::authorization] != "Bearer " + server_->token_) {
+            answer = {401, R"x({"error":"a control request needs Authorization: Bearer TOKEN (the token is in control.json)"})x"};
+        } else {
+            try {
+                answer = server_->handler_({std::string(request.method_string()), target.substr(0, question),
+                                            question == std::string::npos ? "" : target.substr(question + 1), request.body()});
+            } catch (const std::exception& error) {
+                answer = {400, nlohmann::json{{"error", error.what()}}.dump()};
+            }
+        }
+        auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(answer.status), request.version());
+        response->set(http::field::server, "nearcast-peer");
+        response->set(http::field::content_type, "application/json");
+        response->keep_alive(request.keep_alive());
+        response->body() = std::move(answer.body);
+        response->prepare_payload();
+        http::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code error, std::size_t) {
+            if (error) return;
+            if (response->keep_alive()) self->read();
+            else {
+                beast::error_code ignored;
+                self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            }
+        });
+    }
+
+    beast::tcp_stream stream_;
+    std::shared_ptr<control_server::state> server_;
+    beast::flat_buffer buffer_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+};
+
+}  // namespace
+
+void control_server::state::accept() {
+    acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code error, asio::ip::tcp::socket socket) {
+        if (self->stopped_) return;
+        if (!error) std::make_shared<control_session>(std::move(socket), self)->read();
+        self->accept();
+    });
+}
+
+control_server::control_server(asio::io_context& io, const asio::ip::tcp::endpoint& where, std::string token,
+                               std::function<control_answer(const control_request&)> handler)
+    : state_(std::make_shared<state>(io, where, std::move(token), std::move(handler))) {}
+
+control_server::~control_server() { stop(); }
+
+void control_server::start() { state_->accept(); }
+
+void control_server::stop() {
+    asio::post(state_->io_, [self = state_] {
+        self->stopped_ = true;
+        beast::error_code ignored;
+        self->acceptor_.close(ignored);
+    });
+}
+
+asio::ip::tcp::endpoint control_server::local_endpoint() const { return state_->acceptor_.local_endpoint(); }
+
+std::optional<daemon_address> find_daemon(const std::filesystem::path& cache) {
+    std::ifstream file(cache / "control.json");
+    if (!file) return std::nullopt;
+    try {
+        const auto json = nlohmann::json::parse(file);
+        daemon_address daemon{json.at("url").get<std::string>(), json.at("token").get<std::string>()};
+        call_daemon(daemon, "GET", "/status");
+        return daemon;
+    } catch (const std::exception&) {
+        return std::nullopt;  // a control file left by a daemon that is gone
+    }
+}
+
+std::string call_daemon(const daemon_address& daemon, const std::string& method, const std::string& target,
+                        const std::string& body) {
+    return http_request(method, daemon.url + target, {{"Authorization", "Bearer " + daemon.token}}, body, 10s);
+}
+
+}  // namespace nearcast::peer::client

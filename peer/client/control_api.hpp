@@ -1,0 +1,64 @@
+// The daemon's control API: HTTP/1.1 on 127.0.0.1, every request carrying the token from
+// CACHE/control.json as `Authorization: Bearer TOKEN`. The daemon serves it; fetch and stream
+// use it when a daemon runs, so that one session holds the cache and seeds it.
+//
+//   GET  /status                          items, limits, usage (JSON)
+//   POST /fetch     body: .torrent bytes or a magnet link        -> {"id": HASH}
+//   POST /pause?id=HASH   /resume?id=HASH   /remove?id=HASH
+//   POST /limits?upload_kb=N&download_kb=N&uploading=on|off&monthly_cap_mb=N
+//   POST /stream?id=HASH[&file=N]         -> {"url": "http://127.0.0.1:PORT/NAME"}
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace nearcast::peer::client {
+
+struct control_request {
+    std::string method;
+    std::string path;   // without the query
+    std::string query;  // after '?', still encoded
+    std::string body;
+};
+
+struct control_answer {
+    unsigned status = 200;
+    std::string body;   // JSON
+};
+
+// One value of a query string ("a=1&b=x%20y"), decoded; nullopt when absent.
+std::optional<std::string> query_value(const std::string& query, const std::string& name);
+
+class control_server {
+public:
+    control_server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& where, std::string token,
+                   std::function<control_answer(const control_request&)> handler);
+    ~control_server();
+    void start();
+    void stop();
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+    class state;
+
+private:
+    std::shared_ptr<state> state_;
+};
+
+// Where a running daemon listens, from CACHE/control.json; nullopt when no daemon answers.
+struct daemon_address {
+    std::string url;    // http://127.0.0.1:PORT
+    std::string token;
+};
+std::optional<daemon_address> find_daemon(const std::filesystem::path& cache);
+
+// One request to the daemon; throws fetch_error when it does not answer 2xx.
+std::string call_daemon(const daemon_address& daemon, const std::string& method, const std::string& target,
+                        const std::string& body = {});
+
+}  // namespace nearcast::peer::client

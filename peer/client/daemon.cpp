@@ -1,0 +1,365 @@
+// nearcast-peer daemon: one session that holds the user's cache and seeds it.
+//
+// CACHE/content holds the items, CACHE/torrents their metadata, CACHE/index.json when each was
+// last used and what was uploaded this month, CACHE/control.json where the control API listens
+// and its token (readable by the user only). One thread runs everything: the control API, the
+// stream servers, and a timer that polls libtorrent, applies the limits and the quota.
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <libtorrent/create_torrent.hpp>
+#include <libtorrent/hex.hpp>
+#include <libtorrent/torrent_info.hpp>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <ctime>
+#include <fstream>
+#include <map>
+
+#include "commands.hpp"
+#include "control_api.hpp"
+#include "nearcast/peer/cache_policy.hpp"
+#include "nearcast/peer/item_source.hpp"
+#include "peer_session.hpp"
+#include "stream_server.hpp"
+
+namespace asio = boost::asio;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace nearcast::peer::client {
+
+namespace {
+
+std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+std::string id_of(const lt::info_hash_t& hashes) {
+    return hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : lt::aux::to_hex(hashes.v2);
+}
+
+std::string random_token() {
+    unsigned char bytes[24];
+    if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot make a control token: no randomness");
+    return lt::aux::to_hex({reinterpret_cast<const char*>(bytes), sizeof bytes});
+}
+
+// Written whole, then renamed: a reader never sees half a file.
+void write_file(const fs::path& path, const std::string& text, bool private_to_user) {
+    const fs::path temporary = path.string() + ".tmp";
+    {
+        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
+        if (private_to_user) ::chmod(temporary.c_str(), 0600);
+        file << text;
+        if (!file) throw std::runtime_error(temporary.string() + ": cannot write");
+    }
+    fs::rename(temporary, path);
+}
+
+struct cache_entry {
+    lt::torrent_handle handle;
+    std::int64_t last_used_s = 0;
+    bool paused = false;
+    std::unique_ptr<stream_server> stream;
+};
+
+class peer_daemon {
+public:
+    peer_daemon(const peer_options& options, proximity::model routing)
+        : options_(with_content_folder(options)),
+          routing_(std::move(routing)),
+          session_(options_, routing_),
+          timer_(io_),
+          signals_(io_, SIGINT, SIGTERM) {
+        cap_ = {options.monthly_cap_bytes, options.upload_limit, options.uploading};
+        load_index();
+        const auto where = parse_listen(options.control, "--control");
+        if (!where.address().is_loopback()) throw item_error("--control: the control API listens on loopback only, not " + options.control);
+        token_ = random_token();
+        control_ = std::make_unique<control_server>(io_, where, token_, [this](const control_request& request) { return handle(request); });
+    }
+
+    int run() {
+        control_->start();
+        const auto bound = control_->local_endpoint();
+        const std::string url = "http://" + bound.address().to_string() + ":" + std::to_string(bound.port());
+        write_file(options_.cache / "control.json", json{{"url", url}, {"token", token_}}.dump() + "\n", true);
+        spdlog::info("daemon: cache {} ({} of {} quota), control API at {} (token in {})", options_.cache.string(),
+                     human_bytes(static_cast<double>(cache_bytes())), human_bytes(static_cast<double>(options_.quota_bytes)), url,
+                     (options_.cache / "control.json").string());
+        signals_.async_wait([this](boost::system::error_code error, int signal) {
+            if (error) return;
+            spdlog::info("signal {}: stopping", signal);
+            stopping_ = true;
+            timer_.cancel();
+            control_->stop();
+            for (auto& [id, entry] : entries_) {
+                if (entry.stream) entry.stream->stop();
+            }
+            io_.stop();
+        });
+        apply_upload_rule();
+        tick();
+        io_.run();
+        save_index();
+        std::error_code ignored;
+        fs::remove(options_.cache / "control.json", ignored);
+        session_.leave_swarm(1500ms);
+        spdlog::info("daemon stopped; {} items in the cache", entries_.size());
+        return 0;
+    }
+
+private:
+    static peer_options with_content_folder(peer_options options) {
+        options.output = options.cache / "content";
+        fs::create_directories(options.output);
+        fs::create_directories(options.cache / "torrents");
+        return options;
+    }
+
+    void load_index() {
+        std::ifstream file(options_.cache / "index.json");
+        json index = json::object();
+        if (file) {
+            try {
+                index = json::parse(file);
+            } catch (const std::exception& error) {
+                spdlog::warn("{}: unreadable ({}); starting from the torrents folder alone",
+                             (options_.cache / "index.json").string(), error.what());
+            }
+        }
+        month_ = index.value("/usage/month"_json_pointer, month_of(unix_now()));
+        uploaded_this_month_ = index.value("/usage/uploaded"_json_pointer, std::uint64_t{0});
+        if (month_ != month_of(unix_now())) month_ = month_of(unix_now()), uploaded_this_month_ = 0;
+        for (const auto& file_entry : fs::directory_iterator(options_.cache / "torrents")) {
+            if (file_entry.path().extension() != ".torrent") continue;
+            const std::string id = file_entry.path().stem().string();
+            try {
+                auto params = params_from_torrent_file(file_entry.path().string());
+                const json saved = index.value("/items"_json_pointer, json::object()).value(id, json::object());
+                cache_entry entry;
+                entry.last_used_s = saved.value("last_used", unix_now());
+                entry.paused = saved.value("paused", false);
+                entry.handle = session_.add(std::move(params), options_.output);
+                if (entry.paused) entry.handle.pause();
+                entries_[id] = std::move(entry);
+            } catch (const std::exception& error) {
+                spdlog::warn("{}: not resumed: {}", file_entry.path().string(), error.what());
+            }
+        }
+    }
+
+    void save_index() const {
+        json items = json::object();
+        for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}};
+        try {
+            write_file(options_.cache / "index.json",
+                       json{{"items", items}, {"usage", {{"month", month_}, {"uploaded", uploaded_this_month_}}}}.dump(2) + "\n", false);
+        } catch (const std::exception& error) {
+            spdlog::error("{}", error.what());
+        }
+    }
+
+    std::uint64_t cache_bytes() {
+        std::uint64_t total = 0;
+        for (auto& [id, entry] : entries_) total += static_cast<std::uint64_t>(session_.status_of(entry.handle).status.total_wanted_done);
+        return total;
+    }
+
+    // Makes room for `incoming` bytes under the quota: least recently used first, never an item
+    // being downloaded or streamed, never `keep`.
+    void make_room(std::uint64_t incoming, const std::string& keep) {
+        std::vector<cached_item> items;
+        for (auto& [id, entry] : entries_) {
+            if (id == keep) continue;
+            const item_status state = session_.status_of(entry.handle);
+            const bool in_use = entry.stream || (!state.complete && !entry.paused);
+            items.push_back({id, static_cast<std::uint64_t>(std::max<std::int64_t>(state.status.total_wanted_done, 0)),
+                             entry.last_used_s, in_use});
+        }
+        for (const auto& id : evict_for(items, options_.quota_bytes, incoming)) {
+            auto found = entries_.find(id);
+            spdlog::info("cache: removing {} ({}), the least recently used, to stay under the {} quota",
+                         session_.status_of(found->second.handle).status.name, id, human_bytes(static_cast<double>(options_.quota_bytes)));
+            session_.remove(found->second.handle, true);
+            std::error_code ignored;
+            fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
+            entries_.erase(found);
+        }
+    }
+
+    void apply_upload_rule() {
+        const std::int64_t rate = upload_rate_now(cap_, uploaded_this_month_);
+        lt::settings_pack pack;
+        // No unchoked peer means no upload at all; a rate limit of 0 would mean "unlimited".
+        pack.set_int(lt::settings_pack::unchoke_slots_limit, rate == 0 ? 0 : 8);
+        pack.set_int(lt::settings_pack::upload_rate_limit, rate > 0 ? static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)) : 0);
+        session_.session().apply_settings(pack);
+        if (rate != applied_rate_) {
+            spdlog::info("upload: {}", rate == 0 ? (cap_.uploading ? "off until the month ends (monthly cap reached)" : "off (switched off)")
+                                                 : rate < 0 ? std::string("unlimited") : human_bytes(static_cast<double>(rate)) + "/s");
+        }
+        applied_rate_ = rate;
+    }
+
+    void tick() {
+        session_.poll();
+        for (auto& [id, entry] : entries_) {
+            if (entry.stream) entry.stream->update_pieces(session_.status_of(entry.handle).status.pieces);
+        }
+        if (++ticks_ % 25 == 0) housekeeping();  // every 5 s
+        timer_.expires_after(200ms);
+        timer_.async_wait([this](boost::system::error_code error) {
+            if (!error && !stopping_) tick();
+        });
+    }
+
+    void housekeeping() {
+        const auto up = session_.locality().counters.uploaded();
+        const std::uint64_t total = up.total();
+        uploaded_this_month_ += total - counted_upload_;
+        counted_upload_ = total;
+        if (const std::string now = month_of(unix_now()); now != month_) month_ = now, uploaded_this_month_ = 0;
+        apply_upload_rule();
+        make_room(0, {});  // magnet items learn their size late
+        save_index();
+    }
+
+    cache_entry& entry_for(const std::string& query) {
+        const auto id = query_value(query, "id");
+        if (!id) throw item_error("give the item as ?id=HASH");
+        const auto found = entries_.find(*id);
+        if (found == entries_.end()) throw item_error("no item " + *id + " in the cache");
+        return found->second;
+    }
+
+    json describe(const std::string& id, const cache_entry& entry) {
+        const item_status state = session_.status_of(entry.handle);
+        const auto& status = state.status;
+        std::string phase = entry.paused ? "paused" : !state.has_metadata ? "metadata"
+                            : status.state == lt::torrent_status::checking_files ? "checking"
+                            : state.complete ? "seeding" : "downloading";
+        return {{"id", id}, {"name", status.name}, {"state", phase}, {"complete", state.complete},
+                {"bytes_done", status.total_wanted_done}, {"bytes_wanted", status.total_wanted},
+                {"rate", status.download_payload_rate}, {"peers", status.num_peers}, {"error", state.error},
+                {"last_used", entry.last_used_s}, {"path", (options_.output / status.name).string()},
+                {"stream", entry.stream ? entry.stream->url() : ""}};
+    }
+
+    control_answer handle(const control_request& request) {
+        const auto& [method, path, query, body] = request;
+        if (method == "GET" && path == "/status") {
+            json items = json::array();
+            for (auto& [id, entry] : entries_) items.push_back(describe(id, entry));
+            const auto down = session_.locality().counters.downloaded();
+            return {200, json{{"items", items},
+                              {"uploading", cap_.uploading}, {"upload_limit", cap_.rate_limit},
+                              {"monthly_cap", cap_.monthly_bytes}, {"uploaded_this_month", uploaded_this_month_},
+                              {"upload_now", applied_rate_},
+                              {"downloaded", {{"near", down.near}, {"far", down.far}, {"origin", down.origin}}},
+                              {"cache_bytes", cache_bytes()}, {"quota", options_.quota_bytes}}.dump()};
+        }
+        if (method != "POST") return {405, R"({"error":"use GET /status or POST"})"};
+        if (path == "/fetch") {
+            auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
+            const std::string id = id_of(params.ti ? params.ti->info_hashes() : params.info_hashes);
+            if (auto found = entries_.find(id); found != entries_.end()) {
+                found->second.last_used_s = unix_now();
+                if (found->second.paused) found->second.handle.resume(), found->second.paused = false;
+                return {200, json{{"id", id}, {"added", false}}.dump()};
+            }
+            if (params.ti) {
+                make_room(static_cast<std::uint64_t>(params.ti->total_size()), id);
+                lt::create_torrent maker(*params.ti);
+                std::string bytes;
+                lt::bencode(std::back_inserter(bytes), maker.generate());
+                write_file(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
+            }
+            cache_entry entry;
+            entry.last_used_s = unix_now();
+            entry.handle = session_.add(std::move(params), options_.output);
+            entries_[id] = std::move(entry);
+            spdlog::info("fetch {} asked through the control API", id);
+            save_index();
+            return {200, json{{"id", id}, {"added", true}}.dump()};
+        }
+        if (path == "/limits") {
+            if (auto value = query_value(query, "upload_kb")) cap_.rate_limit = static_cast<std::int64_t>(std::stod(*value) * 1000);
+            if (auto value = query_value(query, "monthly_cap_mb")) cap_.monthly_bytes = static_cast<std::uint64_t>(std::stod(*value) * 1e6);
+            if (auto value = query_value(query, "uploading")) {
+                if (*value != "on" && *value != "off") throw item_error("uploading must be on or off, not '" + *value + "'");
+                cap_.uploading = *value == "on";
+            }
+            if (auto value = query_value(query, "download_kb")) {
+                lt::settings_pack pack;
+                pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::stod(*value) * 1000));
+                session_.session().apply_settings(pack);
+            }
+            apply_upload_rule();
+            return {200, json{{"uploading", cap_.uploading}, {"upload_now", applied_rate_}}.dump()};
+        }
+        cache_entry& entry = entry_for(query);
+        entry.last_used_s = unix_now();
+        if (path == "/pause") {
+            entry.handle.pause();
+            entry.paused = true;
+        } else if (path == "/resume") {
+            entry.handle.resume();
+            entry.paused = false;
+        } else if (path == "/remove") {
+            const std::string id = *query_value(query, "id");
+            if (entry.stream) entry.stream->stop();
+            session_.remove(entry.handle, true);
+            std::error_code ignored;
+            fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
+            entries_.erase(id);
+            save_index();
+            return {200, json{{"removed", id}}.dump()};
+        } else if (path == "/stream") {
+            if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
+            if (!entry.stream) {
+                const int file = std::stoi(query_value(query, "file").value_or("-1"));
+                entry.stream = std::make_unique<stream_server>(io_, parse_listen(options_.listen_http),
+                                                               choose_file(entry.handle, options_.output, file), options_.window);
+                entry.stream->start();
+            }
+            return {200, json{{"url", entry.stream->url()}, {"ready", entry.stream->head_ready()}}.dump()};
+        } else {
+            return {404, R"({"error":"unknown request: /status, /fetch, /pause, /resume, /remove, /limits, /stream"})"};
+        }
+        save_index();
+        return {200, describe(*query_value(query, "id"), entry).dump()};
+    }
+
+    peer_options options_;
+    proximity::model routing_;
+    peer_session session_;
+    asio::io_context io_;
+    asio::steady_timer timer_;
+    asio::signal_set signals_;
+    std::unique_ptr<control_server> control_;
+    std::string token_;
+    std::map<std::string, cache_entry> entries_;
+    upload_cap cap_;
+    std::string month_;
+    std::uint64_t uploaded_this_month_ = 0;
+    std::uint64_t counted_upload_ = 0;
+    std::int64_t applied_rate_ = -2;
+    unsigned ticks_ = 0;
+    bool stopping_ = false;
+};
+
+}  // namespace
+
+int daemon_command(const peer_options& options) {
+    fs::create_directories(options.cache);
+    if (const auto running = find_daemon(options.cache)) {
+        throw item_error(options.cache.string() + ": a daemon already runs for this cache, at " + running->url);
+    }
+    peer_daemon daemon(options, load_routing(options.data));
+    return daemon.run();
+}
+
+}  // namespace nearcast::peer::client
