@@ -5,6 +5,7 @@
 #include <libtorrent/peer_request.hpp>
 #include <spdlog/spdlog.h>
 
+#include <utility>
 #include <vector>
 
 namespace nearcast::peer::client {
@@ -36,6 +37,16 @@ void locality_state::add_origin(proximity::ip_address address) {
 bool locality_state::is_origin(proximity::ip_address address) const {
     std::lock_guard lock(mutex_);
     return origins_.count(address) > 0;
+}
+
+void locality_state::queue_connection(const lt::torrent_handle& torrent, const lt::tcp::endpoint& where) {
+    std::lock_guard lock(mutex_);
+    if (to_connect_.size() < 10'000) to_connect_.emplace_back(torrent, where);
+}
+
+std::vector<std::pair<lt::torrent_handle, lt::tcp::endpoint>> locality_state::take_connections() {
+    std::lock_guard lock(mutex_);
+    return std::exchange(to_connect_, {});
 }
 
 std::vector<proximity::ip_address> locality_state::origins() const {
@@ -107,7 +118,20 @@ private:
 
 class torrent_locality final : public lt::torrent_plugin {
 public:
-    explicit torrent_locality(std::shared_ptr<locality_state> state) : state_(std::move(state)) {}
+    torrent_locality(std::shared_ptr<locality_state> state, lt::torrent_handle handle)
+        : state_(std::move(state)), handle_(std::move(handle)) {}
+
+    // Nearest first: a near peer is queued for a connection the moment we learn of it, ahead
+    // of libtorrent's own pacing through its peer list (which takes no notice of distance).
+    // The client's thread makes the connections: a torrent_handle call from inside this hook
+    // would run at once, in the middle of libtorrent adding the peer.
+    void on_add_peer(const lt::tcp::endpoint& where, lt::peer_source_flags_t, lt::add_peer_flags_t flags) override {
+        if (!state_->enforce() || (flags & lt::torrent_plugin::filtered)) return;
+        const auto address = to_proximity(where.address());
+        if (!address || state_->is_origin(*address)) return;
+        if (classify(state_->distance_to(*address), false, state_->options()) != peer_kind::near) return;
+        state_->queue_connection(handle_, where);
+    }
 
     std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& connection) override {
         auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_);
@@ -142,6 +166,7 @@ public:
 
 private:
     std::shared_ptr<locality_state> state_;
+    lt::torrent_handle handle_;
     std::vector<std::weak_ptr<peer_locality>> peers_;
     std::uint64_t next_id_ = 0;
 };
@@ -149,8 +174,8 @@ private:
 class session_locality final : public lt::plugin {
 public:
     explicit session_locality(std::shared_ptr<locality_state> state) : state_(std::move(state)) {}
-    std::shared_ptr<lt::torrent_plugin> new_torrent(const lt::torrent_handle&, lt::client_data_t) override {
-        return std::make_shared<torrent_locality>(state_);
+    std::shared_ptr<lt::torrent_plugin> new_torrent(const lt::torrent_handle& handle, lt::client_data_t) override {
+        return std::make_shared<torrent_locality>(state_, handle);
     }
 
 private:

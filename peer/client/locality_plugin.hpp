@@ -7,6 +7,7 @@
 #pragma once
 
 #include <libtorrent/extensions.hpp>
+#include <libtorrent/torrent_handle.hpp>
 
 #include <atomic>
 #include <cstdint>
@@ -42,6 +43,9 @@ public:
     bool is_origin(proximity::ip_address address) const;
     std::vector<proximity::ip_address> origins() const;
     proximity::network_distance distance_to(proximity::ip_address address) const;
+    // Near peers learnt of on libtorrent's thread, for the client's thread to connect to.
+    void queue_connection(const lt::torrent_handle& torrent, const lt::tcp::endpoint& where);
+    std::vector<std::pair<lt::torrent_handle, lt::tcp::endpoint>> take_connections();
 
     const locality_options& options() const { return options_; }
     // false: count bytes by source but never close a connection (the control, --no-locality).
@@ -55,6 +59,7 @@ private:
     mutable std::mutex mutex_;
     std::optional<proximity::ip_address> self_;
     std::set<proximity::ip_address> origins_;
+    std::vector<std::pair<lt::torrent_handle, lt::tcp::endpoint>> to_connect_;
 };
 
 std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);

@@ -364,6 +364,9 @@ item_status peer_session::poll() {
     std::vector<lt::alert*> alerts;
     session_.pop_alerts(&alerts);
     for (auto* alert : alerts) handle_alert(alert);
+    for (const auto& [torrent, where] : locality_->take_connections()) {
+        if (torrent.is_valid()) torrent.connect_peer(where);
+    }
     for (auto& item : items_) {
         if (item.handle.is_valid()) refresh(item);
     }
