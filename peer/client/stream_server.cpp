@@ -129,6 +129,9 @@ public:
     }
 
     void read() {
+        // A player waits on every reply: no Nagle delay on a short last segment.
+        beast::error_code ignored;
+        stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
         request_ = {};
         stream_.expires_after(30s);
         http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code error, std::size_t) {
