@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "control_api.hpp"
+#include "files.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "stream_server.hpp"
@@ -29,23 +30,6 @@ void install_stop_handlers() {
     sigemptyset(&action.sa_mask);
     sigaction(SIGINT, &action, nullptr);
     sigaction(SIGTERM, &action, nullptr);
-}
-
-boost::asio::ip::tcp::endpoint parse_listen(const std::string& text, const std::string& option) {
-    const std::size_t colon = text.rfind(':');
-    boost::system::error_code error;
-    std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    const auto address = boost::asio::ip::make_address(host, error);
-    int port = -1;
-    try {
-        port = std::stoi(text.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-    if (colon == std::string::npos || error || port < 0 || port > 65535) {
-        throw item_error(option + ": '" + text + "' is not ADDRESS:PORT");
-    }
-    return {address, static_cast<std::uint16_t>(port)};
 }
 
 namespace {
@@ -160,7 +144,7 @@ int stream_command(const peer_options& options) {
     if (options.use_daemon) {
         if (const auto daemon = find_daemon(options.cache)) return stream_through_daemon(options, *daemon);
     }
-    const auto listen = parse_listen(options.listen_http);
+    const auto listen = parse_endpoint(options.listen_http, "--listen-http");
     transfer job(options);
     boost::asio::io_context io;
     std::unique_ptr<stream_server> server;
@@ -189,9 +173,9 @@ int stream_command(const peer_options& options) {
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
                      head_ready ? ", the head of the file is here" : ", the head of the file is still on its way");
         if (!options.port_file.empty()) {
-            std::ofstream file(options.port_file, std::ios::app);
             const auto where = server->local_endpoint();
-            file << "http " << where.address().to_string() << ":" << where.port() << "\n";
+            write_file_atomically(options.port_file, "bittorrent " + job.session().listen_endpoint() + "\nhttp " +
+                                                         endpoint_text(where.address(), where.port()) + "\n");
         }
         return true;
     });

@@ -2,7 +2,6 @@
 // 0 done, 1 the download failed or was stopped, 2 bad input (an unreadable item, bad options).
 #pragma once
 
-#include <boost/asio/ip/tcp.hpp>
 #include <libtorrent/add_torrent_params.hpp>
 
 #include <atomic>
@@ -19,9 +18,6 @@ void install_stop_handlers();
 // A .torrent path, a magnet link, or an http(s) URL of a .torrent, read into add_torrent_params.
 // Throws item_error or fetch_error with a message that names the item.
 lt::add_torrent_params resolve_item(const std::string& item);
-
-// "127.0.0.1:0" -> an endpoint; throws item_error naming --listen-http.
-boost::asio::ip::tcp::endpoint parse_listen(const std::string& text, const std::string& option = "--listen-http");
 
 int fetch_command(const peer_options& options);
 int daemon_command(const peer_options& options);

@@ -12,7 +12,6 @@
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
 #include <ctime>
 #include <fstream>
@@ -20,6 +19,7 @@
 
 #include "commands.hpp"
 #include "control_api.hpp"
+#include "files.hpp"
 #include "nearcast/peer/cache_policy.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "peer_session.hpp"
@@ -36,26 +36,10 @@ namespace {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
-std::string id_of(const lt::info_hash_t& hashes) {
-    return hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : lt::aux::to_hex(hashes.v2);
-}
-
 std::string random_token() {
     unsigned char bytes[24];
     if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot make a control token: no randomness");
     return lt::aux::to_hex({reinterpret_cast<const char*>(bytes), sizeof bytes});
-}
-
-// Written whole, then renamed: a reader never sees half a file.
-void write_file(const fs::path& path, const std::string& text, bool private_to_user) {
-    const fs::path temporary = path.string() + ".tmp";
-    {
-        std::ofstream file(temporary, std::ios::binary | std::ios::trunc);
-        if (private_to_user) ::chmod(temporary.c_str(), 0600);
-        file << text;
-        if (!file) throw std::runtime_error(temporary.string() + ": cannot write");
-    }
-    fs::rename(temporary, path);
 }
 
 struct cache_entry {
@@ -75,7 +59,7 @@ public:
           signals_(io_, SIGINT, SIGTERM) {
         cap_ = {options.monthly_cap_bytes, options.upload_limit, options.uploading};
         load_index();
-        const auto where = parse_listen(options.control, "--control");
+        const auto where = parse_endpoint(options.control, "--control");
         if (!where.address().is_loopback()) throw item_error("--control: the control API listens on loopback only, not " + options.control);
         token_ = random_token();
         control_ = std::make_unique<control_server>(io_, where, token_, [this](const control_request& request) { return handle(request); });
@@ -84,8 +68,8 @@ public:
     int run() {
         control_->start();
         const auto bound = control_->local_endpoint();
-        const std::string url = "http://" + bound.address().to_string() + ":" + std::to_string(bound.port());
-        write_file(options_.cache / "control.json", json{{"url", url}, {"token", token_}}.dump() + "\n", true);
+        const std::string url = "http://" + endpoint_text(bound.address(), bound.port());
+        write_file_atomically(options_.cache / "control.json", json{{"url", url}, {"token", token_}}.dump() + "\n", true);
         spdlog::info("daemon: cache {} ({} of {} quota), control API at {} (token in {})", options_.cache.string(),
                      human_bytes(static_cast<double>(cache_bytes())), human_bytes(static_cast<double>(options_.quota_bytes)), url,
                      (options_.cache / "control.json").string());
@@ -155,7 +139,7 @@ private:
         json items = json::object();
         for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}};
         try {
-            write_file(options_.cache / "index.json",
+            write_file_atomically(options_.cache / "index.json",
                        json{{"items", items}, {"usage", {{"month", month_}, {"uploaded", uploaded_this_month_}}}}.dump(2) + "\n", false);
         } catch (const std::exception& error) {
             spdlog::error("{}", error.what());
@@ -264,7 +248,7 @@ private:
         if (method != "POST") return {405, R"({"error":"use GET /status or POST"})"};
         if (path == "/fetch") {
             auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
-            const std::string id = id_of(params.ti ? params.ti->info_hashes() : params.info_hashes);
+            const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
             if (auto found = entries_.find(id); found != entries_.end()) {
                 found->second.last_used_s = unix_now();
                 if (found->second.paused) found->second.handle.resume(), found->second.paused = false;
@@ -275,7 +259,7 @@ private:
                 lt::create_torrent maker(*params.ti);
                 std::string bytes;
                 lt::bencode(std::back_inserter(bytes), maker.generate());
-                write_file(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
+                write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
             }
             cache_entry entry;
             entry.last_used_s = unix_now();
@@ -321,7 +305,7 @@ private:
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
             if (!entry.stream) {
                 const int file = std::stoi(query_value(query, "file").value_or("-1"));
-                entry.stream = std::make_unique<stream_server>(io_, parse_listen(options_.listen_http),
+                entry.stream = std::make_unique<stream_server>(io_, parse_endpoint(options_.listen_http, "--listen-http"),
                                                                choose_file(entry.handle, options_.output, file), options_.window);
                 entry.stream->start();
             }

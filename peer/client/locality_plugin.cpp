@@ -11,12 +11,8 @@
 namespace nearcast::peer::client {
 
 std::optional<proximity::ip_address> to_proximity(const lt::address& address) {
-    if (address.is_v4()) return proximity::ip_address::v4(address.to_v4().to_uint());
-    const auto v6 = address.to_v6();
-    if (v6.is_v4_mapped()) return proximity::ip_address::v4(lt::make_address_v4(lt::address_v4::bytes_type{
-        v6.to_bytes()[12], v6.to_bytes()[13], v6.to_bytes()[14], v6.to_bytes()[15]}).to_uint());
-    const auto bytes = v6.to_bytes();
-    return proximity::ip_address::from_bytes(proximity::ip_family::v6, bytes.data());
+    // ip_address::parse reads an IPv4-mapped IPv6 address as the IPv4 address it maps.
+    return proximity::ip_address::parse(address.to_string());
 }
 
 void locality_state::set_self(std::optional<proximity::ip_address> self) {

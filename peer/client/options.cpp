@@ -2,6 +2,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "nearcast/peer/item_source.hpp"
+
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -55,6 +57,29 @@ std::int64_t kilobytes(double value, const char* option) {
 }
 
 }  // namespace
+
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const std::string& option) {
+    const std::size_t colon = text.rfind(':');
+    std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    boost::system::error_code error;
+    const auto address = boost::asio::ip::make_address(host, error);
+    int port = -1;
+    try {
+        std::size_t used = 0;
+        port = std::stoi(text.substr(colon + 1), &used);
+        if (used != text.size() - colon - 1) port = -1;
+    } catch (const std::exception&) {
+    }
+    if (colon == std::string::npos || error || port < 0 || port > 65535) {
+        throw item_error(option + ": '" + text + "' is not ADDRESS:PORT ([::1]:PORT for IPv6)");
+    }
+    return {address, static_cast<std::uint16_t>(port)};
+}
+
+std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t port) {
+    return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" + std::to_string(port);
+}
 
 std::filesystem::path default_cache_folder() {
     if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "nearcast";
@@ -149,6 +174,14 @@ parsed_command parse_command_line(int argc, char** argv) {
         } else {
             if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
             out.item = positional[1];
+        }
+        for (const auto& [text, option] : {std::pair{out.bind, "--bind"}, std::pair{out.listen_http, "--listen-http"},
+                                           std::pair{out.control, "--control"}}) {
+            try {
+                parse_endpoint(text, option);
+            } catch (const item_error& error) {
+                throw usage_error(error.what());
+            }
         }
         out.cache = cache.empty() ? default_cache_folder() : std::filesystem::path(cache);
         out.use_daemon = !values.count("no-daemon");

@@ -1,6 +1,8 @@
 // nearcast-peer's settings: a command, flags and an INI config file (Boost.Program_options).
 #pragma once
 
+#include <boost/asio/ip/tcp.hpp>
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -45,6 +47,11 @@ struct peer_options {
     bool uploading = true;
     std::string control = "127.0.0.1:0";       // the daemon's control API
 };
+
+// "127.0.0.1:6881" or "[::1]:0" -> an endpoint; throws item_error naming the option.
+boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const std::string& option);
+// The other way round: "[::1]:80" for IPv6.
+std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t port);
 
 // $XDG_CACHE_HOME/nearcast, or ~/.cache/nearcast, or ./nearcast-cache.
 std::filesystem::path default_cache_folder();

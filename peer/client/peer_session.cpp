@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "files.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/peer/item_source.hpp"
 
@@ -24,36 +25,13 @@ namespace nearcast::peer::client {
 
 namespace {
 
-struct bind_parts {
-    std::string host;
-    int port = 0;
-};
-
-bind_parts split_bind(const std::string& bind) {
-    const std::size_t colon = bind.rfind(':');
-    if (colon == std::string::npos) throw std::runtime_error("--bind: '" + bind + "' is not ADDRESS:PORT");
-    std::string host = bind.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-    lt::error_code error;
-    lt::make_address(host, error);
-    int port = -1;
-    try {
-        port = std::stoi(bind.substr(colon + 1));
-    } catch (const std::exception&) {
-    }
-    if (error || port < 0 || port > 65535) throw std::runtime_error("--bind: '" + bind + "' is not ADDRESS:PORT");
-    return {host, port};
-}
-
-bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
+bool is_wildcard(const lt::address& address) { return address.is_unspecified(); }
 
 lt::settings_pack settings_for(const peer_options& options) {
-    const bind_parts bind = split_bind(options.bind);
+    const auto bind = parse_endpoint(options.bind, "--bind");
     lt::settings_pack pack;
-    const std::string listen = (bind.host.find(':') != std::string::npos ? "[" + bind.host + "]" : bind.host) + ":" +
-                               std::to_string(bind.port);
-    pack.set_str(lt::settings_pack::listen_interfaces, listen);
-    if (!is_wildcard(bind.host)) pack.set_str(lt::settings_pack::outgoing_interfaces, bind.host);
+    pack.set_str(lt::settings_pack::listen_interfaces, endpoint_text(bind.address(), bind.port()));
+    if (!is_wildcard(bind.address())) pack.set_str(lt::settings_pack::outgoing_interfaces, bind.address().to_string());
     pack.set_str(lt::settings_pack::user_agent, "nearcast-peer/0.1");
     pack.set_str(lt::settings_pack::peer_fingerprint, "-NP0001-");
     pack.set_bool(lt::settings_pack::enable_dht, options.dht);
@@ -106,8 +84,7 @@ proximity::model load_routing(const std::string& data) {
 }
 
 fs::path metadata_file(const fs::path& output, const lt::info_hash_t& hashes) {
-    const std::string name = hashes.has_v1() ? lt::aux::to_hex(hashes.v1) : lt::aux::to_hex(hashes.v2);
-    return output / ".nearcast" / (name + ".torrent");
+    return output / ".nearcast" / (item_id(hashes) + ".torrent");
 }
 
 peer_session::peer_session(const peer_options& options, const proximity::model& routing)
@@ -118,13 +95,13 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
     session_.add_extension(&lt::create_ut_metadata_plugin);
     session_.add_extension(&lt::create_smart_ban_plugin);
     session_.add_extension(make_locality_plugin(locality_));
-    const bind_parts bind = split_bind(options.bind);
+    const auto bind = parse_endpoint(options.bind, "--bind");
     if (!options.public_ip.empty()) {
         const auto address = proximity::ip_address::parse(options.public_ip);
         if (!address) throw std::runtime_error("--public-ip: '" + options.public_ip + "' is not an IP address");
         locality_->set_self(address);
-    } else if (!is_wildcard(bind.host)) {
-        locality_->set_self(proximity::ip_address::parse(bind.host));
+    } else if (!is_wildcard(bind.address())) {
+        locality_->set_self(to_proximity(bind.address()));
     }
     for (const auto& origin : options.origins) {
         const auto address = proximity::ip_address::parse(origin);
@@ -246,11 +223,13 @@ void peer_session::remember_metadata(tracked_item& item) {
     std::error_code error;
     fs::create_directories(kept.parent_path(), error);
     lt::create_torrent maker(*info);
-    std::vector<char> bytes;
+    std::string bytes;
     lt::bencode(std::back_inserter(bytes), maker.generate());
-    std::ofstream file(kept, std::ios::binary);
-    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!file) spdlog::warn("{}: cannot keep the metadata for a later run", kept.string());
+    try {
+        write_file_atomically(kept, bytes);
+    } catch (const std::runtime_error& failure) {
+        spdlog::warn("{}; the metadata is fetched again next time", failure.what());
+    }
 }
 
 void peer_session::call_in_web_seeds(tracked_item& item) {
@@ -295,9 +274,7 @@ void peer_session::leave_swarm(std::chrono::milliseconds deadline) {
 }
 
 std::string peer_session::listen_endpoint() const {
-    const bind_parts bind = split_bind(options_.bind);
-    return (bind.host.find(':') != std::string::npos ? "[" + bind.host + "]" : bind.host) + ":" +
-           std::to_string(session_.listen_port());
+    return endpoint_text(parse_endpoint(options_.bind, "--bind").address(), session_.listen_port());
 }
 
 void peer_session::handle_alert(lt::alert* alert) {

@@ -17,6 +17,7 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include "nearcast/peer/item_source.hpp"
+#include "options.hpp"
 #include "nearcast/seeder/byte_ranges.hpp"
 
 namespace asio = boost::asio;
@@ -89,21 +90,18 @@ public:
     }
 
     void playing(int piece) {
-        const int size = static_cast<int>(window_deadlines(file_.geometry, file_.geometry.piece_start(piece),
-                                                           file_.offset + file_.size, window_).size());
-        if (window_first_ >= 0 && piece >= window_first_ && piece < window_first_ + std::max(1, size / 4)) return;
-        const bool seek = window_first_ >= 0 && (piece < window_first_ || piece > window_first_ + size);
-        if (seek) {
+        // From the play position (at least the start of this piece) to the end of the file.
+        const std::int64_t from = std::max(file_.offset, file_.geometry.piece_start(piece));
+        const auto window = window_deadlines(file_.geometry, from, file_.offset + file_.size, window_);
+        const window_move move = next_window_move(window_first_, static_cast<int>(window.size()), piece);
+        if (move == window_move::stay) return;
+        if (move == window_move::seek) {
             ++counters_.seeks;
             file_.handle.clear_piece_deadlines();
         }
         window_first_ = piece;
-        // From the play position (at least the start of this piece) to the end of the file.
-        const std::int64_t from = std::max(file_.offset, file_.geometry.piece_start(piece));
-        for (const auto& deadline : window_deadlines(file_.geometry, from, file_.offset + file_.size, window_)) {
-            if (!has(deadline.piece)) {
-                file_.handle.set_piece_deadline(lt::piece_index_t(deadline.piece), deadline.deadline_ms);
-            }
+        for (const auto& deadline : window) {
+            if (!has(deadline.piece)) file_.handle.set_piece_deadline(lt::piece_index_t(deadline.piece), deadline.deadline_ms);
         }
     }
 
@@ -293,9 +291,8 @@ void stream_server::stop() { state_->stop(); }
 asio::ip::tcp::endpoint stream_server::local_endpoint() const { return state_->endpoint_; }
 
 std::string stream_server::url() const {
-    const auto where = state_->endpoint_;
-    const std::string host = where.address().is_v6() ? "[" + where.address().to_string() + "]" : where.address().to_string();
-    return "http://" + host + ":" + std::to_string(where.port()) + "/" + percent_encode(state_->file_.name);
+    return "http://" + endpoint_text(state_->endpoint_.address(), state_->endpoint_.port()) + "/" +
+           percent_encode(state_->file_.name);
 }
 
 streamed_file choose_file(const lt::torrent_handle& handle, const std::filesystem::path& save_path, int file_index) {

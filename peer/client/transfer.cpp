@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "commands.hpp"
+#include "files.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/peer/item_source.hpp"
 
@@ -64,10 +65,7 @@ transfer::transfer(const peer_options& options) : options_(options) {
     if (!options.port_file.empty()) {
         // The listener binds asynchronously: wait briefly for its port.
         for (int i = 0; i < 100 && session_->session().listen_port() == 0; ++i) std::this_thread::sleep_for(20ms);
-        std::ofstream file(options.port_file + ".tmp");
-        file << "bittorrent " << session_->listen_endpoint() << "\n";
-        file.close();
-        fs::rename(options.port_file + ".tmp", options.port_file);
+        write_file_atomically(options.port_file, "bittorrent " + session_->listen_endpoint() + "\n");
     }
 }
 
@@ -167,12 +165,11 @@ void transfer::write_report(const transfer_outcome& outcome) const {
         {"seconds_to_complete", completed_at_ ? nlohmann::json(seconds(*completed_at_)) : nlohmann::json(nullptr)},
         {"seconds", seconds(std::chrono::steady_clock::now())},
     };
-    std::ofstream file(options_.report_file + ".tmp");
-    file << report.dump(2) << "\n";
-    file.close();
-    std::error_code error;
-    fs::rename(options_.report_file + ".tmp", options_.report_file, error);
-    if (error || !file) spdlog::warn("{}: cannot write the report", options_.report_file);
+    try {
+        write_file_atomically(options_.report_file, report.dump(2) + "\n");
+    } catch (const std::runtime_error& failure) {
+        spdlog::warn("{}", failure.what());
+    }
 }
 
 }  // namespace nearcast::peer::client

@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 namespace nearcast::peer {
 
@@ -42,6 +43,13 @@ lt::add_torrent_params params_from_magnet(const std::string& uri) {
         throw item_error("bad magnet link '" + uri + "': no xt=urn:btih: or urn:btmh: info hash");
     }
     return params;
+}
+
+std::string item_id(const lt::info_hash_t& hashes) {
+    std::ostringstream hex;
+    if (hashes.has_v1()) hex << hashes.v1;
+    else hex << hashes.v2;
+    return hex.str();
 }
 
 }  // namespace nearcast::peer

@@ -35,4 +35,10 @@ std::vector<piece_deadline> window_deadlines(const piece_geometry& geometry, std
     return out;
 }
 
+window_move next_window_move(int window_first, int window_pieces, int piece) {
+    if (window_first < 0) return window_move::slide;
+    if (piece < window_first || piece > window_first + window_pieces) return window_move::seek;
+    return piece < window_first + std::max(1, window_pieces / 4) ? window_move::stay : window_move::slide;
+}
+
 }  // namespace nearcast::peer

@@ -128,3 +128,14 @@ start_aria2c() {
 expect_in_stats() {
   echo "$stats" | tr -d ' \n' | grep -Eq "$1" || { show_logs; fail "/stats lacks $1"; }
 }
+
+# nearcast-tracker on 127.0.0.1:6969 (HTTP and UDP), its log in $work/tracker.log; waits until
+# it listens. Extra flags follow the binary.
+start_nearcast_tracker() {  # TRACKER_BINARY [FLAGS...]
+  local binary="$1"
+  shift
+  "$binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/tracker-ports" \
+    "$@" > "$work/tracker.log" 2>&1 &
+  pids+=($!)
+  wait_for_port_file "$work/tracker-ports" nearcast-tracker
+}

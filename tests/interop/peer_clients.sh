@@ -29,10 +29,7 @@ mkdir -p "$work/seed" "$work/aria2c"
 random_file "$work/seed/payload.bin" "$size"
 want_sha=$(sha256_of "$work/seed/payload.bin")
 
-"$tracker_binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/ports" \
-  --interval 10 --min-interval 1 > "$work/tracker.log" 2>&1 &
-pids+=($!)
-wait_for_port_file "$work/ports" nearcast-tracker
+start_nearcast_tracker "$tracker_binary" --interval 10 --min-interval 1
 transmission-create -t http://127.0.0.1:6969/announce -s 256 -o "$work/payload.torrent" "$work/seed/payload.bin" > "$work/create.log"
 
 start_transmission transmission-1 127.20.0.2 51413 "$work/payload.torrent" "$work/seed"

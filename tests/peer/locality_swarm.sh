@@ -34,10 +34,7 @@ random_file "$work/publisher/popular-local.bin" "$size"
 random_file "$work/publisher/popular-control.bin" "$size"
 echo "an-admin-secret-for-this-test-only" > "$work/admin.secret"
 
-"$tracker_binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/tracker-ports" \
-  --admin-secret-file "$work/admin.secret" --interval 5 --min-interval 1 > "$work/tracker.log" 2>&1 &
-pids+=($!)
-wait_for_port_file "$work/tracker-ports" nearcast-tracker
+start_nearcast_tracker "$tracker_binary" --admin-secret-file "$work/admin.secret" --interval 5 --min-interval 1
 
 # Each origin uploads at most 2 MB/s: the swarm, not the origin, must carry a popular item.
 common=(--tracker http://127.0.0.1:6969/announce --admin-secret-file "$work/admin.secret" --register-every 2

@@ -7,26 +7,15 @@
 #include <map>
 
 #include "nearcast/peer/ranking.hpp"
-#include "test_data.hpp"
+#include "routing_fixtures.hpp"
 
 using namespace nearcast;
+using testing::loopback_internet;
+using testing::real_internet;
 using namespace nearcast::peer;
 using proximity::nearness;
 
 namespace {
-
-const proximity::model& loopback_internet() {
-    static const proximity::model routing =
-        proximity::model::load({testing::source_file("proximity/data/loopback-internet.ipasn"),
-                                testing::source_file("proximity/data/loopback-internet.as-rel")});
-    return routing;
-}
-
-const proximity::model& real_internet() {
-    static const proximity::model routing =
-        proximity::model::load({testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz")});
-    return routing;
-}
 
 proximity::ip_address at(const char* text) { return *proximity::ip_address::parse(text); }
 

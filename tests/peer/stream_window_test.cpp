@@ -49,3 +49,14 @@ TEST_CASE("the window stops at the end of the file being played") {
     CHECK(window_deadlines(geometry, 5500, 5500, options).empty());
     CHECK(window_deadlines(geometry, -1, 5500, options).empty());
 }
+
+TEST_CASE("reading straight on slides the window; a jump before it or past its end is a seek") {
+    CHECK(next_window_move(-1, 8, 0) == window_move::slide);  // the first read places the window
+    CHECK(next_window_move(10, 8, 10) == window_move::stay);
+    CHECK(next_window_move(10, 8, 11) == window_move::stay);  // still in the first quarter
+    CHECK(next_window_move(10, 8, 12) == window_move::slide);
+    CHECK(next_window_move(10, 8, 18) == window_move::slide);
+    CHECK(next_window_move(10, 8, 19) == window_move::seek);
+    CHECK(next_window_move(10, 8, 9) == window_move::seek);
+    CHECK(next_window_move(10, 1, 10) == window_move::stay);  // a one-piece window still holds
+}

@@ -7,26 +7,15 @@
 #include <set>
 
 #include "nearcast/tracker/selection.hpp"
-#include "test_data.hpp"
+#include "routing_fixtures.hpp"
 
 using namespace nearcast;
+using testing::loopback_internet;
+using testing::real_internet;
 using namespace nearcast::tracker;
 using proximity::nearness;
 
 namespace {
-
-const proximity::model& loopback_internet() {
-    static const proximity::model routing =
-        proximity::model::load({testing::source_file("proximity/data/loopback-internet.ipasn"),
-                                testing::source_file("proximity/data/loopback-internet.as-rel")});
-    return routing;
-}
-
-const proximity::model& real_internet() {
-    static const proximity::model routing =
-        proximity::model::load({testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz")});
-    return routing;
-}
 
 peer_record located(const proximity::model& routing, const char* address, std::uint16_t port, bool seed = false) {
     peer_record record = record_for({*proximity::ip_address::parse(address), port});

@@ -23,4 +23,8 @@ lt::add_torrent_params params_from_torrent(std::string_view bytes, const std::st
 lt::add_torrent_params params_from_torrent_file(const std::string& path);
 lt::add_torrent_params params_from_magnet(const std::string& uri);
 
+// How the client names an item (files, the daemon's cache): its v1 info hash in hex, or its
+// v2 hash for a v2-only torrent.
+std::string item_id(const lt::info_hash_t& hashes);
+
 }  // namespace nearcast::peer

@@ -35,4 +35,11 @@ struct piece_deadline {
 std::vector<piece_deadline> window_deadlines(const piece_geometry& geometry, std::int64_t play_offset,
                                              std::int64_t limit, const window_options& options);
 
+// What a read at `piece` does to the window that starts at `window_first` (-1: none yet) and
+// spans `window_pieces`: nothing while the reader is in its first quarter, a slide forward
+// beyond that (the old deadlines stay, new ones are added), a seek when the read lands before
+// the window or past its end (the old deadlines are dropped first).
+enum class window_move { stay, slide, seek };
+window_move next_window_move(int window_first, int window_pieces, int piece);
+
 }  // namespace nearcast::peer
