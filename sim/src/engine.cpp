@@ -1,0 +1,561 @@
+#include "engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <numbers>
+
+namespace nearcast::sim::detail {
+
+namespace {
+
+constexpr double budget_interval_s = 60;  // how often the seeder re-plans its upload (its scrape)
+
+}  // namespace
+
+engine::engine(const scenario& config, const topology& world, const population& people, strategy which,
+               const progress_callback& progress)
+    : config_(config), world_(world), people_(people), which_(which), progress_(progress),
+      workload_random_(config.seed), random_(config.seed * 0x9E37'79B9'7F4A'7C15ull + static_cast<unsigned>(which)) {
+    const std::size_t peer_count = people.peers.size();
+    current_session_.assign(peer_count, none);
+    dead_.assign(peer_count, 0);
+    supernode_.assign(peer_count, 0);
+    ever_supernode_.assign(peer_count, 0);
+    children_.assign(peer_count, 0);
+    admission_.assign(peer_count, 0);
+    supernode_upload_.assign(peer_count, 0);
+    swarms_.resize(config.items);
+    supernodes_by_as_.resize(world.ases.size());
+    result_.which = which;
+    result_.bucket_s = 600;
+    result_.series.resize(static_cast<std::size_t>(std::ceil(config.duration_s() / result_.bucket_s)) + 1);
+    result_.per_as.resize(world.ases.size() + 1);
+    for (std::size_t a = 0; a < world.ases.size(); ++a) {
+        result_.per_as[a].asn = world.ases[a].asn;
+        result_.per_as[a].peers = people.peers_per_as[a];
+    }
+    result_.per_as.back().asn = world.origin_asn;
+
+    // The strategy is what the tracker and the client know and do; the code is the same.
+    graph_ = &world.routing.graph();
+    switch (which) {
+    case strategy::origin_only: break;
+    case strategy::random:
+        selection_.far_share = 1.0;  // every peer drawn at random, as a plain tracker does
+        origin_rule_.min_near_seeds = none;  // and the origin is always one of the seeds
+        origin_rule_.near_enough = proximity::nearness::unknown;
+        break;
+    case strategy::prefix: origin_rule_.near_enough = proximity::nearness::same_prefix; break;
+    case strategy::as:
+        graph_ = &empty_graph_;  // AS numbers, no AS graph
+        origin_rule_.near_enough = proximity::nearness::same_as;
+        break;
+    case strategy::as_adjacent: selection_.distance.max_as_hops = 1; break;
+    case strategy::nearcast: break;
+    }
+
+    if (uses_supernodes()) {
+        adjacent_ases_.resize(world.ases.size());
+        for (std::size_t a = 0; a < world.ases.size(); ++a) {
+            for (std::size_t b = 0; b < world.ases.size(); ++b) {
+                if (a != b && world.routing.graph().adjacent(world.ases[a].asn, world.ases[b].asn)) {
+                    adjacent_ases_[a].push_back(static_cast<std::uint16_t>(b));
+                }
+            }
+        }
+    }
+    refresh_origin_records();
+
+    const double day = 86400;
+    arrival_rate_max_ = static_cast<double>(config.peers) * config.sessions_per_peer / day * (1 + config.daily_cycle);
+}
+
+void engine::schedule(double time, event_type type, std::uint32_t subject, std::uint32_t version) {
+    queue_.push({time, sequence_++, type, subject, version});
+}
+
+void engine::schedule_next_arrival(double after) {
+    if (arrival_rate_max_ <= 0) return;
+    const double gap = std::exponential_distribution<double>(arrival_rate_max_)(workload_random_);
+    schedule(after + gap, event_type::arrival, 0);
+}
+
+strategy_result engine::run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    const double end = config_.duration_s();
+    schedule_next_arrival(0);
+    for (std::uint32_t f = 0; f < config_.faults.size(); ++f) schedule(config_.faults[f].at_h * 3600, event_type::fault, f);
+    if (uses_supernodes()) schedule(0, event_type::election, 0);
+    schedule(0, event_type::budget, 0);
+    schedule(result_.bucket_s, event_type::sample, 0);
+
+    double now = 0;
+    while (now < end) {
+        double next = std::min(now + config_.tick_s, end);
+        // Nothing moves between events while no session downloads: skip to the next event.
+        if (active_sessions_.empty() && !queue_.empty() && queue_.top().time >= next) {
+            const double ticks = std::floor(queue_.top().time / config_.tick_s);
+            now = std::min(std::max(now, ticks * config_.tick_s), end);
+            tick_start_ = now;
+            next = std::min(now + config_.tick_s, end);
+            if (now >= end) break;
+        }
+        while (!queue_.empty() && queue_.top().time < next) {
+            const event current = queue_.top();
+            queue_.pop();
+            ++result_.events;
+            handle(current);
+        }
+        tick(now, next);
+        now = next;
+    }
+    finish();
+    result_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return result_;
+}
+
+void engine::handle(const event& next) {
+    const double now = next.time;
+    const auto matches = [&] {
+        return next.subject < sessions_.size() && sessions_[next.subject].version == next.version &&
+               sessions_[next.subject].state != phase::ended;
+    };
+    switch (next.type) {
+    case event_type::arrival:
+        arrive(now);
+        schedule_next_arrival(now);
+        break;
+    case event_type::completion: {
+        if (next.subject >= sessions_.size()) break;
+        session& s = sessions_[next.subject];
+        if (s.state != phase::downloading || s.prediction != next.version) break;
+        settle_session(s, now);
+        // Within a byte (or a nanosecond at this rate) is done: rounding must not loop forever.
+        if (s.size - s.bytes <= std::max(1.0, s.in_rate * 1e-9)) {
+            complete(next.subject, now);
+        } else {
+            predict_completion(next.subject, now);
+        }
+        break;
+    }
+    case event_type::leave:
+        if (matches()) {
+            session& s = sessions_[next.subject];
+            if (s.kind == session_kind::stream && s.play != playback::finished) {
+                // The viewer is still watching: it stays (and seeds) until the end.
+                const double rate = config_.play_rate_kbps * 1000 / 8;
+                schedule(now + std::max((s.size - s.played) / rate, config_.tick_s), event_type::leave, next.subject,
+                         s.version);
+            } else {
+                leave(next.subject, now, false);
+            }
+        }
+        break;
+    case event_type::announce:
+        if (matches() && sessions_[next.subject].state == phase::downloading) {
+            announce(next.subject, now);
+            schedule(now + config_.announce_interval_s, event_type::announce, next.subject, next.version);
+        }
+        break;
+    case event_type::rehome:
+        if (matches() && sessions_[next.subject].state == phase::downloading) announce(next.subject, now);
+        break;
+    case event_type::give_up:
+        if (matches() && sessions_[next.subject].state == phase::downloading) leave(next.subject, now, true);
+        break;
+    case event_type::fault: apply_fault(next.subject, now); break;
+    case event_type::election:
+        elect(now);
+        schedule(now + config_.election_interval_s, event_type::election, 0);
+        break;
+    case event_type::budget:
+        plan_origin_budget();
+        schedule(now + budget_interval_s, event_type::budget, 0);
+        break;
+    case event_type::sample: {
+        const auto bucket = std::min(static_cast<std::size_t>(now / result_.bucket_s), result_.series.size() - 1);
+        std::uint32_t downloading = 0;
+        for (const auto id : active_sessions_) downloading += sessions_[id].state == phase::downloading;
+        result_.series[bucket ? bucket - 1 : 0].active_sessions = downloading;
+        result_.peak_concurrent_sessions = std::max(result_.peak_concurrent_sessions, static_cast<double>(downloading));
+        if (uses_supernodes() && std::fmod(now, 3600) < 1) {
+            for (std::uint32_t p = 0; p < people_.origin_begin; ++p) {
+                if (supernode_[p]) children_samples_.push_back(static_cast<float>(children_[p]));
+            }
+        }
+        if (progress_) progress_(which_, now, result_.events);
+        schedule(now + result_.bucket_s, event_type::sample, 0);
+        break;
+    }
+    }
+}
+
+void engine::arrive(double now) {
+    // Every draw happens whatever the state, so all strategies see the same arrivals.
+    const double day_phase = 2 * std::numbers::pi * (now / 86400 - 20.0 / 24);
+    const double accept = (1 + config_.daily_cycle * std::cos(day_phase)) / (1 + config_.daily_cycle);
+    const bool accepted = std::uniform_real_distribution<double>(0, 1)(workload_random_) < accept;
+    const auto peer = static_cast<std::uint32_t>(workload_random_() % people_.origin_begin);
+    const double point = std::uniform_real_distribution<double>(0, people_.popularity_cdf.back())(workload_random_);
+    const auto item = static_cast<std::uint32_t>(std::min<std::ptrdiff_t>(
+        std::upper_bound(people_.popularity_cdf.begin(), people_.popularity_cdf.end(), point) -
+            people_.popularity_cdf.begin(),
+        static_cast<std::ptrdiff_t>(people_.popularity_cdf.size()) - 1));
+    const bool stream = std::uniform_real_distribution<double>(0, 1)(workload_random_) < config_.stream_share;
+    const double linger = std::exponential_distribution<double>(1 / std::max(config_.seed_time_s, 1e-3))(workload_random_);
+    const double patience =
+        config_.patience_s > 0 ? std::exponential_distribution<double>(1 / config_.patience_s)(workload_random_) : 0;
+    if (!accepted) return;
+    ++result_.arrivals;
+    if (dead_[peer] || current_session_[peer] != none || supernode_[peer]) {
+        ++result_.arrivals_skipped;
+        return;
+    }
+    const auto id = open_session(peer, item, stream ? session_kind::stream : session_kind::download, now);
+    sessions_[id].linger_s = config_.seed_time_s > 0 ? linger : 0;
+    if (patience > 0) schedule(now + patience, event_type::give_up, id, sessions_[id].version);
+}
+
+std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, session_kind kind, double now) {
+    std::uint32_t id;
+    if (!free_sessions_.empty()) {
+        id = free_sessions_.back();
+        free_sessions_.pop_back();
+    } else {
+        id = static_cast<std::uint32_t>(sessions_.size());
+        sessions_.emplace_back();
+        active_slot_.push_back(none);
+    }
+    session& s = sessions_[id];
+    const std::uint32_t version = s.version + 1;
+    s.in_flows.clear();
+    s.out_flows.clear();
+    s.known.clear();
+    s.supernodes.clear();
+    auto in_flows = std::move(s.in_flows);
+    auto out_flows = std::move(s.out_flows);
+    auto known = std::move(s.known);
+    auto supernodes = std::move(s.supernodes);
+    s = session{};
+    s.in_flows = std::move(in_flows);
+    s.out_flows = std::move(out_flows);
+    s.known = std::move(known);
+    s.supernodes = std::move(supernodes);
+    s.version = version;
+    s.peer = peer;
+    s.item = item;
+    s.kind = kind;
+    s.size = people_.item_bytes[item];
+    s.start = s.last = s.last_used = now;
+    make_busy(id);
+    if (kind == session_kind::cache) {
+        cached_[(std::uint64_t{peer} << 32) | item] = id;
+        cache_lists_[peer].push_back(id);
+        holders_[item].push_back(peer);
+        cache_bytes_[peer] += s.size;
+    } else {
+        current_session_[peer] = id;
+    }
+    swarms_[item].upsert(record_of(peer, false));
+
+    if (uses_supernodes() && kind != session_kind::cache) {
+        ++requests_in_as_[(std::uint64_t{people_.peers[peer].as_index} << 32) | item];  // the tracker's per-AS popularity
+        assign_supernodes(id, now);
+    }
+    announce(id, now);
+    schedule(now + config_.announce_interval_s, event_type::announce, id, s.version);
+    return id;
+}
+
+void engine::complete(std::uint32_t id, double now) {
+    session& s = sessions_[id];
+    s.bytes = s.size;
+    s.state = phase::seeding;
+    s.in_rate = 0;
+    ++s.prediction;
+    if (s.kind != session_kind::stream || s.play == playback::finished) make_idle(id);
+    while (!s.in_flows.empty()) remove_flow(s.in_flows.back(), now);
+    if (std::abs(s.received - s.size) > 1e-6 * s.size + 1) ++result_.completed_short;
+    swarms_[s.item].upsert(record_of(s.peer, true));
+    release_supernodes(s);
+    if (s.kind == session_kind::download) {
+        ++result_.downloads_completed;
+        download_times_.push_back(static_cast<float>(now - s.start));
+    }
+    if (s.kind != session_kind::cache) schedule(now + s.linger_s, event_type::leave, id, s.version);
+}
+
+void engine::leave(std::uint32_t id, double now, bool aborted) {
+    session& s = sessions_[id];
+    if (s.state == phase::ended) return;
+    settle_session(s, now);
+    if (s.state == phase::downloading) {
+        if (aborted) ++result_.sessions_aborted;
+    }
+    while (!s.in_flows.empty()) remove_flow(s.in_flows.back(), now);
+    while (!s.out_flows.empty()) remove_flow(s.out_flows.back(), now);
+    release_supernodes(s);
+    swarms_[s.item].remove(record_of(s.peer, false));
+    if (s.kind == session_kind::cache) {
+        cached_.erase((std::uint64_t{s.peer} << 32) | s.item);
+        auto& list = cache_lists_[s.peer];
+        list.erase(std::remove(list.begin(), list.end(), id), list.end());
+        cache_bytes_[s.peer] -= s.size;
+        auto& holders = holders_[s.item];
+        holders.erase(std::remove(holders.begin(), holders.end(), s.peer), holders.end());
+    } else if (current_session_[s.peer] == id) {
+        current_session_[s.peer] = none;
+    }
+    s.state = phase::ended;
+    ++s.version;
+    make_idle(id);
+    free_sessions_.push_back(id);
+}
+
+void engine::make_busy(std::uint32_t id) {
+    if (active_slot_[id] != none) return;
+    active_slot_[id] = static_cast<std::uint32_t>(active_sessions_.size());
+    active_sessions_.push_back(id);
+}
+
+void engine::make_idle(std::uint32_t id) {
+    const std::uint32_t slot = active_slot_[id];
+    if (slot == none) return;
+    active_sessions_[slot] = active_sessions_.back();
+    active_slot_[active_sessions_[slot]] = slot;
+    active_sessions_.pop_back();
+    active_slot_[id] = none;
+}
+
+void engine::settle_session(session& s, double now) {
+    if (s.state == phase::downloading && now > s.last) s.bytes = std::min(s.size, s.bytes + s.in_rate * (now - s.last));
+    s.last = now;
+}
+
+void engine::predict_completion(std::uint32_t id, double now) {
+    session& s = sessions_[id];
+    ++s.prediction;
+    if (s.state != phase::downloading || s.in_rate <= 0) return;
+    const double at = now + (s.size - s.bytes) / s.in_rate;
+    if (at < tick_start_ + config_.tick_s) schedule(std::max(at, now), event_type::completion, id, s.prediction);
+}
+
+void engine::account(const flow& f, double delta, double now) {
+    session& target = sessions_[f.target_session];
+    target.received += delta;
+    result_.bytes_sent += delta;
+    result_.bytes_received += delta;
+    auto& bucket = result_.series[std::min(static_cast<std::size_t>(now / result_.bucket_s), result_.series.size() - 1)];
+    const auto& source_peer = people_.peers[f.source_peer];
+    const auto& target_peer = people_.peers[target.peer];
+    switch (f.where) {
+    case flow_class::origin:
+        result_.origin_bytes += delta;
+        bucket.origin_bytes += delta;
+        result_.per_as[target_peer.as_index].transit_in_bytes += delta;
+        break;
+    case flow_class::intra:
+        result_.peer_intra_bytes += delta;
+        bucket.peer_intra_bytes += delta;
+        result_.per_as[target_peer.as_index].intra_bytes += delta;
+        break;
+    case flow_class::inter:
+        result_.peer_inter_bytes += delta;
+        bucket.peer_inter_bytes += delta;
+        result_.per_as[target_peer.as_index].transit_in_bytes += delta;
+        result_.per_as[source_peer.as_index].transit_out_bytes += delta;
+        break;
+    }
+    if (f.from_supernode) {
+        result_.supernode_bytes += delta;
+        supernode_upload_[f.source_peer] += delta;
+    }
+}
+
+void engine::update_playback(session& s, double from, double to) {
+    if (s.kind != session_kind::stream || s.play == playback::finished) return;
+    const double rate = config_.play_rate_kbps * 1000 / 8;
+    const double available = s.state == phase::downloading ? s.bytes : s.size;
+    const double buffer = std::min(config_.startup_buffer_s * rate, s.size - s.played);
+    const double dt = to - from;
+    switch (s.play) {
+    case playback::buffering:
+    case playback::rebuffering: {
+        if (available < s.played + buffer) {
+            if (s.play == playback::rebuffering) s.stall_s += dt;
+            break;
+        }
+        // The moment the buffer filled, from the rate over this tick.
+        const double surplus = available - (s.played + buffer);
+        const double filled_at = std::clamp(to - (s.in_rate > 0 ? surplus / s.in_rate : 0), from, to);
+        if (s.play == playback::buffering) {
+            s.play_started = filled_at;
+            startup_delays_.push_back(static_cast<float>(filled_at - s.start));
+        } else {
+            s.stall_s += filled_at - from;
+        }
+        s.play = playback::playing;
+        s.played = std::min(available, s.played + rate * (to - filled_at));
+        break;
+    }
+    case playback::playing: {
+        const double wanted = s.played + rate * dt;
+        if (wanted <= available) {
+            s.played = wanted;
+        } else {
+            s.stall_s += (wanted - available) / rate;
+            s.played = available;
+            s.play = playback::rebuffering;
+            s.stalled_once = true;
+        }
+        break;
+    }
+    case playback::finished: break;
+    }
+    if (s.played >= s.size * (1 - 1e-9)) {
+        s.play = playback::finished;
+        ++streams_;
+        ++result_.streams_completed;
+        played_s_ += s.size / rate;
+        stalled_s_ += s.stall_s;
+        streams_stalled_ += s.stalled_once;
+    }
+}
+
+void engine::tick(double from, double to) {
+    tick_start_ = from;
+    const double dt = to - from;
+    // Bytes moved over the tick at the rates set at its start.
+    for (auto& f : flows_) {
+        if (!f.alive || f.rate <= 0) continue;
+        const double delta = f.rate * dt;
+        f.bytes += delta;
+        account(f, delta, from);
+    }
+    tick_start_ = to;  // flows are settled to here; a flow removed from now on adds nothing more
+    // Backwards: a stream that finishes playing leaves the list (the last one takes its place).
+    for (std::size_t i = active_sessions_.size(); i-- > 0;) {
+        const auto id = active_sessions_[i];
+        session& s = sessions_[id];
+        settle_session(s, to);
+        update_playback(s, from, to);
+        if (s.state != phase::downloading && (s.kind != session_kind::stream || s.play == playback::finished)) {
+            make_idle(id);
+        }
+    }
+    for (std::size_t i = 0; i < active_sessions_.size(); ++i) {
+        const auto id = active_sessions_[i];
+        if (sessions_[id].needs_peers) connect_more(id, to);
+    }
+
+    // Re-share bandwidth among the flows that can carry data now.
+    const std::size_t peer_count = people_.peers.size();
+    const std::size_t as_count = world_.ases.size() + 1;
+    const std::size_t resource_space = 3 * peer_count + as_count + people_.item_bytes.size();
+    if (resource_stamp_.size() != resource_space) {
+        resource_stamp_.assign(resource_space, 0);
+        resource_index_.assign(resource_space, 0);
+    }
+    ++stamp_;
+    demands_.clear();
+    demand_flow_.clear();
+    capacities_.clear();
+    const auto resource = [&](std::size_t global, double capacity) {
+        if (resource_stamp_[global] != stamp_) {
+            resource_stamp_[global] = stamp_;
+            resource_index_[global] = static_cast<std::uint32_t>(capacities_.size());
+            capacities_.push_back(capacity);
+        }
+        return resource_index_[global];
+    };
+    const double transit = config_.transit_capacity_mbps * 1e6 / 8;
+    const double far_limit = config_.far_rate_limit_kbps * 1000 / 8;
+    for (std::uint32_t id = 0; id < flows_.size(); ++id) {
+        flow& f = flows_[id];
+        if (!f.alive) continue;
+        f.rate = 0;
+        const session& target = sessions_[f.target_session];
+        flow_demand demand;
+        if (f.source_session != none) {
+            const session& source = sessions_[f.source_session];
+            if (source.state == phase::downloading) {
+                // A leecher passes on what it holds, no faster than it has it.
+                const double holding = source.bytes - f.bytes;
+                if (holding < piece_bytes || target.bytes >= source.bytes) continue;
+                demand.cap = holding / config_.tick_s + source.in_rate;
+            }
+        }
+        const auto& up = people_.peers[f.source_peer];
+        const auto& down = people_.peers[target.peer];
+        demand.use(resource(f.source_peer, people_.upload_bps[up.capacity_class]));
+        demand.use(resource(peer_count + target.peer, people_.download_bps[down.capacity_class]));
+        if (f.far) demand.use(resource(2 * peer_count + f.source_peer, far_limit));
+        if (transit > 0 && f.where != flow_class::intra) {
+            demand.use(resource(3 * peer_count + down.as_index, transit));
+            if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + up.as_index, transit));
+        }
+        if (f.where == flow_class::origin) {
+            if (const auto budget = origin_budget_.find(target.item); budget != origin_budget_.end()) {
+                demand.use(resource(3 * peer_count + as_count + target.item, budget->second));
+            }
+        }
+        demands_.push_back(demand);
+        demand_flow_.push_back(id);
+    }
+    rates_.resize(demands_.size());
+    max_min_rates(capacities_, demands_, rates_, work_);
+
+    for (const auto id : active_sessions_) sessions_[id].in_rate = 0;
+    for (std::size_t d = 0; d < demands_.size(); ++d) {
+        flow& f = flows_[demand_flow_[d]];
+        f.rate = rates_[d];
+        sessions_[f.target_session].in_rate += f.rate;
+    }
+    tick_start_ = to;
+    for (const auto id : active_sessions_) {
+        if (sessions_[id].state == phase::downloading) predict_completion(id, to);
+    }
+}
+
+void engine::finish() {
+    for (const auto id : active_sessions_) {
+        if (sessions_[id].state == phase::downloading && sessions_[id].kind != session_kind::cache) {
+            ++result_.sessions_unfinished;
+        }
+    }
+    result_.download_time_s = summarize(std::move(download_times_));
+    result_.startup_delay_s = summarize(std::move(startup_delays_));
+    result_.stall_ratio = played_s_ > 0 ? stalled_s_ / played_s_ : 0;
+    result_.streams_with_stall = streams_ ? static_cast<double>(streams_stalled_) / static_cast<double>(streams_) : 0;
+    std::vector<float> uploads;
+    for (std::size_t p = 0; p < ever_supernode_.size(); ++p) {
+        if (ever_supernode_[p]) uploads.push_back(static_cast<float>(supernode_upload_[p] / 1e9));
+    }
+    result_.supernode_upload_gb = summarize(std::move(uploads));
+    result_.supernode_children = summarize(std::move(children_samples_));
+    for (auto& outcome : result_.faults) {
+        const auto hour_mbps = [&](double from_s) {
+            double bytes = 0;
+            for (std::size_t b = 0; b < result_.series.size(); ++b) {
+                const double start = static_cast<double>(b) * result_.bucket_s;
+                if (start >= from_s && start < from_s + 3600) bytes += result_.series[b].origin_bytes;
+            }
+            return bytes * 8 / 1e6 / 3600;
+        };
+        outcome.origin_mbps_before = hour_mbps(outcome.at_h * 3600 - 3600);
+        outcome.origin_mbps_after = hour_mbps(outcome.at_h * 3600);
+    }
+}
+
+}  // namespace nearcast::sim::detail
+
+namespace nearcast::sim {
+
+strategy_result simulate(const scenario& config, const topology& world, const population& people, strategy which,
+                         const progress_callback& progress) {
+    detail::engine run(config, world, people, which, progress);
+    return run.run();
+}
+
+}  // namespace nearcast::sim

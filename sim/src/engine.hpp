@@ -1,0 +1,204 @@
+// The discrete-event engine behind simulate(): sessions, flows, the event queue and the tick
+// on which flow rates are re-shared. Internal to the simulator.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <queue>
+#include <random>
+#include <unordered_map>
+#include <vector>
+
+#include "nearcast/peer/ranking.hpp"
+#include "nearcast/sim/flow_allocation.hpp"
+#include "nearcast/sim/simulation.hpp"
+#include "nearcast/tracker/selection.hpp"
+#include "nearcast/tracker/swarm.hpp"
+
+namespace nearcast::sim::detail {
+
+constexpr std::uint32_t none = 0xffff'ffffu;
+constexpr double piece_bytes = 1 << 20;  // a leecher shares once it holds a piece
+
+enum class session_kind : std::uint8_t { download, stream, cache };
+enum class phase : std::uint8_t { downloading, seeding, ended };
+enum class playback : std::uint8_t { buffering, playing, rebuffering, finished };
+
+struct session {
+    std::uint32_t peer = 0;
+    std::uint32_t item = 0;
+    session_kind kind = session_kind::download;
+    phase state = phase::downloading;
+    playback play = playback::buffering;
+    bool needs_peers = false;
+    bool stalled_once = false;
+    std::uint32_t version = 0;       // bumped to cancel the session's queued events
+    std::uint32_t prediction = 0;    // the completion prediction now standing
+    double size = 0;
+    double bytes = 0;                // verified bytes, as of `last`
+    double received = 0;             // bytes the flows delivered (a cross-check of `bytes`)
+    double in_rate = 0;
+    double last = 0;
+    double start = 0;
+    double linger_s = 0;             // seeding time after completion
+    double played = 0;               // stream: bytes played
+    double play_started = -1;
+    double stall_s = 0;
+    double orphaned_at = -1;         // lost a supernode then
+    double last_used = 0;            // a supernode's cache: last asked for
+    std::vector<std::uint32_t> in_flows, out_flows;
+    std::vector<std::uint32_t> known;       // peers of the last tracker answer
+    std::vector<std::uint32_t> supernodes;  // assigned (peer ids)
+};
+
+enum class flow_class : std::uint8_t { origin, intra, inter };
+
+struct flow {
+    std::uint32_t source_peer = 0;
+    std::uint32_t source_session = none;  // none: an origin seeder
+    std::uint32_t target_session = 0;
+    double rate = 0;
+    double bytes = 0;
+    flow_class where = flow_class::intra;
+    bool far = false;                     // nearcast's far peer class applies
+    bool from_supernode = false;
+    bool alive = false;
+    proximity::network_distance distance;
+};
+
+enum class event_type : std::uint8_t { arrival, completion, leave, announce, rehome, give_up, fault, election, budget, sample };
+
+struct event {
+    double time;
+    std::uint64_t sequence;
+    event_type type;
+    std::uint32_t subject;
+    std::uint32_t version;
+    bool operator>(const event& other) const {
+        return time != other.time ? time > other.time : sequence > other.sequence;
+    }
+};
+
+class engine {
+public:
+    engine(const scenario& config, const topology& world, const population& people, strategy which,
+           const progress_callback& progress);
+    strategy_result run();
+
+private:
+    // Events and time.
+    void schedule(double time, event_type type, std::uint32_t subject, std::uint32_t version = 0);
+    void handle(const event& next);
+    void schedule_next_arrival(double after);
+    void tick(double from, double to);
+    void settle_session(session& s, double now);
+    void account(const flow& f, double delta_bytes, double now);
+
+    // Sessions.
+    void arrive(double now);
+    std::uint32_t open_session(std::uint32_t peer, std::uint32_t item, session_kind kind, double now);
+    void complete(std::uint32_t id, double now);
+    void leave(std::uint32_t id, double now, bool aborted);
+    void update_playback(session& s, double from, double to);
+    void predict_completion(std::uint32_t id, double now);
+    void make_busy(std::uint32_t id);
+    void make_idle(std::uint32_t id);
+    void finish();
+    bool uses_supernodes() const { return which_ == strategy::nearcast; }
+
+    // Sources (swarming.cpp).
+    void announce(std::uint32_t id, double now);
+    void connect_more(std::uint32_t id, double now);
+    std::uint32_t session_of(std::uint32_t peer, std::uint32_t item) const;
+    std::uint32_t add_flow(std::uint32_t source_peer, std::uint32_t source_session, std::uint32_t target, double now);
+    void remove_flow(std::uint32_t id, double now);
+    bool connected(const session& s, std::uint32_t peer) const;
+    tracker::peer_record record_of(std::uint32_t peer, bool seed) const;
+    tracker::peer_record full_record(std::uint32_t peer) const;
+    void refresh_origin_records();
+    proximity::network_distance distance(std::uint32_t a, std::uint32_t b);
+    bool alive_origin(std::uint32_t peer) const;
+    std::vector<std::uint32_t> live_origins() const;
+
+    // Supernodes (supernodes.cpp).
+    void elect(double now);
+    void assign_supernodes(std::uint32_t id, double now);
+    void release_supernodes(session& s);
+    std::uint32_t ensure_cached(std::uint32_t supernode, std::uint32_t item, double now);
+    void drop_supernode(std::uint32_t peer, double now);
+    void kill_peer(std::uint32_t peer, double now, fault_outcome& outcome);
+    void apply_fault(std::uint32_t index, double now);
+    void plan_origin_budget();
+
+    const scenario& config_;
+    const topology& world_;
+    const population& people_;
+    strategy which_;
+    progress_callback progress_;
+    strategy_result result_;
+
+    std::mt19937_64 workload_random_;   // arrivals: the same for every strategy
+    std::mt19937_64 random_;            // everything else
+    std::priority_queue<event, std::vector<event>, std::greater<>> queue_;
+    std::uint64_t sequence_ = 0;
+    double tick_start_ = 0;
+    double arrival_rate_max_ = 0;
+
+    std::deque<session> sessions_;  // a deque: opening a session never moves the others
+    std::vector<std::uint32_t> free_sessions_;
+    // Sessions the tick has work for: downloading, or a stream still playing (unordered).
+    std::vector<std::uint32_t> active_sessions_;
+    std::vector<std::uint32_t> active_slot_;          // session -> position in active_sessions_, or none
+    std::vector<flow> flows_;
+    std::vector<std::uint32_t> free_flows_;
+    std::vector<std::uint32_t> current_session_;      // peer -> its ordinary session, or none
+    std::vector<std::uint8_t> dead_;                  // peer -> taken out by a fault
+    std::unordered_map<std::uint64_t, std::uint32_t> cached_;  // supernode << 32 | item -> session
+    std::vector<tracker::swarm> swarms_;
+    std::vector<tracker::peer_record> origin_records_;
+    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> cache_lists_;  // supernode -> cache sessions
+    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> holders_;      // item -> supernodes caching it
+    std::unordered_map<std::uint32_t, double> cache_bytes_;                      // supernode -> bytes cached
+    std::unordered_map<std::uint64_t, std::uint32_t> requests_in_as_;            // AS << 32 | item -> requests
+    std::vector<std::uint8_t> ever_supernode_;
+    std::uint32_t current_fault_ = none;
+
+    // Tracker policy, as the strategy configures it.
+    tracker::selection_options selection_;
+    tracker::origin_options origin_rule_;
+    proximity::as_graph empty_graph_;
+    const proximity::as_graph* graph_ = nullptr;
+    tracker::hop_cache hops_;
+    peer::locality_options locality_;
+
+    // Supernodes.
+    std::vector<std::uint8_t> supernode_;             // peer -> 1 when elected
+    std::vector<std::uint32_t> children_;             // peer -> children now
+    std::vector<std::uint32_t> admission_;            // peer -> its admission limit
+    std::vector<std::vector<std::uint32_t>> supernodes_by_as_;
+    std::vector<std::vector<std::uint16_t>> adjacent_ases_;
+    std::vector<double> supernode_upload_;            // peer -> bytes uploaded as a supernode
+    std::vector<float> children_samples_;
+
+    // The origin's upload plan (the seeder's policy): per item, bytes/s; absent means none.
+    std::unordered_map<std::uint32_t, double> origin_budget_;
+
+    // Rate sharing.
+    allocation_workspace work_;
+    std::vector<flow_demand> demands_;
+    std::vector<std::uint32_t> demand_flow_;
+    std::vector<double> capacities_;
+    std::vector<double> rates_;
+    std::vector<std::uint32_t> resource_stamp_;
+    std::vector<std::uint32_t> resource_index_;
+    std::uint32_t stamp_ = 0;
+
+    std::vector<float> download_times_;
+    std::vector<float> startup_delays_;
+    double played_s_ = 0;
+    double stalled_s_ = 0;
+    std::uint64_t streams_ = 0;
+    std::uint64_t streams_stalled_ = 0;
+};
+
+}  // namespace nearcast::sim::detail

@@ -1,0 +1,234 @@
+// Supernodes, faults and the origin's upload plan in the simulator: the tracker's election and
+// assignment policy, the daemon's cache policy and the seeder's budget, run as they ship.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "engine.hpp"
+#include "nearcast/peer/cache_policy.hpp"
+#include "nearcast/seeder/upload_budget.hpp"
+#include "nearcast/tracker/supernodes.hpp"
+
+namespace nearcast::sim::detail {
+
+namespace {
+
+tracker::election_options election_options_of(const scenario& config) {
+    tracker::election_options options;
+    options.peers_per_supernode = config.peers_per_supernode;
+    options.admission_limit = config.admission_limit;
+    return options;
+}
+
+}  // namespace
+
+void engine::elect(double now) {
+    std::vector<tracker::supernode_candidate> candidates;
+    for (std::uint32_t p = 0; p < people_.origin_begin; ++p) {
+        const auto& placed = people_.peers[p];
+        if (!placed.daemon || dead_[p]) continue;
+        candidates.push_back({p, placed.as_index, people_.upload_bps[placed.capacity_class],
+                              placed.uptime_at_start_s + now, placed.reachable, supernode_[p] != 0, false});
+    }
+    std::vector<tracker::group_population> groups;
+    for (std::uint32_t a = 0; a < world_.ases.size(); ++a) groups.push_back({a, people_.peers_per_as[a]});
+    const auto options = election_options_of(config_);
+    const auto elected = tracker::elect_supernodes(candidates, groups, options);
+
+    std::vector<std::uint8_t> keep(people_.peers.size(), 0);
+    for (const auto& chosen : elected) keep[chosen.id] = 1;
+    for (std::uint32_t a = 0; a < supernodes_by_as_.size(); ++a) {
+        const auto old = supernodes_by_as_[a];
+        for (const auto p : old) {
+            if (!keep[p]) drop_supernode(p, now);
+        }
+    }
+    for (auto& list : supernodes_by_as_) list.clear();
+    for (const auto& chosen : elected) {
+        const auto p = static_cast<std::uint32_t>(chosen.id);
+        supernode_[p] = 1;
+        ever_supernode_[p] = 1;
+        admission_[p] = chosen.admission_limit;
+        supernodes_by_as_[chosen.group].push_back(p);
+    }
+    result_.supernodes_elected = static_cast<std::uint32_t>(elected.size());
+    result_.supernodes_peak = std::max(result_.supernodes_peak, result_.supernodes_elected);
+}
+
+void engine::assign_supernodes(std::uint32_t id, double now) {
+    session& s = sessions_[id];
+    if (s.kind == session_kind::cache || s.state != phase::downloading) return;
+    const std::size_t want = 2;
+    if (s.supernodes.size() >= want) return;
+    const auto home = people_.peers[s.peer].as_index;
+    if (home >= supernodes_by_as_.size()) return;
+
+    std::vector<tracker::supernode_load> loads;
+    const auto offer = [&](std::uint16_t as_index, std::uint32_t hops) {
+        for (const auto p : supernodes_by_as_[as_index]) {
+            if (p == s.peer || dead_[p] || std::find(s.supernodes.begin(), s.supernodes.end(), p) != s.supernodes.end()) {
+                continue;
+            }
+            loads.push_back({p, as_index, hops, children_[p], admission_[p]});
+        }
+    };
+    offer(home, 0);
+    if (loads.size() < want) {
+        for (const auto neighbour : adjacent_ases_[home]) offer(neighbour, 1);
+    }
+    const auto chosen = tracker::assign_supernodes(loads, static_cast<std::uint32_t>(want - s.supernodes.size()));
+    for (const auto picked : chosen) {
+        const auto p = static_cast<std::uint32_t>(picked);
+        ++children_[p];
+        result_.max_children_over_limit =
+            std::max(result_.max_children_over_limit, static_cast<double>(children_[p]) / admission_[p]);
+        s.supernodes.push_back(p);
+        const std::uint32_t cache = ensure_cached(p, s.item, now);
+        if (cache != none && !connected(sessions_[id], p)) add_flow(p, cache, id, now);
+    }
+}
+
+void engine::release_supernodes(session& s) {
+    for (const auto p : s.supernodes) {
+        if (children_[p] > 0) --children_[p];
+    }
+    s.supernodes.clear();
+}
+
+std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item, double now) {
+    if (const auto found = cached_.find((std::uint64_t{supernode} << 32) | item); found != cached_.end()) {
+        sessions_[found->second].last_used = now;
+        return found->second;
+    }
+    // Only what is popular in the supernode's AS is worth a copy: an item asked for once is
+    // the long tail, and the origin serves it.
+    const auto as_index = people_.peers[supernode].as_index;
+    if (requests_in_as_[(std::uint64_t{as_index} << 32) | item] < 2) return none;
+
+    // Make room the way the daemon does: least recently used first, never an item in use.
+    const auto quota = static_cast<std::uint64_t>(config_.supernode_cache_gb * 1e9);
+    const auto incoming = static_cast<std::uint64_t>(people_.item_bytes[item]);
+    auto total = static_cast<std::uint64_t>(cache_bytes_[supernode]);
+    if (total + incoming <= quota) return open_session(supernode, item, session_kind::cache, now);
+    std::vector<peer::cached_item> held;
+    total = 0;
+    for (const auto id : cache_lists_[supernode]) {
+        const session& cached = sessions_[id];
+        held.push_back({std::to_string(id), static_cast<std::uint64_t>(cached.size),
+                        static_cast<std::int64_t>(cached.last_used),
+                        cached.state == phase::downloading || !cached.out_flows.empty()});
+        total += static_cast<std::uint64_t>(cached.size);
+    }
+    for (const auto& evicted : peer::evict_for(held, quota, incoming)) {
+        const auto id = static_cast<std::uint32_t>(std::stoul(evicted));
+        total -= static_cast<std::uint64_t>(sessions_[id].size);
+        leave(id, now, false);
+    }
+    if (total + incoming > quota) return none;  // everything held is in use: serve without caching
+    return open_session(supernode, item, session_kind::cache, now);
+}
+
+void engine::drop_supernode(std::uint32_t peer, double now) {
+    supernode_[peer] = 0;
+    const auto caches = cache_lists_[peer];
+    for (const auto id : caches) leave(id, now, false);
+    cache_lists_.erase(peer);
+    cache_bytes_.erase(peer);
+    auto& list = supernodes_by_as_[people_.peers[peer].as_index];
+    list.erase(std::remove(list.begin(), list.end(), peer), list.end());
+    // Its children re-home on their next answer, spread over an interval so that they do not
+    // all hit the tracker and the next supernodes at once.
+    for (const auto id : active_sessions_) {
+        session& child = sessions_[id];
+        const auto at = std::find(child.supernodes.begin(), child.supernodes.end(), peer);
+        if (at == child.supernodes.end()) continue;
+        child.supernodes.erase(at);
+        child.orphaned_at = now;
+        if (current_fault_ != none) ++result_.faults[current_fault_].orphans;
+        const double jitter = std::uniform_real_distribution<double>(0, config_.announce_interval_s)(random_);
+        schedule(now + jitter, event_type::rehome, id, child.version);
+    }
+    children_[peer] = 0;
+}
+
+void engine::kill_peer(std::uint32_t peer, double now, fault_outcome& outcome) {
+    if (dead_[peer]) return;
+    ++outcome.removed;
+    if (supernode_[peer]) drop_supernode(peer, now);
+    dead_[peer] = 1;
+    if (const auto id = current_session_[peer]; id != none) {
+        if (sessions_[id].state == phase::downloading) ++outcome.sessions_interrupted;
+        leave(id, now, true);
+    }
+    if (peer >= people_.origin_begin) {
+        for (std::uint32_t f = 0; f < flows_.size(); ++f) {
+            if (flows_[f].alive && flows_[f].source_peer == peer) remove_flow(f, now);
+        }
+        refresh_origin_records();
+    }
+}
+
+void engine::apply_fault(std::uint32_t index, double now) {
+    const fault& what = config_.faults[index];
+    fault_outcome outcome;
+    outcome.at_h = what.at_h;
+    current_fault_ = static_cast<std::uint32_t>(result_.faults.size());
+    result_.faults.push_back(outcome);
+    const auto share_of = [&](std::vector<std::uint32_t> pool) {
+        std::shuffle(pool.begin(), pool.end(), random_);
+        pool.resize(static_cast<std::size_t>(std::lround(what.share * static_cast<double>(pool.size()))));
+        return pool;
+    };
+    std::vector<std::uint32_t> victims;
+    std::string label;
+    const auto percent = std::to_string(static_cast<int>(std::lround(what.share * 100)));
+    switch (what.kind) {
+    case fault_kind::supernodes: {
+        std::vector<std::uint32_t> current;
+        for (const auto& list : supernodes_by_as_) current.insert(current.end(), list.begin(), list.end());
+        std::sort(current.begin(), current.end());
+        victims = share_of(current);
+        label = percent + "% of supernodes";
+        break;
+    }
+    case fault_kind::seeders:
+        victims = share_of(live_origins());
+        label = percent + "% of origin seeders";
+        break;
+    case fault_kind::as:
+        for (std::uint32_t p = 0; p < people_.origin_begin; ++p) {
+            if (people_.peers[p].origin_as == what.asn) victims.push_back(p);
+        }
+        label = "AS" + std::to_string(what.asn);
+        break;
+    }
+    for (const auto victim : victims) kill_peer(victim, now, result_.faults[current_fault_]);
+    char at[32];
+    std::snprintf(at, sizeof at, " at %.1f h", what.at_h);
+    result_.faults[current_fault_].what = label + at;
+}
+
+void engine::plan_origin_budget() {
+    // The seeder's policy: swarms that serve themselves share a slice of the origin's upload,
+    // the long tail gets the rest. Planned over the swarms the origin is serving now.
+    std::vector<std::uint32_t> items;
+    for (const auto& f : flows_) {
+        if (f.alive && f.source_session == none) items.push_back(sessions_[f.target_session].item);
+    }
+    std::sort(items.begin(), items.end());
+    items.erase(std::unique(items.begin(), items.end()), items.end());
+    std::vector<seeder::swarm_sources> swarms;
+    for (const auto item : items) {
+        swarms.push_back({item, swarms_[item].seeders(), swarms_[item].leechers(), true, 0});
+    }
+    seeder::upload_budget_config budget;
+    budget.upload_limit = static_cast<std::int64_t>(static_cast<double>(live_origins().size()) *
+                                                    people_.upload_bps.back());
+    const auto plan = seeder::plan_upload(budget, swarms);
+    origin_budget_.clear();
+    for (const auto& limit : plan.swarms) {
+        if (limit.upload_limit > 0) origin_budget_[static_cast<std::uint32_t>(limit.item_id)] = static_cast<double>(limit.upload_limit);
+    }
+}
+
+}  // namespace nearcast::sim::detail

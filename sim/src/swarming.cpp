@@ -1,0 +1,221 @@
+// Whom a simulated peer downloads from: the tracker's answer (the production selection policy,
+// configured by the strategy), the client's connect order and far limits (the production
+// ranking policy), and the flows that carry the bytes.
+#include <algorithm>
+
+#include "engine.hpp"
+
+namespace nearcast::sim::detail {
+
+tracker::peer_record engine::full_record(std::uint32_t peer) const {
+    const auto& placed = people_.peers[peer];
+    auto record = tracker::record_for({proximity::ip_address::v4(placed.address), placed.port});
+    record.prefix_length = placed.prefix_length;
+    record.origin_as = placed.origin_as;
+    if (peer >= people_.origin_begin) record.flags |= tracker::peer_record::flag_origin;
+    return record;
+}
+
+tracker::peer_record engine::record_of(std::uint32_t peer, bool seed) const {
+    auto record = full_record(peer);
+    // A prefix-aware tracker knows announced prefixes, not who originates them.
+    if (which_ == strategy::prefix) record.origin_as = 0;
+    if (seed) record.flags |= tracker::peer_record::flag_seed;
+    return record;
+}
+
+proximity::network_distance engine::distance(std::uint32_t a, std::uint32_t b) {
+    return tracker::record_distance(full_record(a), full_record(b), world_.routing.graph(), locality_.distance, hops_);
+}
+
+bool engine::alive_origin(std::uint32_t peer) const { return peer >= people_.origin_begin && !dead_[peer]; }
+
+std::vector<std::uint32_t> engine::live_origins() const {
+    std::vector<std::uint32_t> alive;
+    for (auto p = people_.origin_begin; p < people_.peers.size(); ++p) {
+        if (!dead_[p]) alive.push_back(p);
+    }
+    return alive;
+}
+
+void engine::refresh_origin_records() {
+    origin_records_.clear();
+    for (const auto p : live_origins()) origin_records_.push_back(record_of(p, true));
+}
+
+std::uint32_t engine::session_of(std::uint32_t peer, std::uint32_t item) const {
+    if (supernode_[peer]) {
+        if (const auto found = cached_.find((std::uint64_t{peer} << 32) | item); found != cached_.end()) {
+            return found->second;
+        }
+    }
+    const std::uint32_t id = current_session_[peer];
+    return id != none && sessions_[id].item == item ? id : none;
+}
+
+bool engine::connected(const session& s, std::uint32_t peer) const {
+    return std::any_of(s.in_flows.begin(), s.in_flows.end(),
+                       [&](std::uint32_t f) { return flows_[f].source_peer == peer; });
+}
+
+void engine::announce(std::uint32_t id, double now) {
+    session& s = sessions_[id];
+    if (s.orphaned_at >= 0 && uses_supernodes()) {
+        // An orphan re-homes on its next answer (its announce was jittered).
+        assign_supernodes(id, now);
+        if (!s.supernodes.empty() && current_fault_ != none) {
+            auto& outcome = result_.faults[current_fault_];
+            ++outcome.rehomed;
+            outcome.max_rehome_s = std::max(outcome.max_rehome_s, now - s.orphaned_at);
+        }
+        s.orphaned_at = -1;
+    }
+    s.known.clear();
+    if (which_ == strategy::origin_only) {
+        s.known = live_origins();
+    } else if (s.kind == session_kind::cache) {
+        // A supernode asks the other supernodes that hold the item, nearest first, then the origin.
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> holders;
+        if (const auto found = holders_.find(s.item); found != holders_.end()) {
+            for (const auto peer : found->second) {
+                if (peer != s.peer && !dead_[peer]) holders.emplace_back(distance(s.peer, peer).cost(), peer);
+            }
+        }
+        std::sort(holders.begin(), holders.end());
+        for (const auto& [cost, peer] : holders) s.known.push_back(peer);
+        if (s.known.size() < 2) {
+            for (const auto origin : live_origins()) s.known.push_back(origin);
+        }
+    } else {
+        const tracker::requester who{record_of(s.peer, false)};
+        const auto answer = tracker::select_peers(swarms_[s.item].peers(), origin_records_, who, config_.numwant, *graph_,
+                                                  selection_, origin_rule_, hops_, random_);
+        for (const auto& where : answer.peers) {
+            const auto found = people_.by_endpoint.find(population::endpoint_key(where.address.v4_bits(), where.port));
+            if (found != people_.by_endpoint.end()) s.known.push_back(found->second);
+        }
+    }
+    connect_more(id, now);
+}
+
+void engine::connect_more(std::uint32_t id, double now) {
+    session& s = sessions_[id];
+    s.needs_peers = false;
+    if (s.state != phase::downloading || s.in_flows.size() >= config_.max_connections) return;
+
+    // Candidates: known peers not yet connected that hold (part of) the item.
+    std::vector<std::uint32_t> candidates;
+    for (const auto peer : s.known) {
+        if (dead_[peer] || peer == s.peer || connected(s, peer)) continue;
+        if (peer >= people_.origin_begin || session_of(peer, s.item) != none) candidates.push_back(peer);
+    }
+    if (candidates.empty()) return;
+    const std::size_t room = config_.max_connections - s.in_flows.size();
+
+    std::vector<std::uint32_t> chosen;
+    if (which_ != strategy::nearcast || s.kind == session_kind::cache) {
+        // An ordinary client connects to the tracker's peers in no particular order; a cache
+        // fill takes its list as ranked.
+        if (s.kind != session_kind::cache) std::shuffle(candidates.begin(), candidates.end(), random_);
+        candidates.resize(std::min(candidates.size(), room));
+        chosen = candidates;
+    } else {
+        // nearcast's client: nearest first, origins last, and the far limits of its ranking.
+        std::vector<peer::candidate> ranked;
+        ranked.reserve(candidates.size());
+        for (const auto peer : candidates) ranked.push_back({distance(s.peer, peer), peer >= people_.origin_begin});
+        const auto order = peer::connect_order(ranked);
+        std::vector<peer::connection> connections;
+        for (const auto f : s.in_flows) {
+            connections.push_back({f, flows_[f].distance, flows_[f].source_session == none});
+        }
+        constexpr std::uint64_t proposed = std::uint64_t{1} << 40;
+        for (std::size_t i = 0; i < order.size() && i < room; ++i) {
+            connections.push_back({proposed + order[i], ranked[order[i]].distance, ranked[order[i]].origin});
+        }
+        auto closing = peer::connections_to_close(connections, locality_);
+        std::sort(closing.begin(), closing.end());
+        for (std::size_t i = 0; i < order.size() && i < room; ++i) {
+            if (!std::binary_search(closing.begin(), closing.end(), proposed + order[i])) {
+                chosen.push_back(candidates[order[i]]);
+            }
+        }
+        for (const auto closed : closing) {
+            if (closed < proposed) remove_flow(static_cast<std::uint32_t>(closed), now);
+        }
+    }
+
+    for (const auto peer : chosen) {
+        const std::uint32_t source = peer >= people_.origin_begin ? none : session_of(peer, s.item);
+        add_flow(peer, source, id, now);
+        // A connection carries data both ways: a fellow downloader gets our pieces too.
+        if (source != none) {
+            session& other = sessions_[source];
+            if (other.state == phase::downloading && !connected(other, s.peer)) add_flow(s.peer, id, source, now);
+        }
+    }
+}
+
+std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_session, std::uint32_t target,
+                               double /*now*/) {
+    std::uint32_t id;
+    if (!free_flows_.empty()) {
+        id = free_flows_.back();
+        free_flows_.pop_back();
+    } else {
+        id = static_cast<std::uint32_t>(flows_.size());
+        flows_.emplace_back();
+    }
+    flow& f = flows_[id];
+    f = flow{};
+    f.alive = true;
+    f.source_peer = source_peer;
+    f.source_session = source_session;
+    f.target_session = target;
+    session& t = sessions_[target];
+    const bool origin = source_session == none;
+    f.distance = distance(source_peer, t.peer);
+    if (origin) {
+        f.where = flow_class::origin;
+    } else {
+        f.where = people_.peers[source_peer].origin_as == people_.peers[t.peer].origin_as ? flow_class::intra
+                                                                                          : flow_class::inter;
+        f.from_supernode = sessions_[source_session].kind == session_kind::cache;
+        sessions_[source_session].out_flows.push_back(id);
+        sessions_[source_session].last_used = t.last;
+    }
+    // nearcast's far peer class: a peer's upload to far peers shares one small limit.
+    f.far = which_ == strategy::nearcast && !f.from_supernode &&
+            peer::classify(f.distance, origin, locality_) == peer::peer_kind::far;
+    t.in_flows.push_back(id);
+    return id;
+}
+
+void engine::remove_flow(std::uint32_t id, double now) {
+    flow& f = flows_[id];
+    if (!f.alive) return;
+    const double delta = f.rate * std::max(now - tick_start_, 0.0);
+    if (delta > 0) {
+        f.bytes += delta;
+        account(f, delta, now);
+    }
+    session& target = sessions_[f.target_session];
+    settle_session(target, now);
+    target.in_rate = std::max(target.in_rate - f.rate, 0.0);
+    auto& in = target.in_flows;
+    in.erase(std::remove(in.begin(), in.end(), id), in.end());
+    if (f.source_session != none) {
+        auto& out = sessions_[f.source_session].out_flows;
+        out.erase(std::remove(out.begin(), out.end(), id), out.end());
+    }
+    const bool had_rate = f.rate > 0;
+    f.alive = false;
+    f.rate = 0;
+    free_flows_.push_back(id);
+    if (target.state == phase::downloading) {
+        target.needs_peers = true;
+        if (had_rate) predict_completion(f.target_session, now);
+    }
+}
+
+}  // namespace nearcast::sim::detail
