@@ -26,6 +26,7 @@ engine::engine(const scenario& config, const topology& world, const population& 
     admission_.assign(peer_count, 0);
     supernode_upload_.assign(peer_count, 0);
     swarms_.resize(config.items);
+    origin_budget_.assign(config.items, 0);
     supernodes_by_as_.resize(world.ases.size());
     result_.which = which;
     result_.bucket_s = 600;
@@ -85,6 +86,14 @@ strategy_result engine::run() {
     const auto wall_start = std::chrono::steady_clock::now();
     const double end = config_.duration_s();
     schedule_next_arrival(0);
+    // A flash crowd: the first peers all ask for the most popular item at once.
+    for (std::uint32_t peer = 0; peer < config_.flash_crowd; ++peer) {
+        const auto id = open_session(peer, 0, session_kind::download, 0);
+        sessions_[id].linger_s = config_.seed_time_s > 0
+                                     ? std::exponential_distribution<double>(1 / config_.seed_time_s)(workload_random_)
+                                     : 0;
+        ++result_.arrivals;
+    }
     for (std::uint32_t f = 0; f < config_.faults.size(); ++f) schedule(config_.faults[f].at_h * 3600, event_type::fault, f);
     if (uses_supernodes()) schedule(0, event_type::election, 0);
     schedule(0, event_type::budget, 0);
@@ -279,6 +288,9 @@ void engine::complete(std::uint32_t id, double now) {
     if (std::abs(s.received - s.size) > 1e-6 * s.size + 1) ++result_.completed_short;
     swarms_[s.item].upsert(record_of(s.peer, true));
     release_supernodes(s);
+    if (s.orphaned_by_fault) ++result_.faults[current_fault_].finished_first;
+    s.orphaned_at = -1;
+    s.orphaned_by_fault = false;
     if (s.kind == session_kind::download) {
         ++result_.downloads_completed;
         download_times_.push_back(static_cast<float>(now - s.start));
@@ -496,8 +508,8 @@ void engine::tick(double from, double to) {
             if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + up.as_index, transit));
         }
         if (f.where == flow_class::origin) {
-            if (const auto budget = origin_budget_.find(target.item); budget != origin_budget_.end()) {
-                demand.use(resource(3 * peer_count + as_count + target.item, budget->second));
+            if (const double budget = origin_budget_[target.item]; budget > 0) {
+                demand.use(resource(3 * peer_count + as_count + target.item, budget));
             }
         }
         demands_.push_back(demand);

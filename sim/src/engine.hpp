@@ -45,6 +45,7 @@ struct session {
     double play_started = -1;
     double stall_s = 0;
     double orphaned_at = -1;         // lost a supernode then
+    bool orphaned_by_fault = false;
     double last_used = 0;            // a supernode's cache: last asked for
     std::vector<std::uint32_t> in_flows, out_flows;
     std::vector<std::uint32_t> known;       // peers of the last tracker answer
@@ -162,6 +163,7 @@ private:
     std::unordered_map<std::uint64_t, std::uint32_t> requests_in_as_;            // AS << 32 | item -> requests
     std::vector<std::uint8_t> ever_supernode_;
     std::uint32_t current_fault_ = none;
+    bool in_fault_ = false;
 
     // Tracker policy, as the strategy configures it.
     tracker::selection_options selection_;
@@ -181,7 +183,8 @@ private:
     std::vector<float> children_samples_;
 
     // The origin's upload plan (the seeder's policy): per item, bytes/s; absent means none.
-    std::unordered_map<std::uint32_t, double> origin_budget_;
+    std::vector<double> origin_budget_;               // item -> bytes/s, 0 for none
+    std::vector<std::uint32_t> budgeted_items_;
 
     // Rate sharing.
     allocation_workspace work_;

@@ -19,7 +19,6 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     const std::size_t resource_count = capacities.size();
     work.remaining.assign(capacities.begin(), capacities.end());
     work.users.assign(resource_count, 0);
-    work.versions.assign(resource_count, 0);
     work.frozen.assign(flows.size(), 0);
     work.capped.clear();
     work.heap.clear();
@@ -55,13 +54,34 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     });
     std::size_t next_capped = 0;
 
-    const auto push = [&](std::uint32_t r) {
-        if (work.users[r] == 0) return;
-        const double share = std::max(work.remaining[r], 0.0) / work.users[r];
-        work.heap.push_back({share, r, ++work.versions[r]});
-        std::push_heap(work.heap.begin(), work.heap.end(), heap_order);
+    // Shares only rise as flows freeze (a flow frozen at the lowest share leaves every other
+    // resource's share at least where it was), so the heap holds lower bounds: an entry is
+    // checked when it reaches the top and pushed back with its current share if it rose.
+    const auto share_of = [&](std::uint32_t r) { return std::max(work.remaining[r], 0.0) / work.users[r]; };
+    for (std::uint32_t r = 0; r < resource_count; ++r) {
+        if (work.users[r] > 0) work.heap.push_back({share_of(r), r});
+    }
+    std::make_heap(work.heap.begin(), work.heap.end(), heap_order);
+    const auto pop = [&] {
+        std::pop_heap(work.heap.begin(), work.heap.end(), heap_order);
+        work.heap.pop_back();
     };
-    for (std::uint32_t r = 0; r < resource_count; ++r) push(r);
+    // Brings a current entry to the top; false when no resource has unfrozen flows.
+    const auto settle_top = [&] {
+        while (!work.heap.empty()) {
+            const auto top = work.heap.front();
+            if (work.users[top.resource] == 0) {
+                pop();
+                continue;
+            }
+            const double current = share_of(top.resource);
+            if (current <= top.share) return true;
+            pop();
+            work.heap.push_back({current, top.resource});
+            std::push_heap(work.heap.begin(), work.heap.end(), heap_order);
+        }
+        return false;
+    };
 
     const auto freeze = [&](std::uint32_t f, double rate) {
         work.frozen[f] = 1;
@@ -75,35 +95,23 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     };
 
     while (unfrozen > 0) {
-        // The smallest resource share still current.
-        while (!work.heap.empty() && (work.heap.front().version != work.versions[work.heap.front().resource] ||
-                                      work.users[work.heap.front().resource] == 0)) {
-            std::pop_heap(work.heap.begin(), work.heap.end(), heap_order);
-            work.heap.pop_back();
-        }
+        const bool have_resource = settle_top();
         while (next_capped < work.capped.size() && work.frozen[work.capped[next_capped]]) ++next_capped;
-        const bool have_resource = !work.heap.empty();
         const bool have_cap = next_capped < work.capped.size();
         if (!have_resource && !have_cap) break;
 
         if (have_cap && (!have_resource || flows[work.capped[next_capped]].cap <= work.heap.front().share)) {
             const std::uint32_t f = work.capped[next_capped++];
             freeze(f, flows[f].cap);
-            for (std::uint8_t i = 0; i < flows[f].resource_count; ++i) push(flows[f].resources[i]);
             continue;
         }
-        const auto [share, bottleneck, version] = work.heap.front();
-        std::pop_heap(work.heap.begin(), work.heap.end(), heap_order);
-        work.heap.pop_back();
+        const auto bottleneck = work.heap.front().resource;
+        const double share = work.heap.front().share;
+        pop();
         for (std::uint32_t m = work.offsets[bottleneck]; m < work.offsets[bottleneck + 1]; ++m) {
             const std::uint32_t f = work.members[m];
-            if (work.frozen[f]) continue;
-            freeze(f, share);
-            for (std::uint8_t i = 0; i < flows[f].resource_count; ++i) {
-                if (flows[f].resources[i] != bottleneck) push(flows[f].resources[i]);
-            }
+            if (!work.frozen[f]) freeze(f, share);
         }
-        (void)version;
     }
 }
 

@@ -170,7 +170,8 @@ std::string results_json(const scenario& config, const run_summary& run) {
         nlohmann::ordered_json faults = nlohmann::ordered_json::array();
         for (const auto& f : r.faults) {
             faults.push_back({{"what", f.what}, {"removed", f.removed}, {"sessions_interrupted", f.sessions_interrupted},
-                              {"orphans", f.orphans}, {"rehomed", f.rehomed}, {"max_rehome_s", f.max_rehome_s},
+                              {"orphans", f.orphans}, {"rehomed", f.rehomed}, {"finished_first", f.finished_first},
+                              {"left_to_origin", f.left_to_origin}, {"max_rehome_s", f.max_rehome_s},
                               {"origin_mbps_before", f.origin_mbps_before}, {"origin_mbps_after", f.origin_mbps_after}});
         }
         entry["faults"] = faults;

@@ -130,6 +130,7 @@ const std::map<std::string, field>& fields() {
         t["workload.startup_buffer_s"] = number(&scenario::startup_buffer_s);
         t["workload.seed_time_s"] = number(&scenario::seed_time_s);
         t["workload.patience_s"] = number(&scenario::patience_s);
+        t["workload.flash_crowd"] = number(&scenario::flash_crowd);
         t["workload.daemon_share"] = number(&scenario::daemon_share);
         t["workload.reachable_share"] = number(&scenario::reachable_share);
         t["workload.classes"] = {
@@ -308,6 +309,7 @@ void validate(const scenario& value) {
     if (value.play_rate_kbps <= 0) fail("workload.play_rate_kbps must be above 0");
     if (value.strategies.empty()) fail("run.strategies names no strategy");
     if (value.as_count == 0) fail("topology.as_count must be at least 1");
+    if (value.flash_crowd > value.peers) fail("workload.flash_crowd is larger than workload.peers");
     for (const auto& f : value.faults) {
         if (f.at_h < 0 || f.at_h > value.duration_h) fail("a fault's hour lies outside the run: " + fault_text(f));
     }

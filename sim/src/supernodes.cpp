@@ -143,8 +143,9 @@ void engine::drop_supernode(std::uint32_t peer, double now) {
         const auto at = std::find(child.supernodes.begin(), child.supernodes.end(), peer);
         if (at == child.supernodes.end()) continue;
         child.supernodes.erase(at);
-        child.orphaned_at = now;
-        if (current_fault_ != none) ++result_.faults[current_fault_].orphans;
+        if (in_fault_ && !child.orphaned_by_fault) ++result_.faults[current_fault_].orphans;  // once per child
+        if (child.orphaned_at < 0) child.orphaned_at = now;
+        child.orphaned_by_fault = child.orphaned_by_fault || in_fault_;
         const double jitter = std::uniform_real_distribution<double>(0, config_.announce_interval_s)(random_);
         schedule(now + jitter, event_type::rehome, id, child.version);
     }
@@ -202,7 +203,9 @@ void engine::apply_fault(std::uint32_t index, double now) {
         label = "AS" + std::to_string(what.asn);
         break;
     }
+    in_fault_ = true;
     for (const auto victim : victims) kill_peer(victim, now, result_.faults[current_fault_]);
+    in_fault_ = false;
     char at[32];
     std::snprintf(at, sizeof at, " at %.1f h", what.at_h);
     result_.faults[current_fault_].what = label + at;
@@ -225,9 +228,13 @@ void engine::plan_origin_budget() {
     budget.upload_limit = static_cast<std::int64_t>(static_cast<double>(live_origins().size()) *
                                                     people_.upload_bps.back());
     const auto plan = seeder::plan_upload(budget, swarms);
-    origin_budget_.clear();
+    for (const auto item : budgeted_items_) origin_budget_[item] = 0;
+    budgeted_items_.clear();
     for (const auto& limit : plan.swarms) {
-        if (limit.upload_limit > 0) origin_budget_[static_cast<std::uint32_t>(limit.item_id)] = static_cast<double>(limit.upload_limit);
+        if (limit.upload_limit <= 0) continue;
+        const auto item = static_cast<std::uint32_t>(limit.item_id);
+        origin_budget_[item] = static_cast<double>(limit.upload_limit);
+        budgeted_items_.push_back(item);
     }
 }
 

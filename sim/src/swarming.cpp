@@ -63,12 +63,13 @@ void engine::announce(std::uint32_t id, double now) {
     if (s.orphaned_at >= 0 && uses_supernodes()) {
         // An orphan re-homes on its next answer (its announce was jittered).
         assign_supernodes(id, now);
-        if (!s.supernodes.empty() && current_fault_ != none) {
+        if (s.orphaned_by_fault) {
             auto& outcome = result_.faults[current_fault_];
-            ++outcome.rehomed;
+            ++(s.supernodes.empty() ? outcome.left_to_origin : outcome.rehomed);
             outcome.max_rehome_s = std::max(outcome.max_rehome_s, now - s.orphaned_at);
         }
         s.orphaned_at = -1;
+        s.orphaned_by_fault = false;
     }
     s.known.clear();
     if (which_ == strategy::origin_only) {

@@ -26,13 +26,11 @@ struct allocation_workspace {
     std::vector<std::uint32_t> users;
     std::vector<std::uint32_t> offsets;
     std::vector<std::uint32_t> members;
-    std::vector<std::uint32_t> versions;
     std::vector<std::uint32_t> capped;
     std::vector<std::uint8_t> frozen;
     struct entry {
         double share;
         std::uint32_t resource;
-        std::uint32_t version;
     };
     std::vector<entry> heap;
 };

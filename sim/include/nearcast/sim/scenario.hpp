@@ -58,6 +58,7 @@ struct scenario {
     double startup_buffer_s = 4;
     double seed_time_s = 600;         // mean time a peer keeps seeding after it completes
     double patience_s = 0;            // mean time a user waits before giving up; 0 = forever
+    std::uint32_t flash_crowd = 0;    // peers that all ask for the most popular item at time 0
     std::vector<capacity_class> classes = {
         {"dsl", 0.4, 1, 16}, {"cable", 0.4, 10, 100}, {"fibre", 0.2, 50, 500}};
     double daemon_share = 0.05;       // peers running the always-on daemon (supernode candidates)

@@ -56,7 +56,9 @@ struct fault_outcome {
     std::uint32_t removed = 0;           // supernodes, seeders or peers taken out
     std::uint32_t sessions_interrupted = 0;
     std::uint32_t orphans = 0;           // children of removed supernodes
-    std::uint32_t rehomed = 0;           // orphans given a supernode again
+    std::uint32_t rehomed = 0;           // orphans given a supernode again on their next answer
+    std::uint32_t finished_first = 0;    // orphans whose download ended before their next answer
+    std::uint32_t left_to_origin = 0;    // orphans no supernode had room for: the origin serves them
     double max_rehome_s = 0;             // longest time an orphan waited for its next answer
     double origin_mbps_before = 0;       // origin upload in the hour before and after
     double origin_mbps_after = 0;
