@@ -1,0 +1,210 @@
+// The simulator's pure parts: max-min sharing, scenarios, topology; and the tracker's
+// supernode election it runs.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <limits>
+
+#include "nearcast/sim/flow_allocation.hpp"
+#include "nearcast/sim/scenario.hpp"
+#include "nearcast/sim/topology.hpp"
+#include "nearcast/tracker/supernodes.hpp"
+#include "routing_fixtures.hpp"
+
+using namespace nearcast;
+using namespace nearcast::sim;
+
+namespace {
+
+flow_demand using_resources(std::initializer_list<std::uint32_t> resources,
+                            double cap = std::numeric_limits<double>::infinity()) {
+    flow_demand demand;
+    for (const auto r : resources) demand.use(r);
+    demand.cap = cap;
+    return demand;
+}
+
+std::vector<double> share(const std::vector<double>& capacities, const std::vector<flow_demand>& flows) {
+    std::vector<double> rates(flows.size());
+    allocation_workspace work;
+    max_min_rates(capacities, flows, rates, work);
+    return rates;
+}
+
+std::string temporary_file(const std::string& name, const std::string& text) {
+    const std::string path = "/tmp/nearcast-sim-test-" + name;
+    std::ofstream(path) << text;
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("max-min sharing: the textbook example of two links and three flows") {
+    // Link A (10) carries flows 0 and 1, link B (4) carries flows 1 and 2: B is the bottleneck
+    // of flows 1 and 2 (2 each), and flow 0 takes what A has left (8).
+    const auto rates = share({10, 4}, {using_resources({0}), using_resources({0, 1}), using_resources({1})});
+    CHECK(rates[0] == Approx(8));
+    CHECK(rates[1] == Approx(2));
+    CHECK(rates[2] == Approx(2));
+}
+
+TEST_CASE("max-min sharing: a flow's own cap frees capacity for the others") {
+    const auto rates = share({12}, {using_resources({0}, 1), using_resources({0}), using_resources({0})});
+    CHECK(rates[0] == Approx(1));
+    CHECK(rates[1] == Approx(5.5));
+    CHECK(rates[2] == Approx(5.5));
+}
+
+TEST_CASE("max-min sharing: uploader and downloader capacities both bound a flow") {
+    // A 1 MB/s uploader serves two downloaders, one of which can take only 0.2 MB/s.
+    const auto rates = share({1.0, 0.2, 10.0}, {using_resources({0, 1}), using_resources({0, 2})});
+    CHECK(rates[0] == Approx(0.2));
+    CHECK(rates[1] == Approx(0.8));
+    double total = rates[0] + rates[1];
+    CHECK(total == Approx(1.0));
+}
+
+TEST_CASE("a scenario file sets keys by section, and bad input names the file and the key") {
+    const auto ini = temporary_file("good.ini", "[workload]\npeers = 1234\nzipf_exponent = 1.1\n[run]\nstrategies = random,nearcast\n");
+    const auto loaded = load_scenario(ini);
+    CHECK(loaded.peers == 1234);
+    CHECK(loaded.zipf_exponent == Approx(1.1));
+    CHECK(loaded.strategies == std::vector<strategy>{strategy::random, strategy::nearcast});
+
+    const auto json = temporary_file("good.json", R"({"workload": {"peers": 99, "classes": "a:1:1:10"}, "faults": {"list": ["supernodes:1:0.3", "as:2:64512"]}})");
+    const auto from_json = load_scenario(json);
+    CHECK(from_json.peers == 99);
+    REQUIRE(from_json.classes.size() == 1);
+    REQUIRE(from_json.faults.size() == 2);
+    CHECK(from_json.faults[1].kind == fault_kind::as);
+    CHECK(from_json.faults[1].asn == 64512);
+
+    const auto unknown = temporary_file("unknown.ini", "[workload]\npeeers = 10\n");
+    CHECK_THROWS_WITH(load_scenario(unknown), Catch::Contains(unknown) && Catch::Contains("workload.peeers"));
+    const auto bad_value = temporary_file("bad.ini", "[workload]\npeers = many\n");
+    CHECK_THROWS_WITH(load_scenario(bad_value), Catch::Contains("workload.peers") && Catch::Contains("many"));
+    const auto broken = temporary_file("broken.json", "{\"workload\": {\"peers\": ");
+    CHECK_THROWS_WITH(load_scenario(broken), Catch::Contains("not valid JSON"));
+    CHECK_THROWS_WITH(load_scenario("/nonexistent/scenario.ini"), Catch::Contains("cannot open"));
+    const auto contradiction = temporary_file("share.ini", "[workload]\nstream_share = 1.5\n");
+    CHECK_THROWS_AS(load_scenario(contradiction), scenario_error);
+
+    scenario overridden;
+    apply_override(overridden, "workload.items=5");
+    CHECK(overridden.items == 5);
+    CHECK_THROWS_WITH(apply_override(overridden, "items"), Catch::Contains("KEY=VALUE"));
+    CHECK_THROWS_WITH(apply_override(overridden, "run.strategies=fastest"), Catch::Contains("fastest"));
+    CHECK_THROWS_WITH(apply_override(overridden, "faults.list=meteor:1:1"), Catch::Contains("meteor"));
+    // describe() writes what load reads.
+    const auto round_trip = temporary_file("round.ini", describe(from_json));
+    CHECK(describe(load_scenario(round_trip)) == describe(from_json));
+}
+
+TEST_CASE("the synthetic Internet: every AS reachable from every other, addresses map back") {
+    scenario config;
+    config.as_count = 30;
+    const auto world = build_topology(config);
+    REQUIRE(world.ases.size() == 30);
+    const auto& graph = world.routing.graph();
+    for (const auto& as : world.ases) {
+        CHECK(graph.hops(as.asn, world.ases.front().asn, 6).has_value());
+        CHECK(graph.hops(as.asn, world.origin_asn, 6).has_value());
+    }
+    std::mt19937_64 random(7);
+    for (std::size_t a = 0; a < world.ases.size(); ++a) {
+        const auto address = address_in(world, a, random);
+        CHECK(world.routing.prefixes().origin_of(proximity::ip_address::v4(address)) == world.ases[a].asn);
+    }
+    // The largest AS gets the most peers.
+    CHECK(world.ases.front().weight > world.ases.back().weight);
+}
+
+TEST_CASE("a topology from real BGP data places peers in its largest ASes") {
+    scenario config;
+    config.topology = testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz");
+    config.as_count = 25;
+    const auto world = build_topology(config);
+    REQUIRE(world.ases.size() == 25);
+    CHECK(world.origin_asn != 0);
+    std::mt19937_64 random(3);
+    for (std::size_t a = 0; a < world.ases.size(); ++a) {
+        CHECK(world.routing.prefixes().origin_of(proximity::ip_address::v4(address_in(world, a, random))) ==
+              world.ases[a].asn);
+    }
+    config.topology = "/nonexistent/rib.mrt";
+    CHECK_THROWS_WITH(build_topology(config), Catch::Contains("/nonexistent/rib.mrt"));
+    config.topology = "synthetic";
+    config.placement = "4200000003:2,4200000005:1";
+    const auto placed = build_topology(config);
+    REQUIRE(placed.ases.size() == 2);
+    CHECK(placed.ases[0].weight == Approx(2.0 / 3));
+    config.placement = "64999:1";
+    CHECK_THROWS_WITH(build_topology(config), Catch::Contains("AS64999"));
+}
+
+TEST_CASE("supernode election: the target ratio per AS, capacity and uptime preferred, never the unreachable") {
+    tracker::election_options options;
+    options.peers_per_supernode = 100;
+    std::vector<tracker::supernode_candidate> candidates;
+    for (std::uint64_t i = 0; i < 40; ++i) {
+        // Group 1: 1,000 peers; candidates with rising capacity; every fifth unreachable.
+        candidates.push_back({i, 1, static_cast<double>(i + 1) * 512.0 * 1024, 86400, i % 5 != 4, false, false});
+    }
+    candidates.push_back({100, 2, 10e6, 86400, true, false, false});   // group 2: 30 peers
+    candidates.push_back({200, 3, 10e6, 86400, true, false, false});   // group 3: 5 peers, too small
+    candidates.push_back({300, 1, 100e6, 86400, false, false, false});  // the best, but unreachable
+    const std::vector<tracker::group_population> groups = {{1, 1000}, {2, 30}, {3, 5}};
+    const auto elected = tracker::elect_supernodes(candidates, groups, options);
+
+    std::size_t in_group_1 = 0;
+    for (const auto& chosen : elected) {
+        CHECK(chosen.id != 300);
+        CHECK(chosen.id % 5 != 4);  // unreachable ones never
+        if (chosen.group == 1) {
+            ++in_group_1;
+            CHECK(chosen.id >= 25);  // the ten largest capacities among the reachable
+        }
+        CHECK(chosen.group != 3);
+    }
+    CHECK(in_group_1 == 10);  // 1,000 peers at 1:100
+    CHECK(std::count_if(elected.begin(), elected.end(), [](const auto& e) { return e.group == 2; }) == 1);
+
+    SECTION("hysteresis: an incumbent keeps its role against a slightly better challenger") {
+        std::vector<tracker::supernode_candidate> pair = {{1, 1, 1e6, 86400, true, true, false},
+                                                          {2, 1, 1.2e6, 86400, true, false, false}};
+        const std::vector<tracker::group_population> one = {{1, 100}};
+        const auto kept = tracker::elect_supernodes(pair, one, options);
+        REQUIRE(kept.size() == 1);
+        CHECK(kept[0].id == 1);
+        pair[1].upload_capacity = 3e6;  // clearly better: takes over
+        const auto taken = tracker::elect_supernodes(pair, one, options);
+        REQUIRE(taken.size() == 1);
+        CHECK(taken[0].id == 2);
+        // An incumbent whose capacity dips a little below the threshold stays eligible.
+        pair[0].upload_capacity = options.min_upload_capacity * 0.9;
+        pair[1].reachable = false;
+        CHECK(tracker::elect_supernodes(pair, one, options).size() == 1);
+    }
+    SECTION("an operator's server is always a supernode, with the larger admission limit") {
+        std::vector<tracker::supernode_candidate> with_server = candidates;
+        with_server.push_back({999, 3, 1e9, 10, true, false, true});
+        const auto result = tracker::elect_supernodes(with_server, groups, options);
+        const auto server = std::find_if(result.begin(), result.end(), [](const auto& e) { return e.id == 999; });
+        REQUIRE(server != result.end());
+        CHECK(server->admission_limit == options.operated_admission_limit);
+    }
+}
+
+TEST_CASE("supernode assignment: nearest first, least loaded, never past the admission limit") {
+    const std::vector<tracker::supernode_load> loads = {
+        {1, 1, 0, 50, 50},   // full
+        {2, 1, 0, 10, 50},
+        {3, 1, 0, 5, 50},
+        {4, 2, 1, 0, 50},    // an adjacent AS, empty
+    };
+    CHECK(tracker::assign_supernodes(loads, 2) == std::vector<std::uint64_t>{3, 2});
+    CHECK(tracker::assign_supernodes(loads, 3) == std::vector<std::uint64_t>{3, 2, 4});
+    const std::vector<tracker::supernode_load> all_full = {{1, 1, 0, 50, 50}, {2, 1, 0, 7, 7}};
+    CHECK(tracker::assign_supernodes(all_full, 2).empty());  // the origin is the floor
+}
