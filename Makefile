@@ -40,7 +40,10 @@ bench-seeder: build
 bench-peer: build
 	cmake --build $(BUILD) --target bench-peer
 
-bench-supernodes bench-sim: build
+bench-sim: build
+	cmake --build $(BUILD) --target bench-sim
+
+bench-supernodes: build
 	@echo "$@: arrives with its issue; nothing to run yet"
 
 # ASan + UBSan build of everything, with the tests.

@@ -30,7 +30,7 @@ engine::engine(const scenario& config, const topology& world, const population& 
     supernodes_by_as_.resize(world.ases.size());
     result_.which = which;
     result_.bucket_s = 600;
-    result_.series.resize(static_cast<std::size_t>(std::ceil(config.duration_s() / result_.bucket_s)) + 1);
+    result_.series.resize(std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(config.duration_s() / result_.bucket_s))));
     result_.per_as.resize(world.ases.size() + 1);
     for (std::size_t a = 0; a < world.ases.size(); ++a) {
         result_.per_as[a].asn = world.ases[a].asn;

@@ -186,7 +186,8 @@ bool draw_plots(const std::string& folder, const run_summary& run) {
     if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) return false;
     const std::filesystem::path dir(folder);
     std::ostringstream script;
-    script << "set terminal svg size 1000,420 dynamic font 'sans,11'\nset datafile separator ','\n"
+    script << "set terminal svg size 1000,420 dynamic font 'sans,11'\nset termoption noenhanced\n"
+              "set datafile separator ','\n"
               "set key outside right\nset grid\nset xlabel 'simulated hour'\n";
     script << "set output '" << (dir / "origin.svg").string() << "'\nset ylabel 'origin upload, Mbit/s'\nplot ";
     for (std::size_t i = 0; i < run.results.size(); ++i) {

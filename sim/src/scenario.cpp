@@ -160,7 +160,7 @@ const std::map<std::string, field>& fields() {
         t["peer.far_rate_limit_kbps"] = number(&scenario::far_rate_limit_kbps);
         t["origin.seeders"] = number(&scenario::seeders);
         t["origin.capacity_mbps"] = number(&scenario::seeder_capacity_mbps);
-        t["origin.transit_capacity_mbps"] = number(&scenario::transit_capacity_mbps);
+        t["topology.transit_capacity_mbps"] = number(&scenario::transit_capacity_mbps);
         t["supernodes.peers_per_supernode"] = number(&scenario::peers_per_supernode);
         t["supernodes.admission_limit"] = number(&scenario::admission_limit);
         t["supernodes.cache_gb"] = number(&scenario::supernode_cache_gb);

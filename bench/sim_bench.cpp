@@ -1,0 +1,133 @@
+// bench-sim: the simulator's scaling table. Runs nearcast-sim on 10,000, 100,000 and 1,000,000
+// peers (100,000 items, 24 simulated hours, the full nearcast strategy with supernodes, the most
+// work per event) as child processes, and reports wall time, events per second and peak memory.
+// The bar: 1,000,000 peers in under 10 minutes and under 8 GB.
+#include <nlohmann/json.hpp>
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <spawn.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+struct row {
+    std::uint64_t peers = 0;
+    double wall_s = 0;
+    double peak_gb = 0;
+    std::uint64_t events = 0;
+    double origin_offload = 0;
+    double inter_as_share = 0;
+    std::uint64_t downloads = 0;
+};
+
+row run_one(const std::string& sim, const std::string& out, std::uint64_t peers, const std::string& strategies) {
+    const std::string folder = out + "/" + std::to_string(peers);
+    std::vector<std::string> args = {sim, "-q", "--out", folder,
+                                     "--set", "workload.peers=" + std::to_string(peers),
+                                     "--set", "workload.items=100000",
+                                     "--set", "run.duration_h=24",
+                                     "--set", "run.strategies=" + strategies};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+
+    const auto started = std::chrono::steady_clock::now();
+    pid_t child = 0;
+    if (posix_spawn(&child, sim.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
+        throw std::runtime_error(sim + ": cannot start: " + std::strerror(errno));
+    }
+    int status = 0;
+    rusage usage{};
+    if (wait4(child, &status, 0, &usage) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        throw std::runtime_error(sim + " failed for " + std::to_string(peers) + " peers (status " + std::to_string(status) + ")");
+    }
+    row result;
+    result.peers = peers;
+    result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.peak_gb = static_cast<double>(usage.ru_maxrss) * 1024 / 1e9;  // ru_maxrss is in KiB
+
+    std::ifstream in(folder + "/results.json");
+    const auto document = nlohmann::json::parse(in);
+    for (const auto& entry : document["results"]) {
+        result.events += entry["events"].get<std::uint64_t>();
+        result.origin_offload = entry["origin_offload"].get<double>();
+        result.inter_as_share = entry["inter_as_share"].get<double>();
+        result.downloads = entry["sessions"]["downloads_completed"].get<std::uint64_t>();
+    }
+    return result;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::string sim, out = "bench-sim-out", strategies = "nearcast";
+    std::vector<std::uint64_t> sizes = {10'000, 100'000, 1'000'000};
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                std::cerr << "bench-sim: " << arg << " needs a value\n";
+                std::exit(2);
+            }
+            return argv[++i];
+        };
+        if (arg == "--sim") sim = value();
+        else if (arg == "--out") out = value();
+        else if (arg == "--strategies") strategies = value();
+        else if (arg == "--sizes") {
+            sizes.clear();
+            std::istringstream list(value());
+            std::string size;
+            while (std::getline(list, size, ',')) sizes.push_back(std::stoull(size));
+        } else {
+            std::cerr << "usage: bench-sim-program --sim PATH [--sizes 10000,100000,1000000] [--strategies nearcast] [--out DIR]\n";
+            return arg == "--help" ? 0 : 2;
+        }
+    }
+    if (sim.empty()) {
+        std::cerr << "bench-sim: --sim PATH (the nearcast-sim binary) is required\n";
+        return 2;
+    }
+
+    std::vector<row> rows;
+    try {
+        for (const auto peers : sizes) {
+            std::cerr << "bench-sim: " << peers << " peers, 100,000 items, 24 simulated hours (" << strategies << ") ...\n";
+            rows.push_back(run_one(sim, out, peers, strategies));
+        }
+    } catch (const std::exception& error) {
+        std::cerr << "bench-sim: " << error.what() << "\n";
+        return 1;
+    }
+
+    std::printf("\n%10s %10s %12s %14s %10s %10s %10s %11s\n", "peers", "wall s", "events", "events/s", "peak GB",
+                "downloads", "offload", "inter-AS");
+    for (const auto& r : rows) {
+        std::printf("%10llu %10.1f %12llu %14.0f %10.3f %10llu %9.1f%% %10.1f%%\n",
+                    static_cast<unsigned long long>(r.peers), r.wall_s, static_cast<unsigned long long>(r.events),
+                    static_cast<double>(r.events) / r.wall_s, r.peak_gb, static_cast<unsigned long long>(r.downloads),
+                    100 * r.origin_offload, 100 * r.inter_as_share);
+    }
+    const row* million = nullptr;
+    for (const auto& r : rows) {
+        if (r.peers == 1'000'000) million = &r;
+    }
+    if (!million) million = &rows.back();
+    std::printf("\nbar: 1,000,000 peers in under 600 s and 8 GB: %s\n",
+                million->peers == 1'000'000 && million->wall_s < 600 && million->peak_gb < 8 ? "met" : "NOT met");
+    std::printf("figure sim_1m_wall_s %.1f\n", million->wall_s);
+    std::printf("figure sim_1m_peak_gb %.3f\n", million->peak_gb);
+    std::printf("figure sim_1m_events_per_s %.0f\n", static_cast<double>(million->events) / million->wall_s);
+    return 0;
+}
