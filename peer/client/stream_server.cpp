@@ -7,10 +7,13 @@
 #include <boost/beast/http.hpp>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -53,6 +56,9 @@ std::string percent_encode(const std::string& text) {
 }
 
 constexpr std::int64_t chunk_bytes = 256 * 1024;
+// The first write of an answer is small: the player has its first bytes after one short copy,
+// and the large reads follow while it parses them.
+constexpr std::int64_t first_chunk_bytes = 16 * 1024;
 
 }  // namespace
 
@@ -78,15 +84,12 @@ public:
 
     // The player is at `piece`: keep deadlines on the window ahead of it. Straight-ahead play
     // slides the window; a jump elsewhere (a seek) clears the old deadlines first.
-    // Whether the piece is verified: from the copy of libtorrent's bitfield first (no call into
-    // libtorrent's thread on the hot path), asking libtorrent only about pieces still missing.
-    bool has(int piece) {
+    // Whether the piece is verified, from the copy of libtorrent's bitfield the client's loop
+    // refreshes on every alert: never a call into libtorrent's thread, which a download keeps
+    // busy, on the way of an answer. A piece verified a moment ago is seen on the next refresh.
+    bool has(int piece) const {
         const auto index = static_cast<std::size_t>(piece);
-        if (index < have_.size() && have_[index]) return true;
-        if (!file_.handle.have_piece(lt::piece_index_t(piece))) return false;
-        if (index >= have_.size()) have_.resize(static_cast<std::size_t>(file_.geometry.pieces()));
-        if (index < have_.size()) have_[index] = true;
-        return true;
+        return index < have_.size() && have_[index];
     }
 
     void playing(int piece) {
@@ -230,7 +233,7 @@ private:
         }
         waiting_ = false;
         const std::int64_t piece_end = file.geometry.piece_start(piece) + file.geometry.piece_size(piece);
-        const std::int64_t count = std::min({to - from, piece_end - at, chunk_bytes});
+        const std::int64_t count = std::min({to - from, piece_end - at, pending_head_.empty() ? chunk_bytes : first_chunk_bytes});
         if (fd_ < 0) fd_ = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
         chunk_.resize(static_cast<std::size_t>(count));
         const ssize_t got = fd_ < 0 ? -1 : ::pread(fd_, chunk_.data(), chunk_.size(), from);
@@ -338,5 +341,24 @@ void stream_server::update_pieces(const lt::typed_bitfield<lt::piece_index_t>& p
 }
 
 const stream_counters& stream_server::counters() const { return state_->counters_; }
+
+int favour_this_thread() {
+    constexpr int lower_by = 19;
+    const auto self = static_cast<pid_t>(::syscall(SYS_gettid));
+    int lowered = 0;
+    std::error_code error;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
+        const auto tid = static_cast<pid_t>(std::atoi(task.path().filename().c_str()));
+        if (tid <= 0 || tid == self) continue;
+        errno = 0;
+        const int current = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+        if (errno != 0) continue;
+        // Raising a nice value needs no privilege; a thread already lowered is left as it is.
+        if (current < lower_by && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), std::min(current + lower_by, 19)) == 0) {
+            ++lowered;
+        }
+    }
+    return lowered;
+}
 
 }  // namespace nearcast::peer::client

@@ -1,0 +1,107 @@
+// The tracker's book of supernodes: what each candidate daemon reported and what the tracker
+// measured itself (its connection back to the announced port, how long it has been heard from
+// without a gap), the roles the election gave, each supernode's children, and when the children
+// of a lost supernode may be handed a new one. Pure: times are seconds passed in, randomness a
+// generator passed in; the server and the simulator drive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <random>
+#include <span>
+#include <vector>
+
+#include "nearcast/tracker/messages.hpp"
+#include "nearcast/tracker/supernodes.hpp"
+
+namespace nearcast::tracker {
+
+struct supernode_registry_options {
+    election_options election;
+    std::uint32_t interval_s = 1800;        // the announce interval: a silent candidate is gone after one
+    std::uint32_t recheck_s = 1800;         // how often reachability is checked again
+    std::uint32_t children_per_peer = 2;    // supernodes handed to each peer
+    double rehome_spread = 1.0;             // orphans come back over this share of an interval
+};
+
+struct candidate_report {
+    endpoint where;                  // address as the tracker sees it, the announced port
+    std::uint32_t group = 0;         // its AS, from the proximity model
+    double upload_capacity = 0;      // bytes/s, as the daemon measured its upload
+    bool operated = false;           // an operator's server, registered with the admin secret
+};
+
+struct supernode_view {
+    endpoint where;
+    std::uint32_t group = 0;
+    std::uint32_t children = 0;
+    std::uint32_t admission_limit = 0;
+    bool operated = false;
+};
+
+class supernode_registry {
+public:
+    explicit supernode_registry(supernode_registry_options options = {}) : options_(options) {}
+
+    // A daemon's periodic report. Its uptime is the tracker's own count since it was first
+    // heard from without a gap longer than one interval; what the daemon claims is not used.
+    void report(const candidate_report& report, std::uint32_t now);
+    // The result of the tracker's connection back to the candidate's port.
+    void reachability(const endpoint& where, bool reachable, std::uint32_t now);
+    // Candidates whose reachability is unknown or due for a new check.
+    std::vector<endpoint> due_for_check(std::uint32_t now) const;
+    // A supernode (or candidate) that says it leaves: gone at once, its children re-home.
+    void leave(const endpoint& where, std::uint32_t now, std::mt19937_64& random);
+
+    struct change {
+        std::vector<endpoint> elected;  // new supernodes
+        std::vector<endpoint> dropped;  // supernodes no more (not re-elected, silent, left)
+    };
+    // Forgets candidates silent for more than one interval (a supernode that vanished is
+    // noticed here) and children not seen for two, then runs the election over the groups'
+    // peer counts.
+    change elect(std::span<const group_population> groups, std::uint32_t now, std::mt19937_64& random);
+
+    bool is_supernode(const endpoint& where) const;
+    // The supernodes of a peer in `group`: its current ones while they are supernodes, topped
+    // up by assign_supernodes (nearest by `hops`, least loaded, never past the admission limit).
+    // An orphan waits for its jittered re-home time and gets none before it.
+    std::vector<endpoint> supernodes_for(const endpoint& peer, std::uint32_t group,
+                                         const std::function<std::uint32_t(std::uint32_t)>& hops, std::uint32_t now);
+    // A peer that stopped or completed no longer counts as a child.
+    void forget_child(const endpoint& peer);
+
+    std::vector<supernode_view> supernodes() const;
+    std::size_t candidate_count() const { return candidates_.size(); }
+    // Children over the admission limit, the highest ever seen (at most 1 by construction).
+    double max_load_seen() const { return max_load_seen_; }
+
+private:
+    struct candidate {
+        candidate_report report;
+        std::uint32_t first_heard = 0;
+        std::uint32_t last_heard = 0;
+        std::optional<bool> reachable;
+        std::uint32_t checked_at = 0;
+        bool supernode = false;
+        std::uint32_t admission_limit = 0;
+        std::uint32_t children = 0;
+        std::uint64_t id = 0;
+    };
+    struct child {
+        std::vector<endpoint> supernodes;
+        std::uint32_t rehome_at = 0;  // an orphan gets new supernodes from this time
+        std::uint32_t last_seen = 0;
+    };
+    void drop(candidate& gone, std::uint32_t now, std::mt19937_64& random);
+
+    supernode_registry_options options_;
+    std::map<endpoint, candidate> candidates_;
+    std::map<endpoint, child> children_;
+    std::uint64_t next_id_ = 1;
+    double max_load_seen_ = 0;
+};
+
+}  // namespace nearcast::tracker

@@ -1,0 +1,155 @@
+#include "nearcast/tracker/supernode_registry.hpp"
+
+#include <algorithm>
+
+namespace nearcast::tracker {
+
+void supernode_registry::report(const candidate_report& report, std::uint32_t now) {
+    auto [at, inserted] = candidates_.try_emplace(report.where);
+    candidate& known = at->second;
+    // A gap longer than an interval starts the uptime again.
+    if (inserted || now - known.last_heard > options_.interval_s) known.first_heard = now;
+    if (inserted) known.id = next_id_++;
+    known.report = report;
+    known.last_heard = now;
+}
+
+void supernode_registry::reachability(const endpoint& where, bool reachable, std::uint32_t now) {
+    const auto found = candidates_.find(where);
+    if (found == candidates_.end()) return;
+    found->second.reachable = reachable;
+    found->second.checked_at = now;
+}
+
+std::vector<endpoint> supernode_registry::due_for_check(std::uint32_t now) const {
+    std::vector<endpoint> due;
+    for (const auto& [where, known] : candidates_) {
+        if (!known.reachable || now - known.checked_at >= options_.recheck_s) due.push_back(where);
+    }
+    return due;
+}
+
+void supernode_registry::drop(candidate& gone, std::uint32_t now, std::mt19937_64& random) {
+    gone.supernode = false;
+    gone.children = 0;
+    // Its children come back over a spread of time, so that they do not all land on the next
+    // supernodes (and the tracker) at the same moment: the cascade Skype suffered.
+    const double spread = options_.rehome_spread * options_.interval_s;
+    for (auto& [peer, record] : children_) {
+        const auto at = std::find(record.supernodes.begin(), record.supernodes.end(), gone.report.where);
+        if (at == record.supernodes.end()) continue;
+        record.supernodes.erase(at);
+        const auto delay = static_cast<std::uint32_t>(std::uniform_real_distribution<double>(0, spread)(random));
+        record.rehome_at = std::max(record.rehome_at, now + delay);
+    }
+}
+
+void supernode_registry::leave(const endpoint& where, std::uint32_t now, std::mt19937_64& random) {
+    const auto found = candidates_.find(where);
+    if (found == candidates_.end()) return;
+    if (found->second.supernode) drop(found->second, now, random);
+    candidates_.erase(found);
+}
+
+supernode_registry::change supernode_registry::elect(std::span<const group_population> groups, std::uint32_t now,
+                                                     std::mt19937_64& random) {
+    change result;
+    for (auto at = candidates_.begin(); at != candidates_.end();) {
+        if (now - at->second.last_heard > options_.interval_s) {
+            if (at->second.supernode) {
+                result.dropped.push_back(at->first);
+                drop(at->second, now, random);
+            }
+            at = candidates_.erase(at);
+        } else {
+            ++at;
+        }
+    }
+
+    for (auto at = children_.begin(); at != children_.end();) {
+        if (now - at->second.last_seen > 2 * options_.interval_s) {
+            const endpoint gone = at->first;
+            ++at;
+            forget_child(gone);
+        } else {
+            ++at;
+        }
+    }
+
+    std::vector<supernode_candidate> pool;
+    std::map<std::uint64_t, candidate*> by_id;
+    for (auto& [where, known] : candidates_) {
+        pool.push_back({known.id, known.report.group, known.report.upload_capacity,
+                        static_cast<double>(now - known.first_heard), known.reachable.value_or(false), known.supernode,
+                        known.report.operated});
+        by_id[known.id] = &known;
+    }
+    const auto elected = elect_supernodes(pool, groups, options_.election);
+    std::map<std::uint64_t, const elected_supernode*> chosen;
+    for (const auto& e : elected) chosen[e.id] = &e;
+    for (auto& [id, known] : by_id) {
+        const auto pick = chosen.find(id);
+        if (pick != chosen.end()) {
+            if (!known->supernode) result.elected.push_back(known->report.where);
+            known->supernode = true;
+            known->admission_limit = pick->second->admission_limit;
+        } else if (known->supernode) {
+            result.dropped.push_back(known->report.where);
+            drop(*known, now, random);
+        }
+    }
+    return result;
+}
+
+bool supernode_registry::is_supernode(const endpoint& where) const {
+    const auto found = candidates_.find(where);
+    return found != candidates_.end() && found->second.supernode;
+}
+
+std::vector<endpoint> supernode_registry::supernodes_for(const endpoint& peer, std::uint32_t group,
+                                                         const std::function<std::uint32_t(std::uint32_t)>& hops,
+                                                         std::uint32_t now) {
+    child& record = children_[peer];
+    record.last_seen = now;
+    // Supernodes that lost their role since are no longer its own.
+    std::erase_if(record.supernodes, [&](const endpoint& where) { return !is_supernode(where); });
+    if (record.supernodes.size() >= options_.children_per_peer || now < record.rehome_at) return record.supernodes;
+
+    std::vector<supernode_load> loads;
+    std::map<std::uint64_t, candidate*> by_id;
+    for (auto& [where, known] : candidates_) {
+        if (!known.supernode || where == peer) continue;
+        if (std::find(record.supernodes.begin(), record.supernodes.end(), where) != record.supernodes.end()) continue;
+        loads.push_back({known.id, known.report.group, known.report.group == group ? 0 : hops(known.report.group),
+                         known.children, known.admission_limit});
+        by_id[known.id] = &known;
+    }
+    const auto wanted = static_cast<std::uint32_t>(options_.children_per_peer - record.supernodes.size());
+    for (const auto id : assign_supernodes(loads, wanted)) {
+        candidate& chosen = *by_id[id];
+        ++chosen.children;
+        max_load_seen_ = std::max(max_load_seen_, static_cast<double>(chosen.children) / chosen.admission_limit);
+        record.supernodes.push_back(chosen.report.where);
+    }
+    return record.supernodes;
+}
+
+void supernode_registry::forget_child(const endpoint& peer) {
+    const auto found = children_.find(peer);
+    if (found == children_.end()) return;
+    for (const auto& where : found->second.supernodes) {
+        const auto known = candidates_.find(where);
+        if (known != candidates_.end() && known->second.children > 0) --known->second.children;
+    }
+    children_.erase(found);
+}
+
+std::vector<supernode_view> supernode_registry::supernodes() const {
+    std::vector<supernode_view> out;
+    for (const auto& [where, known] : candidates_) {
+        if (known.supernode) out.push_back({where, known.report.group, known.children, known.admission_limit, known.report.operated});
+    }
+    return out;
+}
+
+}  // namespace nearcast::tracker
