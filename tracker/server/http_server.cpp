@@ -50,6 +50,7 @@ public:
         const auto remote = socket_.remote_endpoint(ignored);
         source_ = endpoint_of(remote.address(), remote.port());
         socket_.set_option(tcp::no_delay(true), ignored);
+        socket_.non_blocking(true, ignored);
     }
 
     void start() {
@@ -74,16 +75,20 @@ private:
         return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
     }
 
+    // Serves the requests already received, then reads on. An answer that the socket takes at
+    // once is not waited for, so a connection costs one trip through the event loop a request.
     void serve_buffered() {
-        const simple_get head = read_simple_get(buffered());
-        switch (head.result) {
-        case simple_get::verdict::need_more: return read_more();
-        case simple_get::verdict::not_simple: return read_with_beast();
-        case simple_get::verdict::complete: break;
+        while (true) {
+            const simple_get head = read_simple_get(buffered());
+            switch (head.result) {
+            case simple_get::verdict::need_more: return read_more();
+            case simple_get::verdict::not_simple: return read_with_beast();
+            case simple_get::verdict::complete: break;
+            }
+            http_answer answer = service_.handle_http("GET", head.target, head.authorization, {}, source_, wall_clock_ms());
+            buffer_.consume(head.size);
+            if (!send(answer.status, answer.content_type, std::move(answer.body), head.keep_alive)) return;
         }
-        http_answer answer = service_.handle_http("GET", head.target, head.authorization, {}, source_, wall_clock_ms());
-        buffer_.consume(head.size);
-        send(answer.status, answer.content_type, std::move(answer.body), head.keep_alive);
     }
 
     void read_more() {
@@ -111,7 +116,8 @@ private:
         }
         if (error) {
             // Malformed HTTP: answer 400 and close, rather than guess where the next request starts.
-            return send(400, "text/plain", "bad request: " + error.message() + "\n", false);
+            send(400, "text/plain", "bad request: " + error.message() + "\n", false);
+            return;
         }
         const auto& request = parser_->get();
         const auto authorization = request[http::field::authorization];
@@ -122,12 +128,14 @@ private:
                                  wall_clock_ms());
         const bool keep_alive = request.keep_alive();
         parser_.reset();  // a body may be large: not kept until the next request
-        send(answer.status, answer.content_type, std::move(answer.body), keep_alive);
+        if (send(answer.status, answer.content_type, std::move(answer.body), keep_alive)) serve_buffered();
     }
 
     // "HTTP/1.1 <status>", Server, Content-Type, Connection: close when closing, Content-Length:
     // the header Beast wrote for these answers. Head and body go out in one gathered write.
-    void send(unsigned status, std::string_view content_type, std::string body, bool keep_alive) {
+    // True when the answer was written whole at once and the connection serves on: the caller
+    // goes on with the next request; otherwise the write's completion does.
+    bool send(unsigned status, std::string_view content_type, std::string body, bool keep_alive) {
         const auto reason = http::obsolete_reason(static_cast<http::status>(status));
         head_.clear();
         head_ += "HTTP/1.1 ";
@@ -141,12 +149,27 @@ private:
         append_number(body.size());
         head_ += "\r\n\r\n";
         body_ = std::move(body);
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
-        asio::async_write(socket_, buffers, [self = shared_from_this(), keep_alive](beast::error_code error, std::size_t) {
-            if (error || !keep_alive) return self->close();
+        // The socket is non-blocking: this takes what fits now, nearly always all of it.
+        beast::error_code error;
+        const std::size_t sent = socket_.write_some(std::array{asio::buffer(head_), asio::buffer(body_)}, error);
+        if (error && error != asio::error::would_block) {
+            close();
+            return false;
+        }
+        if (sent == head_.size() + body_.size()) {
+            if (!keep_alive) close();
+            request_started_ = std::chrono::steady_clock::now();
+            return keep_alive;
+        }
+        const std::size_t head_left = head_.size() - std::min(sent, head_.size());
+        const std::array rest{asio::buffer(head_) + (head_.size() - head_left),
+                              asio::buffer(body_) + (sent - (head_.size() - head_left))};
+        asio::async_write(socket_, rest, [self = shared_from_this(), keep_alive](beast::error_code failed, std::size_t) {
+            if (failed || !keep_alive) return self->close();
             self->request_started_ = std::chrono::steady_clock::now();
             self->serve_buffered();
         });
+        return false;
     }
 
     void append_number(std::uint64_t value) {
