@@ -16,20 +16,6 @@ std::string_view to_string(nearness value) {
     return "unknown";
 }
 
-// Ten apart per class leaves room for finer costs later; AS hops continue the scale upwards,
-// so two hops (40) sorts after adjacent (30) and before three hops (50).
-std::uint32_t network_distance::cost() const {
-    switch (kind) {
-        case nearness::same_subnet: return 0;
-        case nearness::same_prefix: return 10;
-        case nearness::same_as: return 20;
-        case nearness::adjacent_as: return 30;
-        case nearness::as_hops: return 20 + 10 * hops;
-        case nearness::unknown: break;
-    }
-    return 10'000;
-}
-
 std::string network_distance::to_string() const {
     if (kind == nearness::as_hops) return std::to_string(hops) + " AS hops";
     return std::string(proximity::to_string(kind));

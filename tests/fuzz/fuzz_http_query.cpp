@@ -1,7 +1,8 @@
 // libFuzzer target for the HTTP tracker query parsers. Any bytes must parse or be refused
 // without a throw; what parses must survive being written back as a client would write it and
 // read again unchanged; and every answer we encode from it must be well-formed bencode with
-// sorted keys. A crash, a sanitizer report, a hang or a failed check (abort) is a finding.
+// sorted keys. The same bytes, read as a request head, must give a verdict that holds for
+// every prefix too. A crash, a sanitizer report, a hang or a failed check (abort) is a finding.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "nearcast/tracker/http_protocol.hpp"
+#include "nearcast/tracker/http_request_head.hpp"
 
 using namespace nearcast;
 using namespace nearcast::tracker;
@@ -119,10 +121,30 @@ bool same_request(const announce_request& a, const announce_request& b) {
            a.key == b.key && a.claimed_ip == b.claimed_ip && a.access_token == b.access_token;
 }
 
+// A complete head lies inside the bytes and under the limit; cut short, the same bytes need
+// more; a head left to the full parser stays left to it however many bytes follow.
+void check_request_head(std::string_view bytes) {
+    const simple_get head = read_simple_get(bytes);
+    if (head.result == simple_get::verdict::complete) {
+        check(head.size <= bytes.size() && head.size <= simple_head_limit, "a head larger than its bytes or the limit");
+        check(head.target.data() >= bytes.data() && head.target.data() + head.target.size() <= bytes.data() + head.size,
+              "a target outside its head");
+        check(!head.target.empty() && head.target.front() == '/', "a target not starting with '/'");
+        check(read_simple_get(bytes.substr(0, head.size - 1)).result == simple_get::verdict::need_more,
+              "a head cut short is not waiting for more");
+    } else if (head.result == simple_get::verdict::need_more) {
+        check(bytes.size() < simple_head_limit, "waiting for more past the limit");
+    } else if (bytes.size() < simple_head_limit) {
+        check(read_simple_get(std::string(bytes) + "\r\n\r\n").result == simple_get::verdict::not_simple,
+              "a head left to the full parser was taken once more bytes came");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string_view query(reinterpret_cast<const char*>(data), size);
+    check_request_head(query);
 
     const auto announce = parse_announce_query(query);
     if (const auto* failure = std::get_if<tracker_failure>(&announce)) {

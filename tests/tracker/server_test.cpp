@@ -227,6 +227,36 @@ TEST_CASE("keep-alive serves many announces on one connection", "[server]") {
     CHECK_THAT(body_of(http_get(tracker.http_port, "/stats")), Catch::Contains("\"announces\": 50"));
 }
 
+TEST_CASE("pipelined requests, split anywhere, are answered in order, a POST among them too", "[server]") {
+    tracker_process tracker;
+    const std::string requests = "GET " + announce_target(hash_of(3), 1, 7001, false) + " HTTP/1.1\r\nHost: x\r\n\r\n" +
+                                 "POST /origins HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}" +
+                                 "GET /nothing HTTP/1.0\r\nConnection: keep-alive\r\n\r\n" +
+                                 "GET /stats HTTP/1.1\r\nConnection: close\r\n\r\n";
+    for (const std::size_t piece : {requests.size(), std::size_t{7}, std::size_t{1}}) {
+        INFO("sent in pieces of " << piece << " bytes");
+        asio::io_context io;
+        tcp::socket socket(io);
+        socket.connect({asio::ip::make_address("127.0.0.1"), tracker.http_port});
+        socket.set_option(tcp::no_delay(true));
+        for (std::size_t at = 0; at < requests.size(); at += piece) {
+            asio::write(socket, asio::buffer(requests.substr(at, piece)));
+            if (piece < requests.size()) std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        std::string answers;
+        boost::system::error_code error;
+        char buffer[4096];
+        while (std::size_t got = socket.read_some(asio::buffer(buffer), error)) answers.append(buffer, got);
+        std::vector<std::string> statuses;
+        for (std::size_t at = answers.find("HTTP/1.1 "); at != std::string::npos; at = answers.find("HTTP/1.1 ", at + 1)) {
+            statuses.push_back(answers.substr(at + 9, 3));
+        }
+        CHECK(statuses == std::vector<std::string>{"200", "403", "404", "200"});
+        CHECK_THAT(answers, Catch::Contains("d8:complete") && Catch::Contains("origin registration is off") &&
+                                Catch::Contains("Connection: close\r\n") && Catch::EndsWith("}\n"));
+    }
+}
+
 TEST_CASE("broken HTTP requests and UDP packets get an error or are dropped, and the tracker keeps serving",
           "[server]") {
     tracker_process tracker;

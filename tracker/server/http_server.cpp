@@ -1,12 +1,18 @@
 #include "http_server.hpp"
 
 #include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
+#include <charconv>
 #include <chrono>
+
+#include "nearcast/tracker/http_request_head.hpp"
 
 namespace nearcast::tracker::server {
 
@@ -32,72 +38,168 @@ endpoint endpoint_of(const asio::ip::address& address, std::uint16_t port) {
 namespace {
 
 constexpr auto idle_timeout = std::chrono::seconds(30);
+constexpr std::size_t read_size = 4096;
 
+// One connection. A GET with no body - nearly every request a tracker gets - is read by
+// read_simple_get straight from the bytes received; anything else goes to Beast's parser,
+// which reads the same bytes from the start of that request. Answers are written by hand.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(tcp::socket&& socket, tracker_service& service) : stream_(std::move(socket)), service_(service) {
+    http_session(tcp::socket&& socket, tracker_service& service)
+        : socket_(std::move(socket)), idle_timer_(socket_.get_executor()), service_(service) {
         beast::error_code ignored;
-        const auto remote = stream_.socket().remote_endpoint(ignored);
+        const auto remote = socket_.remote_endpoint(ignored);
         source_ = endpoint_of(remote.address(), remote.port());
-        stream_.socket().set_option(tcp::no_delay(true), ignored);
+        socket_.set_option(tcp::no_delay(true), ignored);
+        socket_.non_blocking(true, ignored);
     }
 
-    void start() { read(); }
+    void start() {
+        request_started_ = std::chrono::steady_clock::now();
+        watch_idle();
+        serve_buffered();
+    }
 
 private:
-    void read() {
+    // A request has idle_timeout from its first byte awaited to its answer written. One timer
+    // per connection checks that, rather than one set and cancelled for every request.
+    void watch_idle() {
+        idle_timer_.expires_at(request_started_ + idle_timeout);
+        idle_timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+            if (error || !self->socket_.is_open()) return;
+            if (std::chrono::steady_clock::now() >= self->request_started_ + idle_timeout) return self->close();
+            self->watch_idle();
+        });
+    }
+
+    std::string_view buffered() const {
+        return {static_cast<const char*>(buffer_.data().data()), buffer_.size()};
+    }
+
+    // Serves the requests already received, then reads on. An answer that the socket takes at
+    // once is not waited for, so a connection costs one trip through the event loop a request.
+    // A client sends its next request once it has read our answer, so a read started right
+    // after answering would find nothing - a system call for nothing, which is what an answer
+    // costs most here. It is queued behind the other connections' work instead, by which time
+    // the next request has usually arrived.
+    void serve_buffered(bool answered = false) {
+        while (true) {
+            const simple_get head = read_simple_get(buffered());
+            switch (head.result) {
+            case simple_get::verdict::need_more:
+                if (!answered) return read_more();
+                return asio::post(socket_.get_executor(), [self = shared_from_this()] { self->read_more(); });
+            case simple_get::verdict::not_simple: return read_with_beast();
+            case simple_get::verdict::complete: break;
+            }
+            http_answer answer = service_.handle_http("GET", head.target, head.authorization, {}, source_, wall_clock_ms());
+            buffer_.consume(head.size);
+            if (!send(answer.status, answer.content_type, std::move(answer.body), head.keep_alive)) return;
+            answered = true;
+        }
+    }
+
+    void read_more() {
+        socket_.async_read_some(buffer_.prepare(read_size), [self = shared_from_this()](beast::error_code error, std::size_t got) {
+            self->buffer_.commit(got);
+            if (!error) return self->serve_buffered();
+            // Part of a request, then the end: Beast reads the end again and says what was wrong.
+            if (error == asio::error::eof && self->buffer_.size() > 0) return self->read_with_beast();
+            self->close();
+        });
+    }
+
+    void read_with_beast() {
         parser_.emplace();
         parser_->header_limit(8 * 1024);
         parser_->body_limit(16 * 1024 * 1024);  // an origin registering a large catalogue
-        stream_.expires_after(idle_timeout);
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code error, std::size_t) { self->on_read(error); });
+        http::async_read(socket_, buffer_, *parser_,
+                         [self = shared_from_this()](beast::error_code error, std::size_t) { self->on_beast_read(error); });
     }
 
-    void on_read(beast::error_code error) {
-        if (error == http::error::end_of_stream || error == beast::error::timeout || error == asio::error::eof ||
-            error == asio::error::connection_reset || error == asio::error::operation_aborted) {
+    void on_beast_read(beast::error_code error) {
+        if (error == http::error::end_of_stream || error == asio::error::eof || error == asio::error::connection_reset ||
+            error == asio::error::operation_aborted) {
             return close();
         }
         if (error) {
             // Malformed HTTP: answer 400 and close, rather than guess where the next request starts.
-            return send(http::status::bad_request, "text/plain", "bad request: " + error.message() + "\n", false);
+            send(400, "text/plain", "bad request: " + error.message() + "\n", false);
+            return;
         }
         const auto& request = parser_->get();
         const auto authorization = request[http::field::authorization];
-        const http_answer answer =
+        http_answer answer =
             service_.handle_http(std::string_view(request.method_string().data(), request.method_string().size()),
                                  std::string_view(request.target().data(), request.target().size()),
                                  std::string_view(authorization.data(), authorization.size()), request.body(), source_,
                                  wall_clock_ms());
-        send(static_cast<http::status>(answer.status), answer.content_type, answer.body, request.keep_alive());
+        const bool keep_alive = request.keep_alive();
+        parser_.reset();  // a body may be large: not kept until the next request
+        if (send(answer.status, answer.content_type, std::move(answer.body), keep_alive)) serve_buffered(true);
     }
 
-    void send(http::status status, const std::string& content_type, std::string body, bool keep_alive) {
-        response_ = {};
-        response_.result(status);
-        response_.version(11);
-        response_.set(http::field::server, "nearcast-tracker");
-        response_.set(http::field::content_type, content_type);
-        response_.body() = std::move(body);
-        response_.keep_alive(keep_alive);
-        response_.prepare_payload();
-        http::async_write(stream_, response_, [self = shared_from_this(), keep_alive](beast::error_code error, std::size_t) {
-            if (error || !keep_alive) return self->close();
-            self->read();
+    // "HTTP/1.1 <status>", Server, Content-Type, Connection: close when closing, Content-Length:
+    // the header Beast wrote for these answers. Head and body go out in one gathered write.
+    // True when the answer was written whole at once and the connection serves on: the caller
+    // goes on with the next request; otherwise the write's completion does.
+    bool send(unsigned status, std::string_view content_type, std::string body, bool keep_alive) {
+        const auto reason = http::obsolete_reason(static_cast<http::status>(status));
+        head_.clear();
+        head_ += "HTTP/1.1 ";
+        append_number(status);
+        head_ += ' ';
+        head_.append(reason.data(), reason.size());
+        head_ += "\r\nServer: nearcast-tracker\r\nContent-Type: ";
+        head_ += content_type;
+        if (!keep_alive) head_ += "\r\nConnection: close";
+        head_ += "\r\nContent-Length: ";
+        append_number(body.size());
+        head_ += "\r\n\r\n";
+        body_ = std::move(body);
+        // The socket is non-blocking: this takes what fits now, nearly always all of it.
+        beast::error_code error;
+        const std::size_t sent = socket_.write_some(std::array{asio::buffer(head_), asio::buffer(body_)}, error);
+        if (error && error != asio::error::would_block) {
+            close();
+            return false;
+        }
+        if (sent == head_.size() + body_.size()) {
+            if (!keep_alive) close();
+            request_started_ = std::chrono::steady_clock::now();
+            return keep_alive;
+        }
+        const std::size_t head_left = head_.size() - std::min(sent, head_.size());
+        const std::array rest{asio::buffer(head_) + (head_.size() - head_left),
+                              asio::buffer(body_) + (sent - (head_.size() - head_left))};
+        asio::async_write(socket_, rest, [self = shared_from_this(), keep_alive](beast::error_code failed, std::size_t) {
+            if (failed || !keep_alive) return self->close();
+            self->request_started_ = std::chrono::steady_clock::now();
+            self->serve_buffered();
         });
+        return false;
+    }
+
+    void append_number(std::uint64_t value) {
+        char digits[24];
+        head_.append(digits, std::to_chars(digits, digits + sizeof digits, value).ptr);
     }
 
     void close() {
+        idle_timer_.cancel();
+        if (!socket_.is_open()) return;
         beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.close();
+        socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        socket_.close(ignored);
     }
 
-    beast::tcp_stream stream_;
-    beast::flat_buffer buffer_;
+    tcp::socket socket_;
+    asio::steady_timer idle_timer_;
+    std::chrono::steady_clock::time_point request_started_;
+    beast::flat_buffer buffer_;  // received, not yet consumed
     std::optional<http::request_parser<http::string_body>> parser_;
-    http::response<http::string_body> response_;
+    std::string head_;
+    std::string body_;
     tracker_service& service_;
     endpoint source_;
 };

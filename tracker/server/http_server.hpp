@@ -1,5 +1,6 @@
-// HTTP/1.1 with keep-alive on Boost.Beast: one session object per connection, a timeout on
-// every read, limits on header and body size.
+// HTTP/1.1 with keep-alive and pipelining: one session object per connection, a timeout on
+// every request, limits on header and body size. The GETs of announces and scrapes are read by
+// read_simple_get (http_request_head.hpp); every other request by Boost.Beast's parser.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -243,24 +243,31 @@ void append_integer_entry(std::string& out, std::string_view key, std::uint64_t 
     out += 'e';
 }
 
-void append_address_bytes(std::string& out, const proximity::ip_address& address) {
+// Writes the address in network order at `at`; returns where the next byte goes.
+char* put_address_bytes(char* at, const proximity::ip_address& address) {
     if (address.is_v4()) {
         const std::uint32_t bits = address.v4_bits();
-        for (int shift = 24; shift >= 0; shift -= 8) out += static_cast<char>(bits >> shift);
+        for (int shift = 24; shift >= 0; shift -= 8) *at++ = static_cast<char>(bits >> shift);
     } else {
         const proximity::uint128 bits = address.v6_bits();
-        for (int shift = 120; shift >= 0; shift -= 8) out += static_cast<char>(static_cast<std::uint8_t>(bits >> shift));
+        for (int shift = 120; shift >= 0; shift -= 8) *at++ = static_cast<char>(static_cast<std::uint8_t>(bits >> shift));
     }
+    return at;
 }
 
+// The string of `count` compact peers of one family: sized once, then filled in place.
 void append_compact_peers(std::string& out, const std::vector<endpoint>& peers, bool v4, std::size_t count) {
-    append_integer(out, count * (v4 ? 6 : 18));
+    const std::size_t size = count * (v4 ? 6 : 18);
+    append_integer(out, size);
     out += ':';
+    const std::size_t start = out.size();
+    out.resize(start + size);
+    char* at = out.data() + start;
     for (const endpoint& peer : peers) {
         if (peer.address.is_v4() != v4) continue;
-        append_address_bytes(out, peer.address);
-        out += static_cast<char>(peer.port >> 8);
-        out += static_cast<char>(peer.port & 0xff);
+        at = put_address_bytes(at, peer.address);
+        *at++ = static_cast<char>(peer.port >> 8);
+        *at++ = static_cast<char>(peer.port & 0xff);
     }
 }
 

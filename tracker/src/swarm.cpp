@@ -4,11 +4,6 @@
 
 namespace nearcast::tracker {
 
-proximity::ip_address peer_record::address() const {
-    if (v6()) return proximity::ip_address::v6(address_high, address_low);
-    return proximity::ip_address::v4(static_cast<std::uint32_t>(address_low));
-}
-
 peer_record record_for(const endpoint& where) {
     peer_record record;
     if (where.address.is_v4()) {

@@ -145,10 +145,10 @@ std::variant<announce_response, tracker_failure> tracker_state::announce(const a
     const std::uint32_t numwant = std::min(request.numwant.value_or(config_.default_numwant), config_.max_numwant);
     static const std::vector<peer_record> no_origins;
     const auto origins = origin_records_.find(hash);
-    const selection picked =
+    selection picked =
         select_peers(members.peers(), origins == origin_records_.end() ? no_origins : origins->second, {record},
                      numwant, routing_->graph(), config_.selection, config_.origins, hops_, random_, &returned_);
-    response.peers = picked.peers;
+    response.peers = std::move(picked.peers);
     response.complete = members.seeders();
     response.incomplete = members.leechers();
     return response;

@@ -31,8 +31,21 @@ struct network_distance {
     nearness kind = nearness::unknown;
     unsigned hops = 0;  // AS hops: 0 within an AS, 1 adjacent, N for as_hops
 
-    // A number for sorting candidates: lower is nearer, consistent with the ordering.
-    std::uint32_t cost() const;
+    // A number for sorting candidates: lower is nearer, consistent with the ordering. Ten
+    // apart per class leaves room for finer costs later; AS hops continue the scale upwards,
+    // so two hops (40) sorts after adjacent (30) and before three hops (50). Inline: the
+    // tracker ranks every candidate of every answer by it.
+    std::uint32_t cost() const {
+        switch (kind) {
+            case nearness::same_subnet: return 0;
+            case nearness::same_prefix: return 10;
+            case nearness::same_as: return 20;
+            case nearness::adjacent_as: return 30;
+            case nearness::as_hops: return 20 + 10 * hops;
+            case nearness::unknown: break;
+        }
+        return 10'000;
+    }
     std::string to_string() const;
     auto operator<=>(const network_distance& other) const { return cost() <=> other.cost(); }
     bool operator==(const network_distance& other) const { return cost() == other.cost(); }

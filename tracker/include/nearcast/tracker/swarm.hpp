@@ -38,7 +38,10 @@ struct peer_record {
     bool seed() const { return flags & flag_seed; }
     bool v6() const { return flags & flag_v6; }
     bool origin() const { return flags & flag_origin; }
-    proximity::ip_address address() const;
+    proximity::ip_address address() const {
+        if (v6()) return proximity::ip_address::v6(address_high, address_low);
+        return proximity::ip_address::v4(static_cast<std::uint32_t>(address_low));
+    }
     endpoint where() const { return {address(), port}; }
     peer_location location() const { return {prefix_length, origin_as}; }
     bool same_endpoint(const peer_record& other) const {
