@@ -160,11 +160,7 @@ int stream_command(const peer_options& options) {
             if (!status.has_metadata) return true;
             server = std::make_unique<stream_server>(io, listen, choose_file(job.handle(), options.output, options.file_index), options.window);
             server->start();
-            io_thread = std::thread([&io] {
-                const int lowered = favour_this_thread();
-                spdlog::debug("stream: the player's thread comes first ({} other threads lowered)", lowered);
-                io.run();
-            });
+            io_thread = std::thread([&io] { io.run(); });
             listening_since = std::chrono::steady_clock::now();
         }
         server->update_pieces(status.status.pieces);

@@ -7,13 +7,10 @@
 #include <boost/beast/http.hpp>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <filesystem>
 #include <sstream>
 #include <vector>
 
@@ -341,24 +338,5 @@ void stream_server::update_pieces(const lt::typed_bitfield<lt::piece_index_t>& p
 }
 
 const stream_counters& stream_server::counters() const { return state_->counters_; }
-
-int favour_this_thread() {
-    constexpr int lower_by = 19;
-    const auto self = static_cast<pid_t>(::syscall(SYS_gettid));
-    int lowered = 0;
-    std::error_code error;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", error)) {
-        const auto tid = static_cast<pid_t>(std::atoi(task.path().filename().c_str()));
-        if (tid <= 0 || tid == self) continue;
-        errno = 0;
-        const int current = ::getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
-        if (errno != 0) continue;
-        // Raising a nice value needs no privilege; a thread already lowered is left as it is.
-        if (current < lower_by && ::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), std::min(current + lower_by, 19)) == 0) {
-            ++lowered;
-        }
-    }
-    return lowered;
-}
 
 }  // namespace nearcast::peer::client

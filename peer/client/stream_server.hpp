@@ -66,13 +66,3 @@ private:
 };
 
 }  // namespace nearcast::peer::client
-
-namespace nearcast::peer::client {
-
-// Called on the thread that answers the player: every other thread of the process (libtorrent's
-// network, disk and hashing threads, the status loop) runs at a lower CPU priority (nice +10),
-// so that a request is answered at once even while a download keeps the CPU busy. Threads
-// started later inherit it from the thread that starts them. Returns how many were lowered.
-int favour_this_thread();
-
-}  // namespace nearcast::peer::client

@@ -88,8 +88,15 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
     std::int64_t last_bytes = -1;
     auto last_byte_at = std::chrono::steady_clock::now();
     transfer_outcome outcome;
+    // A fast download raises alerts by the thousand a second; asking libtorrent for the status
+    // after each one kept a core busy, the core the download and the stream server share.
+    constexpr auto min_poll_spacing = 10ms;
+    auto last_poll = std::chrono::steady_clock::now() - min_poll_spacing;
     for (;;) {
         session_->session().wait_for_alert(100ms);
+        const auto since = std::chrono::steady_clock::now() - last_poll;
+        if (since < min_poll_spacing) std::this_thread::sleep_for(min_poll_spacing - since);
+        last_poll = std::chrono::steady_clock::now();
         last_ = session_->poll();
         const auto now = std::chrono::steady_clock::now();
         const std::string name = last_.status.name.empty() ? options_.item : last_.status.name;
