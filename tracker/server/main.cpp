@@ -88,6 +88,50 @@ private:
     std::chrono::seconds every_;
 };
 
+// The tracker's own check of a supernode candidate: a TCP connection to the BitTorrent port it
+// announced, from the outside, within 3 s. Runs on the service's thread.
+void check_reachability(asio::io_context& io, tracker_service& service, const endpoint& where) {
+    auto socket = std::make_shared<asio::ip::tcp::socket>(io);
+    auto timer = std::make_shared<asio::steady_timer>(io, std::chrono::seconds(3));
+    const asio::ip::tcp::endpoint target(asio_address(where.address), where.port);
+    timer->async_wait([socket](boost::system::error_code error) {
+        if (error) return;  // the connection finished first
+        boost::system::error_code ignored;
+        socket->close(ignored);
+    });
+    socket->async_connect(target, [&service, socket, timer, where](boost::system::error_code error) {
+        timer->cancel();
+        boost::system::error_code ignored;
+        socket->close(ignored);
+        service.supernode_reachability(where, !error, wall_clock_ms());
+    });
+}
+
+class supernode_timer {
+public:
+    supernode_timer(asio::io_context& io, tracker_service& service, std::uint32_t every_s)
+        : io_(io), timer_(io), service_(service), every_(std::chrono::seconds(std::max<std::uint32_t>(every_s, 1))) {}
+    void start() {
+        run_once();
+        timer_.expires_after(every_);
+        timer_.async_wait([this](boost::system::error_code error) {
+            if (!error) start();
+        });
+    }
+    void stop() { timer_.cancel(); }
+
+private:
+    void run_once() {
+        const auto due = service_.supernode_tick(wall_clock_ms());
+        // A bounded number of checks at a time; the rest are due again next round.
+        for (std::size_t i = 0; i < due.size() && i < 256; ++i) check_reachability(io_, service_, due[i]);
+    }
+    asio::io_context& io_;
+    asio::steady_timer timer_;
+    tracker_service& service_;
+    std::chrono::seconds every_;
+};
+
 int serve(const server_options& options) {
     auto routing = load_routing(options);
     tracker_service service(options, routing);
@@ -120,6 +164,8 @@ int serve(const server_options& options) {
 
     expiry_timer expiry(io, service, options.expire_every_s);
     expiry.start();
+    supernode_timer supernode_rounds(io, service, options.supernode_election_s);
+    supernode_rounds.start();
 
     asio::signal_set stop_signals(io, SIGTERM, SIGINT);
     stop_signals.async_wait([&](boost::system::error_code error, int signal) {
@@ -128,6 +174,7 @@ int serve(const server_options& options) {
         for (auto& listener : http) listener->stop();
         for (auto& listener : udp) listener->stop();
         expiry.stop();
+        supernode_rounds.stop();
         io.stop();
     });
     asio::signal_set reload_signal(io, SIGHUP);

@@ -106,6 +106,14 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("origin-max", po::value(&config.origins.max_origins)->default_value(config.origins.max_origins), "most origins in one answer")
         ("origin-ttl", po::value(&config.origin_ttl)->default_value(config.origin_ttl), "seconds a registration lasts unless renewed")
         ("admin-secret-file", po::value(&out.admin_secret_file), "file whose first line is the bearer secret for POST /origins");
+    po::options_description supernode_options("Supernodes");
+    supernode_options.add_options()
+        ("supernode-ratio", po::value(&out.supernode_ratio)->default_value(out.supernode_ratio), "peers per supernode in each AS")
+        ("supernode-admission", po::value(&out.supernode_admission)->default_value(out.supernode_admission), "children a supernode takes on")
+        ("supernode-election-every", po::value(&out.supernode_election_s)->default_value(out.supernode_election_s), "seconds between elections and reachability checks")
+        ("supernode-min-uptime", po::value(&out.supernode_min_uptime_s)->default_value(out.supernode_min_uptime_s), "seconds a candidate must have been reporting")
+        ("supernode-min-capacity", po::value(&out.supernode_min_capacity)->default_value(out.supernode_min_capacity), "upload bytes/s a candidate must have measured")
+        ("supernode-min-peers", po::value(&out.supernode_min_peers)->default_value(out.supernode_min_peers), "an AS with this many peers gets at least one supernode");
     po::options_description protection("Protection");
     protection.add_options()
         ("announce-rate-limit", po::value(&config.announce_rate)->default_value(config.announce_rate), "announces per second per address, 0 = off")
@@ -119,7 +127,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("subject", po::value(&parsed.token_subject), "who the token is for")
         ("ttl", po::value(&parsed.token_ttl_s)->default_value(parsed.token_ttl_s), "seconds the token is valid");
     po::options_description all;
-    all.add(general).add(swarm_options).add(origin_options).add(protection).add(token_options);
+    all.add(general).add(swarm_options).add(origin_options).add(supernode_options).add(protection).add(token_options);
 
     try {
         std::vector<std::string> args(argv + 1, argv + argc);
@@ -164,6 +172,9 @@ parsed_command parse_command_line(int argc, char** argv) {
         config.origins.near_enough = *near;
         config.proximity = !no_proximity;
         if (config.selection.far_share < 0 || config.selection.far_share > 1) throw usage_error("--far-share must be 0 to 1");
+        if (out.supernode_ratio < 1) throw usage_error("--supernode-ratio must be at least 1");
+        if (out.supernode_admission == 0) throw usage_error("--supernode-admission must be at least 1");
+        if (out.supernode_election_s == 0) throw usage_error("--supernode-election-every must be at least 1");
         if (config.min_interval > config.interval) throw usage_error("--min-interval must not exceed --interval");
         if (config.selection.distance.subnet_v4 > 32 || config.selection.distance.subnet_v6 > 128) {
             throw usage_error("--subnet-v4 must be 0 to 32 and --subnet-v6 0 to 128");

@@ -24,6 +24,13 @@ struct server_options {
     std::string token_secret_file;        // closed mode's HMAC secret
     std::string admin_secret_file;        // bearer secret for origin registration
     std::uint32_t expire_every_s = 30;
+    // Supernodes: the election's ratio and admission limit, how often it runs.
+    double supernode_ratio = 300;
+    std::uint32_t supernode_admission = 50;
+    std::uint32_t supernode_election_s = 60;
+    double supernode_min_uptime_s = 3600;
+    double supernode_min_capacity = 256 * 1024;
+    std::uint32_t supernode_min_peers = 20;
     std::string log_level = "info";
 };
 

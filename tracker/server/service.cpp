@@ -63,7 +63,21 @@ http_answer json_error(unsigned status, const std::string& message) {
 tracker_service::tracker_service(const server_options& options, std::shared_ptr<const proximity::model> routing)
     : state_(options.tracker, std::move(routing), std::random_device()() ^ (std::uint64_t{std::random_device()()} << 32),
              tokens_from(options)),
-      connections_(random_secret()) {
+      connections_(random_secret()),
+      supernodes_([&] {
+          supernode_registry_options registry;
+          registry.election.peers_per_supernode = options.supernode_ratio;
+          registry.election.admission_limit = options.supernode_admission;
+          registry.election.operated_admission_limit = options.supernode_admission * 20;  // a server, not a desktop
+          registry.election.min_uptime_s = options.supernode_min_uptime_s;
+          registry.election.min_upload_capacity = options.supernode_min_capacity;
+          registry.election.min_group_peers = options.supernode_min_peers;
+          registry.interval_s = options.tracker.interval;
+          registry.recheck_s = options.tracker.interval;
+          return registry;
+      }()),
+      supernode_random_(std::random_device()()),
+      election_every_s_(options.supernode_election_s) {
     if (!options.admin_secret_file.empty()) admin_secret_ = read_secret(options.admin_secret_file);
 }
 
@@ -88,6 +102,8 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
     if (method == "GET" && route("/scrape", token)) return scrape(token, query, source, now_ms);
     if (method == "GET" && path == "/stats") return stats_json(now_ms);
     if (method == "GET" && path == "/metrics") return metrics(now_ms);
+    if (method == "GET" && path == "/supernode") return supernode_report(query, authorization, source, now_ms);
+    if (method == "GET" && path == "/popular") return popular(query);
     if (method == "GET" && path == "/proximity.ncprox") {
         if (!snapshot_) return {404, "text/plain", "this tracker publishes no proximity snapshot\n"};
         return {200, "application/octet-stream", *snapshot_};
@@ -97,7 +113,7 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
         return register_origin(authorization, body, now_ms);
     }
     if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-    return {404, "text/plain", "not found: try /announce, /scrape, /stats, /metrics or /proximity.ncprox\n"};
+    return {404, "text/plain", "not found: try /announce, /scrape, /stats, /metrics, /supernode, /popular or /proximity.ncprox\n"};
 }
 
 bool tracker_service::handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms,
@@ -115,10 +131,11 @@ bool tracker_service::handle_udp(std::string_view datagram, const endpoint& sour
             encode_udp_error_response(announce->transaction_id, "unknown or expired connection ID: connect again", out);
             return true;
         }
-        const auto result = state_.announce(announce->request, source, now_ms);
+        auto result = state_.announce(announce->request, source, now_ms);
         if (const auto* failure = std::get_if<tracker_failure>(&result)) {
             encode_udp_error_response(announce->transaction_id, failure->reason, out);
         } else {
+            supernode_answer(announce->request, source, std::get<announce_response>(result), now_ms);
             note_announce("udp", announce->request, source, std::get<announce_response>(result));
             encode_udp_announce_response(announce->transaction_id, std::get<announce_response>(result),
                                          source.address.family(), out);
@@ -153,8 +170,9 @@ http_answer tracker_service::announce(std::string_view token, std::string_view q
     if (auto* failure = std::get_if<tracker_failure>(&parsed)) return bencoded(encode_failure(failure->reason));
     auto& request = std::get<announce_request>(parsed);
     request.access_token = std::string(token);
-    const auto result = state_.announce(request, source, now_ms);
+    auto result = state_.announce(request, source, now_ms);
     if (const auto* failure = std::get_if<tracker_failure>(&result)) return bencoded(encode_failure(failure->reason));
+    supernode_answer(request, source, std::get<announce_response>(result), now_ms);
     note_announce("http", request, source, std::get<announce_response>(result));
     return bencoded(encode_announce(std::get<announce_response>(result)));
 }
@@ -233,6 +251,159 @@ http_answer tracker_service::register_origin(std::string_view authorization, std
                 "\n"};
 }
 
+std::uint32_t tracker_service::group_of(const proximity::ip_address& address) const {
+    return state_.routing().prefixes().origin_of(address);
+}
+
+void tracker_service::supernode_answer(const announce_request& request, const endpoint& source,
+                                       announce_response& answer, std::uint64_t now_ms) {
+    const endpoint peer{source.address, request.port};
+    const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
+    const std::uint32_t group = group_of(source.address);
+    if (request.event == announce_event::started && group != 0) {
+        if (requests_in_as_.size() >= 100'000) {
+            // Bounded: old counts fade, so what is popular now rises above what was.
+            for (auto at = requests_in_as_.begin(); at != requests_in_as_.end();) {
+                at->second /= 2;
+                at = at->second == 0 ? requests_in_as_.erase(at) : std::next(at);
+            }
+        }
+        ++requests_in_as_[{group, request.hash}];
+    }
+    if (supernodes_.is_supernode(peer)) {
+        answer.supernode = true;
+        return;
+    }
+    if (request.event == announce_event::stopped || request.event == announce_event::completed || request.seed()) {
+        supernodes_.forget_child(peer);
+        return;
+    }
+    const auto& graph = state_.routing().graph();
+    const auto hops = [&](std::uint32_t other) {
+        const auto counted = graph.hops(group, other, 6);
+        return counted ? *counted : 7u;
+    };
+    // The peer's own supernodes first: it reaches them even when numwant is small.
+    const auto mine = supernodes_.supernodes_for(peer, group, hops, now_s);
+    std::vector<endpoint> listed(mine.begin(), mine.end());
+    for (const auto& other : answer.peers) {
+        if (std::find(mine.begin(), mine.end(), other) == mine.end()) listed.push_back(other);
+    }
+    const std::size_t most = std::max(answer.peers.size(), mine.size());
+    listed.resize(std::min(listed.size(), most));
+    answer.peers = std::move(listed);
+}
+
+http_answer tracker_service::supernode_report(std::string_view query, std::string_view authorization,
+                                              const endpoint& source, std::uint64_t now_ms) {
+    std::uint64_t port = 0;
+    double capacity = -1;
+    bool leave = false;
+    std::size_t at = 0;
+    while (at <= query.size()) {
+        const auto end = std::min(query.find('&', at), query.size());
+        const std::string_view pair = query.substr(at, end - at);
+        const auto equals = pair.find('=');
+        const std::string_view key = pair.substr(0, equals);
+        const std::string value(equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1));
+        char* stop = nullptr;
+        if (key == "port") {
+            port = std::strtoull(value.c_str(), &stop, 10);
+            if (value.empty() || *stop != '\0' || port == 0 || port > 65535) return json_error(400, "port must be 1 to 65535");
+        } else if (key == "capacity") {
+            capacity = std::strtod(value.c_str(), &stop);
+            if (value.empty() || *stop != '\0' || !(capacity >= 0) || capacity > 1e12) {
+                return json_error(400, "capacity must be the measured upload in bytes per second");
+            }
+        } else if (key == "leave") {
+            leave = value == "1";
+        }
+        at = end + 1;
+    }
+    if (port == 0) return json_error(400, "port is missing: the BitTorrent port the tracker will check");
+    const endpoint where{source.address, static_cast<std::uint16_t>(port)};
+    const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
+    if (leave) {
+        const bool was = supernodes_.is_supernode(where);
+        supernodes_.leave(where, now_s, supernode_random_);
+        if (was) spdlog::info("supernode {}:{} leaves", where.address.to_string(), where.port);
+        return {200, "application/json", json{{"role", "left"}}.dump() + "\n"};
+    }
+    if (capacity < 0) return json_error(400, "capacity is missing: the measured upload in bytes per second");
+    const std::string expected = "Bearer " + admin_secret_;
+    const bool operated = !admin_secret_.empty() && authorization.size() == expected.size() &&
+                          CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) == 0;
+    const std::uint32_t group = group_of(source.address);
+    supernodes_.report({where, group, capacity, operated}, now_s);
+
+    const json top = popular_in(group, 20);
+    const bool elected = supernodes_.is_supernode(where);
+    std::uint32_t limit = 0;
+    for (const auto& view : supernodes_.supernodes()) {
+        if (view.where == where) limit = view.admission_limit;
+    }
+    json answer{{"role", elected ? "supernode" : "candidate"}, {"as", group}, {"operated", operated},
+                {"interval", state_.config().interval}, {"popular", top}};
+    if (elected) answer["admission_limit"] = limit;
+    return {200, "application/json", answer.dump() + "\n"};
+}
+
+http_answer tracker_service::popular(std::string_view query) const {
+    if (!query.starts_with("as=")) return json_error(400, "ask /popular?as=ASN");
+    const std::string text(query.substr(3));
+    char* stop = nullptr;
+    const auto asn = std::strtoull(text.c_str(), &stop, 10);
+    if (text.empty() || *stop != '\0' || asn > 0xffff'ffffull) return json_error(400, "as must be an AS number");
+    return {200, "application/json", json{{"as", asn}, {"items", popular_in(static_cast<std::uint32_t>(asn), 100)}}.dump() + "\n"};
+}
+
+nlohmann::json tracker_service::popular_in(std::uint32_t group, std::size_t most) const {
+    std::vector<std::pair<std::uint32_t, info_hash>> ranked;
+    for (auto it = requests_in_as_.lower_bound({group, info_hash{}}); it != requests_in_as_.end() && it->first.first == group; ++it) {
+        ranked.emplace_back(it->second, it->first.second);
+    }
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    json items = json::array();
+    static constexpr char hex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < ranked.size() && i < most; ++i) {
+        std::string text;
+        for (const auto byte : ranked[i].second) text += {hex[byte >> 4], hex[byte & 15]};
+        items.push_back({{"info_hash", text}, {"requests", ranked[i].first}});
+    }
+    return items;
+}
+
+std::vector<endpoint> tracker_service::supernode_tick(std::uint64_t now_ms) {
+    const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
+    if (last_election_ms_ == 0 || now_ms - last_election_ms_ >= std::uint64_t{election_every_s_} * 1000) {
+        last_election_ms_ = now_ms;
+        std::vector<group_population> groups;
+        for (const auto& [asn, count] : state_.stats(now_ms, true).peers_per_as) {
+            if (asn != 0) groups.push_back({asn, static_cast<std::uint32_t>(std::min<std::uint64_t>(count, 0xffff'ffffu))});
+        }
+        const auto change = supernodes_.elect(groups, now_s, supernode_random_);
+        for (const auto& where : change.elected) spdlog::info("supernode elected: {}:{}", where.address.to_string(), where.port);
+        for (const auto& where : change.dropped) spdlog::info("supernode dropped: {}:{}", where.address.to_string(), where.port);
+    }
+    return supernodes_.due_for_check(now_s);
+}
+
+void tracker_service::supernode_reachability(const endpoint& where, bool reachable, std::uint64_t now_ms) {
+    supernodes_.reachability(where, reachable, static_cast<std::uint32_t>(now_ms / 1000));
+    spdlog::debug("supernode candidate {}:{} {}", where.address.to_string(), where.port,
+                  reachable ? "accepts connections" : "does not accept connections");
+}
+
+nlohmann::json tracker_service::supernodes_json() const {
+    json list = json::array();
+    for (const auto& view : supernodes_.supernodes()) {
+        list.push_back({{"endpoint", view.where.address.to_string() + ":" + std::to_string(view.where.port)},
+                        {"as", view.group}, {"children", view.children}, {"admission_limit", view.admission_limit},
+                        {"operated", view.operated}});
+    }
+    return {{"candidates", supernodes_.candidate_count()}, {"elected", list}, {"max_load_seen", supernodes_.max_load_seen()}};
+}
+
 http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
     const tracker_stats stats = state_.stats(now_ms, true);
     json per_as = json::object();
@@ -257,6 +428,7 @@ http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
         {"uptime_s", started_ms_ ? (now_ms - started_ms_) / 1000 : 0},
         {"peers_per_as", per_as},
         {"returned_by_distance", returned},
+        {"supernodes", supernodes_json()},
     };
     return {200, "application/json", document.dump(2) + "\n"};
 }

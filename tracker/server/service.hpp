@@ -6,7 +6,13 @@
 #include <string>
 #include <string_view>
 
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <vector>
+
 #include "nearcast/tracker/connection_ids.hpp"
+#include "nearcast/tracker/supernode_registry.hpp"
 #include "nearcast/tracker/tracker_state.hpp"
 #include "options.hpp"
 
@@ -36,11 +42,30 @@ public:
     // rank peers with the data the tracker uses.
     void set_snapshot(std::shared_ptr<const std::string> bytes) { snapshot_ = std::move(bytes); }
 
+    // Supernodes: runs the election when it is due and returns the candidates whose port the
+    // server must try to connect to; the server reports each result back.
+    std::vector<endpoint> supernode_tick(std::uint64_t now_ms);
+    void supernode_reachability(const endpoint& where, bool reachable, std::uint64_t now_ms);
+    const supernode_registry& supernodes() const { return supernodes_; }
+
 private:
     http_answer announce(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
     http_answer scrape(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
     http_answer register_origin(std::string_view authorization, std::string_view body, std::uint64_t now_ms);
     http_answer stats_json(std::uint64_t now_ms) const;
+    // GET /supernode?port=P&capacity=BYTES_PER_S[&leave=1]: a daemon offers itself (the
+    // operator's servers with the admin secret); the answer says its role and what is popular
+    // in its AS. GET /popular?as=N: the items most asked for in an AS.
+    http_answer supernode_report(std::string_view query, std::string_view authorization, const endpoint& source,
+                                 std::uint64_t now_ms);
+    http_answer popular(std::string_view query) const;
+    // After an answer is made: flags a supernode, lists a peer's own supernodes first, counts
+    // per-AS popularity, lets a peer that stops or completes go as a child.
+    void supernode_answer(const announce_request& request, const endpoint& source, announce_response& answer,
+                          std::uint64_t now_ms);
+    std::uint32_t group_of(const proximity::ip_address& address) const;
+    nlohmann::json supernodes_json() const;
+    nlohmann::json popular_in(std::uint32_t group, std::size_t most) const;  // [{info_hash, requests}], most first
     http_answer metrics(std::uint64_t now_ms) const;
     // Counts an answered announce and, at debug level, logs it.
     void note_announce(const char* protocol, const announce_request& request, const endpoint& source,
@@ -53,6 +78,12 @@ private:
     std::uint64_t http_announces_ = 0;
     std::uint64_t udp_announces_ = 0;
     std::shared_ptr<const std::string> snapshot_;
+    supernode_registry supernodes_;
+    std::mt19937_64 supernode_random_;
+    std::uint64_t last_election_ms_ = 0;
+    std::uint32_t election_every_s_ = 60;
+    // Started announces per (AS, info hash): what is popular where. Bounded: halved when full.
+    std::map<std::pair<std::uint32_t, info_hash>, std::uint32_t> requests_in_as_;
 };
 
 }  // namespace nearcast::tracker::server

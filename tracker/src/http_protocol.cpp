@@ -322,6 +322,7 @@ void encode_announce(const announce_response& response, std::string& out) {
     append_integer_entry(out, "incomplete", response.incomplete);
     append_integer_entry(out, "interval", response.interval);
     append_integer_entry(out, "min interval", response.min_interval);
+    if (response.supernode) append_integer_entry(out, "nearcast supernode", 1);
     append_key(out, "peers");
     append_compact_peers(out, response.peers, true, v4_count);
     if (v6_count > 0) {

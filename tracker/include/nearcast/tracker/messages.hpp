@@ -45,6 +45,7 @@ struct announce_response {
     std::uint32_t incomplete = 0;  // leechers
     std::vector<endpoint> peers;   // IPv4 and IPv6 mixed; encoders split them (BEP 23, BEP 7)
     std::string warning;           // "warning message" when not empty
+    bool supernode = false;        // "nearcast supernode": the announcing peer is one (others ignore the key)
 };
 
 struct scrape_request {

@@ -86,6 +86,7 @@ public:
     void expire(std::uint64_t now_ms);
     // New routing data, e.g. a refreshed snapshot; peers are located again as they re-announce.
     void set_routing(std::shared_ptr<const proximity::model> routing);
+    const proximity::model& routing() const { return *routing_; }
 
     tracker_stats stats(std::uint64_t now_ms, bool with_peers_per_as = false) const;
     const tracker_config& config() const { return config_; }
