@@ -238,6 +238,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     }
     session& s = sessions_[id];
     const std::uint32_t version = s.version + 1;
+    const std::uint32_t prediction = s.prediction + 1;  // events of the session before never match
     s.in_flows.clear();
     s.out_flows.clear();
     s.known.clear();
@@ -252,6 +253,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     s.known = std::move(known);
     s.supernodes = std::move(supernodes);
     s.version = version;
+    s.prediction = prediction;
     s.peer = peer;
     s.item = item;
     s.kind = kind;
@@ -270,7 +272,6 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
 
     if (uses_supernodes() && kind != session_kind::cache) {
         ++requests_in_as_[(std::uint64_t{people_.peers[peer].as_index} << 32) | item];  // the tracker's per-AS popularity
-        assign_supernodes(id, now);
     }
     announce(id, now);
     schedule(now + config_.announce_interval_s, event_type::announce, id, s.version);
@@ -288,9 +289,9 @@ void engine::complete(std::uint32_t id, double now) {
     if (std::abs(s.received - s.size) > 1e-6 * s.size + 1) ++result_.completed_short;
     swarms_[s.item].upsert(record_of(s.peer, true));
     release_supernodes(s);
-    if (s.orphaned_by_fault) ++result_.faults[current_fault_].finished_first;
+    if (s.orphan_fault != none) ++result_.faults[s.orphan_fault].finished_first;
     s.orphaned_at = -1;
-    s.orphaned_by_fault = false;
+    s.orphan_fault = none;
     if (s.kind == session_kind::download) {
         ++result_.downloads_completed;
         download_times_.push_back(static_cast<float>(now - s.start));

@@ -45,7 +45,7 @@ struct session {
     double play_started = -1;
     double stall_s = 0;
     double orphaned_at = -1;         // lost a supernode then
-    bool orphaned_by_fault = false;
+    std::uint32_t orphan_fault = 0xffff'ffffu;  // the fault that orphaned it, if one did
     double last_used = 0;            // a supernode's cache: last asked for
     std::vector<std::uint32_t> in_flows, out_flows;
     std::vector<std::uint32_t> known;       // peers of the last tracker answer

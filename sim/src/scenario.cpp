@@ -306,6 +306,10 @@ void validate(const scenario& value) {
     if (value.seeder_capacity_mbps <= 0) fail("origin.capacity_mbps must be above 0");
     if (value.max_connections == 0 || value.numwant == 0) fail("peer.max_connections and peer.numwant must be at least 1");
     if (value.announce_interval_s <= 0) fail("peer.announce_interval_s must be above 0");
+    if (value.election_interval_s <= 0) fail("supernodes.election_interval_s must be above 0");
+    if (value.peers_per_supernode < 1 || value.admission_limit == 0) {
+        fail("supernodes.peers_per_supernode and supernodes.admission_limit must be at least 1");
+    }
     if (value.play_rate_kbps <= 0) fail("workload.play_rate_kbps must be above 0");
     if (value.strategies.empty()) fail("run.strategies names no strategy");
     if (value.as_count == 0) fail("topology.as_count must be at least 1");

@@ -143,9 +143,12 @@ void engine::drop_supernode(std::uint32_t peer, double now) {
         const auto at = std::find(child.supernodes.begin(), child.supernodes.end(), peer);
         if (at == child.supernodes.end()) continue;
         child.supernodes.erase(at);
-        if (in_fault_ && !child.orphaned_by_fault) ++result_.faults[current_fault_].orphans;  // once per child
+        if (in_fault_ && child.orphan_fault != current_fault_) {
+            ++result_.faults[current_fault_].orphans;  // once per child and fault
+            child.orphan_fault = current_fault_;
+            child.orphaned_at = now;
+        }
         if (child.orphaned_at < 0) child.orphaned_at = now;
-        child.orphaned_by_fault = child.orphaned_by_fault || in_fault_;
         const double jitter = std::uniform_real_distribution<double>(0, config_.announce_interval_s)(random_);
         schedule(now + jitter, event_type::rehome, id, child.version);
     }

@@ -60,16 +60,17 @@ bool engine::connected(const session& s, std::uint32_t peer) const {
 
 void engine::announce(std::uint32_t id, double now) {
     session& s = sessions_[id];
-    if (s.orphaned_at >= 0 && uses_supernodes()) {
-        // An orphan re-homes on its next answer (its announce was jittered).
+    if (uses_supernodes() && s.kind != session_kind::cache) {
+        // Every answer tops the peer up to two supernodes (as the tracker's registry does); an
+        // orphan's next answer is its re-homing.
         assign_supernodes(id, now);
-        if (s.orphaned_by_fault) {
-            auto& outcome = result_.faults[current_fault_];
+        if (s.orphan_fault != none) {
+            auto& outcome = result_.faults[s.orphan_fault];
             ++(s.supernodes.empty() ? outcome.left_to_origin : outcome.rehomed);
             outcome.max_rehome_s = std::max(outcome.max_rehome_s, now - s.orphaned_at);
         }
         s.orphaned_at = -1;
-        s.orphaned_by_fault = false;
+        s.orphan_fault = none;
     }
     s.known.clear();
     if (which_ == strategy::origin_only) {
@@ -158,7 +159,7 @@ void engine::connect_more(std::uint32_t id, double now) {
 }
 
 std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_session, std::uint32_t target,
-                               double /*now*/) {
+                               double now) {
     std::uint32_t id;
     if (!free_flows_.empty()) {
         id = free_flows_.back();
@@ -183,7 +184,7 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
                                                                                           : flow_class::inter;
         f.from_supernode = sessions_[source_session].kind == session_kind::cache;
         sessions_[source_session].out_flows.push_back(id);
-        sessions_[source_session].last_used = t.last;
+        sessions_[source_session].last_used = now;
     }
     // nearcast's far peer class: a peer's upload to far peers shares one small limit.
     f.far = which_ == strategy::nearcast && !f.from_supernode &&

@@ -183,3 +183,28 @@ TEST_CASE("registry: a vanished supernode is noticed within one interval and its
         CHECK(registry.supernodes().size() == 2);
     }
 }
+
+TEST_CASE("registry: a supernode whose admission limit falls sheds the children beyond it") {
+    supernode_registry_options options;
+    options.election.peers_per_supernode = 100;
+    options.election.admission_limit = 3;
+    options.election.operated_admission_limit = 100;
+    options.election.min_uptime_s = 0;
+    supernode_registry registry(options);
+    std::mt19937_64 random(4);
+    const std::vector<group_population> groups = {{1, 50}};
+    registry.report({at(1), 1, 1e8, true}, 0);  // an operator's server
+    registry.reachability(at(1), true, 0);
+    registry.elect(groups, 0, random);
+    for (std::uint32_t peer = 100; peer < 110; ++peer) CHECK(registry.supernodes_for(at(peer), 1, no_hops, 10).size() == 1);
+    REQUIRE(registry.supernodes().front().children == 10);
+
+    registry.report({at(1), 1, 1e8, false}, 20);  // reports again without the operator's secret
+    registry.elect(groups, 20, random);
+    REQUIRE(registry.supernodes().size() == 1);
+    CHECK(registry.supernodes().front().admission_limit == 3);
+    CHECK(registry.supernodes().front().children == 3);
+    std::size_t still_served = 0;
+    for (std::uint32_t peer = 100; peer < 110; ++peer) still_served += registry.supernodes_for(at(peer), 1, no_hops, 21).size();
+    CHECK(still_served == 3);  // the others wait for their re-home time, and find it full then
+}

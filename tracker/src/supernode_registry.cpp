@@ -44,6 +44,19 @@ void supernode_registry::drop(candidate& gone, std::uint32_t now, std::mt19937_6
     }
 }
 
+void supernode_registry::shed(candidate& over, std::uint32_t now, std::mt19937_64& random) {
+    const double spread = options_.rehome_spread * options_.interval_s;
+    for (auto& [peer, record] : children_) {
+        if (over.children <= over.admission_limit) break;
+        const auto at = std::find(record.supernodes.begin(), record.supernodes.end(), over.report.where);
+        if (at == record.supernodes.end()) continue;
+        record.supernodes.erase(at);
+        --over.children;
+        const auto delay = static_cast<std::uint32_t>(std::uniform_real_distribution<double>(0, spread)(random));
+        record.rehome_at = std::max(record.rehome_at, now + delay);
+    }
+}
+
 void supernode_registry::leave(const endpoint& where, std::uint32_t now, std::mt19937_64& random) {
     const auto found = candidates_.find(where);
     if (found == candidates_.end()) return;
@@ -93,6 +106,9 @@ supernode_registry::change supernode_registry::elect(std::span<const group_popul
             if (!known->supernode) result.elected.push_back(known->report.where);
             known->supernode = true;
             known->admission_limit = pick->second->admission_limit;
+            // A lower limit than before (an operator's server now reporting as a desktop):
+            // the children beyond it re-home like orphans, so the limit holds at once.
+            if (known->children > known->admission_limit) shed(*known, now, random);
         } else if (known->supernode) {
             result.dropped.push_back(known->report.where);
             drop(*known, now, random);

@@ -96,6 +96,7 @@ private:
         std::uint32_t last_seen = 0;
     };
     void drop(candidate& gone, std::uint32_t now, std::mt19937_64& random);
+    void shed(candidate& over, std::uint32_t now, std::mt19937_64& random);  // children beyond its limit re-home
 
     supernode_registry_options options_;
     std::map<endpoint, candidate> candidates_;
