@@ -1,6 +1,7 @@
 #include "peer_session.hpp"
 
 #include <libtorrent/alert_types.hpp>
+#include <sys/statvfs.h>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
 #include <libtorrent/extensions/ut_metadata.hpp>
@@ -81,6 +82,16 @@ proximity::model load_routing(const std::string& data) {
         return proximity::model::parse_snapshot(bytes, source);
     }
     return proximity::model::load({source});
+}
+
+// A write into a full disk reaches libtorrent as ENOSPC, or, through its memory-mapped files,
+// as a fault ("Bad address"): either way the user is told the disk is full when it is.
+std::string storage_error_text(const std::string& error, const fs::path& save_path) {
+    struct statvfs space{};
+    if (::statvfs(save_path.c_str(), &space) != 0) return error;
+    const double free_bytes = static_cast<double>(space.f_bavail) * static_cast<double>(space.f_frsize);
+    if (free_bytes >= 1024.0 * 1024 || error.find("No space left on device") != std::string::npos) return error;
+    return error + " (No space left on device: " + save_path.string() + " is full)";
 }
 
 fs::path metadata_file(const fs::path& output, const lt::info_hash_t& hashes) {
@@ -310,10 +321,12 @@ void peer_session::handle_alert(lt::alert* alert) {
         remember_metadata(*item);
         spdlog::info("metadata received: {}", item->handle.torrent_file() ? item->handle.torrent_file()->name() : "");
     } else if (auto* file_error = lt::alert_cast<lt::file_error_alert>(alert)) {
-        last.error = std::string(file_error->filename()) + ": " + file_error->error.message();
+        last.error = storage_error_text(std::string(file_error->filename()) + ": " + file_error->error.message(),
+                                        item->save_path);
     } else if (auto* torrent_error = lt::alert_cast<lt::torrent_error_alert>(alert)) {
-        last.error = torrent_error->error.message() +
-                     (torrent_error->filename()[0] ? std::string(" (") + torrent_error->filename() + ")" : "");
+        last.error = storage_error_text(torrent_error->error.message() +
+                                            (torrent_error->filename()[0] ? std::string(" (") + torrent_error->filename() + ")" : ""),
+                                        item->save_path);
     } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
         spdlog::warn("piece {} failed its hash check; asking for it again", static_cast<int>(failed->piece_index));
     }
@@ -328,7 +341,7 @@ void peer_session::refresh(tracked_item& item) {
                     last.status.total_wanted_done == last.status.total_wanted &&
                     last.status.state != lt::torrent_status::checking_files &&
                     last.status.state != lt::torrent_status::checking_resume_data;
-    if (last.status.errc && last.error.empty()) last.error = last.status.errc.message();
+    if (last.status.errc && last.error.empty()) last.error = storage_error_text(last.status.errc.message(), item.save_path);
     if (!session_error_.empty() && last.error.empty()) last.error = session_error_;
     call_in_web_seeds(item);
 }
