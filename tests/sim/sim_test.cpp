@@ -54,6 +54,20 @@ scenario one_item(double size_mb, const std::string& classes) {
     return config;
 }
 
+// `peers` peers of one capacity class ask for one 100 MB item at once from one 100 Mbit/s
+// origin, and nothing else happens: the client-server setting.
+scenario flash_crowd_from_origin(std::uint32_t peers, const std::string& classes) {
+    scenario config = one_item(100, classes);
+    config.peers = peers;
+    config.flash_crowd = peers;
+    config.sessions_per_peer = 0;
+    config.seeders = 1;
+    config.seeder_capacity_mbps = 100;
+    config.duration_h = 1;
+    config.strategies = {strategy::origin_only};
+    return config;
+}
+
 }  // namespace
 
 TEST_CASE("the same scenario and seed give byte-identical results; another seed does not") {
@@ -83,14 +97,7 @@ TEST_CASE("bytes are conserved and every completed download got every byte") {
 
 TEST_CASE("one origin serving a flash crowd matches the client-server formula N*S/C") {
     // 100 peers ask for one 100 MB item at once from one 100 Mbit/s origin; no peer uploads.
-    scenario config = one_item(100, "home:1:0:1000");
-    config.peers = 100;
-    config.flash_crowd = 100;
-    config.sessions_per_peer = 0;
-    config.seeders = 1;
-    config.seeder_capacity_mbps = 100;
-    config.duration_h = 1;
-    config.strategies = {strategy::origin_only};
+    const scenario config = flash_crowd_from_origin(100, "home:1:0:1000");
     const auto run = run_all(config);
     const auto& r = run.results.front();
     const double expected = 100 * 100e6 / (100e6 / 8);  // 800 s
@@ -100,14 +107,7 @@ TEST_CASE("one origin serving a flash crowd matches the client-server formula N*
     CHECK(std::abs(r.download_time_s.max - expected) <= config.tick_s + 1e-6);
 
     SECTION("and the downloader's own capacity when that is smaller: S/D") {
-        scenario slow = one_item(100, "dsl:1:0:2");  // 2 Mbit/s down, 100 of them < 100 Mbit/s
-        slow.peers = 10;
-        slow.flash_crowd = 10;
-        slow.sessions_per_peer = 0;
-        slow.seeders = 1;
-        slow.seeder_capacity_mbps = 100;
-        slow.duration_h = 1;
-        slow.strategies = {strategy::origin_only};
+        const scenario slow = flash_crowd_from_origin(10, "dsl:1:0:2");  // 2 Mbit/s down: 10 x 2 < 100
         const auto slow_run = run_all(slow);
         CHECK(std::abs(slow_run.results.front().download_time_s.p50 - 100e6 / (2e6 / 8)) <= slow.tick_s + 1e-6);
     }

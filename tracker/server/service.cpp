@@ -285,6 +285,7 @@ void tracker_service::supernode_answer(const announce_request& request, const en
     };
     // The peer's own supernodes first: it reaches them even when numwant is small.
     const auto mine = supernodes_.supernodes_for(peer, group, hops, now_s);
+    if (mine.empty()) return;
     std::vector<endpoint> listed(mine.begin(), mine.end());
     for (const auto& other : answer.peers) {
         if (std::find(mine.begin(), mine.end(), other) == mine.end()) listed.push_back(other);

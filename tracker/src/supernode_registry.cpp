@@ -62,6 +62,7 @@ void supernode_registry::leave(const endpoint& where, std::uint32_t now, std::mt
     if (found == candidates_.end()) return;
     if (found->second.supernode) drop(found->second, now, random);
     candidates_.erase(found);
+    refresh_elected();
 }
 
 supernode_registry::change supernode_registry::elect(std::span<const group_population> groups, std::uint32_t now,
@@ -114,7 +115,15 @@ supernode_registry::change supernode_registry::elect(std::span<const group_popul
             drop(*known, now, random);
         }
     }
+    refresh_elected();
     return result;
+}
+
+void supernode_registry::refresh_elected() {
+    elected_.clear();
+    for (auto& [where, known] : candidates_) {
+        if (known.supernode) elected_.push_back(&known);
+    }
 }
 
 bool supernode_registry::is_supernode(const endpoint& where) const {
@@ -125,7 +134,14 @@ bool supernode_registry::is_supernode(const endpoint& where) const {
 std::vector<endpoint> supernode_registry::supernodes_for(const endpoint& peer, std::uint32_t group,
                                                          const std::function<std::uint32_t(std::uint32_t)>& hops,
                                                          std::uint32_t now) {
-    child& record = children_[peer];
+    // Every downloader announces through here: while there is no supernode at all, nothing is
+    // recorded and nothing is scanned.
+    auto found = children_.find(peer);
+    if (found == children_.end()) {
+        if (elected_.empty()) return {};
+        found = children_.emplace(peer, child{}).first;
+    }
+    child& record = found->second;
     record.last_seen = now;
     // Supernodes that lost their role since are no longer its own.
     std::erase_if(record.supernodes, [&](const endpoint& where) { return !is_supernode(where); });
@@ -133,12 +149,14 @@ std::vector<endpoint> supernode_registry::supernodes_for(const endpoint& peer, s
 
     std::vector<supernode_load> loads;
     std::map<std::uint64_t, candidate*> by_id;
-    for (auto& [where, known] : candidates_) {
-        if (!known.supernode || where == peer) continue;
+    for (candidate* elected : elected_) {
+        const candidate& known = *elected;
+        const endpoint& where = known.report.where;
+        if (where == peer) continue;
         if (std::find(record.supernodes.begin(), record.supernodes.end(), where) != record.supernodes.end()) continue;
         loads.push_back({known.id, known.report.group, known.report.group == group ? 0 : hops(known.report.group),
                          known.children, known.admission_limit});
-        by_id[known.id] = &known;
+        by_id[known.id] = elected;
     }
     const auto wanted = static_cast<std::uint32_t>(options_.children_per_peer - record.supernodes.size());
     for (const auto id : assign_supernodes(loads, wanted)) {

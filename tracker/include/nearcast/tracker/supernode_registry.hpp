@@ -97,10 +97,12 @@ private:
     };
     void drop(candidate& gone, std::uint32_t now, std::mt19937_64& random);
     void shed(candidate& over, std::uint32_t now, std::mt19937_64& random);  // children beyond its limit re-home
+    void refresh_elected();
 
     supernode_registry_options options_;
     std::map<endpoint, candidate> candidates_;
     std::map<endpoint, child> children_;
+    std::vector<candidate*> elected_;  // the supernodes among candidates_ (map nodes do not move)
     std::uint64_t next_id_ = 1;
     double max_load_seen_ = 0;
 };
