@@ -261,7 +261,7 @@ void tracker_service::supernode_answer(const announce_request& request, const en
     const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
     const std::uint32_t group = group_of(source.address);
     if (request.event == announce_event::started && group != 0) {
-        if (requests_in_as_.size() >= 100'000) {
+        if (requests_in_as_.size() >= 16'384) {
             // Bounded: old counts fade, so what is popular now rises above what was.
             for (auto at = requests_in_as_.begin(); at != requests_in_as_.end();) {
                 at->second /= 2;
