@@ -226,7 +226,7 @@ compare() {
 
 # ---------------------------------------------------------------------------------------------
 failure() {
-  local size=12000000 limit=3 torrent network host name
+  local size=12000000 limit=6 torrent network host name
   mkdir -p "$work/publisher"
   random_file "$work/publisher/held.bin" "$size"
   start_tracker --supernode-ratio 1 --supernode-admission "$limit"
@@ -258,7 +258,10 @@ failure() {
   local killed=(127.10.0.5 127.20.0.5 127.50.0.5)
   for address in "${killed[@]}"; do
     for i in "${!daemon_names[@]}"; do
-      [ "${daemon_names[$i]}" = "super-$address" ] && kill -9 "${daemon_pids[$i]}"
+      if [ "${daemon_names[$i]}" = "super-$address" ]; then
+        kill -9 "${daemon_pids[$i]}"
+        wait "${daemon_pids[$i]}" 2> /dev/null || true  # reaped here: no "Killed" line from the shell
+      fi
     done
   done
   echo "killed 3 of 10 supernodes: ${killed[*]}"

@@ -271,7 +271,7 @@ void tracker_service::supernode_answer(const announce_request& request, const en
                 at = at->second == 0 ? requests_in_as_.erase(at) : std::next(at);
             }
         }
-        ++requests_in_as_[{group, request.hash}];
+        ++requests_in_as_[{group, state_.canonical(request.hash)}];  // a hybrid item counts once
     }
     const auto& graph = state_.routing().graph();
     const auto hops = [&](std::uint32_t other) {
