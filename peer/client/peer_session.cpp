@@ -161,14 +161,22 @@ void peer_session::apply_peer_classes() {
         const lt::address address = lt::make_address(origin.to_string());
         filter.add_rule(address, address, global | bit(origin_class_));
     }
+    // A supernode's fellows, as the tracker names them: the relay among supernodes crosses AS
+    // borders and is never held to the far limits. (libtorrent classes a connection when it
+    // opens: the tracker names the fellows before the supernode connects to them.)
+    for (const auto& fellow : fellows_) {
+        const lt::address address = lt::make_address(fellow.to_string());
+        filter.add_rule(address, address, global | bit(near_class_));
+    }
     session_.set_peer_class_filter(filter);
     spdlog::debug("peer classes: {} near prefixes around {}", near_count, self ? self->to_string() : "an unknown address");
 }
 
-void peer_session::set_far_upload_limit(std::int64_t bytes_per_second) {
-    lt::peer_class_info far = session_.get_peer_class(far_class_);
-    far.upload_limit = static_cast<int>(std::min<std::int64_t>(bytes_per_second, INT32_MAX));
-    session_.set_peer_class(far_class_, far);
+void peer_session::set_fellows(std::vector<proximity::ip_address> fellows) {
+    std::sort(fellows.begin(), fellows.end());
+    if (fellows == fellows_) return;
+    fellows_ = std::move(fellows);
+    if (options_.locality) apply_peer_classes();
 }
 
 void peer_session::add_origin_hosts(const lt::torrent_info& info) {

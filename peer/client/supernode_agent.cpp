@@ -100,10 +100,15 @@ void supernode_agent::apply(const json& answer) {
         if (role == "supernode") spdlog::info("supernode: elected in AS {}, admission limit {}", answer.value("as", 0u), limit);
         else spdlog::info("supernode: a candidate in AS {} (not elected)", answer.value("as", 0u));
     }
-    if ((role == "supernode") != (role_ == "supernode")) {
-        // A supernode's cross-AS upload is the relay among fellows: not held to the far limit.
-        session_.set_far_upload_limit(role == "supernode" ? 0 : options_.far_upload_limit);
+    std::vector<proximity::ip_address> fellows;
+    for (const auto& text : answer.value("fellows", json::array())) {
+        const std::string where = text.is_string() ? text.get<std::string>() : std::string();
+        const auto colon = where.rfind(':');
+        if (const auto address = proximity::ip_address::parse(where.substr(0, colon == std::string::npos ? where.size() : colon))) {
+            fellows.push_back(*address);
+        }
     }
+    session_.set_fellows(std::move(fellows));
     role_ = role;
     admission_limit_ = limit;
     session_.locality().set_supernode(role == "supernode", limit);

@@ -360,7 +360,22 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
     }
     json answer{{"role", elected ? "supernode" : "candidate"}, {"as", groups_.as_of(group)}, {"operated", operated},
                 {"interval", state_.config().interval}, {"popular", top}};
-    if (elected) answer["admission_limit"] = limit;
+    if (elected) {
+        answer["admission_limit"] = limit;
+        // Its fellows, nearest first: it places them in its near peer class before it connects,
+        // so the relay among supernodes is never held to the far limits.
+        const auto& graph = state_.routing().graph();
+        const std::uint32_t asn = groups_.as_of(group);
+        const auto hops = [&](std::uint32_t other) {
+            const auto counted = graph.hops(asn, groups_.as_of(other), 6);
+            return counted ? *counted : 7u;
+        };
+        json fellows = json::array();
+        for (const auto& fellow : supernodes_.fellow_supernodes(where, group, hops, 16)) {
+            fellows.push_back(fellow.address.to_string() + ":" + std::to_string(fellow.port));
+        }
+        answer["fellows"] = fellows;
+    }
     return {200, "application/json", answer.dump() + "\n"};
 }
 
