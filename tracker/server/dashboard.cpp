@@ -197,7 +197,9 @@ function show(stats) {
   text("sessions", transfer.sessions);
   offloadChart(transfer.series);
   bars("as-chart", Object.entries(stats.peers_per_as).sort((a, b) => b[1] - a[1]));
-  bars("distance-chart", Object.entries(stats.returned_by_distance));
+  const nearestFirst = ["same-subnet", "same-prefix", "same-as", "adjacent-as", "as-hops", "unknown"];
+  const rank = name => (nearestFirst.indexOf(name) + nearestFirst.length + 1) % (nearestFirst.length + 1);
+  bars("distance-chart", Object.entries(stats.returned_by_distance).sort((a, b) => rank(a[0]) - rank(b[0])));
   supernodes(stats.supernodes);
 }
 
