@@ -24,6 +24,7 @@
 #include "nearcast/peer/item_source.hpp"
 #include "peer_session.hpp"
 #include "stream_server.hpp"
+#include "supernode_agent.hpp"
 
 namespace asio = boost::asio;
 namespace fs = std::filesystem;
@@ -63,6 +64,12 @@ public:
         if (!where.address().is_loopback()) throw item_error("--control: the control API listens on loopback only, not " + options.control);
         token_ = random_token();
         control_ = std::make_unique<control_server>(io_, where, token_, [this](const control_request& request) { return handle(request); });
+        if (!options_.supernode_tracker.empty()) {
+            supernode_agent::hooks calls;
+            calls.items = [this] { return held_items(); };
+            calls.prefetch = [this](const std::string& magnet) { add_item(params_from_magnet(magnet)); };
+            agent_ = std::make_unique<supernode_agent>(io_, options_, session_, std::move(calls));
+        }
     }
 
     int run() {
@@ -90,6 +97,7 @@ public:
         save_index();
         std::error_code ignored;
         fs::remove(options_.cache / "control.json", ignored);
+        if (agent_) agent_->leave(2000ms);
         session_.leave_swarm(1500ms);
         spdlog::info("daemon stopped; {} items in the cache", entries_.size());
         return 0;
@@ -193,6 +201,11 @@ private:
         for (auto& [id, entry] : entries_) {
             if (entry.stream) entry.stream->update_pieces(session_.status_of(entry.handle).status.pieces);
         }
+        if (agent_ && ticks_ % 5 == 0) {
+            // The tracker checks the port it is told: report once the listener is up.
+            if (!agent_started_ && session_.session().listen_port() != 0) agent_->start(), agent_started_ = true;
+            agent_->tick(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count());
+        }
         if (++ticks_ % 25 == 0) housekeeping();  // every 5 s
         timer_.expires_after(200ms);
         timer_.async_wait([this](boost::system::error_code error) {
@@ -209,6 +222,37 @@ private:
         apply_upload_rule();
         make_room(0, {});  // magnet items learn their size late
         save_index();
+    }
+
+    std::vector<held_item> held_items() {
+        std::vector<held_item> out;
+        for (auto& [id, entry] : entries_) {
+            out.push_back({id, entry.handle.info_hashes().get_best(), session_.status_of(entry.handle).complete});
+        }
+        return out;
+    }
+
+    // Adds an item to the cache (or marks it used again); true when it is new.
+    std::pair<std::string, bool> add_item(lt::add_torrent_params params) {
+        const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
+        if (auto found = entries_.find(id); found != entries_.end()) {
+            found->second.last_used_s = unix_now();
+            if (found->second.paused) found->second.handle.resume(), found->second.paused = false;
+            return {id, false};
+        }
+        if (params.ti) {
+            make_room(static_cast<std::uint64_t>(params.ti->total_size()), id);
+            lt::create_torrent maker(*params.ti);
+            std::string bytes;
+            lt::bencode(std::back_inserter(bytes), maker.generate());
+            write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
+        }
+        cache_entry entry;
+        entry.last_used_s = unix_now();
+        entry.handle = session_.add(std::move(params), options_.output);
+        entries_[id] = std::move(entry);
+        save_index();
+        return {id, true};
     }
 
     cache_entry& entry_for(const std::string& query) {
@@ -243,31 +287,16 @@ private:
                               {"monthly_cap", cap_.monthly_bytes}, {"uploaded_this_month", uploaded_this_month_},
                               {"upload_now", applied_rate_},
                               {"downloaded", {{"near", down.near}, {"far", down.far}, {"origin", down.origin}}},
+                              {"downloaded_by_as", session_.locality().downloaded_by_as_text()},
+                              {"supernode", agent_ ? agent_->status() : json(nullptr)},
                               {"cache_bytes", cache_bytes()}, {"quota", options_.quota_bytes}}.dump()};
         }
         if (method != "POST") return {405, R"({"error":"use GET /status or POST"})"};
         if (path == "/fetch") {
             auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
-            const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
-            if (auto found = entries_.find(id); found != entries_.end()) {
-                found->second.last_used_s = unix_now();
-                if (found->second.paused) found->second.handle.resume(), found->second.paused = false;
-                return {200, json{{"id", id}, {"added", false}}.dump()};
-            }
-            if (params.ti) {
-                make_room(static_cast<std::uint64_t>(params.ti->total_size()), id);
-                lt::create_torrent maker(*params.ti);
-                std::string bytes;
-                lt::bencode(std::back_inserter(bytes), maker.generate());
-                write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
-            }
-            cache_entry entry;
-            entry.last_used_s = unix_now();
-            entry.handle = session_.add(std::move(params), options_.output);
-            entries_[id] = std::move(entry);
-            spdlog::info("fetch {} asked through the control API", id);
-            save_index();
-            return {200, json{{"id", id}, {"added", true}}.dump()};
+            const auto [id, added] = add_item(std::move(params));
+            if (added) spdlog::info("fetch {} asked through the control API", id);
+            return {200, json{{"id", id}, {"added", added}}.dump()};
         }
         if (path == "/limits") {
             if (auto value = query_value(query, "upload_kb")) cap_.rate_limit = static_cast<std::int64_t>(std::stod(*value) * 1000);
@@ -324,6 +353,9 @@ private:
     asio::steady_timer timer_;
     asio::signal_set signals_;
     std::unique_ptr<control_server> control_;
+    std::unique_ptr<supernode_agent> agent_;
+    bool agent_started_ = false;
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::string token_;
     std::map<std::string, cache_entry> entries_;
     upload_cap cap_;

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <algorithm>
 #include <optional>
 
 namespace nearcast::peer::client {
@@ -95,7 +96,7 @@ std::string http_get(const std::string& url, std::chrono::milliseconds deadline,
 
 std::string http_request(const std::string& method, const std::string& url,
                          const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-                         std::chrono::milliseconds deadline, std::uint64_t max_bytes) {
+                         std::chrono::milliseconds deadline, std::uint64_t max_bytes, const std::string& source) {
     const request_parts what{method, headers, body};
     const url_parts parts = split(url);
     asio::io_context io;
@@ -105,7 +106,18 @@ std::string http_request(const std::string& method, const std::string& url,
     if (error) throw fetch_error(url + ": cannot resolve " + parts.host + ": " + error.message());
     beast::tcp_stream tcp(io);
     tcp.expires_after(deadline);
-    tcp.async_connect(found, [&](beast::error_code connected, const auto&) { error = connected; });
+    if (source.empty()) {
+        tcp.async_connect(found, [&](beast::error_code connected, const auto&) { error = connected; });
+    } else {
+        const auto from = asio::ip::make_address(source, error);
+        if (error) throw fetch_error(url + ": '" + source + "' is not an address to connect from");
+        auto target = std::find_if(found.begin(), found.end(), [&](const auto& entry) { return entry.endpoint().address().is_v4() == from.is_v4(); });
+        if (target == found.end()) throw fetch_error(url + ": " + parts.host + " has no address of the family of " + source);
+        tcp.socket().open(target->endpoint().protocol());
+        tcp.socket().bind({from, 0}, error);
+        if (error) throw fetch_error(url + ": cannot connect from " + source + ": " + error.message());
+        tcp.async_connect(target->endpoint(), [&](beast::error_code connected) { error = connected; });
+    }
     io.run();
     io.restart();
     if (error) throw fetch_error(url + ": cannot connect: " + error.message());

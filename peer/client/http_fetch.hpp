@@ -20,9 +20,11 @@ struct fetch_error : std::runtime_error {
 std::string http_get(const std::string& url, std::chrono::milliseconds deadline, std::uint64_t max_bytes);
 
 // Any method, with extra header fields and a body; the body of a 2xx answer, else fetch_error
-// with the status and what the server said.
+// with the status and what the server said. A `source` address (not empty) is the one the
+// connection leaves from: a daemon bound to one address reports to the tracker from it.
 std::string http_request(const std::string& method, const std::string& url,
                          const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-                         std::chrono::milliseconds deadline, std::uint64_t max_bytes = 64 * 1024 * 1024);
+                         std::chrono::milliseconds deadline, std::uint64_t max_bytes = 64 * 1024 * 1024,
+                         const std::string& source = {});
 
 }  // namespace nearcast::peer::client

@@ -54,32 +54,172 @@ proximity::network_distance locality_state::distance_to(proximity::ip_address ad
     return locator(routing_, self(), options_.distance).distance_to(address);
 }
 
+std::uint32_t locality_state::as_of(proximity::ip_address address) const { return routing_.prefixes().origin_of(address); }
+
+void locality_state::count_from_as(std::uint32_t asn, std::uint64_t bytes) {
+    std::lock_guard lock(mutex_);
+    by_as_[asn] += bytes;
+}
+
+std::map<std::uint32_t, std::uint64_t> locality_state::downloaded_by_as() const {
+    std::lock_guard lock(mutex_);
+    return by_as_;
+}
+
+std::map<std::string, std::uint64_t> locality_state::downloaded_by_as_text() const {
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& [asn, bytes] : downloaded_by_as()) out[std::to_string(asn)] = bytes;
+    return out;
+}
+
+void locality_state::set_supernode(bool supernode, std::uint32_t admission_limit) {
+    std::lock_guard lock(mutex_);
+    supernode_ = supernode;
+    admission_.set_limit(admission_limit);
+}
+
+bool locality_state::supernode() const {
+    std::lock_guard lock(mutex_);
+    return supernode_;
+}
+
+bool locality_state::admit_child(proximity::ip_address address) {
+    std::lock_guard lock(mutex_);
+    return admission_.admit(address.to_string());
+}
+
+void locality_state::release_child(proximity::ip_address address) {
+    std::lock_guard lock(mutex_);
+    admission_.release(address.to_string());
+}
+
+child_admission locality_state::admission() const {
+    std::lock_guard lock(mutex_);
+    return admission_;
+}
+
+void locality_state::set_own_summary(std::string encoded) {
+    std::lock_guard lock(mutex_);
+    own_summary_ = std::move(encoded);
+}
+
+std::string locality_state::own_summary() const {
+    std::lock_guard lock(mutex_);
+    return own_summary_;
+}
+
+void locality_state::note_fellow(proximity::ip_address address, supernode_summary summary) {
+    std::lock_guard lock(mutex_);
+    auto [at, added] = fellows_.insert_or_assign(address, fellow{std::move(summary), std::chrono::steady_clock::now()});
+    if (added) ++fellows_generation_;
+}
+
+bool locality_state::is_fellow(proximity::ip_address address) const {
+    std::lock_guard lock(mutex_);
+    const auto found = fellows_.find(address);
+    return found != fellows_.end() && found->second.summary.supernode;
+}
+
+std::vector<std::pair<proximity::ip_address, supernode_summary>> locality_state::fellows(std::chrono::seconds fresh) const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::pair<proximity::ip_address, supernode_summary>> out;
+    const auto since = std::chrono::steady_clock::now() - fresh;
+    for (const auto& [address, known] : fellows_) {
+        if (known.heard >= since && known.summary.supernode) out.emplace_back(address, known.summary);
+    }
+    return out;
+}
+
 namespace {
+
+// Our id for the nearcast_sn message in the extension handshake (BEP 10); any number that no
+// other extension of the session uses (ut_metadata takes 2).
+constexpr int supernode_message_id = 23;
+constexpr int largest_summary = 64 * 1024;
 
 // One connection: where it is, what it is, and what it has carried so far.
 class peer_locality final : public lt::peer_plugin {
 public:
     peer_locality(const lt::peer_connection_handle& connection, std::shared_ptr<locality_state> state, std::uint64_t id)
         : connection_(connection), state_(std::move(state)), id_(id) {
-        const auto address = to_proximity(connection.remote().address());
-        distance_ = address ? state_->distance_to(*address) : proximity::network_distance{};
+        address_ = to_proximity(connection.remote().address());
+        distance_ = address_ ? state_->distance_to(*address_) : proximity::network_distance{};
+        asn_ = address_ ? state_->as_of(*address_) : 0;
         const auto type = connection.type();
         web_seed_ = type == lt::connection_type::url_seed || type == lt::connection_type::http_seed;
-        origin_ = web_seed_ || (address && state_->is_origin(*address));
+        origin_ = web_seed_ || (address_ && state_->is_origin(*address_));
     }
+    ~peer_locality() override { release(); }
 
     lt::string_view type() const override { return "nearcast-locality"; }
+
+    void add_handshake(lt::entry& handshake) override { handshake["m"][std::string(supernode_extension_name)] = supernode_message_id; }
+
+    // A supernode admits downloaders that connect to it up to its limit and refuses the rest
+    // at once (libtorrent checks for a disconnect right after this hook). Fellow supernodes and
+    // origins are no children.
+    bool on_handshake(lt::span<const char>) override {
+        if (connection_.is_outgoing() || origin_ || !address_ || !state_->supernode() || state_->is_fellow(*address_)) return true;
+        if (state_->admit_child(*address_)) {
+            child_ = true;
+            return true;
+        }
+        spdlog::debug("refusing {}: the admission limit is reached", address_->to_string());
+        connection_.disconnect(lt::errors::too_many_connections, lt::operation_t::bittorrent);
+        return false;
+    }
 
     bool on_extension_handshake(const lt::bdecode_node& handshake) override {
         // Our seeders say who they are in the extension handshake's client name.
         if (handshake.dict_find_string_value("v").substr(0, 15) == "nearcast-seeder") origin_ = true;
+        const auto messages = handshake.dict_find_dict("m");
+        if (messages) remote_message_id_ = static_cast<int>(messages.dict_find_int_value(lt::string_view(supernode_extension_name.data(), supernode_extension_name.size()), 0));
+        if (remote_message_id_ < 0 || remote_message_id_ > 255) remote_message_id_ = 0;
+        send_summary();
         return true;
+    }
+
+    bool on_extended(int length, int message, lt::span<const char> body) override {
+        if (message != supernode_message_id) return false;
+        if (length > largest_summary) {
+            connection_.disconnect(lt::errors::packet_too_large, lt::operation_t::bittorrent);
+            return true;
+        }
+        if (!lt::bt_peer_connection_handle(connection_).packet_finished()) return true;
+        try {
+            auto summary = decode_summary({body.data(), static_cast<std::size_t>(body.size())});
+            if (address_ && summary.supernode) {
+                release();  // a fellow supernode, not a child
+                fellow_ = true;
+                state_->note_fellow(*address_, std::move(summary));
+            }
+        } catch (const summary_error& error) {
+            spdlog::debug("{}: a malformed nearcast_sn message: {}", connection_.remote().address().to_string(), error.what());
+        }
+        return true;
+    }
+
+    void on_disconnect(const lt::error_code&) override { release(); }
+
+    // Sends our summary to a peer that understands it, while we are a supernode.
+    void send_summary() {
+        if (remote_message_id_ == 0 || !state_->supernode() || connection_.is_disconnecting()) return;
+        const std::string payload = state_->own_summary();
+        if (payload.empty()) return;
+        std::string frame(6, '\0');
+        const auto length = static_cast<std::uint32_t>(payload.size() + 2);
+        for (int i = 0; i < 4; ++i) frame[static_cast<std::size_t>(i)] = static_cast<char>((length >> (24 - 8 * i)) & 0xff);
+        frame[4] = 20;  // BEP 10 extended message
+        frame[5] = static_cast<char>(remote_message_id_);
+        frame += payload;
+        connection_.send_buffer(frame.data(), static_cast<int>(frame.size()));
     }
 
     // Counted as each block arrives and leaves, so the totals are whole the moment a download ends.
     bool on_piece(const lt::peer_request& piece, lt::span<const char>) override {
         auto& counters = state_->counters;
         const auto bytes = static_cast<std::uint64_t>(piece.length);
+        state_->count_from_as(asn_, bytes);
         switch (classify(distance_, origin_, state_->options())) {
             case peer_kind::near: counters.from_near += bytes; break;
             case peer_kind::far: counters.from_far += bytes; break;
@@ -100,16 +240,27 @@ public:
     connection as_connection() const { return {id_, distance_, origin_}; }
     lt::peer_connection_handle& handle() { return connection_; }
     bool closing() const { return connection_.is_disconnecting(); }
-    // A web seed is the origin's HTTP floor: never counted against the connection limits.
-    bool web_seed() const { return web_seed_; }
+    // A web seed is the origin's HTTP floor, a fellow supernode the relay: neither counts
+    // against the far connection limits.
+    bool exempt() const { return web_seed_ || fellow_; }
 
 private:
+    void release() {
+        if (child_ && address_) state_->release_child(*address_);
+        child_ = false;
+    }
+
     lt::peer_connection_handle connection_;
     std::shared_ptr<locality_state> state_;
     std::uint64_t id_;
+    std::optional<proximity::ip_address> address_;
     proximity::network_distance distance_;
+    std::uint32_t asn_ = 0;
     bool origin_ = false;
     bool web_seed_ = false;
+    bool child_ = false;
+    bool fellow_ = false;
+    int remote_message_id_ = 0;
 };
 
 class torrent_locality final : public lt::torrent_plugin {
@@ -144,10 +295,14 @@ public:
             live.push_back(std::move(peer));
             return false;
         });
+        // A supernode repeats its summary every few seconds: load and cache change.
+        if (++ticks_ % 5 == 0) {
+            for (const auto& peer : live) peer->send_summary();
+        }
         if (!state_->enforce()) return;
         std::vector<connection> connections;
         for (const auto& peer : live) {
-            if (!peer->web_seed()) connections.push_back(peer->as_connection());
+            if (!peer->exempt()) connections.push_back(peer->as_connection());
         }
         for (std::uint64_t id : connections_to_close(connections, state_->options())) {
             for (const auto& peer : live) {
@@ -165,6 +320,7 @@ private:
     lt::torrent_handle handle_;
     std::vector<std::weak_ptr<peer_locality>> peers_;
     std::uint64_t next_id_ = 0;
+    unsigned ticks_ = 0;
 };
 
 class session_locality final : public lt::plugin {

@@ -10,7 +10,9 @@
 #include <libtorrent/torrent_handle.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -19,6 +21,8 @@
 
 #include "nearcast/peer/progress.hpp"
 #include "nearcast/peer/ranking.hpp"
+#include "nearcast/peer/supernode_role.hpp"
+#include "nearcast/peer/supernode_summary.hpp"
 
 namespace nearcast::peer::client {
 
@@ -47,6 +51,32 @@ public:
     void queue_connection(const lt::torrent_handle& torrent, const lt::tcp::endpoint& where);
     std::vector<std::pair<lt::torrent_handle, lt::tcp::endpoint>> take_connections();
 
+    // The AS of an address (0: no route), for the traffic matrix.
+    std::uint32_t as_of(proximity::ip_address address) const;
+    void count_from_as(std::uint32_t asn, std::uint64_t bytes);
+    std::map<std::uint32_t, std::uint64_t> downloaded_by_as() const;
+    // The same keyed by the AS number as text ("0": no route), as the JSON reports carry it.
+    std::map<std::string, std::uint64_t> downloaded_by_as_text() const;
+
+    // The supernode role, as the tracker gave it: children admitted up to the limit.
+    void set_supernode(bool supernode, std::uint32_t admission_limit);
+    bool supernode() const;
+    bool admit_child(proximity::ip_address address);
+    void release_child(proximity::ip_address address);
+    child_admission admission() const;
+    // What this daemon says of itself in the nearcast_sn message (encoded), sent while it is a
+    // supernode.
+    void set_own_summary(std::string encoded);
+    std::string own_summary() const;
+    // Fellow supernodes, from their nearcast_sn messages: they are no children, no far peers
+    // to cut, and a source to prefer over the origin.
+    void note_fellow(proximity::ip_address address, supernode_summary summary);
+    bool is_fellow(proximity::ip_address address) const;
+    // Fellows heard from within `fresh` (they repeat their summary every few seconds).
+    std::vector<std::pair<proximity::ip_address, supernode_summary>> fellows(std::chrono::seconds fresh) const;
+    // Bumped whenever a new fellow appears, so the session can re-class its address.
+    std::uint64_t fellows_generation() const { return fellows_generation_.load(); }
+
     const locality_options& options() const { return options_; }
     // false: count bytes by source but never close a connection (the control, --no-locality).
     bool enforce() const { return enforce_; }
@@ -60,6 +90,16 @@ private:
     std::optional<proximity::ip_address> self_;
     std::set<proximity::ip_address> origins_;
     std::vector<std::pair<lt::torrent_handle, lt::tcp::endpoint>> to_connect_;
+    std::map<std::uint32_t, std::uint64_t> by_as_;
+    bool supernode_ = false;
+    child_admission admission_;
+    std::string own_summary_;
+    struct fellow {
+        supernode_summary summary;
+        std::chrono::steady_clock::time_point heard;
+    };
+    std::map<proximity::ip_address, fellow> fellows_;
+    std::atomic<std::uint64_t> fellows_generation_{0};
 };
 
 std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);

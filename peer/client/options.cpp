@@ -139,12 +139,19 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("no-upload", po::bool_switch(&no_upload), "upload nothing (the switch; the control API turns it back on)")
         ("control", po::value(&out.control)->default_value(out.control), "address:port of the control API (port 0: any free port, written to CACHE/control.json)")
         ("no-daemon", "fetch and stream: work alone even when a daemon runs");
+    double origin_trickle_kb = 64;
+    po::options_description supernode("Supernode (daemon)");
+    supernode.add_options()
+        ("supernode-tracker", po::value(&out.supernode_tracker), "offer this daemon as a supernode to the tracker at this URL (http://HOST:PORT): it reports its measured upload, and once elected pre-fetches what is popular in its AS and serves its neighbourhood")
+        ("admin-secret-file", po::value(&out.admin_secret_file), "an operator's server: register with the tracker's admin secret (a larger admission limit)")
+        ("prefetch-items", po::value(&out.prefetch_items)->default_value(out.prefetch_items), "popular items a supernode pre-fetches at most")
+        ("origin-trickle-kb", po::value(&origin_trickle_kb)->default_value(origin_trickle_kb), "a supernode's download from the origin while fellow supernodes can relay the items, kB/s");
     po::options_description hidden;
     hidden.add_options()("arguments", po::value(&positional)->composing());
     po::positional_options_description positions;
     positions.add("arguments", -1);
     po::options_description visible;
-    visible.add(general).add(network).add(locality).add(stream).add(daemon);
+    visible.add(general).add(network).add(locality).add(stream).add(daemon).add(supernode);
     po::options_description all;
     all.add(visible).add(hidden);
 
@@ -205,6 +212,15 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.window.ahead_bytes = static_cast<std::int64_t>(window_mb * 1e6);
         if (out.file_index < -1) throw usage_error("--file must be 0 or more");
         if (out.stall_timeout_s == 0) throw usage_error("--stall-timeout must be at least 1 second");
+        if (!out.supernode_tracker.empty() && !out.supernode_tracker.starts_with("http://") &&
+            !out.supernode_tracker.starts_with("https://")) {
+            throw usage_error("--supernode-tracker: '" + out.supernode_tracker + "' is not an http(s):// URL");
+        }
+        while (out.supernode_tracker.ends_with("/")) out.supernode_tracker.pop_back();
+        if (out.supernode_tracker.ends_with("/announce")) out.supernode_tracker.resize(out.supernode_tracker.size() - 9);
+        if (!out.admin_secret_file.empty() && out.supernode_tracker.empty()) throw usage_error("--admin-secret-file needs --supernode-tracker");
+        out.origin_trickle = kilobytes(origin_trickle_kb, "--origin-trickle-kb");
+        if (out.origin_trickle == 0) throw usage_error("--origin-trickle-kb must be positive: the origin is the floor");
     } catch (const std::exception& error) {
         std::cerr << "nearcast-peer: " << error.what() << " (see nearcast-peer --help)\n";
         parsed.what = parsed_command::action::exit;

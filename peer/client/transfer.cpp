@@ -166,6 +166,7 @@ void transfer::write_report(const transfer_outcome& outcome) const {
         {"payload_downloaded_this_run", last_.status.total_payload_download},
         {"downloaded", {{"near", down.near}, {"far", down.far}, {"origin", down.origin}}},
         {"uploaded", {{"near", up.near}, {"far", up.far}, {"origin", up.origin}}},
+        {"downloaded_by_as", session_->locality().downloaded_by_as_text()},
         {"far_connections_closed", counters.far_closed.load()},
         {"locality", options_.locality},
         {"self", session_->locality().self() ? session_->locality().self()->to_string() : ""},

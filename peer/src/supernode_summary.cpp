@@ -63,6 +63,8 @@ std::string encode(const supernode_summary& summary) {
     message["items"] = summary.cached_items;
     message["hashes"] = summary.cache.hashes();
     message["cache"] = std::string(summary.cache.bytes().begin(), summary.cache.bytes().end());
+    message["fetching"] = std::string(summary.fetching.bytes().begin(), summary.fetching.bytes().end());
+    message["fetching_hashes"] = summary.fetching.hashes();
     std::string out;
     lt::bencode(std::back_inserter(out), message);
     return out;
@@ -71,7 +73,7 @@ std::string encode(const supernode_summary& summary) {
 supernode_summary decode_summary(std::string_view payload) {
     lt::error_code error;
     int error_at = 0;
-    const lt::bdecode_node root = lt::bdecode(payload, error, &error_at, 10, 16);
+    const lt::bdecode_node root = lt::bdecode(payload, error, &error_at, 10, 32);
     if (error) throw summary_error("supernode summary: not bencoded (" + error.message() + " at byte " + std::to_string(error_at) + ")");
     if (root.type() != lt::bdecode_node::dict_t) throw summary_error("supernode summary: not a dictionary");
     const auto integer = [&](const char* key, std::int64_t most) {
@@ -93,6 +95,13 @@ supernode_summary decode_summary(std::string_view payload) {
     if (bytes.empty() || bytes.size() * 8 > max_filter_bits) throw summary_error("supernode summary: the cache filter has a bad size");
     if (hashes == 0) throw summary_error("supernode summary: 'hashes' is 0");
     summary.cache = cache_filter::from_bytes(std::vector<std::uint8_t>(bytes.begin(), bytes.end()), hashes);
+    if (const auto fetching = root.dict_find_string("fetching")) {
+        const auto more = fetching.string_value();
+        const auto fetching_hashes = static_cast<unsigned>(integer("fetching_hashes", max_hashes));
+        if (more.empty() || more.size() * 8 > max_filter_bits) throw summary_error("supernode summary: the fetching filter has a bad size");
+        if (fetching_hashes == 0) throw summary_error("supernode summary: 'fetching_hashes' is 0");
+        summary.fetching = cache_filter::from_bytes(std::vector<std::uint8_t>(more.begin(), more.end()), fetching_hashes);
+    }
     return summary;
 }
 

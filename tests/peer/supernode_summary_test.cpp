@@ -50,6 +50,15 @@ TEST_CASE("a supernode summary survives encoding, and broken ones are refused wi
     CHECK(decoded.cache.may_hold(a));
     CHECK(decoded.cache.may_hold(b));
     CHECK(decoded.cache.bits() == summary.cache.bits());
+    const auto c = random_hash(random);
+    summary.fetching.add(c);
+    const auto with_fetching = decode_summary(encode(summary));
+    CHECK(with_fetching.fetching.may_hold(c));
+    CHECK_FALSE(with_fetching.cache.may_hold(c));
+    // An older summary without the fetching filter is read as fetching nothing.
+    CHECK_FALSE(decode_summary("d5:cache1:x8:childreni1e6:hashesi5e5:itemsi0e5:limiti5e9:supernodei1ee").fetching.may_hold(c));
+    CHECK_THROWS_WITH(decode_summary("d5:cache1:x8:childreni1e8:fetching0:15:fetching_hashesi5e6:hashesi5e5:itemsi0e5:limiti5e9:supernodei1ee"),
+                      Catch::Contains("fetching filter"));
 
     CHECK_THROWS_WITH(decode_summary("not bencode"), Catch::Contains("not bencoded"));
     CHECK_THROWS_WITH(decode_summary("li1ee"), Catch::Contains("not a dictionary"));

@@ -107,7 +107,8 @@ TEST_CASE("registry: unreachable or unchecked candidates are never elected; the 
     const auto change = registry.elect(groups, 3600, random);
     REQUIRE(change.elected.size() == 1);
     CHECK(change.elected.front() == at(3));
-    CHECK(registry.due_for_check(100) == std::vector<endpoint>{at(1)});  // the others were checked at 0
+    // The unchecked one, and the supernode at every round; the refusing one was checked at 0.
+    CHECK(registry.due_for_check(100) == std::vector<endpoint>{at(1), at(3)});
     CHECK(registry.due_for_check(1800).size() == 3);                    // and are checked again an interval later
 }
 
@@ -176,6 +177,11 @@ TEST_CASE("registry: a vanished supernode is noticed within one interval and its
     }
     CHECK(rehome_times.size() > 1);  // not all at once
     CHECK(registry.max_load_seen() <= 1.0);
+    const auto rehoming = registry.rehoming();
+    CHECK(rehoming.orphaned == orphans.size());
+    CHECK(rehoming.rehomed == orphans.size());
+    CHECK(rehoming.waiting == 0);
+    CHECK(rehoming.max_delay_s <= 1800);
 
     SECTION("one that says it leaves is gone at once") {
         registry.leave(at(2), 1900, random);
@@ -207,4 +213,65 @@ TEST_CASE("registry: a supernode whose admission limit falls sheds the children 
     std::size_t still_served = 0;
     for (std::uint32_t peer = 100; peer < 110; ++peer) still_served += registry.supernodes_for(at(peer), 1, no_hops, 21).size();
     CHECK(still_served == 3);  // the others wait for their re-home time, and find it full then
+}
+
+TEST_CASE("registry: an orphan is told when to come back, so it is re-homed within one interval of the loss") {
+    supernode_registry_options options;
+    options.election.peers_per_supernode = 10;
+    options.election.min_uptime_s = 0;
+    options.interval_s = 600;
+    supernode_registry registry(options);
+    std::mt19937_64 random(9);
+    const std::vector<group_population> groups = {{1, 30}};
+    for (std::uint32_t a = 1; a <= 3; ++a) {
+        registry.report({at(a), 1, 1e6, false}, 0);
+        registry.reachability(at(a), true, 0);
+    }
+    registry.elect(groups, 0, random);
+    // Thirty children, each announcing every 600 s at its own phase.
+    std::map<endpoint, std::uint32_t> next_announce;
+    for (std::uint32_t peer = 100; peer < 130; ++peer) {
+        registry.supernodes_for(at(peer), 1, no_hops, 0);
+        next_announce[at(peer)] = 101 + (peer - 100) * 20;  // each within an interval of the loss at 100
+    }
+    registry.reachability(at(1), false, 100);  // killed: the connection back fails
+    const auto change = registry.elect(groups, 100, random);
+    REQUIRE(change.dropped == std::vector<endpoint>{at(1)});
+    const auto orphaned = registry.rehoming().orphaned;
+    REQUIRE(orphaned > 0);
+    // Each child announces on its cycle, or earlier when the tracker said so.
+    for (std::uint32_t now = 100; now <= 100 + 600; ++now) {
+        for (auto& [peer, when] : next_announce) {
+            if (when != now) continue;
+            registry.supernodes_for(peer, 1, no_hops, now);
+            const auto wait = registry.rehome_wait(peer, now);
+            when = now + (wait > 0 ? wait : 600);
+        }
+    }
+    const auto rehoming = registry.rehoming();
+    CHECK(rehoming.rehomed == orphaned);
+    CHECK(rehoming.waiting == 0);
+    CHECK(rehoming.max_delay_s <= 600);
+    CHECK(registry.max_load_seen() <= 1.0);
+}
+
+TEST_CASE("registry: a supernode's fellows are listed nearest first, never itself") {
+    supernode_registry_options options;
+    options.election.peers_per_supernode = 10;
+    options.election.min_uptime_s = 0;
+    supernode_registry registry(options);
+    std::mt19937_64 random(5);
+    const std::vector<group_population> groups = {{1, 20}, {2, 20}, {3, 20}};
+    for (std::uint32_t a = 1; a <= 3; ++a) {
+        registry.report({at(a), a, 1e6, false}, 0);
+        registry.reachability(at(a), true, 0);
+    }
+    registry.report({at(11), 1, 1e6, false}, 0);
+    registry.reachability(at(11), true, 0);
+    registry.elect(groups, 0, random);
+    REQUIRE(registry.supernodes().size() == 4);
+    const auto hops_from_1 = [](std::uint32_t group) { return group == 3 ? 1u : 2u; };
+    const auto fellows = registry.fellow_supernodes(at(1), 1, hops_from_1, 2);
+    CHECK(fellows == std::vector<endpoint>{at(11), at(3)});  // its own AS, then the adjacent one
+    CHECK(registry.fellow_supernodes(at(1), 1, hops_from_1, 10).size() == 3);
 }

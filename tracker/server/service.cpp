@@ -73,6 +73,9 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
           registry.election.min_upload_capacity = options.supernode_min_capacity;
           registry.election.min_group_peers = options.supernode_min_peers;
           registry.interval_s = options.tracker.interval;
+          // Orphans come back over half an interval; with their own announce cycle on top, each
+          // is re-homed within one interval of the loss.
+          registry.rehome_spread = 0.5;
           registry.recheck_s = options.tracker.interval;
           return registry;
       }()),
@@ -287,21 +290,29 @@ void tracker_service::supernode_answer(const announce_request& request, const en
         }
         ++requests_in_as_[{group, request.hash}];
     }
-    if (supernodes_.is_supernode(peer)) {
-        answer.supernode = true;
-        return;
-    }
-    if (request.event == announce_event::stopped || request.event == announce_event::completed || request.seed()) {
-        supernodes_.forget_child(peer);
-        return;
-    }
     const auto& graph = state_.routing().graph();
     const auto hops = [&](std::uint32_t other) {
         const auto counted = graph.hops(group, other, 6);
         return counted ? *counted : 7u;
     };
-    // The peer's own supernodes first: it reaches them even when numwant is small.
-    const auto mine = supernodes_.supernodes_for(peer, group, hops, now_s);
+    std::vector<endpoint> mine;
+    if (supernodes_.is_supernode(peer)) {
+        // A supernode asks its fellows, nearest first, before the origin: they head its list.
+        answer.supernode = true;
+        if (request.event == announce_event::stopped || request.seed()) return;
+        mine = supernodes_.fellow_supernodes(peer, group, hops, 2);
+    } else if (request.event == announce_event::stopped || request.event == announce_event::completed || request.seed()) {
+        supernodes_.forget_child(peer);
+        return;
+    } else {
+        // The peer's own supernodes first: it reaches them even when numwant is small.
+        mine = supernodes_.supernodes_for(peer, group, hops, now_s);
+        // An orphan waiting for its jittered re-home time comes back then, not an interval later.
+        if (const auto wait = supernodes_.rehome_wait(peer, now_s); wait > 0) {
+            answer.interval = std::min(answer.interval, std::max(wait, 1u));
+            answer.min_interval = std::min(answer.min_interval, answer.interval);
+        }
+    }
     if (mine.empty()) return;
     std::vector<endpoint> listed(mine.begin(), mine.end());
     for (const auto& other : answer.peers) {
@@ -395,8 +406,13 @@ std::vector<endpoint> tracker_service::supernode_tick(std::uint64_t now_ms) {
     const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
     if (last_election_ms_ == 0 || now_ms - last_election_ms_ >= std::uint64_t{election_every_s_} * 1000) {
         last_election_ms_ = now_ms;
+        // An AS's population: its peers in the swarms, or its reporting daemons when they are
+        // more (a daemon between downloads is in no swarm, yet a peer of its AS).
+        std::map<std::uint32_t, std::uint64_t> population;
+        for (const auto& [asn, count] : state_.stats(now_ms, true).peers_per_as) population[asn] = count;
+        for (const auto& [asn, count] : supernodes_.candidates_per_group()) population[asn] = std::max<std::uint64_t>(population[asn], count);
         std::vector<group_population> groups;
-        for (const auto& [asn, count] : state_.stats(now_ms, true).peers_per_as) {
+        for (const auto& [asn, count] : population) {
             if (asn != 0) groups.push_back({asn, static_cast<std::uint32_t>(std::min<std::uint64_t>(count, 0xffff'ffffu))});
         }
         const auto change = supernodes_.elect(groups, now_s, supernode_random_);
@@ -419,7 +435,10 @@ nlohmann::json tracker_service::supernodes_json() const {
                         {"as", view.group}, {"children", view.children}, {"admission_limit", view.admission_limit},
                         {"operated", view.operated}});
     }
-    return {{"candidates", supernodes_.candidate_count()}, {"elected", list}, {"max_load_seen", supernodes_.max_load_seen()}};
+    const auto rehoming = supernodes_.rehoming();
+    return {{"candidates", supernodes_.candidate_count()}, {"elected", list}, {"max_load_seen", supernodes_.max_load_seen()},
+            {"orphans", {{"orphaned", rehoming.orphaned}, {"rehomed", rehoming.rehomed}, {"waiting", rehoming.waiting},
+                         {"max_rehome_s", rehoming.max_delay_s}}}};
 }
 
 http_answer tracker_service::stats_json(std::uint64_t now_ms) const {

@@ -23,37 +23,45 @@ void supernode_registry::reachability(const endpoint& where, bool reachable, std
 
 std::vector<endpoint> supernode_registry::due_for_check(std::uint32_t now) const {
     std::vector<endpoint> due;
+    // A supernode is checked at every round: one that vanished without a word is dropped at
+    // the next election instead of after an interval of silence.
     for (const auto& [where, known] : candidates_) {
-        if (!known.reachable || now - known.checked_at >= options_.recheck_s) due.push_back(where);
+        if (!known.reachable || known.supernode || now - known.checked_at >= options_.recheck_s) due.push_back(where);
     }
     return due;
+}
+
+// Its children come back over a spread of time, so that they do not all land on the next
+// supernodes (and the tracker) at the same moment: the cascade Skype suffered.
+void supernode_registry::orphan(child& record, std::uint32_t now, std::mt19937_64& random) {
+    const double spread = options_.rehome_spread * options_.interval_s;
+    const auto delay = static_cast<std::uint32_t>(std::uniform_real_distribution<double>(0, spread)(random));
+    record.rehome_at = std::max(record.rehome_at, now + delay);
+    if (!record.orphaned_at) {
+        record.orphaned_at = now;
+        ++rehome_.orphaned;
+    }
 }
 
 void supernode_registry::drop(candidate& gone, std::uint32_t now, std::mt19937_64& random) {
     gone.supernode = false;
     gone.children = 0;
-    // Its children come back over a spread of time, so that they do not all land on the next
-    // supernodes (and the tracker) at the same moment: the cascade Skype suffered.
-    const double spread = options_.rehome_spread * options_.interval_s;
     for (auto& [peer, record] : children_) {
         const auto at = std::find(record.supernodes.begin(), record.supernodes.end(), gone.report.where);
         if (at == record.supernodes.end()) continue;
         record.supernodes.erase(at);
-        const auto delay = static_cast<std::uint32_t>(std::uniform_real_distribution<double>(0, spread)(random));
-        record.rehome_at = std::max(record.rehome_at, now + delay);
+        orphan(record, now, random);
     }
 }
 
 void supernode_registry::shed(candidate& over, std::uint32_t now, std::mt19937_64& random) {
-    const double spread = options_.rehome_spread * options_.interval_s;
     for (auto& [peer, record] : children_) {
         if (over.children <= over.admission_limit) break;
         const auto at = std::find(record.supernodes.begin(), record.supernodes.end(), over.report.where);
         if (at == record.supernodes.end()) continue;
         record.supernodes.erase(at);
         --over.children;
-        const auto delay = static_cast<std::uint32_t>(std::uniform_real_distribution<double>(0, spread)(random));
-        record.rehome_at = std::max(record.rehome_at, now + delay);
+        orphan(record, now, random);
     }
 }
 
@@ -159,11 +167,19 @@ std::vector<endpoint> supernode_registry::supernodes_for(const endpoint& peer, s
         by_id[known.id] = elected;
     }
     const auto wanted = static_cast<std::uint32_t>(options_.children_per_peer - record.supernodes.size());
-    for (const auto id : assign_supernodes(loads, wanted)) {
+    const auto picked = assign_supernodes(loads, wanted);
+    for (const auto id : picked) {
         candidate& chosen = *by_id[id];
         ++chosen.children;
         max_load_seen_ = std::max(max_load_seen_, static_cast<double>(chosen.children) / chosen.admission_limit);
         record.supernodes.push_back(chosen.report.where);
+    }
+    // Re-homed: a replacement found. With none to be had the origin serves it meanwhile, and
+    // it stays an orphan until one has room.
+    if (record.orphaned_at && !picked.empty()) {
+        rehome_.max_delay_s = std::max(rehome_.max_delay_s, now - *record.orphaned_at);
+        ++rehome_.rehomed;
+        record.orphaned_at.reset();
     }
     return record.supernodes;
 }
@@ -176,6 +192,40 @@ void supernode_registry::forget_child(const endpoint& peer) {
         if (known != candidates_.end() && known->second.children > 0) --known->second.children;
     }
     children_.erase(found);
+}
+
+std::uint32_t supernode_registry::rehome_wait(const endpoint& peer, std::uint32_t now) const {
+    const auto found = children_.find(peer);
+    if (found == children_.end() || !found->second.orphaned_at || now >= found->second.rehome_at) return 0;
+    return found->second.rehome_at - now;
+}
+
+std::vector<endpoint> supernode_registry::fellow_supernodes(const endpoint& self, std::uint32_t group,
+                                                            const std::function<std::uint32_t(std::uint32_t)>& hops,
+                                                            std::size_t most) const {
+    std::vector<std::pair<std::uint32_t, const candidate*>> ranked;
+    for (const candidate* elected : elected_) {
+        if (elected->report.where == self) continue;
+        ranked.emplace_back(elected->report.group == group ? 0 : hops(elected->report.group), elected);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
+    });
+    std::vector<endpoint> out;
+    for (std::size_t i = 0; i < ranked.size() && i < most; ++i) out.push_back(ranked[i].second->report.where);
+    return out;
+}
+
+std::map<std::uint32_t, std::uint32_t> supernode_registry::candidates_per_group() const {
+    std::map<std::uint32_t, std::uint32_t> out;
+    for (const auto& [where, known] : candidates_) ++out[known.report.group];
+    return out;
+}
+
+supernode_registry::rehome_record supernode_registry::rehoming() const {
+    rehome_record out = rehome_;
+    for (const auto& [peer, record] : children_) out.waiting += record.orphaned_at ? 1 : 0;
+    return out;
 }
 
 std::vector<supernode_view> supernode_registry::supernodes() const {

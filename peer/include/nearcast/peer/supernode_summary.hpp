@@ -48,7 +48,10 @@ struct supernode_summary {
     std::uint32_t children = 0;
     std::uint32_t admission_limit = 0;
     std::uint32_t cached_items = 0;
-    cache_filter cache;
+    cache_filter cache;  // the items held whole
+    // The items being fetched now: a supernode that sees a fellow fetch what it wants too
+    // lets the fellow take it from the origin and relays it from there. Optional on the wire.
+    cache_filter fetching{1024, cache_filter::default_hashes};
 
     // Room for more children, so a peer can choose the least loaded.
     bool has_room() const { return children < admission_limit; }

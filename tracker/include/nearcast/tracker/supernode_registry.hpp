@@ -72,9 +72,27 @@ public:
                                          const std::function<std::uint32_t(std::uint32_t)>& hops, std::uint32_t now);
     // A peer that stopped or completed no longer counts as a child.
     void forget_child(const endpoint& peer);
+    // Seconds until an orphan may be re-homed (0 when it is no orphan or may be now): the
+    // tracker tells it to announce again then, so that the jitter never costs more than one
+    // interval on top of the orphan's own announce cycle.
+    std::uint32_t rehome_wait(const endpoint& peer, std::uint32_t now) const;
+    // For a supernode: up to `most` other supernodes, nearest by `hops` first, that it asks
+    // for a piece before the origin.
+    std::vector<endpoint> fellow_supernodes(const endpoint& self, std::uint32_t group,
+                                            const std::function<std::uint32_t(std::uint32_t)>& hops, std::size_t most) const;
+
+    struct rehome_record {
+        std::uint64_t orphaned = 0;       // children that lost a supernode
+        std::uint64_t rehomed = 0;        // of them, given a new one
+        std::uint32_t max_delay_s = 0;    // the longest wait from the loss to the new supernode
+        std::size_t waiting = 0;          // orphans now without a replacement (filled by rehoming())
+    };
+    rehome_record rehoming() const;
 
     std::vector<supernode_view> supernodes() const;
     std::size_t candidate_count() const { return candidates_.size(); }
+    // Candidates per group: a daemon that reports is a peer of its AS even before it holds anything.
+    std::map<std::uint32_t, std::uint32_t> candidates_per_group() const;
     // Children over the admission limit, the highest ever seen (at most 1 by construction).
     double max_load_seen() const { return max_load_seen_; }
 
@@ -94,10 +112,12 @@ private:
         std::vector<endpoint> supernodes;
         std::uint32_t rehome_at = 0;  // an orphan gets new supernodes from this time
         std::uint32_t last_seen = 0;
+        std::optional<std::uint32_t> orphaned_at;  // when it lost a supernode, until it gets another
     };
     void drop(candidate& gone, std::uint32_t now, std::mt19937_64& random);
     void shed(candidate& over, std::uint32_t now, std::mt19937_64& random);  // children beyond its limit re-home
     void refresh_elected();
+    void orphan(child& record, std::uint32_t now, std::mt19937_64& random);
 
     supernode_registry_options options_;
     std::map<endpoint, candidate> candidates_;
@@ -105,6 +125,7 @@ private:
     std::vector<candidate*> elected_;  // the supernodes among candidates_ (map nodes do not move)
     std::uint64_t next_id_ = 1;
     double max_load_seen_ = 0;
+    rehome_record rehome_;
 };
 
 }  // namespace nearcast::tracker
