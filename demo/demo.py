@@ -227,7 +227,7 @@ def report(args):
     for asn in peer_ases:
         say(f"  AS{asn}\t{shares[asn]:.1%}")
     say(f"  all\t{intra_share:.1%}")
-    columns = peer_ases + [ORIGIN_AS] + ([0] if any(k[1] == 0 for k in matrix) else [])
+    columns = peer_ases + [ORIGIN_AS] + ([0] if any(k[1] == 0 and v for k, v in matrix.items()) else [])
     say("traffic matrix, MB (row: receiving AS, column: sending AS; AS%d holds the origins%s)" %
         (ORIGIN_AS, "" if exact else "; AS0: another AS, unnamed"))
     say("  to\\from\t" + "\t".join(f"AS{c}" for c in columns))
@@ -242,6 +242,9 @@ def report(args):
     for name, status in sorted(daemons.items()):
         role = status.get("supernode", {})
         say(f"  daemon {name}: role {role.get('role', '-')}, children {role.get('children', '-')}, most {role.get('max_children_seen', '-')}")
+    killed_path = os.path.join(work, "killed.txt")
+    if os.path.exists(killed_path):
+        say("killed half way (SIGKILL): " + ", ".join(open(killed_path).read().split("\n")[:-1]))
     for stream in streams:
         say(f"stream at {stream['host']}: {'every byte right' if stream['ok'] else 'FAILED'}, start-up "
             f"{stream['ttfb_ms'] if stream['ttfb_ms'] is not None else '-'} ms, {stream['stalls'] if stream['stalls'] is not None else '-'} stalls")

@@ -113,7 +113,7 @@ secret="$work/admin.secret"
 echo "demo-admin-secret-$RANDOM$RANDOM" > "$secret"
 "$tracker_binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/tracker.ports" \
   --admin-secret-file "$secret" --interval 5 --min-interval 1 \
-  --supernode-election-every 5 --supernode-min-uptime 5 --supernode-min-capacity 1000 --supernode-min-peers 2 \
+  --supernode-election-every 2 --supernode-min-uptime 2 --supernode-min-capacity 0 --supernode-min-peers 2 \
   --supernode-ratio 8 --supernode-admission 12 > "$work/logs/tracker.log" 2>&1 &
 pids+=($!)
 wait_for_file "$work/tracker.ports" 10 || { show_log_tail "$work/logs/tracker.log"; fail "the tracker did not start"; }
@@ -170,7 +170,7 @@ daemon_names=()
 if "$peer_binary" --help 2>&1 | grep -q -- --supernode-tracker; then
   while IFS=$'\t' read -r kind host; do
     [ "$kind" = daemon ] || continue
-    "$peer_binary" daemon --cache "$work/daemons/$host" --bind "$host:6881" --control 127.0.0.1:0 \
+    "$peer_binary" daemon --cache "$work/daemons/$host" --bind "$host:6881" --control 127.0.0.1:0 --quota-mb 500 \
       --supernode-tracker http://127.0.0.1:6969 --log-level info > "$work/logs/daemon-$host.log" 2>&1 &
     pids+=($!)
     daemon_pids+=($!)
@@ -193,9 +193,11 @@ since_arrivals() { awk -v now="$(date +%s%N)" -v start="$arrivals_started_ns" 'B
 kill_half_way() {
   { kill -KILL "$origin_a_pid" && wait "$origin_a_pid"; } 2> /dev/null || true
   say "half way: origin-a killed (SIGKILL)"
+  echo "origin-a (127.50.0.1)" >> "$work/killed.txt"
   if [ "${#daemon_pids[@]}" -gt 0 ]; then
     { kill -KILL "${daemon_pids[0]}" && wait "${daemon_pids[0]}"; } 2> /dev/null || true
     say "half way: the daemon at ${daemon_names[0]} killed (SIGKILL)"
+    echo "the supernode daemon at ${daemon_names[0]}" >> "$work/killed.txt"
   fi
   killed=1
 }
