@@ -19,12 +19,14 @@ function fail(message) {
   throw new Error(message);
 }
 
-// One announce from a chosen loopback address (the tracker places it in that address's AS).
-function announce(from, swarm, peer, downloaded, left) {
+// One announce from a chosen loopback address (the tracker places it in that address's AS): a
+// download that completed with `downloaded` bytes, or (0) one that just started.
+function announce(from, swarm, peer, downloaded) {
+  const [left, event] = downloaded > 0 ? [0, "completed"] : [1000, "started"];
   const hash = "%" + swarm.toString(16).padStart(2, "0") + "%AA".repeat(19);
   const id = `-NC0001-${String(peer).padStart(12, "0")}`;
   const path = `/announce?info_hash=${hash}&peer_id=${id}&port=${7000 + peer}&uploaded=0` +
-    `&downloaded=${downloaded}&left=${left}&event=started&compact=1`;
+    `&downloaded=${downloaded}&left=${left}&event=${event}&compact=1`;
   const url = new URL(base);
   return new Promise((resolve, reject) => {
     const request = http.get({ host: url.hostname, port: url.port, path, localAddress: from }, answer => {
@@ -49,12 +51,13 @@ async function expectText(page, id, expected) {
 
 const browser = await chromium.launch({ executablePath: browserPath, args: ["--no-sandbox", "--disable-gpu"] });
 try {
-  // Two swarms: three peers in AS 64512 (127.10.x), two in AS 64513 (127.20.x).
-  await announce("127.10.0.11", 1, 1, 4_000_000, 1000);
-  await announce("127.10.0.12", 1, 2, 2_000_000, 1000);
-  await announce("127.10.0.13", 2, 3, 0, 1000);
-  await announce("127.20.0.11", 1, 4, 1_000_000, 1000);
-  await announce("127.20.0.12", 2, 5, 1_000_000, 1000);
+  // Two swarms: three peers in AS 64512 (127.10.x), two in AS 64513 (127.20.x); four of them
+  // completed downloads of 8 MB in all.
+  await announce("127.10.0.11", 1, 1, 4_000_000);
+  await announce("127.10.0.12", 1, 2, 2_000_000);
+  await announce("127.10.0.13", 2, 3, 0);
+  await announce("127.20.0.11", 1, 4, 1_000_000);
+  await announce("127.20.0.12", 2, 5, 1_000_000);
 
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors = [];
@@ -73,8 +76,8 @@ try {
   const refreshes = Number(await page.getAttribute("#status", "data-refreshes"));
 
   // More announces: a third swarm and two more peers in AS 64514; the page follows by itself.
-  await announce("127.30.0.11", 3, 6, 3_000_000, 1000);
-  await announce("127.30.0.12", 3, 7, 1_000_000, 1000);
+  await announce("127.30.0.11", 3, 6, 3_000_000);
+  await announce("127.30.0.12", 3, 7, 1_000_000);
   await expectText(page, "swarms", "3");
   await expectText(page, "peers", "7");
   await expectText(page, "peer-bytes", "12.0 MB");

@@ -1,4 +1,4 @@
-// The origin offload the tracker shows: cumulative announce counters turned into sums, origin
+// The origin offload the tracker shows: finished downloads from announces, origin
 // registrations with their served bytes, and the dashboard page that plots them.
 #include <catch2/catch.hpp>
 
@@ -13,54 +13,39 @@ using namespace nearcast::testing;
 
 namespace {
 
-const endpoint alice{proximity::ip_address::v4(0x7f0a0001), 7000};
-const endpoint bob{proximity::ip_address::v4(0x7f140001), 7000};
 const info_hash film = hash_of(1);
 
 }  // namespace
 
-TEST_CASE("announce counters add only what grew since a session's last report", "[transfer]") {
+TEST_CASE("a session's download counts once: when it completes, or when it stops before that", "[transfer]") {
     transfer_ledger ledger;
-    ledger.peer_report(alice, film, 0, 1000, false, false, 10);
-    ledger.peer_report(alice, film, 500, 3000, false, false, 15);
-    ledger.peer_report(bob, film, 0, 2000, false, false, 15);
+    ledger.peer_report(announce_event::started, 0, 5000);
+    ledger.peer_report(announce_event::none, 3000, 2000);
+    CHECK(ledger.totals().peers_downloaded == 0);
+    ledger.peer_report(announce_event::completed, 5000, 0);
+    ledger.peer_report(announce_event::stopped, 5000, 0);  // the seed leaves: counted already
     CHECK(ledger.totals().peers_downloaded == 5000);
-    CHECK(ledger.totals().peers_uploaded == 500);
-    // The same counters again (a second hash of the same session, a re-announce) add nothing.
-    ledger.peer_report(alice, film, 500, 3000, false, false, 16);
-    CHECK(ledger.totals().peers_downloaded == 5000);
-    // A restarted client counts from zero again: all of its new figure is new.
-    ledger.peer_report(alice, film, 0, 400, false, false, 20);
-    CHECK(ledger.totals().peers_downloaded == 5400);
-    // A stopped session is forgotten, its bytes stay counted.
-    ledger.peer_report(bob, film, 0, 2500, false, true, 21);
-    CHECK(ledger.sessions() == 1);
-    CHECK(ledger.totals().peers_downloaded == 5900);
+    ledger.peer_report(announce_event::stopped, 1200, 3800);  // gave up part way
+    CHECK(ledger.totals().peers_downloaded == 6200);
+    CHECK(ledger.totals().downloads == 2);
 }
 
-TEST_CASE("origin bytes come from registrations, or from origin announces when those say more", "[transfer]") {
+TEST_CASE("origin bytes come from registrations; a figure that falls is a restarted origin", "[transfer]") {
     transfer_ledger ledger;
-    ledger.peer_report(alice, film, 0, 10'000, false, false, 1);
-    ledger.peer_report(bob, film, 3000, 99'999, true, false, 1);  // an origin: its downloads are replicas
-    CHECK(ledger.totals().peers_downloaded == 10'000);
-    CHECK(ledger.totals().origin_bytes() == 3000);
+    ledger.peer_report(announce_event::completed, 10'000, 0);
     ledger.origin_report("origin-a", 2000);
     ledger.origin_report("origin-a", 4000);
-    ledger.origin_report("origin-a", 500);  // restarted
-    CHECK(ledger.totals().origin_registered == 4500);
-    CHECK(ledger.totals().origin_bytes() == 4500);
+    ledger.origin_report("origin-b", 300);
+    ledger.origin_report("origin-a", 200);  // restarted
+    CHECK(ledger.totals().origin_bytes == 4500);
     CHECK(ledger.totals().origin_offload() == Approx(0.55));
     CHECK(transfer_totals{}.origin_offload() == 0);
+    ledger.origin_report("origin-b", 20'000);
+    CHECK(ledger.totals().origin_offload() == 0);  // clamped: origins also fill replicas
 }
 
-TEST_CASE("the ledger stays bounded: idle sessions expire, sessions beyond the cap are not followed", "[transfer]") {
-    transfer_ledger ledger(1, 3, 5);
-    ledger.peer_report(alice, film, 0, 100, false, false, 10);
-    ledger.peer_report(bob, film, 0, 100, false, false, 10);
-    CHECK(ledger.sessions() == 1);
-    CHECK(ledger.uncounted_sessions() == 1);
-    ledger.expire(100, 30);
-    CHECK(ledger.sessions() == 0);
+TEST_CASE("the series keeps one point per interval, the newest ones", "[transfer]") {
+    transfer_ledger ledger(3, 5);
     for (std::uint32_t second = 0; second < 40; ++second) ledger.sample(second);
     REQUIRE(ledger.series().size() == 3);
     CHECK(ledger.series().front().at_s == 25);
@@ -86,8 +71,11 @@ TEST_CASE("the dashboard is served at / and /dashboard, and /stats carries the o
     CHECK_THAT(post("-5"), Catch::StartsWith("HTTP/1.1 400") && Catch::Contains("served_bytes"));
     CHECK_THAT(post("\"many\""), Catch::StartsWith("HTTP/1.1 400"));
     CHECK_THAT(post("1000"), Catch::StartsWith("HTTP/1.1 200"));
-    std::string target = announce_target(film, 2, 7000, false);
+    // A download completes: its session's 4000 bytes count; the same peer's next announce does not.
+    std::string target = announce_target(film, 2, 7000, true) + "&event=completed";
     target.replace(target.find("downloaded=0"), 12, "downloaded=4000");
+    CHECK_THAT(body_of(http_get(tracker.http_port, target)), Catch::StartsWith("d8:complete"));
+    target.replace(target.find("&event=completed"), 16, "");
     CHECK_THAT(body_of(http_get(tracker.http_port, target)), Catch::StartsWith("d8:complete"));
     const auto stats = nlohmann::json::parse(body_of(http_get(tracker.http_port, "/stats")));
     const auto& transfer = stats.at("transfer");

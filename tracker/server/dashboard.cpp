@@ -60,7 +60,7 @@ constexpr const char* page = R"PAGE(<!doctype html>
       <div class="figure"><b id="offload">-</b><span>served by peers</span></div>
       <div class="figure"><b id="peer-bytes">-</b><span>downloaded by peers</span></div>
       <div class="figure"><b id="origin-bytes">-</b><span>sent by origins</span></div>
-      <div class="figure"><b id="sessions">-</b><span>transfers followed</span></div>
+      <div class="figure"><b id="downloads">-</b><span>downloads counted</span></div>
     </div>
     <svg id="offload-chart" width="100%" height="190" viewBox="0 0 460 190" role="img"
          aria-label="bytes downloaded by peers and sent by origins over time"></svg>
@@ -194,7 +194,7 @@ function show(stats) {
   text("offload", transfer.peers_downloaded ? (100 * transfer.origin_offload).toFixed(1) + "%" : "-");
   text("peer-bytes", bytes(transfer.peers_downloaded));
   text("origin-bytes", bytes(transfer.origin_bytes));
-  text("sessions", transfer.sessions);
+  text("downloads", transfer.downloads);
   offloadChart(transfer.series);
   bars("as-chart", Object.entries(stats.peers_per_as).sort((a, b) => b[1] - a[1]));
   const nearestFirst = ["same-subnet", "same-prefix", "same-as", "adjacent-as", "as-hops", "unknown"];

@@ -187,11 +187,15 @@ http_answer tracker_service::announce(std::string_view token, std::string_view q
 void tracker_service::note_announce(const char* protocol, const announce_request& request, const endpoint& source,
                                     const announce_response& answer, std::uint64_t now_ms) {
     ++(std::string_view(protocol) == "udp" ? udp_announces_ : http_announces_);
-    const endpoint peer{source.address, request.port};
+    // Finished downloads count toward the origin offload. A hybrid torrent's client announces its
+    // v1 and v2 hashes with the same counters: the v1 announce is counted. Origins report their
+    // bytes when they register.
+    const bool finished = request.event == announce_event::completed || request.event == announce_event::stopped;
+    if (finished && state_.canonical(request.hash) == request.hash &&
+        !state_.is_origin_endpoint({source.address, request.port})) {
+        transfers_.peer_report(request.event, request.downloaded, request.left);
+    }
     const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
-    // A hybrid torrent's client announces its v1 and v2 hashes with the same counters: one session.
-    transfers_.peer_report(peer, state_.canonical(request.hash), request.uploaded, request.downloaded, state_.is_origin_endpoint(peer),
-                           request.event == announce_event::stopped, now_s);
     transfers_.sample(now_s);
     if (!spdlog::should_log(spdlog::level::debug)) return;
     static constexpr const char* events[] = {"", " completed", " started", " stopped"};  // by BEP 15 number
@@ -473,9 +477,7 @@ http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
 
 void tracker_service::expire(std::uint64_t now_ms) {
     state_.expire(now_ms);
-    const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
-    transfers_.expire(now_s, 2 * state_.config().interval);
-    transfers_.sample(now_s);
+    transfers_.sample(static_cast<std::uint32_t>(now_ms / 1000));
 }
 
 nlohmann::json tracker_service::transfer_json() const {
@@ -483,12 +485,9 @@ nlohmann::json tracker_service::transfer_json() const {
     json series = json::array();
     for (const auto& point : transfers_.series()) series.push_back({point.at_s, point.peers_downloaded, point.origin_bytes});
     return {{"peers_downloaded", totals.peers_downloaded},
-            {"peers_uploaded", totals.peers_uploaded},
-            {"origin_bytes", totals.origin_bytes()},
-            {"origin_announced", totals.origin_announced},
-            {"origin_registered", totals.origin_registered},
+            {"downloads", totals.downloads},
+            {"origin_bytes", totals.origin_bytes},
             {"origin_offload", totals.origin_offload()},
-            {"sessions", transfers_.sessions()},
             {"series_columns", {"at_s", "peers_downloaded", "origin_bytes"}},
             {"series", series}};
 }
@@ -513,6 +512,10 @@ http_answer tracker_service::metrics(std::uint64_t now_ms) const {
     metric("refused_total", "counter", "Requests refused with a failure reason.", stats.refused);
     metric("origins", "gauge", "Registered origin seeders.", stats.origins);
     metric("memory_bytes", "gauge", "Bytes held by swarms.", stats.memory_bytes);
+    metric("peers_downloaded_bytes_total", "counter", "Bytes peers reported downloading when they completed or stopped.",
+           transfers_.totals().peers_downloaded);
+    metric("origin_bytes_total", "counter", "Bytes origins reported serving when they registered.",
+           transfers_.totals().origin_bytes);
     out << "# HELP nearcast_tracker_returned_peers_total Peers returned, by network distance to the requester.\n"
         << "# TYPE nearcast_tracker_returned_peers_total counter\n";
     for (std::size_t i = 0; i < stats.returned.size(); ++i) {
