@@ -127,6 +127,10 @@ def gnuplot(script, out_dir):
 
 def report(args):
     work, out = args.work, args.out
+    for needed in ("plan.tsv", "verified.tsv"):
+        if not os.path.isfile(os.path.join(work, needed)):
+            print(f"report: {os.path.join(work, needed)} is missing: --work must be a demo's work folder", file=sys.stderr)
+            return 2
     items, _ = read_plan(os.path.join(work, "plan.tsv"))
     downloads = []  # one per fetch: host, item, report, verified
     verified = {}
