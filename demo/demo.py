@@ -24,7 +24,7 @@ MODES = {
     # hosts per network, items, sizes (popular, other), items per host, arrival window and
     # the moment one seeder and one supernode are killed (seconds after the first arrival)
     "full": dict(hosts=6, items=12, popular=3, popular_mb=8, other_mb=3, per_host=3, window_s=50, kill_s=30, streams=3),
-    "short": dict(hosts=4, items=6, popular=2, popular_mb=4, other_mb=2, per_host=2, window_s=24, kill_s=14, streams=2),
+    "short": dict(hosts=5, items=6, popular=2, popular_mb=4, other_mb=2, per_host=2, window_s=30, kill_s=16, streams=2),
 }
 
 
@@ -108,6 +108,18 @@ def bytes_by_source(report, host):
     return {mine: near, 0: far, ORIGIN_AS: origin}, (near, far, origin), False
 
 
+def intra_as_shares(matrix, peer_ases):
+    """Per AS and overall: bytes from peers of the own AS / bytes from peers of any AS."""
+    shares, inside_all, between_all = {}, 0, 0
+    for asn in peer_ases:
+        inside = matrix.get((asn, asn), 0)
+        between = sum(count for (to_as, from_as), count in matrix.items() if to_as == asn and from_as not in (asn, ORIGIN_AS))
+        shares[asn] = inside / (inside + between) if inside + between else 0.0
+        inside_all += inside
+        between_all += between
+    return shares, (inside_all / (inside_all + between_all) if inside_all + between_all else 0.0)
+
+
 def fmt_bytes(count):
     for unit in ("B", "kB", "MB", "GB"):
         if abs(count) < 1000 or unit == "GB":
@@ -163,7 +175,8 @@ def report(args):
                 pass
 
     # Traffic: every byte a peer received, by sending AS; what came from the origins.
-    matrix = {}  # (to AS, from AS) -> bytes
+    matrix = {}  # (to AS, from AS) -> bytes: everything peers received
+    viewers = {}  # the same for viewers only (fetch and stream), without the supernodes' cache fills
     popular_origin = popular_total = 0
     all_origin = all_total = 0
     per_item = {index: [0, 0] for index in items}  # origin, peers
@@ -181,6 +194,8 @@ def report(args):
         to_as = asn_of(host)
         for from_as, count in by_as.items():
             matrix[(to_as, from_as)] = matrix.get((to_as, from_as), 0) + count
+            if item is not None:
+                viewers[(to_as, from_as)] = viewers.get((to_as, from_as), 0) + count
         origin = by_as.get(ORIGIN_AS, 0)
         total = sum(by_as.values())
         all_origin += origin
@@ -197,15 +212,8 @@ def report(args):
             popular_total += total
     offload_popular = 1 - popular_origin / popular_total if popular_total else 0.0
     peer_ases = [asn for _, asn in NETWORKS]
-    shares = {}
-    inside_all = between_all = 0
-    for asn in peer_ases:
-        inside = matrix.get((asn, asn), 0)
-        between = sum(count for (to_as, from_as), count in matrix.items() if to_as == asn and from_as not in (asn, ORIGIN_AS))
-        shares[asn] = inside / (inside + between) if inside + between else 0.0
-        inside_all += inside
-        between_all += between
-    intra_share = inside_all / (inside_all + between_all) if inside_all + between_all else 0.0
+    shares, intra_share = intra_as_shares(viewers, peer_ases)
+    _, intra_share_all = intra_as_shares(matrix, peer_ases)
     completed = sum(1 for d in downloads if d["report"].get("complete"))
     good = sum(1 for d in downloads if d["verified"])
     fraction_verified = good / len(downloads) if downloads else 0.0
@@ -227,12 +235,14 @@ def report(args):
     for index, info in items.items():
         count = sum(1 for d in downloads if d["item"] == index)
         say(f"  {info['name']}\t{count}\t{fmt_bytes(per_item[index][0])}\t{fmt_bytes(per_item[index][1])}")
-    say("share of peer-to-peer bytes that stayed inside the AS" + ("" if exact else " (near/far as the peers classed them)"))
+    say("share of the peer-to-peer bytes viewers received that came from their own AS" +
+        ("" if exact else " (near/far as the peers classed them)"))
     for asn in peer_ases:
         say(f"  AS{asn}\t{shares[asn]:.1%}")
     say(f"  all\t{intra_share:.1%}")
+    say(f"  with the supernodes' cache fills (they relay among themselves across ASes before asking the origin): {intra_share_all:.1%}")
     columns = peer_ases + [ORIGIN_AS] + ([0] if any(k[1] == 0 and v for k, v in matrix.items()) else [])
-    say("traffic matrix, MB (row: receiving AS, column: sending AS; AS%d holds the origins%s)" %
+    say("traffic matrix, MB, everything peers received, supernodes too (row: receiving AS, column: sending AS; AS%d holds the origins%s)" %
         (ORIGIN_AS, "" if exact else "; AS0: another AS, unnamed"))
     say("  to\\from\t" + "\t".join(f"AS{c}" for c in columns))
     for asn in peer_ases:
