@@ -318,7 +318,7 @@ def write_html(out, text, samples, items, per_item, shares, matrix, columns, pee
     if gnuplot("set terminal svg size 480,300 dynamic\nset output 'shares.svg'\nset style data histograms\n"
                "set style fill solid 0.8\nset boxwidth 0.6\nset yrange [0:100]\nset ylabel '% of peer bytes inside the AS'\n"
                "unset key\nplot 'shares.dat' using 2:xtic(1)\n", out):
-        plots.append(("Intra-AS share of peer-to-peer bytes", "shares.svg"))
+        plots.append(("Share of the bytes viewers received from peers that came from their own AS", "shares.svg"))
     most = max([count for count in matrix.values()] + [1])
     cells = []
     for asn in peer_ases:

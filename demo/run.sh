@@ -44,7 +44,7 @@ reader_binary="$build/tests/stream-reader"
 for binary in "$tracker_binary" "$seeder_binary" "$peer_binary" "$reader_binary"; do
   [ -x "$binary" ] || fail "$binary is missing: build first (make build)"
 done
-for tool in unshare ip curl sha256sum python3 gnuplot; do
+for tool in unshare ip curl jq sha256sum python3 gnuplot; do
   command -v "$tool" > /dev/null || fail "$tool is missing (scripts/install-deps installs it)"
 done
 
@@ -66,7 +66,10 @@ mkdir -p "$HOME" "$work/catalogue" "$work/reports" "$work/logs" "$work/streams" 
 
 pids=()
 cleanup() {
-  local pid
+  local pid file
+  for file in "$work"/streams/*.reader.pid; do
+    [ -s "$file" ] && pids+=("$(cat "$file")")
+  done
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
   for _ in $(seq 1 50); do
     local alive=0
@@ -149,11 +152,15 @@ done
 wait_for_http http://127.0.0.1:6969/stats '"origins":2' 20 || fail "the tracker does not list both origins"
 say "origins: $item_count items published on origin-a and origin-b, both registered with the tracker"
 
-# The tracker's /stats every two seconds, for the plots.
+# The tracker's /stats every two seconds, for the plots. Its sleep goes down with it.
 (
+  nap=""
+  trap 'kill "$nap" 2> /dev/null; exit 0' TERM
   while :; do
-    stats=$(curl -sf http://127.0.0.1:6969/stats | tr -d '\n') && echo "$(date +%s.%N) $stats" >> "$work/stats.jsonl"
-    sleep 2
+    stats=$(curl -sf --max-time 2 http://127.0.0.1:6969/stats | tr -d '\n') && echo "$(date +%s.%N) $stats" >> "$work/stats.jsonl"
+    sleep 2 &
+    nap=$!
+    wait "$nap"
   done
 ) &
 pids+=($!)
@@ -227,8 +234,11 @@ while IFS=$'\t' read -r kind host item at; do
     (
       wait_for_file "$work/streams/$host.url" 20 || exit 1
       "$reader_binary" "$(head -n 1 "$work/streams/$host.url")" "$work/catalogue/$name" 2000000 0.6 \
-        > "$work/streams/$host.reader" 2>&1
-      echo $? > "$work/streams/$host.reader.status"
+        > "$work/streams/$host.reader" 2>&1 &
+      echo $! > "$work/streams/$host.reader.pid"  # for the cleanup, should the demo stop early
+      status=0
+      wait $! || status=$?
+      echo "$status" > "$work/streams/$host.reader.status"
     ) &
     pids+=($!)
     reader_pids+=($!)
@@ -260,8 +270,8 @@ say "downloads finished: $done_count of ${#fetch_pids[@]}; stream readers done"
 for index in "${!daemon_pids[@]}"; do
   control="$work/daemons/${daemon_names[$index]}/control.json"
   kill -0 "${daemon_pids[$index]}" 2> /dev/null && [ -s "$control" ] || continue
-  url=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["url"])' "$control" 2> /dev/null || true)
-  token=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["token"])' "$control" 2> /dev/null || true)
+  url=$(jq -r .url "$control" 2> /dev/null || true)
+  token=$(jq -r .token "$control" 2> /dev/null || true)
   [ -n "$url" ] && curl -sf -H "Authorization: Bearer $token" "${url%/}/status" \
     > "$work/daemons/${daemon_names[$index]}.status.json" 2> /dev/null || true
 done
