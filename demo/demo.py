@@ -53,9 +53,9 @@ def plan(mode, seed):
     streamers = hosts[:settings["streams"]]
     fetchers = hosts[settings["streams"]:]
     arrival = {host: round(rng.uniform(0, settings["window_s"]), 1) for host in hosts}
-    for host in streamers:
-        # A viewer in each of the first networks streams the most popular item.
-        print(f"stream\t{host}\t0\t{arrival[host]}")
+    for order, host in enumerate(streamers):
+        # A viewer in each of the first networks streams one of the popular items.
+        print(f"stream\t{host}\t{order % settings['popular']}\t{arrival[host]}")
     # Downloads per item in proportion to popularity (largest remainders), each item at least
     # once and at most once per host; then each item goes to the hosts holding fewest so far.
     slots = len(fetchers) * settings["per_host"]
@@ -84,7 +84,7 @@ def load_json(path):
 
 
 def read_plan(path):
-    items, settings = {}, {}
+    items, settings, streamed = {}, {}, {}
     with open(path) as file:
         for line in file:
             fields = line.rstrip("\n").split("\t")
@@ -92,7 +92,9 @@ def read_plan(path):
                 items[int(fields[1])] = dict(name=fields[2], size=int(fields[3]), popular=fields[4] == "1")
             elif fields[0] == "setting":
                 settings[fields[1]] = float(fields[2])
-    return items, settings
+            elif fields[0] == "stream":
+                streamed[fields[1]] = int(fields[2])
+    return items, settings, streamed
 
 
 def bytes_by_source(report, host):
@@ -143,7 +145,7 @@ def report(args):
         if not os.path.isfile(os.path.join(work, needed)):
             print(f"report: {os.path.join(work, needed)} is missing: --work must be a demo's work folder", file=sys.stderr)
             return 2
-    items, _ = read_plan(os.path.join(work, "plan.tsv"))
+    items, _, streamed = read_plan(os.path.join(work, "plan.tsv"))
     downloads = []  # one per fetch: host, item, report, verified
     verified = {}
     with open(os.path.join(work, "verified.tsv")) as file:
@@ -161,7 +163,7 @@ def report(args):
         final = [line for line in lines if line.startswith("ttfb_ms ")]
         ttfb, stalls = (float(final[-1].split()[1]), int(final[-1].split()[3])) if final else (None, None)
         data = load_json(os.path.join(work, "reports", f"{host}-stream.json")) or {}
-        streams.append(dict(host=host, ttfb_ms=ttfb, stalls=stalls, ok=status == "0", report=data))
+        streams.append(dict(host=host, item=streamed.get(host, 0), ttfb_ms=ttfb, stalls=stalls, ok=status == "0", report=data))
     daemons = {}
     for path in sorted(glob.glob(os.path.join(work, "daemons", "*.status.json"))):
         daemons[os.path.basename(path)[: -len(".status.json")]] = load_json(path) or {}
@@ -182,7 +184,7 @@ def report(args):
     per_item = {index: [0, 0] for index in items}  # origin, peers
     exact = True
     flows = [(d["host"], d["item"], d["report"]) for d in downloads]
-    flows += [(s["host"], 0, s["report"]) for s in streams]
+    flows += [(s["host"], s["item"], s["report"]) for s in streams]
     for name, status in daemons.items():
         if isinstance(status.get("downloaded_by_as"), dict):
             flows.append((name, None, {"downloaded_by_as": status["downloaded_by_as"]}))
@@ -260,7 +262,7 @@ def report(args):
     if os.path.exists(killed_path):
         say("killed half way (SIGKILL): " + ", ".join(open(killed_path).read().split("\n")[:-1]))
     for stream in streams:
-        say(f"stream at {stream['host']}: {'every byte right' if stream['ok'] else 'FAILED'}, start-up "
+        say(f"stream of {items[stream['item']]['name']} at {stream['host']}: {'every byte right' if stream['ok'] else 'FAILED'}, start-up "
             f"{stream['ttfb_ms'] if stream['ttfb_ms'] is not None else '-'} ms, {stream['stalls'] if stream['stalls'] is not None else '-'} stalls")
     text = "\n".join(lines)
 
