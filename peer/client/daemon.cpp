@@ -227,7 +227,10 @@ private:
     std::vector<held_item> held_items() {
         std::vector<held_item> out;
         for (auto& [id, entry] : entries_) {
-            out.push_back({id, entry.handle.info_hashes().get_best(), session_.status_of(entry.handle).complete});
+            const auto hashes = entry.handle.info_hashes();
+            const lt::sha1_hash v2 = hashes.has_v2() ? lt::sha1_hash(hashes.v2.data()) : lt::sha1_hash();
+            out.push_back({id, hashes.has_v1() ? hashes.v1 : v2, hashes.has_v1() ? v2 : lt::sha1_hash(),
+                           session_.status_of(entry.handle).complete});
         }
         return out;
     }

@@ -110,8 +110,7 @@ std::string locality_state::own_summary() const {
 
 void locality_state::note_fellow(proximity::ip_address address, supernode_summary summary) {
     std::lock_guard lock(mutex_);
-    auto [at, added] = fellows_.insert_or_assign(address, fellow{std::move(summary), std::chrono::steady_clock::now()});
-    if (added) ++fellows_generation_;
+    fellows_.insert_or_assign(address, fellow{std::move(summary), std::chrono::steady_clock::now()});
 }
 
 bool locality_state::is_fellow(proximity::ip_address address) const {

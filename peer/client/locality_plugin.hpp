@@ -74,8 +74,6 @@ public:
     bool is_fellow(proximity::ip_address address) const;
     // Fellows heard from within `fresh` (they repeat their summary every few seconds).
     std::vector<std::pair<proximity::ip_address, supernode_summary>> fellows(std::chrono::seconds fresh) const;
-    // Bumped whenever a new fellow appears, so the session can re-class its address.
-    std::uint64_t fellows_generation() const { return fellows_generation_.load(); }
 
     const locality_options& options() const { return options_; }
     // false: count bytes by source but never close a connection (the control, --no-locality).
@@ -99,7 +97,6 @@ private:
         std::chrono::steady_clock::time_point heard;
     };
     std::map<proximity::ip_address, fellow> fellows_;
-    std::atomic<std::uint64_t> fellows_generation_{0};
 };
 
 std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);

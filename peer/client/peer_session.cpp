@@ -161,14 +161,14 @@ void peer_session::apply_peer_classes() {
         const lt::address address = lt::make_address(origin.to_string());
         filter.add_rule(address, address, global | bit(origin_class_));
     }
-    // Fellow supernodes relay among themselves across AS borders: never held to the far limit.
-    applied_fellows_ = locality_->fellows_generation();
-    for (const auto& [fellow, summary] : locality_->fellows(std::chrono::hours(24))) {
-        const lt::address address = lt::make_address(fellow.to_string());
-        filter.add_rule(address, address, global | bit(near_class_));
-    }
     session_.set_peer_class_filter(filter);
     spdlog::debug("peer classes: {} near prefixes around {}", near_count, self ? self->to_string() : "an unknown address");
+}
+
+void peer_session::set_far_upload_limit(std::int64_t bytes_per_second) {
+    lt::peer_class_info far = session_.get_peer_class(far_class_);
+    far.upload_limit = static_cast<int>(std::min<std::int64_t>(bytes_per_second, INT32_MAX));
+    session_.set_peer_class(far_class_, far);
 }
 
 void peer_session::add_origin_hosts(const lt::torrent_info& info) {
@@ -363,7 +363,6 @@ item_status peer_session::poll() {
     for (const auto& [torrent, where] : locality_->take_connections()) {
         if (torrent.is_valid()) torrent.connect_peer(where);
     }
-    if (options_.locality && locality_->fellows_generation() != applied_fellows_) apply_peer_classes();
     for (auto& item : items_) {
         if (item.handle.is_valid()) refresh(item);
     }

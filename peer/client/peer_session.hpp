@@ -56,6 +56,8 @@ public:
     lt::session& session() { return session_; }
     // The origin's peer class: a supernode holds it back while a fellow can relay.
     lt::peer_class_t origin_class() const { return origin_class_; }
+    // Upload to far peers together (0: none); a supernode relays to fellows in other ASes.
+    void set_far_upload_limit(std::int64_t bytes_per_second);
     lt::torrent_handle handle() const { return handle_; }
     // Says goodbye to the trackers (a `stopped` announce) once no announce is in flight, at
     // most `deadline`: a peer that leaves must not stay listed as a seed nobody can reach.
@@ -91,7 +93,6 @@ private:
     lt::torrent_handle handle_;  // the primary item
     std::vector<tracked_item> items_;
     lt::peer_class_t near_class_{}, far_class_{}, origin_class_{};
-    std::uint64_t applied_fellows_ = 0;
     std::string session_error_;  // the listener could not bind
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     bool left_ = false;

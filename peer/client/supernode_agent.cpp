@@ -100,6 +100,10 @@ void supernode_agent::apply(const json& answer) {
         if (role == "supernode") spdlog::info("supernode: elected in AS {}, admission limit {}", answer.value("as", 0u), limit);
         else spdlog::info("supernode: a candidate in AS {} (not elected)", answer.value("as", 0u));
     }
+    if ((role == "supernode") != (role_ == "supernode")) {
+        // A supernode's cross-AS upload is the relay among fellows: not held to the far limit.
+        session_.set_far_upload_limit(role == "supernode" ? 0 : options_.far_upload_limit);
+    }
     role_ = role;
     admission_limit_ = limit;
     session_.locality().set_supernode(role == "supernode", limit);
@@ -113,6 +117,7 @@ void supernode_agent::apply(const json& answer) {
     for (const auto& item : hooks_.items()) {
         held.insert(item.id);
         held.insert(lt::aux::to_hex(item.hash));
+        if (!item.other.is_all_zeros()) held.insert(lt::aux::to_hex(item.other));
     }
     for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;

@@ -27,6 +27,7 @@ namespace nearcast::peer::client {
 struct held_item {
     std::string id;        // item_id: hex of the v1 hash (v2 when there is none)
     lt::sha1_hash hash;    // the 20 bytes the tracker and the cache filter know it by
+    lt::sha1_hash other;   // a hybrid item's other hash (the v2 one, truncated), or zeros
     bool complete = false;
 };
 

@@ -9,9 +9,10 @@
 #   supernodes on, the elected daemons pre-fetch it (relaying among themselves before the
 #   origin), and the second wave (three peers per AS) finds it inside its own AS. Checks: every
 #   peer verified; with supernodes, more of the downloaders' bytes come from inside their AS and
-#   the origins send fewer bytes.
+#   the origins send fewer bytes; supernodes stopped with SIGTERM tell the tracker they leave.
 # failure: ten supernodes hold an item; eighteen peers fetch it at a bounded rate; three
-#   supernodes (30%) are killed with SIGKILL in the middle. Checks: every download completes
+#   supernodes (30%) are killed with SIGKILL in the middle; one survivor is an operator's server
+#   (registered with the admin secret: 20 times the admission limit). Checks: every download completes
 #   with the right SHA-256; no surviving supernode ever held more children than its admission
 #   limit (its own count and the tracker's); every orphan was re-homed within one announce
 #   interval of the loss.
@@ -195,8 +196,14 @@ compare_run() {  # NAME FILE SUPERNODES(on|off)
   share=$(ratio "$near" $((near + far + origin)))
   echo "$name (supernodes $supernodes): 12 peers verified; bytes from inside their AS $near, from other ASes $far," \
     "from the origins $origin (intra-AS share $share); the origins sent $origin_total bytes in all"
+  # SIGTERM: a supernode that leaves says so, and the tracker forgets it at once.
   for pid in "${daemon_pids[@]}"; do kill "$pid" 2> /dev/null || true; done
   for pid in "${daemon_pids[@]}"; do wait "$pid" 2> /dev/null || true; done
+  if [ "$supernodes" = on ]; then
+    local left
+    left=$(curl -sf http://127.0.0.1:6969/stats | jq '.supernodes.candidates')
+    [ "$left" = 0 ] || fail "$left supernodes are still listed after they left"
+  fi
   daemon_pids=()
   daemon_names=()
 }
@@ -226,7 +233,7 @@ compare() {
 
 # ---------------------------------------------------------------------------------------------
 failure() {
-  local size=12000000 limit=3 torrent network host name
+  local size=12000000 limit=6 torrent network host name
   mkdir -p "$work/publisher"
   random_file "$work/publisher/held.bin" "$size"
   start_tracker --supernode-ratio 1 --supernode-admission "$limit"
@@ -235,7 +242,11 @@ failure() {
   # Ten supernode daemons: four in AS 64512, three in each of the others; each is handed the
   # item through its control API (nearcast-peer fetch hands it to the daemon of its cache).
   local supers=(127.10.0.5 127.10.0.6 127.10.0.7 127.10.0.8 127.20.0.5 127.20.0.6 127.20.0.7 127.50.0.5 127.50.0.6 127.50.0.7)
-  for address in "${supers[@]}"; do start_daemon "super-$address" "$address"; done
+  # 127.10.0.8 is an operator's server: registered with the admin secret, a larger limit.
+  for address in "${supers[@]}"; do
+    if [ "$address" = 127.10.0.8 ]; then start_daemon "super-$address" "$address" --admin-secret-file "$work/admin.secret"
+    else start_daemon "super-$address" "$address"; fi
+  done
   wait_for_daemons 20
   for address in "${supers[@]}"; do
     "$peer_binary" fetch "$torrent" --cache "$work/super-$address" > "$work/hand-$address.log" 2>&1 ||
@@ -258,7 +269,10 @@ failure() {
   local killed=(127.10.0.5 127.20.0.5 127.50.0.5)
   for address in "${killed[@]}"; do
     for i in "${!daemon_names[@]}"; do
-      [ "${daemon_names[$i]}" = "super-$address" ] && kill -9 "${daemon_pids[$i]}"
+      if [ "${daemon_names[$i]}" = "super-$address" ]; then
+        kill -9 "${daemon_pids[$i]}"
+        wait "${daemon_pids[$i]}" 2> /dev/null || true  # reaped here: no "Killed" line from the shell
+      fi
     done
   done
   echo "killed 3 of 10 supernodes: ${killed[*]}"
@@ -275,6 +289,9 @@ failure() {
     echo "super-$address: $(daemon_status "super-$address" | jq -c '.supernode | {role, children, max_children_seen, admission_limit, refused, fellows}')"
     [ "$seen" -gt "$over" ] && over=$seen
   done
+  local operated_limit
+  operated_limit=$(daemon_status super-127.10.0.8 | jq .supernode.admission_limit)
+  [ "$operated_limit" = $((limit * 20)) ] || fail "the operator's server has an admission limit of $operated_limit, not $((limit * 20))"
   local elected orphaned rehomed waiting max_rehome max_load
   elected=$(jq '.supernodes.elected | length' <<< "$stats")
   orphaned=$(jq .supernodes.orphans.orphaned <<< "$stats")

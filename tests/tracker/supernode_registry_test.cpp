@@ -6,6 +6,7 @@
 #include <random>
 #include <set>
 
+#include "nearcast/tracker/supernode_groups.hpp"
 #include "nearcast/tracker/supernode_registry.hpp"
 #include "routing_fixtures.hpp"
 
@@ -274,4 +275,62 @@ TEST_CASE("registry: a supernode's fellows are listed nearest first, never itsel
     const auto fellows = registry.fellow_supernodes(at(1), 1, hops_from_1, 2);
     CHECK(fellows == std::vector<endpoint>{at(11), at(3)});  // its own AS, then the adjacent one
     CHECK(registry.fellow_supernodes(at(1), 1, hops_from_1, 10).size() == 3);
+}
+
+TEST_CASE("a large AS on a real routing table gets its supernodes per announced prefix, a small one per AS") {
+    const auto& routing = testing::real_internet();
+    // The AS with the most IPv4 prefixes in the RouteViews sample, and a small one.
+    std::map<std::uint32_t, std::vector<proximity::ip_prefix>> prefixes_by_as;
+    for (const auto& route : routing.prefixes().routes()) {
+        if (route.prefix.network.is_v4() && route.prefix.length <= 24) prefixes_by_as[route.origins.front()].push_back(route.prefix);
+    }
+    std::uint32_t large = 0, small = 0;
+    for (const auto& [asn, list] : prefixes_by_as) {
+        if (large == 0 || list.size() > prefixes_by_as[large].size()) large = asn;
+    }
+    for (const auto& [asn, list] : prefixes_by_as) {
+        if (asn != large && list.size() >= 2) small = asn;
+    }
+    REQUIRE(prefixes_by_as[large].size() >= 4);
+    REQUIRE(small != 0);
+
+    supernode_groups groups(1000);
+    groups.update({{large, 4000}, {small, 300}});
+    CHECK(groups.split(large));
+    CHECK_FALSE(groups.split(small));
+    // Peers on four prefixes of the large AS, as the tracker places them (longest match).
+    std::map<std::pair<std::uint32_t, proximity::ip_prefix>, std::uint64_t> per_prefix;
+    std::set<std::uint32_t> ids;
+    for (std::size_t i = 0; i < 4; ++i) {
+        const auto address = proximity::ip_address::v4(prefixes_by_as[large][i].network.v4_bits() + 1);
+        const auto route = routing.prefixes().lookup(address);
+        REQUIRE(route);
+        REQUIRE(route->primary_origin() == large);
+        const auto group = groups.group_of(large, route->prefix);
+        CHECK(groups.as_of(group) == large);
+        CHECK(group != large);
+        CHECK(groups.group_of(large, route->prefix) == group);  // stable
+        ids.insert(group);
+        per_prefix[{large, route->prefix}] = 1000;
+    }
+    CHECK(ids.size() == 4);
+    const auto small_address = proximity::ip_address::v4(prefixes_by_as[small][0].network.v4_bits() + 1);
+    const auto small_route = routing.prefixes().lookup(small_address);
+    REQUIRE(small_route);
+    CHECK(groups.group_of(small_route->primary_origin(), small_route->prefix) == small_route->primary_origin());
+
+    const auto populations = groups.populations({{large, 4000}, {small, 300}}, per_prefix);
+    REQUIRE(populations.size() == 5);  // four prefixes and the small AS whole
+    election_options options;
+    options.peers_per_supernode = 300;
+    options.min_uptime_s = 0;
+    std::vector<supernode_candidate> pool;
+    std::uint64_t id = 1;
+    for (const auto& population : populations) {
+        for (int c = 0; c < 6; ++c) pool.push_back({id++, population.group, 1e6, 10, true, false, false});
+    }
+    std::map<std::uint32_t, std::size_t> per_group;
+    for (const auto& chosen : elect_supernodes(pool, populations, options)) ++per_group[chosen.group];
+    for (const auto group : ids) CHECK(per_group[group] == supernode_target(1000, options));  // each prefix its own
+    CHECK(per_group[small] == supernode_target(300, options));
 }

@@ -113,7 +113,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("supernode-election-every", po::value(&out.supernode_election_s)->default_value(out.supernode_election_s), "seconds between elections and reachability checks")
         ("supernode-min-uptime", po::value(&out.supernode_min_uptime_s)->default_value(out.supernode_min_uptime_s), "seconds a candidate must have been reporting")
         ("supernode-min-capacity", po::value(&out.supernode_min_capacity)->default_value(out.supernode_min_capacity), "upload bytes/s a candidate must have measured")
-        ("supernode-min-peers", po::value(&out.supernode_min_peers)->default_value(out.supernode_min_peers), "an AS with this many peers gets at least one supernode");
+        ("supernode-min-peers", po::value(&out.supernode_min_peers)->default_value(out.supernode_min_peers), "an AS with this many peers gets at least one supernode")
+        ("supernode-split-at", po::value(&out.supernode_split_at)->default_value(out.supernode_split_at), "an AS with this many peers gets its supernodes per announced prefix (0: never)");
     po::options_description protection("Protection");
     protection.add_options()
         ("announce-rate-limit", po::value(&config.announce_rate)->default_value(config.announce_rate), "announces per second per address, 0 = off")

@@ -31,6 +31,7 @@ struct server_options {
     double supernode_min_uptime_s = 3600;
     double supernode_min_capacity = 256 * 1024;
     std::uint32_t supernode_min_peers = 20;
+    std::uint64_t supernode_split_at = 5000;  // an AS with this many peers is served per prefix
     std::string log_level = "info";
 };
 

@@ -79,6 +79,7 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
           registry.recheck_s = options.tracker.interval;
           return registry;
       }()),
+      groups_(options.supernode_split_at),
       supernode_random_(std::random_device()()),
       election_every_s_(options.supernode_election_s) {
     if (!options.admin_secret_file.empty()) admin_secret_ = read_secret(options.admin_secret_file);
@@ -275,8 +276,10 @@ http_answer tracker_service::register_origin(std::string_view authorization, std
                 "\n"};
 }
 
-std::uint32_t tracker_service::group_of(const proximity::ip_address& address) const {
-    return state_.routing().prefixes().origin_of(address);
+std::uint32_t tracker_service::group_of(const proximity::ip_address& address) {
+    const auto route = state_.routing().prefixes().lookup(address);
+    if (!route) return 0;
+    return groups_.group_of(route->primary_origin(), route->prefix);
 }
 
 void tracker_service::supernode_answer(const announce_request& request, const endpoint& source,
@@ -284,7 +287,8 @@ void tracker_service::supernode_answer(const announce_request& request, const en
     const endpoint peer{source.address, request.port};
     const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
     const std::uint32_t group = group_of(source.address);
-    if (request.event == announce_event::started && group != 0) {
+    const std::uint32_t asn = groups_.as_of(group);
+    if (request.event == announce_event::started && asn != 0) {
         if (requests_in_as_.size() >= 16'384) {
             // Bounded: old counts fade, so what is popular now rises above what was.
             for (auto at = requests_in_as_.begin(); at != requests_in_as_.end();) {
@@ -292,11 +296,11 @@ void tracker_service::supernode_answer(const announce_request& request, const en
                 at = at->second == 0 ? requests_in_as_.erase(at) : std::next(at);
             }
         }
-        ++requests_in_as_[{group, request.hash}];
+        ++requests_in_as_[{asn, state_.canonical(request.hash)}];  // a hybrid item counts once
     }
     const auto& graph = state_.routing().graph();
     const auto hops = [&](std::uint32_t other) {
-        const auto counted = graph.hops(group, other, 6);
+        const auto counted = graph.hops(asn, groups_.as_of(other), 6);
         return counted ? *counted : 7u;
     };
     std::vector<endpoint> mine;
@@ -369,13 +373,13 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
     const std::uint32_t group = group_of(source.address);
     supernodes_.report({where, group, capacity, operated}, now_s);
 
-    const json top = popular_in(group, 20);
+    const json top = popular_in(groups_.as_of(group), 20);
     const bool elected = supernodes_.is_supernode(where);
     std::uint32_t limit = 0;
     for (const auto& view : supernodes_.supernodes()) {
         if (view.where == where) limit = view.admission_limit;
     }
-    json answer{{"role", elected ? "supernode" : "candidate"}, {"as", group}, {"operated", operated},
+    json answer{{"role", elected ? "supernode" : "candidate"}, {"as", groups_.as_of(group)}, {"operated", operated},
                 {"interval", state_.config().interval}, {"popular", top}};
     if (elected) answer["admission_limit"] = limit;
     return {200, "application/json", answer.dump() + "\n"};
@@ -412,12 +416,19 @@ std::vector<endpoint> tracker_service::supernode_tick(std::uint64_t now_ms) {
         last_election_ms_ = now_ms;
         // An AS's population: its peers in the swarms, or its reporting daemons when they are
         // more (a daemon between downloads is in no swarm, yet a peer of its AS).
+        // A large AS is served per announced prefix (--supernode-split-at).
+        const auto peers_per_as = state_.stats(now_ms, true).peers_per_as;
+        groups_.update(peers_per_as);
         std::map<std::uint32_t, std::uint64_t> population;
-        for (const auto& [asn, count] : state_.stats(now_ms, true).peers_per_as) population[asn] = count;
-        for (const auto& [asn, count] : supernodes_.candidates_per_group()) population[asn] = std::max<std::uint64_t>(population[asn], count);
+        for (const auto& [group, count] : groups_.populations(peers_per_as, state_.peers_per_prefix(groups_.split_ases()))) {
+            population[group] = count;
+        }
+        for (const auto& [group, count] : supernodes_.candidates_per_group()) {
+            if (group != 0) population[group] = std::max<std::uint64_t>(population[group], count);
+        }
         std::vector<group_population> groups;
-        for (const auto& [asn, count] : population) {
-            if (asn != 0) groups.push_back({asn, static_cast<std::uint32_t>(std::min<std::uint64_t>(count, 0xffff'ffffu))});
+        for (const auto& [group, count] : population) {
+            groups.push_back({group, static_cast<std::uint32_t>(std::min<std::uint64_t>(count, 0xffff'ffffu))});
         }
         const auto change = supernodes_.elect(groups, now_s, supernode_random_);
         for (const auto& where : change.elected) spdlog::info("supernode elected: {}:{}", where.address.to_string(), where.port);

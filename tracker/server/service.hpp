@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "nearcast/tracker/connection_ids.hpp"
+#include "nearcast/tracker/supernode_groups.hpp"
 #include "nearcast/tracker/supernode_registry.hpp"
 #include "nearcast/tracker/tracker_state.hpp"
 #include "nearcast/tracker/transfer_ledger.hpp"
@@ -64,7 +65,7 @@ private:
     // per-AS popularity, lets a peer that stops or completes go as a child.
     void supernode_answer(const announce_request& request, const endpoint& source, announce_response& answer,
                           std::uint64_t now_ms);
-    std::uint32_t group_of(const proximity::ip_address& address) const;
+    std::uint32_t group_of(const proximity::ip_address& address);
     nlohmann::json supernodes_json() const;
     nlohmann::json popular_in(std::uint32_t group, std::size_t most) const;  // [{info_hash, requests}], most first
     http_answer metrics(std::uint64_t now_ms) const;
@@ -83,6 +84,7 @@ private:
     std::uint64_t udp_announces_ = 0;
     std::shared_ptr<const std::string> snapshot_;
     supernode_registry supernodes_;
+    supernode_groups groups_;
     std::mt19937_64 supernode_random_;
     std::uint64_t last_election_ms_ = 0;
     std::uint32_t election_every_s_ = 60;

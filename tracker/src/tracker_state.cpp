@@ -256,4 +256,17 @@ tracker_stats tracker_state::stats(std::uint64_t now_ms, bool with_peers_per_as)
     return out;
 }
 
+std::map<std::pair<std::uint32_t, proximity::ip_prefix>, std::uint64_t> tracker_state::peers_per_prefix(
+    const std::vector<std::uint32_t>& ases) const {
+    std::map<std::pair<std::uint32_t, proximity::ip_prefix>, std::uint64_t> out;
+    if (ases.empty()) return out;
+    for (const auto& [hash, members] : swarms_) {
+        for (const peer_record& peer : members.peers()) {
+            if (peer.prefix_length == peer_location::no_prefix || !std::binary_search(ases.begin(), ases.end(), peer.origin_as)) continue;
+            ++out[{peer.origin_as, proximity::ip_prefix::of(peer.address(), peer.prefix_length)}];
+        }
+    }
+    return out;
+}
+
 }  // namespace nearcast::tracker

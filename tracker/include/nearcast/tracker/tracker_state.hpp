@@ -89,12 +89,16 @@ public:
     const proximity::model& routing() const { return *routing_; }
 
     tracker_stats stats(std::uint64_t now_ms, bool with_peers_per_as = false) const;
+    // Peers of the ASes given (sorted), by AS and announced prefix: a large AS's supernodes
+    // are elected per prefix.
+    std::map<std::pair<std::uint32_t, proximity::ip_prefix>, std::uint64_t> peers_per_prefix(
+        const std::vector<std::uint32_t>& ases) const;
     const tracker_config& config() const { return config_; }
     // Where the proximity model places an address.
     peer_location locate(const proximity::ip_address& address) const;
     // Whether a registered origin seeds at this address and port.
     bool is_origin_endpoint(const endpoint& where) const;
-    // The swarm a hash announces to: a registered hybrid torrent's truncated v2 hash is its v1.
+    // The swarm a hash announces into: a registered item's truncated v2 hash is its v1 swarm.
     info_hash canonical(const info_hash& hash) const;
 
 private:
