@@ -46,9 +46,11 @@ def plan(mode, seed):
         popular = index < settings["popular"]
         megabytes = settings["popular_mb"] if popular else settings["other_mb"]
         print(f"item\t{index}\titem{index:02d}.bin\t{megabytes * 1_000_000}\t{int(popular)}\t{weights[index] / sum(weights):.4f}")
-    # One daemon per network offers itself as supernode; the rest fetch or stream.
+    # Two daemons per network offer themselves as supernodes, so that a viewer's two
+    # supernodes are both in its own network; the rest fetch or stream.
     for prefix, _ in NETWORKS:
         print(f"daemon\t{prefix}.0.2")
+        print(f"daemon\t{prefix}.0.3")
     hosts = [f"{prefix}.0.{10 + i}" for i in range(settings["hosts"]) for prefix, _ in NETWORKS]
     streamers = hosts[:settings["streams"]]
     fetchers = hosts[settings["streams"]:]
@@ -162,6 +164,10 @@ def report(args):
         status = open(path + ".status").read().strip() if os.path.exists(path + ".status") else "?"
         final = [line for line in lines if line.startswith("ttfb_ms ")]
         ttfb, stalls = (float(final[-1].split()[1]), int(final[-1].split()[3])) if final else (None, None)
+        url_path = os.path.join(work, "streams", f"{host}.url_ms")
+        url_ms = float(open(url_path).read().split()[1]) if os.path.exists(url_path) else None
+        if ttfb is not None and url_ms is not None:
+            ttfb += url_ms
         data = load_json(os.path.join(work, "reports", f"{host}-stream.json")) or {}
         streams.append(dict(host=host, item=streamed.get(host, 0), ttfb_ms=ttfb, stalls=stalls, ok=status == "0", report=data))
     daemons = {}
@@ -262,8 +268,10 @@ def report(args):
     if os.path.exists(killed_path):
         say("killed half way (SIGKILL): " + ", ".join(open(killed_path).read().split("\n")[:-1]))
     for stream in streams:
-        say(f"stream of {items[stream['item']]['name']} at {stream['host']}: {'every byte right' if stream['ok'] else 'FAILED'}, start-up "
-            f"{stream['ttfb_ms'] if stream['ttfb_ms'] is not None else '-'} ms, {stream['stalls'] if stream['stalls'] is not None else '-'} stalls")
+        startup = "-" if stream["ttfb_ms"] is None else f"{stream['ttfb_ms']:.0f} ms"
+        stalls = "-" if stream["stalls"] is None else str(stream["stalls"])
+        say(f"stream of {items[stream['item']]['name']} at {stream['host']}: "
+            f"{'every byte right' if stream['ok'] else 'FAILED'}, start-up {startup} (launch to the player's first byte), {stalls} stalls")
     text = "\n".join(lines)
 
     os.makedirs(out, exist_ok=True)

@@ -117,7 +117,7 @@ echo "demo-admin-secret-$RANDOM$RANDOM" > "$secret"
 "$tracker_binary" --listen-http 127.0.0.1:6969 --listen-udp 127.0.0.1:6969 --port-file "$work/tracker.ports" \
   --admin-secret-file "$secret" --interval 5 --min-interval 1 \
   --supernode-election-every 2 --supernode-min-uptime 2 --supernode-min-capacity 0 --supernode-min-peers 2 \
-  --supernode-ratio 8 --supernode-admission 12 > "$work/logs/tracker.log" 2>&1 &
+  --supernode-ratio 3 --supernode-admission 12 > "$work/logs/tracker.log" 2>&1 &
 pids+=($!)
 wait_for_file "$work/tracker.ports" 10 || { show_log_tail "$work/logs/tracker.log"; fail "the tracker did not start"; }
 say "tracker: http://127.0.0.1:6969/dashboard (inside the demo's namespace)"
@@ -231,8 +231,11 @@ while IFS=$'\t' read -r kind host item at; do
     stream_pids+=($!)
     name=$(awk -F'\t' -v index_="$item" '$1 == "item" && $2 == index_ { print $3 }' "$work/plan.tsv")
     # A player at 2 MB/s (16 Mbit/s) plays the first third, then seeks to 60%.
+    launched_ns=$(date +%s%N)
     (
       wait_for_file "$work/streams/$host.url" 20 || exit 1
+      # Start-up as a viewer sees it: until the player has its URL, then to its first byte.
+      echo "url_ms $((($(date +%s%N) - launched_ns) / 1000000))" > "$work/streams/$host.url_ms"
       "$reader_binary" "$(head -n 1 "$work/streams/$host.url")" "$work/catalogue/$name" 2000000 0.6 \
         > "$work/streams/$host.reader" 2>&1 &
       echo $! > "$work/streams/$host.reader.pid"  # for the cleanup, should the demo stop early

@@ -18,6 +18,8 @@ require_tools() {
 enter_loopback_namespace() {
   if [ -z "${NEARCAST_IN_NETNS:-}" ]; then
     export NEARCAST_IN_NETNS=1
+    # The run inside makes its own work folder; this one would outlive the exec.
+    rm -rf "$work"
     exec unshare --net --fork --kill-child -- "$@"
   fi
   ip link set lo up
