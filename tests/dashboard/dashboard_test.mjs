@@ -83,7 +83,7 @@ try {
   await expectText(page, "peer-bytes", "12.0 MB");
   const later = Number(await page.getAttribute("#status", "data-refreshes"));
   if (!(later > refreshes)) fail(`the page did not refresh (${refreshes} then ${later})`);
-  await page.waitForFunction(() => document.querySelectorAll("#offload-chart polyline").length === 2,
+  await page.waitForFunction(() => document.querySelectorAll("#offload-chart polyline").length === 3,
     null, { timeout: 20000, polling: 200 }).catch(() => fail("the offload chart has no lines"));
   if (errors.length) fail(`script errors on the page: ${errors.join("; ")}`);
   await page.screenshot({ path: screenshot, fullPage: true });

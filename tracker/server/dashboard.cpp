@@ -129,7 +129,7 @@ function bars(id, rows) {
   });
 }
 
-// Two cumulative lines (peers' downloads, origin bytes) over the tracker's series.
+// Two cumulative lines (peers' downloads, origin bytes) and the offload over the tracker's series.
 function offloadChart(series) {
   const svg = document.getElementById("offload-chart");
   svg.replaceChildren();
@@ -148,11 +148,15 @@ function offloadChart(series) {
   svg.appendChild(svgElement("text", {x: 2, y: height - bottom}, "0"));
   svg.appendChild(svgElement("text", {x: left, y: height - 6}, "-" + duration(t1 - t0)));
   svg.appendChild(svgElement("text", {x: width - right - 24, y: height - 6}, "now"));
-  [[1, "#20bf6b", "downloaded by peers"], [2, "#eb3b5a", "sent by origins"]].forEach(([column, colour, label], i) => {
-    const points = series.map(p => x(p[0]).toFixed(1) + "," + y(p[column]).toFixed(1)).join(" ");
-    svg.appendChild(svgElement("polyline", {points, fill: "none", stroke: colour, "stroke-width": 2}));
-    svg.appendChild(svgElement("rect", {x: left + 10 + i * 150, y: top + 2, width: 10, height: 10, fill: colour}));
-    svg.appendChild(svgElement("text", {x: left + 24 + i * 150, y: top + 11}, label));
+  // The offload so far, on its own scale: 0 at the bottom, 100% at the top.
+  const offload = p => p[1] > 0 ? Math.max(0, 1 - p[2] / p[1]) * most : 0;
+  [[p => p[1], "#20bf6b", "peers downloaded"], [p => p[2], "#eb3b5a", "origins sent"],
+   [offload, "#3867d6", "offload (0-100%)"]].forEach(([value, colour, label], i) => {
+    const points = series.map(p => x(p[0]).toFixed(1) + "," + y(value(p)).toFixed(1)).join(" ");
+    svg.appendChild(svgElement("polyline", {points, fill: "none", stroke: colour, "stroke-width": 2,
+      "stroke-dasharray": i === 2 ? "5 3" : "none"}));
+    svg.appendChild(svgElement("rect", {x: left + 10 + i * 125, y: top + 2, width: 10, height: 10, fill: colour}));
+    svg.appendChild(svgElement("text", {x: left + 24 + i * 125, y: top + 11}, label));
   });
 }
 
