@@ -471,8 +471,9 @@ void probe_direct(const bench::peer_bench_settings& settings, const origin_setup
                                               settings.first_byte_limit);
 }
 
-// One round: a fresh stream process in an empty folder, a GET the moment it prints its URL; and
-// the direct GET, before it in even rounds and after it in odd ones.
+// One round: a fresh stream process in an empty folder, a GET the moment it prints its URL and
+// the direct GET beside it (the machine equally busy with the download); and the direct GET on
+// an idle machine, before the process in even rounds and after it in odd ones.
 bench::stream_round stream_once(const bench::peer_bench_settings& settings, origin_setup& origin, unsigned round,
                                 bench::stream_measurements& stream) {
     bench::stream_round measured;
@@ -495,9 +496,16 @@ bench::stream_round stream_once(const bench::peer_bench_settings& settings, orig
         }
         if (url) {
             measured.url_seconds = seconds_since(started);
-            if (const auto where = bench::parse_loopback_url(*url))
+            if (const auto where = bench::parse_loopback_url(*url)) {
+                // The direct GET beside it, under the same load, first in odd rounds and second in even ones.
+                const auto busy_direct = [&] {
+                    measured.direct_busy = bench::probe_first_byte(origin.seeder_http, origin.direct_target(), origin.first_bytes,
+                                                                   settings.first_byte_limit);
+                };
+                if (round % 2 == 1) busy_direct();
                 measured.stream = bench::probe_first_byte(where->server, where->target, origin.first_bytes, settings.first_byte_limit);
-            else
+                if (round % 2 == 0) busy_direct();
+            } else
                 measured.failure = "it printed '" + *url + "', not an http:// URL on 127.0.0.0/8";
         } else {
             measured.failure = child.running() ? "no URL within " + std::to_string(settings.step_limit.count()) + " s"

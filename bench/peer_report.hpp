@@ -69,7 +69,10 @@ struct client_fetches {
 struct stream_round {
     double url_seconds = std::nan("");  // spawn until the URL is on its stdout
     first_byte_probe stream;            // GET of the URL
-    first_byte_probe direct;            // GET of the same file from the seeder's web seed
+    first_byte_probe direct;            // GET of the same file from the seeder's web seed, machine idle
+    // The same GET next to the stream's, while the stream process downloads: both servers
+    // answer under the same load (the machine busy with the download).
+    first_byte_probe direct_busy;
     std::optional<double> peers_left;   // in the tracker after it exited on SIGTERM
     std::string failure;                // of the stream process (not of a probe)
 };
@@ -79,6 +82,7 @@ struct stream_measurements {
     std::string log_tail;  // of the first failed round
     double median_stream_ms() const;
     double median_direct_ms() const;
+    double median_direct_busy_ms() const;
     double median_url_seconds() const;
     bool usable() const;
 };

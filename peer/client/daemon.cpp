@@ -221,7 +221,30 @@ private:
         if (const std::string now = month_of(unix_now()); now != month_) month_ = now, uploaded_this_month_ = 0;
         apply_upload_rule();
         make_room(0, {});  // magnet items learn their size late
+        keep_metadata();
         save_index();
+    }
+
+    // A magnet item (asked for, or pre-fetched as a supernode) is resumed after a restart
+    // like any other once its metadata is kept beside the others.
+    void keep_metadata() {
+        for (auto& [id, entry] : entries_) {
+            const fs::path kept = options_.cache / "torrents" / (id + ".torrent");
+            const auto info = entry.handle.torrent_file();
+            if (!info || fs::exists(kept)) continue;
+            try {
+                save_torrent(id, *info);
+            } catch (const std::exception& error) {
+                spdlog::warn("{}", error.what());
+            }
+        }
+    }
+
+    void save_torrent(const std::string& id, const lt::torrent_info& info) const {
+        lt::create_torrent maker(info);
+        std::string bytes;
+        lt::bencode(std::back_inserter(bytes), maker.generate());
+        write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
     }
 
     std::vector<held_item> held_items() {
@@ -245,10 +268,7 @@ private:
         }
         if (params.ti) {
             make_room(static_cast<std::uint64_t>(params.ti->total_size()), id);
-            lt::create_torrent maker(*params.ti);
-            std::string bytes;
-            lt::bencode(std::back_inserter(bytes), maker.generate());
-            write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
+            save_torrent(id, *params.ti);
         }
         cache_entry entry;
         entry.last_used_s = unix_now();

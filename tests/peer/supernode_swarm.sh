@@ -190,6 +190,13 @@ compare_run() {  # NAME FILE SUPERNODES(on|off)
   origin_total=$origin
   local daemon
   for daemon in "${daemons[@]}"; do
+    # What a supernode pre-fetched by magnet is kept with its metadata, to be resumed after a restart.
+    local _
+    for _ in $(seq 1 50); do
+      compgen -G "$work/$daemon/torrents/*.torrent" > /dev/null && break
+      sleep 0.2
+    done
+    compgen -G "$work/$daemon/torrents/*.torrent" > /dev/null || fail "$daemon did not keep the metadata of what it pre-fetched"
     origin_total=$((origin_total + $(daemon_status "$daemon" | jq '.downloaded.origin')))
     echo "$daemon: $(daemon_status "$daemon" | jq -c '{supernode: .supernode | {role, children, max_children_seen, admission_limit, fellows, prefetched}, downloaded}')"
   done
