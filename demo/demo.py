@@ -237,6 +237,12 @@ def report(args):
     say(f"downloads: {len(downloads)} started, {completed} complete, {good} verified by SHA-256")
     say(f"bytes received by peers: {fmt_bytes(all_total)}; from the origins {fmt_bytes(all_origin)}, "
         f"from other peers {fmt_bytes(all_total - all_origin)} (origin offload {1 - all_origin / all_total if all_total else 0:.1%})")
+    final = load_json(os.path.join(work, "stats-final.json")) or {}
+    if "transfer" in final:
+        transfer = final["transfer"]
+        say(f"the tracker's own estimate from announces and registrations: origin offload {transfer['origin_offload']:.1%} "
+            f"({fmt_bytes(transfer['origin_bytes'])} served by origins for {fmt_bytes(transfer['peers_downloaded'])} "
+            f"of finished downloads)")
     say(f"popular items ({', '.join(items[i]['name'] for i in items if items[i]['popular'])}): "
         f"origin offload {offload_popular:.1%} ({fmt_bytes(popular_origin)} of {fmt_bytes(popular_total)} from the origins)")
     say("per item: name, downloads, bytes from origins, bytes from peers")
