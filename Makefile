@@ -18,9 +18,10 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Until the end-to-end issue lands, the demo shows the proximity engine on the data we carry.
+# A whole CDN on one machine: tracker, two origins, ~30 peers in four emulated networks, a
+# report in $(BUILD)/demo/ (demo/run.sh; needs root for its loopback-only network namespace).
 demo: build
-	./proximity/demo.sh $(BUILD)
+	./demo/run.sh $(BUILD)
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -255,7 +255,8 @@ private:
         registered_stale_ = false;
         auto items = store_.all(with_blobs::no);
         std::erase_if(items, [](const catalogue_item& item) { return !item.complete; });
-        const std::string body = registration_body(options_.name, bittorrent_endpoint_, items);
+        const std::string body =
+            registration_body(options_.name, bittorrent_endpoint_, items, total_http_ + session_.counters().uploaded_payload);
         registration_ = std::async(std::launch::async, [admins = options_.tracker_admins, body, secret = admin_secret_] {
             std::string outcome;
             for (const auto& admin : admins) {

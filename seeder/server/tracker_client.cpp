@@ -90,8 +90,9 @@ std::map<std::string, swarm_count> scrape(const std::string& base, const std::ve
 }
 
 std::string registration_body(const std::string& name, const std::string& bittorrent_endpoint,
-                              const std::vector<catalogue_item>& items) {
-    nlohmann::json document{{"name", name}, {"endpoints", {bittorrent_endpoint}}, {"items", nlohmann::json::array()}};
+                              const std::vector<catalogue_item>& items, std::uint64_t served_bytes) {
+    nlohmann::json document{{"name", name}, {"endpoints", {bittorrent_endpoint}}, {"items", nlohmann::json::array()},
+                            {"served_bytes", served_bytes}};
     auto& list = document["items"];
     for (const auto& item : items) {
         nlohmann::json entry{{"v1", item.v1_hex}};

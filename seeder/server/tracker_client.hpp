@@ -21,9 +21,10 @@ struct http_reply {
 http_reply http_request(const std::string& method, const std::string& base, const std::string& target,
                         const std::string& body, const std::string& bearer, std::chrono::milliseconds deadline);
 
-// The JSON body of a registration: this seeder, where its BitTorrent port is, and its items.
+// The JSON body of a registration: this seeder, where its BitTorrent port is, its items, and
+// the bytes it served so far (HTTP and BitTorrent), from which trackers show the origin offload.
 std::string registration_body(const std::string& name, const std::string& bittorrent_endpoint,
-                              const std::vector<catalogue_item>& items);
+                              const std::vector<catalogue_item>& items, std::uint64_t served_bytes);
 
 struct swarm_count {
     std::uint32_t seeds = 0;

@@ -18,10 +18,15 @@ require_tools() {
 enter_loopback_namespace() {
   if [ -z "${NEARCAST_IN_NETNS:-}" ]; then
     export NEARCAST_IN_NETNS=1
+    # The run inside makes its own work folder; this one would outlive the exec.
+    rm -rf "$work"
     exec unshare --net --fork --kill-child -- "$@"
   fi
   ip link set lo up
 }
+
+# shellcheck source=waiting.sh
+. "$(dirname "${BASH_SOURCE[0]}")/waiting.sh"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/nearcast-interop-$scenario.XXXXXX")"
 pids=()
@@ -57,17 +62,6 @@ wait_for_sha256() {  # FILE WANT SECONDS
       return 0
     fi
     sleep 1
-  done
-  return 1
-}
-
-# Waits until `curl URL` prints something matching the extended regex, at most SECONDS;
-# looks five times a second, so a short-lived state is seen too.
-wait_for_http() {  # URL REGEX SECONDS
-  local _
-  for _ in $(seq 1 $(($3 * 5))); do
-    curl -sf "$1" 2> /dev/null | tr -d ' \n' | grep -Eq "$2" && return 0
-    sleep 0.2
   done
   return 1
 }

@@ -74,6 +74,7 @@ public:
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
     bool running() const { return pid_ > 0 && waitpid(pid_, nullptr, WNOHANG) == 0; }
+    void signal(int number) const { kill(pid_, number); }
     std::string log() const {
         std::ifstream in(log_file_);
         return {std::istreambuf_iterator<char>(in), {}};

@@ -104,7 +104,11 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
     std::string_view token;
     if (method == "GET" && route("/announce", token)) return announce(token, query, source, now_ms);
     if (method == "GET" && route("/scrape", token)) return scrape(token, query, source, now_ms);
-    if (method == "GET" && path == "/stats") return stats_json(now_ms);
+    if (method == "GET" && path == "/stats") {
+        transfers_.sample(static_cast<std::uint32_t>(now_ms / 1000));
+        return stats_json(now_ms);
+    }
+    if (method == "GET" && (path == "/" || path == "/dashboard")) return dashboard();
     if (method == "GET" && path == "/metrics") return metrics(now_ms);
     if (method == "GET" && path == "/supernode") return supernode_report(query, authorization, source, now_ms);
     if (method == "GET" && path == "/popular") return popular(query);
@@ -117,7 +121,7 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
         return register_origin(authorization, body, now_ms);
     }
     if (method != "GET") return {405, "text/plain", "method not allowed\n"};
-    return {404, "text/plain", "not found: try /announce, /scrape, /stats, /metrics, /supernode, /popular or /proximity.ncprox\n"};
+    return {404, "text/plain", "not found: try /dashboard, /announce, /scrape, /stats, /metrics, /supernode, /popular or /proximity.ncprox\n"};
 }
 
 bool tracker_service::handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms,
@@ -140,7 +144,7 @@ bool tracker_service::handle_udp(std::string_view datagram, const endpoint& sour
             encode_udp_error_response(announce->transaction_id, failure->reason, out);
         } else {
             supernode_answer(announce->request, source, std::get<announce_response>(result), now_ms);
-            note_announce("udp", announce->request, source, std::get<announce_response>(result));
+            note_announce("udp", announce->request, source, std::get<announce_response>(result), now_ms);
             encode_udp_announce_response(announce->transaction_id, std::get<announce_response>(result),
                                          source.address.family(), out);
         }
@@ -177,13 +181,23 @@ http_answer tracker_service::announce(std::string_view token, std::string_view q
     auto result = state_.announce(request, source, now_ms);
     if (const auto* failure = std::get_if<tracker_failure>(&result)) return bencoded(encode_failure(failure->reason));
     supernode_answer(request, source, std::get<announce_response>(result), now_ms);
-    note_announce("http", request, source, std::get<announce_response>(result));
+    note_announce("http", request, source, std::get<announce_response>(result), now_ms);
     return bencoded(encode_announce(std::get<announce_response>(result)));
 }
 
 void tracker_service::note_announce(const char* protocol, const announce_request& request, const endpoint& source,
-                                    const announce_response& answer) {
+                                    const announce_response& answer, std::uint64_t now_ms) {
     ++(std::string_view(protocol) == "udp" ? udp_announces_ : http_announces_);
+    // Finished downloads count toward the origin offload. A hybrid torrent's client announces its
+    // v1 and v2 hashes with the same counters: the v1 announce is counted. Origins report their
+    // bytes when they register.
+    const bool finished = request.event == announce_event::completed || request.event == announce_event::stopped;
+    if (finished && state_.canonical(request.hash) == request.hash &&
+        !state_.is_origin_endpoint({source.address, request.port})) {
+        transfers_.peer_report(request.event, request.downloaded, request.left);
+    }
+    const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
+    transfers_.sample(now_s);
     if (!spdlog::should_log(spdlog::level::debug)) return;
     static constexpr const char* events[] = {"", " completed", " started", " stopped"};  // by BEP 15 number
     static constexpr char hex[] = "0123456789abcdef";
@@ -244,6 +258,13 @@ http_answer tracker_service::register_origin(std::string_view authorization, std
             if (!entry.v2_truncated) return json_error(400, "bad item " + item.dump() + ": \"v2\" must be 64 hex digits");
         }
         registration.items.push_back(entry);
+    }
+    // Optional: the bytes the origin served so far (HTTP and BitTorrent), for the offload figures.
+    if (document.contains("served_bytes")) {
+        if (!document["served_bytes"].is_number_unsigned()) {
+            return json_error(400, "\"served_bytes\" must be a non-negative integer");
+        }
+        transfers_.origin_report(registration.name, document["served_bytes"].get<std::uint64_t>());
     }
     state_.register_origin(registration, now_ms);
     spdlog::info("origin {} registered: {} endpoint(s), {} item(s)", registration.name, registration.endpoints.size(),
@@ -475,8 +496,26 @@ http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
         {"peers_per_as", per_as},
         {"returned_by_distance", returned},
         {"supernodes", supernodes_json()},
+        {"transfer", transfer_json()},
     };
     return {200, "application/json", document.dump(2) + "\n"};
+}
+
+void tracker_service::expire(std::uint64_t now_ms) {
+    state_.expire(now_ms);
+    transfers_.sample(static_cast<std::uint32_t>(now_ms / 1000));
+}
+
+nlohmann::json tracker_service::transfer_json() const {
+    const transfer_totals& totals = transfers_.totals();
+    json series = json::array();
+    for (const auto& point : transfers_.series()) series.push_back({point.at_s, point.peers_downloaded, point.origin_bytes});
+    return {{"peers_downloaded", totals.peers_downloaded},
+            {"downloads", totals.downloads},
+            {"origin_bytes", totals.origin_bytes},
+            {"origin_offload", totals.origin_offload()},
+            {"series_columns", {"at_s", "peers_downloaded", "origin_bytes"}},
+            {"series", series}};
 }
 
 http_answer tracker_service::metrics(std::uint64_t now_ms) const {
@@ -499,6 +538,10 @@ http_answer tracker_service::metrics(std::uint64_t now_ms) const {
     metric("refused_total", "counter", "Requests refused with a failure reason.", stats.refused);
     metric("origins", "gauge", "Registered origin seeders.", stats.origins);
     metric("memory_bytes", "gauge", "Bytes held by swarms.", stats.memory_bytes);
+    metric("peers_downloaded_bytes_total", "counter", "Bytes peers reported downloading when they completed or stopped.",
+           transfers_.totals().peers_downloaded);
+    metric("origin_bytes_total", "counter", "Bytes origins reported serving when they registered.",
+           transfers_.totals().origin_bytes);
     out << "# HELP nearcast_tracker_returned_peers_total Peers returned, by network distance to the requester.\n"
         << "# TYPE nearcast_tracker_returned_peers_total counter\n";
     for (std::size_t i = 0; i < stats.returned.size(); ++i) {

@@ -15,6 +15,7 @@
 #include "nearcast/tracker/supernode_groups.hpp"
 #include "nearcast/tracker/supernode_registry.hpp"
 #include "nearcast/tracker/tracker_state.hpp"
+#include "nearcast/tracker/transfer_ledger.hpp"
 #include "options.hpp"
 
 namespace nearcast::tracker::server {
@@ -36,7 +37,7 @@ public:
     // busy socket allocates nothing) and returns false when there is nothing to send.
     bool handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms, std::string& out);
 
-    void expire(std::uint64_t now_ms) { state_.expire(now_ms); }
+    void expire(std::uint64_t now_ms);
     void set_routing(std::shared_ptr<const proximity::model> routing) { state_.set_routing(std::move(routing)); }
     tracker_state& state() { return state_; }
     // The compiled proximity snapshot peers may fetch at GET /proximity.ncprox, so that they
@@ -68,9 +69,12 @@ private:
     nlohmann::json supernodes_json() const;
     nlohmann::json popular_in(std::uint32_t group, std::size_t most) const;  // [{info_hash, requests}], most first
     http_answer metrics(std::uint64_t now_ms) const;
-    // Counts an answered announce and, at debug level, logs it.
+    // Counts an answered announce (and the bytes it reports) and, at debug level, logs it.
     void note_announce(const char* protocol, const announce_request& request, const endpoint& source,
-                       const announce_response& answer);
+                       const announce_response& answer, std::uint64_t now_ms);
+    nlohmann::json transfer_json() const;
+    // The status page at GET / and GET /dashboard (dashboard.cpp).
+    static http_answer dashboard();
 
     tracker_state state_;
     connection_ids connections_;
@@ -86,6 +90,8 @@ private:
     std::uint32_t election_every_s_ = 60;
     // Started announces per (AS, info hash): what is popular where. Bounded: halved when full.
     std::map<std::pair<std::uint32_t, info_hash>, std::uint32_t> requests_in_as_;
+    // Bytes peers and origins report: the origin offload on /stats and the dashboard.
+    transfer_ledger transfers_;
 };
 
 }  // namespace nearcast::tracker::server

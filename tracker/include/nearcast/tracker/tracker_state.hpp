@@ -96,6 +96,8 @@ public:
     const tracker_config& config() const { return config_; }
     // Where the proximity model places an address.
     peer_location locate(const proximity::ip_address& address) const;
+    // Whether a registered origin seeds at this address and port.
+    bool is_origin_endpoint(const endpoint& where) const;
     // The swarm a hash announces into: a registered item's truncated v2 hash is its v1 swarm.
     info_hash canonical(const info_hash& hash) const;
 
@@ -108,7 +110,6 @@ private:
         std::uint64_t expires_ms = 0;
     };
 
-    bool is_origin_endpoint(const endpoint& where) const;
     void rebuild_origin_index();
     void count_announce(std::uint64_t now_ms);
 

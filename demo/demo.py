@@ -1,0 +1,379 @@
+#!/usr/bin/env python3
+"""The demo's plan and its report (demo/run.sh runs both).
+
+plan:   who fetches what and when - a catalogue with Zipf popularity, arrivals spread over a
+        window, a few streams - printed as tab-separated lines the shell reads.
+report: reads what the processes wrote (fetch reports, stream reader lines, sha256 checks,
+        tracker /stats samples, daemon /status answers) and prints the report, writes
+        report.html with gnuplot SVG plots, and ends with the `figure NAME VALUE` lines.
+"""
+import argparse
+import glob
+import html
+import json
+import os
+import random
+import subprocess
+import sys
+
+# The emulated Internet of the embedded snapshot (proximity/data/loopback-internet.ipasn):
+# four networks of peers and the origins' own network at the end of the AS chain.
+NETWORKS = [("127.10", 64512), ("127.20", 64513), ("127.30", 64514), ("127.40", 64515)]
+ORIGIN_AS = 64516
+MODES = {
+    # hosts per network, items, sizes (popular, other), items per host, arrival window and
+    # the moment one seeder and one supernode are killed (seconds after the first arrival)
+    "full": dict(hosts=6, items=12, popular=3, popular_mb=8, other_mb=3, per_host=3, window_s=50, kill_s=30, streams=3),
+    "short": dict(hosts=5, items=6, popular=2, popular_mb=4, other_mb=2, per_host=2, window_s=30, kill_s=16, streams=2),
+}
+
+
+def asn_of(address):
+    for prefix, asn in NETWORKS:
+        if address.startswith(prefix + "."):
+            return asn
+    return ORIGIN_AS if address.startswith("127.50.") else 0
+
+
+def plan(mode, seed):
+    settings = MODES[mode]
+    rng = random.Random(seed)
+    items = settings["items"]
+    weights = [1.0 / rank for rank in range(1, items + 1)]  # Zipf, exponent 1
+    print(f"setting\tkill_s\t{settings['kill_s']}")
+    print(f"setting\twindow_s\t{settings['window_s']}")
+    for index in range(items):
+        popular = index < settings["popular"]
+        megabytes = settings["popular_mb"] if popular else settings["other_mb"]
+        print(f"item\t{index}\titem{index:02d}.bin\t{megabytes * 1_000_000}\t{int(popular)}\t{weights[index] / sum(weights):.4f}")
+    # Two daemons per network offer themselves as supernodes, so that a viewer's two
+    # supernodes are both in its own network; the rest fetch or stream.
+    for prefix, _ in NETWORKS:
+        print(f"daemon\t{prefix}.0.2")
+        print(f"daemon\t{prefix}.0.3")
+    hosts = [f"{prefix}.0.{10 + i}" for i in range(settings["hosts"]) for prefix, _ in NETWORKS]
+    streamers = hosts[:settings["streams"]]
+    fetchers = hosts[settings["streams"]:]
+    arrival = {host: round(rng.uniform(0, settings["window_s"]), 1) for host in hosts}
+    for order, host in enumerate(streamers):
+        # A viewer in each of the first networks streams one of the popular items.
+        print(f"stream\t{host}\t{order % settings['popular']}\t{arrival[host]}")
+    # Downloads per item in proportion to popularity (largest remainders), each item at least
+    # once and at most once per host; then each item goes to the hosts holding fewest so far.
+    slots = len(fetchers) * settings["per_host"]
+    shares = [slots * weight / sum(weights) for weight in weights]
+    counts = [max(1, min(len(fetchers), int(share))) for share in shares]
+    for index in sorted(range(items), key=lambda i: int(shares[i]) - shares[i]):
+        if sum(counts) >= slots:
+            break
+        counts[index] = min(len(fetchers), counts[index] + 1)
+    held = {host: [] for host in fetchers}
+    for index in range(items):
+        order = sorted(fetchers, key=lambda host: (len(held[host]), rng.random()))
+        for host in order[:counts[index]]:
+            held[host].append(index)
+    for host in fetchers:
+        for order, item in enumerate(sorted(held[host])):
+            print(f"fetch\t{host}\t{item}\t{round(arrival[host] + 2 * order, 1)}")
+
+
+def load_json(path):
+    try:
+        with open(path) as file:
+            return json.load(file)
+    except (OSError, ValueError):
+        return None
+
+
+def read_plan(path):
+    items, settings, streamed = {}, {}, {}
+    with open(path) as file:
+        for line in file:
+            fields = line.rstrip("\n").split("\t")
+            if fields[0] == "item":
+                items[int(fields[1])] = dict(name=fields[2], size=int(fields[3]), popular=fields[4] == "1")
+            elif fields[0] == "setting":
+                settings[fields[1]] = float(fields[2])
+            elif fields[0] == "stream":
+                streamed[fields[1]] = int(fields[2])
+    return items, settings, streamed
+
+
+def bytes_by_source(report, host):
+    """{AS number: bytes} this download received, and (near, far, origin) as the peer classed them."""
+    down = report.get("downloaded", {})
+    near, far, origin = down.get("near", 0), down.get("far", 0), down.get("origin", 0)
+    by_as = report.get("downloaded_by_as")
+    if isinstance(by_as, dict) and by_as:
+        return {int(asn): int(count) for asn, count in by_as.items()}, (near, far, origin), True
+    # Without per-AS figures: near bytes come from the own AS, origin bytes from the origins'
+    # AS, and far bytes from another AS that the report does not name (0).
+    mine = asn_of(host)
+    return {mine: near, 0: far, ORIGIN_AS: origin}, (near, far, origin), False
+
+
+def intra_as_shares(matrix, peer_ases):
+    """Per AS and overall: bytes from peers of the own AS / bytes from peers of any AS."""
+    shares, inside_all, between_all = {}, 0, 0
+    for asn in peer_ases:
+        inside = matrix.get((asn, asn), 0)
+        between = sum(count for (to_as, from_as), count in matrix.items() if to_as == asn and from_as not in (asn, ORIGIN_AS))
+        shares[asn] = inside / (inside + between) if inside + between else 0.0
+        inside_all += inside
+        between_all += between
+    return shares, (inside_all / (inside_all + between_all) if inside_all + between_all else 0.0)
+
+
+def fmt_bytes(count):
+    for unit in ("B", "kB", "MB", "GB"):
+        if abs(count) < 1000 or unit == "GB":
+            return f"{count:.1f} {unit}" if unit != "B" else f"{count:.0f} B"
+        count /= 1000
+    return str(count)
+
+
+def gnuplot(script, out_dir):
+    try:
+        subprocess.run(["gnuplot"], input=script, text=True, cwd=out_dir, check=True, capture_output=True, timeout=30)
+        return True
+    except (OSError, subprocess.SubprocessError) as failure:
+        print(f"report: gnuplot failed ({failure}); the HTML page has tables only", file=sys.stderr)
+        return False
+
+
+def report(args):
+    work, out = args.work, args.out
+    for needed in ("plan.tsv", "verified.tsv"):
+        if not os.path.isfile(os.path.join(work, needed)):
+            print(f"report: {os.path.join(work, needed)} is missing: --work must be a demo's work folder", file=sys.stderr)
+            return 2
+    items, _, streamed = read_plan(os.path.join(work, "plan.tsv"))
+    downloads = []  # one per fetch: host, item, report, verified
+    verified = {}
+    with open(os.path.join(work, "verified.tsv")) as file:
+        for line in file:
+            host, item, status = line.split()
+            verified[(host, int(item))] = status == "ok"
+    for (host, item), ok in sorted(verified.items()):
+        data = load_json(os.path.join(work, "reports", f"{host}-{item}.json")) or {}
+        downloads.append(dict(host=host, item=item, report=data, verified=ok))
+    streams = []
+    for path in sorted(glob.glob(os.path.join(work, "streams", "*.reader"))):
+        host = os.path.basename(path)[: -len(".reader")]
+        lines = open(path).read().split("\n")
+        status = open(path + ".status").read().strip() if os.path.exists(path + ".status") else "?"
+        final = [line for line in lines if line.startswith("ttfb_ms ")]
+        ttfb, stalls = (float(final[-1].split()[1]), int(final[-1].split()[3])) if final else (None, None)
+        url_path = os.path.join(work, "streams", f"{host}.url_ms")
+        url_ms = float(open(url_path).read().split()[1]) if os.path.exists(url_path) else None
+        if ttfb is not None and url_ms is not None:
+            ttfb += url_ms
+        data = load_json(os.path.join(work, "reports", f"{host}-stream.json")) or {}
+        streams.append(dict(host=host, item=streamed.get(host, 0), ttfb_ms=ttfb, stalls=stalls, ok=status == "0", report=data))
+    daemons = {}
+    for path in sorted(glob.glob(os.path.join(work, "daemons", "*.status.json"))):
+        daemons[os.path.basename(path)[: -len(".status.json")]] = load_json(path) or {}
+    samples = []
+    if os.path.exists(os.path.join(work, "stats.jsonl")):
+        for line in open(os.path.join(work, "stats.jsonl")):
+            at, _, body = line.partition(" ")
+            try:
+                samples.append((float(at), json.loads(body)))
+            except ValueError:
+                pass
+
+    # Traffic: every byte a peer received, by sending AS; what came from the origins.
+    matrix = {}  # (to AS, from AS) -> bytes: everything peers received
+    viewers = {}  # the same for viewers only (fetch and stream), without the supernodes' cache fills
+    popular_origin = popular_total = 0
+    all_origin = all_total = 0
+    per_item = {index: [0, 0] for index in items}  # origin, peers
+    exact = True
+    flows = [(d["host"], d["item"], d["report"]) for d in downloads]
+    flows += [(s["host"], s["item"], s["report"]) for s in streams]
+    for name, status in daemons.items():
+        if isinstance(status.get("downloaded_by_as"), dict):
+            flows.append((name, None, {"downloaded_by_as": status["downloaded_by_as"]}))
+    for host, item, data in flows:
+        if not data:
+            continue
+        by_as, _, known = bytes_by_source(data, host)
+        exact = exact and known
+        to_as = asn_of(host)
+        for from_as, count in by_as.items():
+            matrix[(to_as, from_as)] = matrix.get((to_as, from_as), 0) + count
+            if item is not None:
+                viewers[(to_as, from_as)] = viewers.get((to_as, from_as), 0) + count
+        origin = by_as.get(ORIGIN_AS, 0)
+        total = sum(by_as.values())
+        all_origin += origin
+        all_total += total
+        if item is not None:
+            per_item[item][0] += origin
+            per_item[item][1] += total - origin
+            if items[item]["popular"]:
+                popular_origin += origin
+                popular_total += total
+        elif data.get("downloaded_by_as"):
+            # A supernode's pre-fetches are popular items: they count against the offload too.
+            popular_origin += origin
+            popular_total += total
+    offload_popular = 1 - popular_origin / popular_total if popular_total else 0.0
+    peer_ases = [asn for _, asn in NETWORKS]
+    shares, intra_share = intra_as_shares(viewers, peer_ases)
+    _, intra_share_all = intra_as_shares(matrix, peer_ases)
+    completed = sum(1 for d in downloads if d["report"].get("complete"))
+    good = sum(1 for d in downloads if d["verified"])
+    fraction_verified = good / len(downloads) if downloads else 0.0
+
+    elected, most_children = {}, 0
+    for _, stats in samples:
+        for node in stats.get("supernodes", {}).get("elected", []):
+            elected[node["endpoint"]] = node["as"]
+            most_children = max(most_children, node.get("children", 0))
+    lines = []
+    say = lines.append
+    say("== nearcast demo report")
+    say(f"downloads: {len(downloads)} started, {completed} complete, {good} verified by SHA-256")
+    say(f"bytes received by peers: {fmt_bytes(all_total)}; from the origins {fmt_bytes(all_origin)}, "
+        f"from other peers {fmt_bytes(all_total - all_origin)} (origin offload {1 - all_origin / all_total if all_total else 0:.1%})")
+    final = load_json(os.path.join(work, "stats-final.json")) or {}
+    if "transfer" in final:
+        transfer = final["transfer"]
+        say(f"the tracker's own estimate from announces and registrations: origin offload {transfer['origin_offload']:.1%} "
+            f"({fmt_bytes(transfer['origin_bytes'])} served by origins for {fmt_bytes(transfer['peers_downloaded'])} "
+            f"of finished downloads)")
+    say(f"popular items ({', '.join(items[i]['name'] for i in items if items[i]['popular'])}): "
+        f"origin offload {offload_popular:.1%} ({fmt_bytes(popular_origin)} of {fmt_bytes(popular_total)} from the origins)")
+    say("per item: name, downloads, bytes from origins, bytes from peers")
+    for index, info in items.items():
+        count = sum(1 for d in downloads if d["item"] == index)
+        say(f"  {info['name']}\t{count}\t{fmt_bytes(per_item[index][0])}\t{fmt_bytes(per_item[index][1])}")
+    say("share of the peer-to-peer bytes viewers received that came from their own AS" +
+        ("" if exact else " (near/far as the peers classed them)"))
+    for asn in peer_ases:
+        say(f"  AS{asn}\t{shares[asn]:.1%}")
+    say(f"  all\t{intra_share:.1%}")
+    say(f"  with the supernodes' cache fills (they relay among themselves across ASes before asking the origin): {intra_share_all:.1%}")
+    columns = peer_ases + [ORIGIN_AS] + ([0] if any(k[1] == 0 and v for k, v in matrix.items()) else [])
+    say("traffic matrix, MB, everything peers received, supernodes too (row: receiving AS, column: sending AS; AS%d holds the origins%s)" %
+        (ORIGIN_AS, "" if exact else "; AS0: another AS, unnamed"))
+    say("  to\\from\t" + "\t".join(f"AS{c}" for c in columns))
+    for asn in peer_ases:
+        say(f"  AS{asn}\t" + "\t".join(f"{matrix.get((asn, c), 0) / 1e6:.1f}" for c in columns))
+    if elected:
+        say(f"supernodes elected: {len(elected)} ({', '.join(f'{e} AS{a}' for e, a in sorted(elected.items()))}); most children at once {most_children}")
+    elif daemons:
+        say("supernodes elected: none (the daemons ran, the tracker elected none)")
+    else:
+        say("supernodes elected: none (this build's nearcast-peer daemon does not offer itself as supernode)")
+    for name, status in sorted(daemons.items()):
+        role = status.get("supernode", {})
+        say(f"  daemon {name}: role {role.get('role', '-')}, children {role.get('children', '-')}, most {role.get('max_children_seen', '-')}")
+    killed_path = os.path.join(work, "killed.txt")
+    if os.path.exists(killed_path):
+        say("killed half way (SIGKILL): " + ", ".join(open(killed_path).read().split("\n")[:-1]))
+    for stream in streams:
+        startup = "-" if stream["ttfb_ms"] is None else f"{stream['ttfb_ms']:.0f} ms"
+        stalls = "-" if stream["stalls"] is None else str(stream["stalls"])
+        say(f"stream of {items[stream['item']]['name']} at {stream['host']}: "
+            f"{'every byte right' if stream['ok'] else 'FAILED'}, start-up {startup} (launch to the player's first byte), {stalls} stalls")
+    text = "\n".join(lines)
+
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "report.txt"), "w") as file:
+        file.write(text + "\n")
+    write_html(out, text, samples, items, per_item, shares, matrix, columns, peer_ases)
+    print(text)
+    print(f"report: {os.path.join(out, 'report.html')}")
+    figures = [("origin_offload_popular", offload_popular), ("intra_as_share", intra_share),
+               ("downloads_verified", fraction_verified)]
+    for name, value in figures:
+        print(f"figure {name} {value:.3f}")
+    failures = []
+    if args.check:
+        if fraction_verified < 1 or not downloads:
+            failures.append(f"only {good} of {len(downloads)} downloads verified")
+        if offload_popular <= 0.6:
+            failures.append(f"origin offload for the popular items is {offload_popular:.3f}, not above 0.6")
+        if intra_share <= 0.7:
+            failures.append(f"intra-AS share is {intra_share:.3f}, not above 0.7")
+        if any(not s["ok"] for s in streams):
+            failures.append("a stream reader saw wrong bytes or failed")
+    for failure in failures:
+        print(f"CHECK FAILED: {failure}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def write_html(out, text, samples, items, per_item, shares, matrix, columns, peer_ases):
+    plots = []
+    if len(samples) >= 2:
+        start = samples[0][0]
+        with open(os.path.join(out, "offload.dat"), "w") as file:
+            for at, stats in samples:
+                transfer = stats.get("transfer", {})
+                file.write(f"{at - start:.1f} {transfer.get('peers_downloaded', 0) / 1e6:.3f} "
+                           f"{transfer.get('origin_bytes', 0) / 1e6:.3f} {stats.get('peers', 0)}\n")
+        if gnuplot("set terminal svg size 640,320 dynamic\nset output 'offload.svg'\nset key top left\n"
+                   "set xlabel 'seconds'\nset ylabel 'MB'\nset y2label 'peers'\nset y2tics\nset grid\n"
+                   "plot 'offload.dat' using 1:2 with lines lw 2 title 'downloaded by peers (tracker)', "
+                   "'' using 1:3 with lines lw 2 title 'sent by origins (tracker)', "
+                   "'' using 1:4 axes x1y2 with steps title 'peers in swarms'\n", out):
+            plots.append(("Bytes over time, as the tracker saw them", "offload.svg"))
+    with open(os.path.join(out, "items.dat"), "w") as file:
+        for index, info in items.items():
+            file.write(f"{info['name']} {per_item[index][0] / 1e6:.3f} {per_item[index][1] / 1e6:.3f}\n")
+    if gnuplot("set terminal svg size 640,320 dynamic\nset output 'items.svg'\nset style data histograms\n"
+               "set style histogram rowstacked\nset style fill solid 0.8\nset boxwidth 0.7\nset ylabel 'MB received'\n"
+               "set xtics rotate by -45\nset key top right\n"
+               "plot 'items.dat' using 2:xtic(1) title 'from origins', '' using 3 title 'from peers'\n", out):
+        plots.append(("Bytes per item (Zipf popularity, most popular first)", "items.svg"))
+    with open(os.path.join(out, "shares.dat"), "w") as file:
+        for asn in peer_ases:
+            file.write(f"AS{asn} {100 * shares[asn]:.1f}\n")
+    if gnuplot("set terminal svg size 480,300 dynamic\nset output 'shares.svg'\nset style data histograms\n"
+               "set style fill solid 0.8\nset boxwidth 0.6\nset yrange [0:100]\nset ylabel '% of peer bytes inside the AS'\n"
+               "unset key\nplot 'shares.dat' using 2:xtic(1)\n", out):
+        plots.append(("Share of the bytes viewers received from peers that came from their own AS", "shares.svg"))
+    most = max([count for count in matrix.values()] + [1])
+    cells = []
+    for asn in peer_ases:
+        row = []
+        for column in columns:
+            count = matrix.get((asn, column), 0)
+            shade = int(255 - 180 * count / most)
+            row.append(f'<td style="background: rgb({shade},{shade},255)">{count / 1e6:.1f}</td>')
+        cells.append(f"<tr><th>AS{asn}</th>{''.join(row)}</tr>")
+    header = "".join(f"<th>AS{c}{' (origins)' if c == ORIGIN_AS else ''}</th>" for c in columns)
+    figures = "".join(f'<h2>{html.escape(title)}</h2><img src="{name}" alt="{html.escape(title)}">' for title, name in plots)
+    page = f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>nearcast demo report</title>
+<style>body{{font:14px system-ui,sans-serif;margin:20px;max-width:960px}}pre{{background:#f4f5f7;padding:10px}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #ccd;padding:4px 8px;text-align:right}}</style></head><body>
+<h1>nearcast demo report</h1>{figures}
+<h2>Traffic matrix, MB (row: receiving AS, column: sending AS)</h2>
+<table><tr><th>to \\ from</th>{header}</tr>{''.join(cells)}</table>
+<h2>The report</h2><pre>{html.escape(text)}</pre></body></html>
+"""
+    with open(os.path.join(out, "report.html"), "w") as file:
+        file.write(page)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    planning = commands.add_parser("plan", help="print the plan")
+    planning.add_argument("--mode", choices=sorted(MODES), default="full")
+    planning.add_argument("--seed", type=int, default=8)
+    reporting = commands.add_parser("report", help="print and write the report")
+    reporting.add_argument("--work", required=True, help="the demo's work folder")
+    reporting.add_argument("--out", required=True, help="where report.txt, report.html and the plots go")
+    reporting.add_argument("--check", action="store_true", help="exit 1 unless the CI thresholds hold")
+    args = parser.parse_args()
+    if args.command == "plan":
+        plan(args.mode, args.seed)
+        return 0
+    return report(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
