@@ -7,6 +7,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <optional>
 
 namespace nearcast::peer::client {
@@ -89,6 +90,16 @@ std::string exchange(Stream& stream, beast::tcp_stream& lowest, const url_parts&
 }
 
 }  // namespace
+
+std::string percent_encode(const std::string& text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (const unsigned char c : text) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        else out += {'%', hex[c >> 4], hex[c & 15]};
+    }
+    return out;
+}
 
 std::string http_get(const std::string& url, std::chrono::milliseconds deadline, std::uint64_t max_bytes) {
     return http_request("GET", url, {}, {}, deadline, max_bytes);

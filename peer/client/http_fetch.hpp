@@ -15,6 +15,10 @@ struct fetch_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// RFC 3986 percent-encoding of everything but the unreserved characters (a path segment, a
+// query value).
+std::string percent_encode(const std::string& text);
+
 // The body of a 200 answer; anything else (a refused connection, a timeout, a 404, a body
 // larger than `max_bytes`) throws fetch_error naming the URL and what went wrong.
 std::string http_get(const std::string& url, std::chrono::milliseconds deadline, std::uint64_t max_bytes);

@@ -16,6 +16,7 @@
 
 #include <libtorrent/torrent_info.hpp>
 
+#include "http_fetch.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "options.hpp"
 #include "nearcast/seeder/byte_ranges.hpp"
@@ -40,16 +41,6 @@ std::string content_type_of(const std::string& name) {
     if (extension == "mp3") return "audio/mpeg";
     if (extension == "ogg" || extension == "ogv") return "video/ogg";
     return "application/octet-stream";
-}
-
-std::string percent_encode(const std::string& text) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-        else out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-    return out;
 }
 
 constexpr std::int64_t chunk_bytes = 256 * 1024;

@@ -18,14 +18,9 @@ namespace nearcast::peer::client {
 
 namespace {
 
-std::string url_encoded(const std::string& text) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const unsigned char c : text) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-        else out += {'%', hex[c >> 4], hex[c & 15]};
-    }
-    return out;
+// The 20 bytes of an info hash as the cache filters take them.
+std::span<const std::uint8_t, 20> filter_key(const lt::sha1_hash& hash) {
+    return std::span<const std::uint8_t, 20>(reinterpret_cast<const std::uint8_t*>(hash.data()), 20);
 }
 
 std::string read_secret(const std::string& path) {
@@ -126,7 +121,7 @@ void supernode_agent::apply(const json& answer) {
     }
     for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;
-        const std::string magnet = "magnet:?xt=urn:btih:" + hash + "&tr=" + url_encoded(options_.supernode_tracker + "/announce");
+        const std::string magnet = "magnet:?xt=urn:btih:" + hash + "&tr=" + percent_encode(options_.supernode_tracker + "/announce");
         spdlog::info("supernode: pre-fetching {}, popular in this AS", hash);
         try {
             hooks_.prefetch(magnet);
@@ -149,12 +144,9 @@ void supernode_agent::tick(double now_s) {
         const auto admission = locality.admission();
         own.children = admission.children();
         own.admission_limit = admission.limit();
-        const auto as_span = [](const lt::sha1_hash& hash) {
-            return std::span<const std::uint8_t, 20>(reinterpret_cast<const std::uint8_t*>(hash.data()), 20);
-        };
         for (const auto& item : items) {
-            if (item.complete) own.cache.add(as_span(item.hash)), ++own.cached_items;
-            else own.fetching.add(as_span(item.hash));
+            if (item.complete) own.cache.add(filter_key(item.hash)), ++own.cached_items;
+            else own.fetching.add(filter_key(item.hash));
         }
         locality.set_own_summary(encode(own));
     }
@@ -172,9 +164,8 @@ void supernode_agent::tick(double now_s) {
         view.leads = self && address < *self;
         for (const auto& item : items) {
             if (item.complete) continue;
-            const std::span<const std::uint8_t, 20> hash(reinterpret_cast<const std::uint8_t*>(item.hash.data()), 20);
-            if (summary.cache.may_hold(hash)) view.holds.insert(item.id);
-            if (summary.fetching.may_hold(hash)) view.fetching.insert(item.id);
+            if (summary.cache.may_hold(filter_key(item.hash))) view.holds.insert(item.id);
+            if (summary.fetching.may_hold(filter_key(item.hash))) view.fetching.insert(item.id);
         }
         views.push_back(std::move(view));
     }

@@ -73,7 +73,7 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
           registry.election.min_upload_capacity = options.supernode_min_capacity;
           registry.election.min_group_peers = options.supernode_min_peers;
           registry.interval_s = options.tracker.interval;
-          // Orphans come back over half an interval; with their own announce cycle on top, each
+          // Orphans come back over half an interval, told when in their announce answers: each
           // is re-homed within one interval of the loss.
           registry.rehome_spread = 0.5;
           registry.recheck_s = options.tracker.interval;
@@ -282,6 +282,14 @@ std::uint32_t tracker_service::group_of(const proximity::ip_address& address) {
     return groups_.group_of(route->primary_origin(), route->prefix);
 }
 
+std::function<std::uint32_t(std::uint32_t)> tracker_service::hops_from(std::uint32_t asn) const {
+    // AS hops from `asn` to a group's AS, 7 for "further than 6 or unknown".
+    return [this, asn](std::uint32_t group) {
+        const auto counted = state_.routing().graph().hops(asn, groups_.as_of(group), 6);
+        return counted ? *counted : 7u;
+    };
+}
+
 void tracker_service::supernode_answer(const announce_request& request, const endpoint& source,
                                        announce_response& answer, std::uint64_t now_ms) {
     const endpoint peer{source.address, request.port};
@@ -298,11 +306,7 @@ void tracker_service::supernode_answer(const announce_request& request, const en
         }
         ++requests_in_as_[{asn, state_.canonical(request.hash)}];  // a hybrid item counts once
     }
-    const auto& graph = state_.routing().graph();
-    const auto hops = [&](std::uint32_t other) {
-        const auto counted = graph.hops(asn, groups_.as_of(other), 6);
-        return counted ? *counted : 7u;
-    };
+    const auto hops = hops_from(asn);
     std::vector<endpoint> mine;
     if (supernodes_.is_supernode(peer)) {
         // A supernode asks its fellows, nearest first, before the origin: they head its list.
@@ -385,14 +389,8 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
         answer["admission_limit"] = limit;
         // Its fellows, nearest first: it places them in its near peer class before it connects,
         // so the relay among supernodes is never held to the far limits.
-        const auto& graph = state_.routing().graph();
-        const std::uint32_t asn = groups_.as_of(group);
-        const auto hops = [&](std::uint32_t other) {
-            const auto counted = graph.hops(asn, groups_.as_of(other), 6);
-            return counted ? *counted : 7u;
-        };
         json fellows = json::array();
-        for (const auto& fellow : supernodes_.fellow_supernodes(where, group, hops, 16)) {
+        for (const auto& fellow : supernodes_.fellow_supernodes(where, group, hops_from(groups_.as_of(group)), 16)) {
             fellows.push_back(fellow.address.to_string() + ":" + std::to_string(fellow.port));
         }
         answer["fellows"] = fellows;

@@ -1,6 +1,7 @@
 // What the tracker answers, whichever socket a request came in on. One thread owns it.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,7 @@ private:
     void supernode_answer(const announce_request& request, const endpoint& source, announce_response& answer,
                           std::uint64_t now_ms);
     std::uint32_t group_of(const proximity::ip_address& address);
+    std::function<std::uint32_t(std::uint32_t)> hops_from(std::uint32_t asn) const;
     nlohmann::json supernodes_json() const;
     nlohmann::json popular_in(std::uint32_t group, std::size_t most) const;  // [{info_hash, requests}], most first
     http_answer metrics(std::uint64_t now_ms) const;
