@@ -16,27 +16,42 @@ using namespace std::chrono_literals;
 
 namespace nearcast::peer::client {
 
-std::optional<std::string> query_value(const std::string& query, const std::string& name) {
+namespace {
+
+std::string percent_decoded(const std::string& raw) {
+    std::string out;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '%' && i + 2 < raw.size() && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
+            out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += raw[i] == '+' ? ' ' : raw[i];
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& query) {
+    std::vector<std::pair<std::string, std::string>> out;
     std::size_t at = 0;
-    while (at <= query.size()) {
+    while (at < query.size()) {
         const std::size_t end = std::min(query.find('&', at), query.size());
         const std::string pair = query.substr(at, end - at);
-        const std::size_t equals = pair.find('=');
-        if (pair.substr(0, equals) == name) {
-            const std::string raw = equals == std::string::npos ? "" : pair.substr(equals + 1);
-            std::string out;
-            for (std::size_t i = 0; i < raw.size(); ++i) {
-                if (raw[i] == '%' && i + 2 < raw.size() + 0 && std::isxdigit(static_cast<unsigned char>(raw[i + 1])) &&
-                    std::isxdigit(static_cast<unsigned char>(raw[i + 2]))) {
-                    out += static_cast<char>(std::stoi(raw.substr(i + 1, 2), nullptr, 16));
-                    i += 2;
-                } else {
-                    out += raw[i] == '+' ? ' ' : raw[i];
-                }
-            }
-            return out;
-        }
         at = end + 1;
+        if (pair.empty()) continue;
+        const std::size_t equals = pair.find('=');
+        out.emplace_back(percent_decoded(pair.substr(0, equals)),
+                         equals == std::string::npos ? "" : percent_decoded(pair.substr(equals + 1)));
+    }
+    return out;
+}
+
+std::optional<std::string> query_value(const std::string& query, const std::string& name) {
+    for (auto& [key, value] : query_pairs(query)) {
+        if (key == name) return value;
     }
     return std::nullopt;
 }

@@ -17,6 +17,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace nearcast::peer::client {
 
@@ -32,7 +34,9 @@ struct control_answer {
     std::string body;   // JSON
 };
 
-// One value of a query string ("a=1&b=x%20y"), decoded; nullopt when absent.
+// The name=value pairs of a query string ("a=1&b=x%20y"), decoded, in order.
+std::vector<std::pair<std::string, std::string>> query_pairs(const std::string& query);
+// One value of a query string, decoded; nullopt when absent.
 std::optional<std::string> query_value(const std::string& query, const std::string& name);
 
 class control_server {

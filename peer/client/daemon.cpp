@@ -59,7 +59,13 @@ public:
           timer_(io_),
           signals_(io_, SIGINT, SIGTERM) {
         cap_ = {options.monthly_cap_bytes, options.upload_limit, options.uploading};
+        download_limit_ = options.download_limit;
         load_index();
+        if (!saved_limits_.empty()) {
+            apply_limits(saved_limits_);
+            spdlog::info("limits set through the control API in an earlier run, kept in {}: {}",
+                         (options_.cache / "index.json").string(), limits_json().dump());
+        }
         const auto where = parse_endpoint(options.control, "--control");
         if (!where.address().is_loopback()) throw item_error("--control: the control API listens on loopback only, not " + options.control);
         token_ = random_token();
@@ -124,6 +130,12 @@ private:
         }
         month_ = index.value("/usage/month"_json_pointer, month_of(unix_now()));
         uploaded_this_month_ = index.value("/usage/uploaded"_json_pointer, std::uint64_t{0});
+        try {
+            saved_limits_ = limits_from_json(index.value("limits", json::object()));
+        } catch (const std::exception& error) {
+            spdlog::warn("{}: the saved limits are unreadable ({}); using the configured ones",
+                         (options_.cache / "index.json").string(), error.what());
+        }
         if (month_ != month_of(unix_now())) month_ = month_of(unix_now()), uploaded_this_month_ = 0;
         for (const auto& file_entry : fs::directory_iterator(options_.cache / "torrents")) {
             if (file_entry.path().extension() != ".torrent") continue;
@@ -148,7 +160,10 @@ private:
         for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}};
         try {
             write_file_atomically(options_.cache / "index.json",
-                       json{{"items", items}, {"usage", {{"month", month_}, {"uploaded", uploaded_this_month_}}}}.dump(2) + "\n", false);
+                                  json{{"items", items},
+                                       {"usage", {{"month", month_}, {"uploaded", uploaded_this_month_}}},
+                                       {"limits", limits_to_json(saved_limits_)}}.dump(2) + "\n",
+                                  false);
         } catch (const std::exception& error) {
             spdlog::error("{}", error.what());
         }
@@ -180,6 +195,52 @@ private:
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
             entries_.erase(found);
         }
+    }
+
+    void apply_limits(const limit_change& change) {
+        if (change.upload_rate) cap_.rate_limit = *change.upload_rate;
+        if (change.monthly_bytes) cap_.monthly_bytes = *change.monthly_bytes;
+        if (change.uploading) cap_.uploading = *change.uploading;
+        if (change.download_rate) {
+            download_limit_ = *change.download_rate;
+            lt::settings_pack pack;
+            pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(download_limit_, INT32_MAX)));
+            session_.session().apply_settings(pack);
+        }
+        apply_upload_rule();
+    }
+
+    json limits_json() const {
+        return {{"uploading", cap_.uploading}, {"upload_limit", cap_.rate_limit}, {"download_limit", download_limit_},
+                {"monthly_cap", cap_.monthly_bytes}, {"upload_now", applied_rate_}};
+    }
+
+    static json limits_to_json(const limit_change& limits) {
+        json out = json::object();
+        if (limits.upload_rate) out["upload_rate"] = *limits.upload_rate;
+        if (limits.download_rate) out["download_rate"] = *limits.download_rate;
+        if (limits.monthly_bytes) out["monthly_bytes"] = *limits.monthly_bytes;
+        if (limits.uploading) out["uploading"] = *limits.uploading;
+        return out;
+    }
+
+    // The saved limits, checked as the API checks them (a hand-edited index is input too).
+    static limit_change limits_from_json(const json& saved) {
+        if (!saved.is_object()) throw std::invalid_argument("\"limits\" is not an object");
+        std::vector<std::pair<std::string, std::string>> parameters;
+        const auto amount = [&](const char* key, const char* name, double unit) {
+            if (!saved.contains(key)) return;
+            if (!saved[key].is_number()) throw std::invalid_argument(std::string(key) + " is not a number");
+            parameters.emplace_back(name, std::to_string(saved[key].get<double>() / unit));
+        };
+        amount("upload_rate", "upload_kb", 1000);
+        amount("download_rate", "download_kb", 1000);
+        amount("monthly_bytes", "monthly_cap_mb", 1e6);
+        if (saved.contains("uploading")) {
+            if (!saved["uploading"].is_boolean()) throw std::invalid_argument("uploading is not true or false");
+            parameters.emplace_back("uploading", saved["uploading"].get<bool>() ? "on" : "off");
+        }
+        return parse_limit_change(parameters);
     }
 
     void apply_upload_rule() {
@@ -306,7 +367,7 @@ private:
             for (auto& [id, entry] : entries_) items.push_back(describe(id, entry));
             const auto down = session_.locality().counters.downloaded();
             return {200, json{{"items", items},
-                              {"uploading", cap_.uploading}, {"upload_limit", cap_.rate_limit},
+                              {"uploading", cap_.uploading}, {"upload_limit", cap_.rate_limit}, {"download_limit", download_limit_},
                               {"monthly_cap", cap_.monthly_bytes}, {"uploaded_this_month", uploaded_this_month_},
                               {"upload_now", applied_rate_},
                               {"downloaded", {{"near", down.near}, {"far", down.far}, {"origin", down.origin}}},
@@ -322,19 +383,16 @@ private:
             return {200, json{{"id", id}, {"added", added}}.dump()};
         }
         if (path == "/limits") {
-            if (auto value = query_value(query, "upload_kb")) cap_.rate_limit = static_cast<std::int64_t>(std::stod(*value) * 1000);
-            if (auto value = query_value(query, "monthly_cap_mb")) cap_.monthly_bytes = static_cast<std::uint64_t>(std::stod(*value) * 1e6);
-            if (auto value = query_value(query, "uploading")) {
-                if (*value != "on" && *value != "off") throw item_error("uploading must be on or off, not '" + *value + "'");
-                cap_.uploading = *value == "on";
+            // Every value is checked before any is applied: a bad one changes nothing.
+            const limit_change change = parse_limit_change(query_pairs(query));
+            if (!change.empty()) {
+                apply_limits(change);
+                // Kept in the index: a restart keeps what the user chose.
+                saved_limits_ = merge(saved_limits_, change);
+                save_index();
+                spdlog::info("limits changed through the control API: {}", limits_json().dump());
             }
-            if (auto value = query_value(query, "download_kb")) {
-                lt::settings_pack pack;
-                pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::stod(*value) * 1000));
-                session_.session().apply_settings(pack);
-            }
-            apply_upload_rule();
-            return {200, json{{"uploading", cap_.uploading}, {"upload_now", applied_rate_}}.dump()};
+            return {200, limits_json().dump()};
         }
         cache_entry& entry = entry_for(query);
         entry.last_used_s = unix_now();
@@ -382,6 +440,8 @@ private:
     std::string token_;
     std::map<std::string, cache_entry> entries_;
     upload_cap cap_;
+    std::int64_t download_limit_ = 0;  // bytes/s, 0: none
+    limit_change saved_limits_;        // what the control API changed, kept across runs
     std::string month_;
     std::uint64_t uploaded_this_month_ = 0;
     std::uint64_t counted_upload_ = 0;

@@ -1,8 +1,11 @@
 #include "nearcast/peer/cache_policy.hpp"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <stdexcept>
 
 namespace nearcast::peer {
 
@@ -30,6 +33,54 @@ std::int64_t upload_rate_now(const upload_cap& cap, std::uint64_t uploaded_this_
     if (!cap.uploading) return 0;
     if (cap.monthly_bytes > 0 && uploaded_this_month >= cap.monthly_bytes) return 0;
     return cap.rate_limit > 0 ? cap.rate_limit : -1;
+}
+
+namespace {
+
+// A non-negative decimal number (a fraction allowed), scaled to a whole count of units.
+std::uint64_t scaled_amount(const std::string& name, const std::string& text, double scale, double largest) {
+    const auto wrong = [&](const std::string& what) {
+        return std::invalid_argument(name + "=" + (text.empty() ? "(nothing)" : text) + ": " + what);
+    };
+    double value = 0;
+    const char* end = text.data() + text.size();
+    const auto [stop, error] = std::from_chars(text.data(), end, value);
+    if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(value)) throw wrong("not a number");
+    if (value < 0) throw wrong("must not be negative (0 means none)");
+    if (value > largest) throw wrong("too large (at most " + std::to_string(static_cast<std::uint64_t>(largest)) + ")");
+    return static_cast<std::uint64_t>(std::llround(value * scale));
+}
+
+}  // namespace
+
+limit_change parse_limit_change(const std::vector<std::pair<std::string, std::string>>& parameters) {
+    // 10 GB/s and 1 PB a month: beyond any link a desktop has, and inside every integer used.
+    constexpr double max_kb_per_s = 1e7;
+    constexpr double max_monthly_mb = 1e9;
+    limit_change change;
+    for (const auto& [name, value] : parameters) {
+        if (name == "upload_kb") {
+            change.upload_rate = static_cast<std::int64_t>(scaled_amount(name, value, 1000, max_kb_per_s));
+        } else if (name == "download_kb") {
+            change.download_rate = static_cast<std::int64_t>(scaled_amount(name, value, 1000, max_kb_per_s));
+        } else if (name == "monthly_cap_mb") {
+            change.monthly_bytes = scaled_amount(name, value, 1e6, max_monthly_mb);
+        } else if (name == "uploading") {
+            if (value != "on" && value != "off") throw std::invalid_argument("uploading must be on or off, not '" + value + "'");
+            change.uploading = value == "on";
+        } else {
+            throw std::invalid_argument("unknown limit '" + name + "': upload_kb, download_kb, monthly_cap_mb or uploading");
+        }
+    }
+    return change;
+}
+
+limit_change merge(limit_change base, const limit_change& later) {
+    if (later.upload_rate) base.upload_rate = later.upload_rate;
+    if (later.download_rate) base.download_rate = later.download_rate;
+    if (later.monthly_bytes) base.monthly_bytes = later.monthly_bytes;
+    if (later.uploading) base.uploading = later.uploading;
+    return base;
 }
 
 std::string month_of(std::int64_t unix_seconds) {

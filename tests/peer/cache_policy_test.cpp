@@ -40,3 +40,44 @@ TEST_CASE("months are UTC calendar months") {
     CHECK(month_of(1'796'083'199) == "2026-11");  // 2026-11-30 23:59:59 UTC
     CHECK(month_of(1'796'083'200) == "2026-12");  // 2026-12-01 00:00:00 UTC
 }
+
+TEST_CASE("a limits request is read whole: units scaled, on and off, nothing set is left unset") {
+    const auto change = parse_limit_change({{"upload_kb", "500"}, {"monthly_cap_mb", "2.5"}, {"uploading", "off"}});
+    CHECK(change.upload_rate == 500'000);
+    CHECK(change.monthly_bytes == 2'500'000u);
+    CHECK(change.uploading == false);
+    CHECK_FALSE(change.download_rate.has_value());
+    CHECK(parse_limit_change({{"download_kb", "0"}}).download_rate == 0);
+    CHECK(parse_limit_change({}).empty());
+}
+
+TEST_CASE("a bad limit is refused with its name and what is wrong, and nothing of the request is taken") {
+    const auto refused = [](std::vector<std::pair<std::string, std::string>> parameters) {
+        try {
+            parse_limit_change(parameters);
+        } catch (const std::invalid_argument& error) {
+            return std::string(error.what());
+        }
+        return std::string("accepted");
+    };
+    CHECK(refused({{"upload_kb", "fast"}}) == "upload_kb=fast: not a number");
+    CHECK(refused({{"upload_kb", ""}}) == "upload_kb=(nothing): not a number");
+    CHECK(refused({{"upload_kb", "12abc"}}) == "upload_kb=12abc: not a number");
+    CHECK(refused({{"upload_kb", "nan"}}) == "upload_kb=nan: not a number");
+    CHECK(refused({{"download_kb", "-1"}}) == "download_kb=-1: must not be negative (0 means none)");
+    CHECK(refused({{"monthly_cap_mb", "1e30"}}).find("too large") != std::string::npos);
+    CHECK(refused({{"uploading", "maybe"}}) == "uploading must be on or off, not 'maybe'");
+    CHECK(refused({{"upload_limit", "5"}}).find("unknown limit 'upload_limit'") == 0);
+    // One bad value among good ones: the whole request is refused.
+    CHECK(refused({{"upload_kb", "100"}, {"uploading", "maybe"}}) != "accepted");
+}
+
+TEST_CASE("limits changed later override earlier ones field by field") {
+    limit_change first = parse_limit_change({{"upload_kb", "100"}, {"uploading", "off"}});
+    const limit_change later = parse_limit_change({{"uploading", "on"}, {"download_kb", "50"}});
+    const limit_change both = merge(first, later);
+    CHECK(both.upload_rate == 100'000);
+    CHECK(both.uploading == true);
+    CHECK(both.download_rate == 50'000);
+    CHECK_FALSE(both.monthly_bytes.has_value());
+}

@@ -196,6 +196,15 @@ daemon)
   control POST "/limits?uploading=on&upload_kb=500" | grep -q '"upload_now":500000' || fail "the upload limit was not applied"
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $token" "$url/limits?uploading=maybe")
   [ "$code" = 400 ] || fail "a bad limit got $code, not 400"
+  # One bad value among good ones: a 400 that names it, and nothing of the request applied.
+  answer=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/limits?upload_kb=100&monthly_cap_mb=-5")
+  echo "$answer" | grep -q 'monthly_cap_mb=-5: must not be negative' || fail "a negative cap was not refused by name: $answer"
+  control GET /status | grep -q '"upload_limit":500000' || fail "a refused request changed the upload limit"
+  answer=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/limits?upload_kb=fast")
+  echo "$answer" | grep -q 'upload_kb=fast: not a number' || fail "a word for a rate was not refused by name: $answer"
+  control POST "/limits?monthly_cap_mb=2048&download_kb=4000" | grep -q '"monthly_cap":2048000000' ||
+    fail "the monthly cap was not applied"
+  echo "limits: switch, rate, cap applied; bad values refused by name, nothing half-applied"
   second_id=$(echo "$status" | grep -Eo '"id":"[0-9a-f]{40}"' | head -n 1 | cut -d'"' -f4)
   control POST "/pause?id=$second_id" | grep -q '"state":"paused"' || fail "pause did not pause"
   control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
@@ -218,13 +227,29 @@ daemon)
   [ ! -e "$cache/control.json" ] || fail "control.json outlived the daemon"
   "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
   pids+=($!)
+  echo $! > "$work/daemon2.pid"
   for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
   token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   for _ in $(seq 1 50); do control GET /status | grep -q '"complete":true' && break; sleep 0.2; done
   control GET /status | grep -q '"name":"second.bin"' || fail "the restarted daemon lost second.bin"
   control GET /status | grep -q '"complete":true' || fail "the restarted daemon does not hold second.bin whole"
-  echo "restart: the cache and its item are back"
+  limits=$(control GET /status)
+  for kept in '"upload_limit":500000' '"monthly_cap":2048000000' '"download_limit":4000000' '"uploading":true'; do
+    echo "$limits" | grep -q "$kept" || fail "the restarted daemon lost a limit set through the API ($kept): $limits"
+  done
+  grep -q "limits set through the control API in an earlier run" "$work/daemon.log" || fail "the restart does not say it kept the limits"
+  # The switch turned off through the API stays off across a restart.
+  control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
+  kill -TERM "$(cat "$work/daemon2.pid")"
+  wait "$(cat "$work/daemon2.pid")" || fail "the restarted daemon did not stop cleanly on SIGTERM"
+  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
+  token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
+  url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
+  control GET /status | grep -q '"uploading":false' || fail "uploading switched off through the API came back on after a restart"
+  echo "restart: the cache and its item are back; the limits set through the API are kept, the switch stays off"
   ;;
 esac
 echo "PASS ($scenario)"

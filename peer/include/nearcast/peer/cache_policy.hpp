@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nearcast::peer {
@@ -30,6 +32,25 @@ struct upload_cap {
 // libtorrent's no-unchoke setting), -1 "unlimited". Within the cap, the rate limit; past it,
 // nothing until the month ends.
 std::int64_t upload_rate_now(const upload_cap& cap, std::uint64_t uploaded_this_month);
+
+// A change to the limits a user may make while the daemon runs (the control API's /limits),
+// and what the daemon keeps of them between runs. An unset field keeps the current value.
+struct limit_change {
+    std::optional<std::int64_t> upload_rate;     // bytes/s, 0: none
+    std::optional<std::int64_t> download_rate;   // bytes/s, 0: none
+    std::optional<std::uint64_t> monthly_bytes;  // 0: no cap
+    std::optional<bool> uploading;
+    bool empty() const { return !upload_rate && !download_rate && !monthly_bytes && !uploading; }
+};
+
+// Reads /limits's parameters: upload_kb and download_kb (kB/s, 0 = none), monthly_cap_mb (MB,
+// 0 = no cap), uploading (on or off). Everything is checked before anything is returned, so a
+// request with one bad value changes nothing; std::invalid_argument names the parameter and
+// what is wrong with it (not a number, negative, too large, an unknown name).
+limit_change parse_limit_change(const std::vector<std::pair<std::string, std::string>>& parameters);
+
+// Later changes override earlier ones, field by field.
+limit_change merge(limit_change base, const limit_change& later);
 
 // "2026-12": the month a time falls in (UTC), the key the monthly counter resets on.
 std::string month_of(std::int64_t unix_seconds);
