@@ -198,16 +198,22 @@ private:
     }
 
     void apply_limits(const limit_change& change) {
+        if (change.reset) {
+            cap_ = {options_.monthly_cap_bytes, options_.upload_limit, options_.uploading};
+            set_download_limit(options_.download_limit);
+        }
         if (change.upload_rate) cap_.rate_limit = *change.upload_rate;
         if (change.monthly_bytes) cap_.monthly_bytes = *change.monthly_bytes;
         if (change.uploading) cap_.uploading = *change.uploading;
-        if (change.download_rate) {
-            download_limit_ = *change.download_rate;
-            lt::settings_pack pack;
-            pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(download_limit_, INT32_MAX)));
-            session_.session().apply_settings(pack);
-        }
+        if (change.download_rate) set_download_limit(*change.download_rate);
         apply_upload_rule();
+    }
+
+    void set_download_limit(std::int64_t rate) {
+        download_limit_ = rate;
+        lt::settings_pack pack;
+        pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)));
+        session_.session().apply_settings(pack);
     }
 
     json limits_json() const {
@@ -387,8 +393,10 @@ private:
             const limit_change change = parse_limit_change(query_pairs(query));
             if (!change.empty()) {
                 apply_limits(change);
-                // Kept in the index: a restart keeps what the user chose.
+                // Kept in the index: a restart keeps what the user chose (a reset is not kept:
+                // it leaves nothing to keep but what it set with it).
                 saved_limits_ = merge(saved_limits_, change);
+                saved_limits_.reset = false;
                 save_index();
                 spdlog::info("limits changed through the control API: {}", limits_json().dump());
             }

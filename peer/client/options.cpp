@@ -137,7 +137,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("quota-mb", po::value(&quota_mb)->default_value(quota_mb), "disk quota of the cache in MB; the least recently used items are removed to stay under it")
         ("monthly-cap-mb", po::value(&monthly_cap_mb)->default_value(0), "upload at most this many MB a calendar month (UTC), 0 = no cap")
         ("no-upload", po::bool_switch(&no_upload), "upload nothing (the switch; the control API turns it back on)")
-        ("control", po::value(&out.control)->default_value(out.control), "address:port of the control API (port 0: any free port, written to CACHE/control.json)")
+        ("control", po::value(&out.control)->default_value(out.control), "address:port of the control API (port 0: any free port, written to CACHE/control.json); limits it changes are kept in CACHE/index.json and win over these flags at the next start")
         ("no-daemon", "fetch and stream: work alone even when a daemon runs");
     double origin_trickle_kb = 64;
     po::options_description supernode("Supernode (daemon)");

@@ -68,14 +68,18 @@ limit_change parse_limit_change(const std::vector<std::pair<std::string, std::st
         } else if (name == "uploading") {
             if (value != "on" && value != "off") throw std::invalid_argument("uploading must be on or off, not '" + value + "'");
             change.uploading = value == "on";
+        } else if (name == "reset") {
+            if (value != "1") throw std::invalid_argument("reset=1 goes back to the configured limits; '" + value + "' is not 1");
+            change.reset = true;
         } else {
-            throw std::invalid_argument("unknown limit '" + name + "': upload_kb, download_kb, monthly_cap_mb or uploading");
+            throw std::invalid_argument("unknown limit '" + name + "': upload_kb, download_kb, monthly_cap_mb, uploading or reset");
         }
     }
     return change;
 }
 
 limit_change merge(limit_change base, const limit_change& later) {
+    if (later.reset) base = {};
     if (later.upload_rate) base.upload_rate = later.upload_rate;
     if (later.download_rate) base.download_rate = later.download_rate;
     if (later.monthly_bytes) base.monthly_bytes = later.monthly_bytes;

@@ -67,6 +67,7 @@ TEST_CASE("a bad limit is refused with its name and what is wrong, and nothing o
     CHECK(refused({{"download_kb", "-1"}}) == "download_kb=-1: must not be negative (0 means none)");
     CHECK(refused({{"monthly_cap_mb", "1e30"}}).find("too large") != std::string::npos);
     CHECK(refused({{"uploading", "maybe"}}) == "uploading must be on or off, not 'maybe'");
+    CHECK(refused({{"reset", "yes"}}).find("reset=1") == 0);
     CHECK(refused({{"upload_limit", "5"}}).find("unknown limit 'upload_limit'") == 0);
     // One bad value among good ones: the whole request is refused.
     CHECK(refused({{"upload_kb", "100"}, {"uploading", "maybe"}}) != "accepted");
@@ -80,4 +81,9 @@ TEST_CASE("limits changed later override earlier ones field by field") {
     CHECK(both.uploading == true);
     CHECK(both.download_rate == 50'000);
     CHECK_FALSE(both.monthly_bytes.has_value());
+    // A reset drops what came before it and keeps what came with it.
+    const limit_change reset = merge(both, parse_limit_change({{"reset", "1"}, {"monthly_cap_mb", "10"}}));
+    CHECK_FALSE(reset.upload_rate.has_value());
+    CHECK_FALSE(reset.uploading.has_value());
+    CHECK(reset.monthly_bytes == 10'000'000u);
 }

@@ -28,7 +28,7 @@ case "$scenario" in stream | resume | errors | daemon) ;; *) fail "the scenario 
 for binary in "$peer_binary" "$seeder_binary" "$tracker_binary" "$reader_binary"; do
   [ -x "$binary" ] || fail "$binary is not an executable"
 done
-require_tools curl sha256sum unshare ip mount
+require_tools curl sha256sum unshare ip mount jq
 enter_loopback_namespace "$0" "$@"
 
 echo "an-admin-secret-for-this-test-only" > "$work/admin.secret"
@@ -249,7 +249,13 @@ daemon)
   token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   control GET /status | grep -q '"uploading":false' || fail "uploading switched off through the API came back on after a restart"
-  echo "restart: the cache and its item are back; the limits set through the API are kept, the switch stays off"
+  # reset=1: back to the command line's limits (none here), and that is what the index keeps.
+  limits=$(control POST "/limits?reset=1")
+  for configured in '"uploading":true' '"upload_limit":0' '"monthly_cap":0' '"download_limit":0'; do
+    echo "$limits" | grep -q "$configured" || fail "reset=1 did not restore the configured limits ($configured): $limits"
+  done
+  jq -e '.limits == {}' "$cache/index.json" > /dev/null || fail "the index still keeps limits after a reset: $(jq -c .limits "$cache/index.json")"
+  echo "restart: the cache and its item are back; the limits set through the API are kept, the switch stays off; reset=1 restores the configured ones"
   ;;
 esac
 echo "PASS ($scenario)"

@@ -40,16 +40,18 @@ struct limit_change {
     std::optional<std::int64_t> download_rate;   // bytes/s, 0: none
     std::optional<std::uint64_t> monthly_bytes;  // 0: no cap
     std::optional<bool> uploading;
-    bool empty() const { return !upload_rate && !download_rate && !monthly_bytes && !uploading; }
+    // Back to the configured limits first (reset=1), then any values given with it.
+    bool reset = false;
+    bool empty() const { return !upload_rate && !download_rate && !monthly_bytes && !uploading && !reset; }
 };
 
 // Reads /limits's parameters: upload_kb and download_kb (kB/s, 0 = none), monthly_cap_mb (MB,
-// 0 = no cap), uploading (on or off). Everything is checked before anything is returned, so a
+// 0 = no cap), uploading (on or off), reset (1). Everything is checked before anything is returned, so a
 // request with one bad value changes nothing; std::invalid_argument names the parameter and
 // what is wrong with it (not a number, negative, too large, an unknown name).
 limit_change parse_limit_change(const std::vector<std::pair<std::string, std::string>>& parameters);
 
-// Later changes override earlier ones, field by field.
+// Later changes override earlier ones, field by field; a later reset drops the earlier ones.
 limit_change merge(limit_change base, const limit_change& later);
 
 // "2026-12": the month a time falls in (UTC), the key the monthly counter resets on.
