@@ -145,7 +145,11 @@ int stream_command(const peer_options& options) {
         if (const auto daemon = find_daemon(options.cache)) return stream_through_daemon(options, *daemon);
     }
     const auto listen = parse_endpoint(options.listen_http, "--listen-http");
-    transfer job(options);
+    // The pieces under the play position are wanted now, from whoever has them: a stream
+    // never leaves the origin to its near peers.
+    peer_options streaming = options;
+    streaming.deference.hold_at = 0;
+    transfer job(streaming);
     boost::asio::io_context io;
     std::unique_ptr<stream_server> server;
     std::thread io_thread;

@@ -422,6 +422,7 @@ private:
         } else if (path == "/stream") {
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
             if (!entry.stream) {
+                session_.keep_origin(entry.handle);
                 const int file = std::stoi(query_value(query, "file").value_or("-1"));
                 entry.stream = std::make_unique<stream_server>(io_, parse_endpoint(options_.listen_http, "--listen-http"),
                                                                choose_file(entry.handle, options_.output, file), options_.window);

@@ -1,5 +1,7 @@
 #include "locality_plugin.hpp"
 
+#include <algorithm>
+
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
 #include <libtorrent/peer_request.hpp>
@@ -70,6 +72,17 @@ std::map<std::string, std::uint64_t> locality_state::downloaded_by_as_text() con
     std::map<std::string, std::uint64_t> out;
     for (const auto& [asn, bytes] : downloaded_by_as()) out[std::to_string(asn)] = bytes;
     return out;
+}
+
+void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held) {
+    std::lock_guard lock(mutex_);
+    if (held) origin_held_.insert(torrent);
+    else origin_held_.erase(torrent);
+}
+
+bool locality_state::origin_held(const lt::torrent_handle& torrent) const {
+    std::lock_guard lock(mutex_);
+    return origin_held_.count(torrent) > 0;
 }
 
 void locality_state::set_supernode(bool supernode, std::uint32_t admission_limit) {
@@ -303,11 +316,21 @@ public:
         for (const auto& peer : live) {
             if (!peer->exempt()) connections.push_back(peer->as_connection());
         }
-        for (std::uint64_t id : connections_to_close(connections, state_->options())) {
+        std::vector<std::uint64_t> close = connections_to_close(connections, state_->options());
+        // Near peers hold enough of what we lack: the origin's BitTorrent connections go for
+        // now (its web seed stays the backstop), and the client opens them again later.
+        if (state_->origin_held(handle_)) {
+            for (const auto& each : connections) {
+                if (each.origin && std::find(close.begin(), close.end(), each.id) == close.end()) close.push_back(each.id);
+            }
+        }
+        for (std::uint64_t id : close) {
             for (const auto& peer : live) {
                 if (peer->as_connection().id != id) continue;
-                spdlog::debug("closing a connection to {} ({}): the far limit is reached",
-                              peer->handle().remote().address().to_string(), peer->as_connection().distance.to_string());
+                spdlog::debug("closing a connection to {} ({}): {}", peer->handle().remote().address().to_string(),
+                              peer->as_connection().distance.to_string(),
+                              peer->as_connection().origin ? "the origin limit is reached, or near peers hold enough of what we lack"
+                                                           : "the far limit is reached");
                 peer->handle().disconnect(lt::errors::too_many_connections, lt::operation_t::bittorrent);
                 ++state_->counters.far_closed;
             }

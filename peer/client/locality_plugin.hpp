@@ -75,6 +75,10 @@ public:
     // Fellows heard from within `fresh` (they repeat their summary every few seconds).
     std::vector<std::pair<proximity::ip_address, supernode_summary>> fellows(std::chrono::seconds fresh) const;
 
+    // Torrents whose origin connections are closed for now (origin_deference).
+    void set_origin_held(const lt::torrent_handle& torrent, bool held);
+    bool origin_held(const lt::torrent_handle& torrent) const;
+
     const locality_options& options() const { return options_; }
     // false: count bytes by source but never close a connection (the control, --no-locality).
     bool enforce() const { return enforce_; }
@@ -97,6 +101,7 @@ private:
         std::chrono::steady_clock::time_point heard;
     };
     std::map<proximity::ip_address, fellow> fellows_;
+    std::set<lt::torrent_handle> origin_held_;
 };
 
 std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);

@@ -122,6 +122,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("far-download-limit-kb", po::value(&far_download_kb)->default_value(far_download_kb), "download from all far peers together, kB/s, 0 = none")
         ("web-seeds", po::value(&web_seeds)->default_value(web_seeds), "the origin's HTTP web seeds: backstop (only when BitTorrent delivers too little), always, never")
         ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
+        ("defer-origin-at", po::value(&out.deference.hold_at)->default_value(out.deference.hold_at), "close the origin's BitTorrent connections while near peers hold this many pieces we lack, until they hold a quarter of it (0: never; streams never do)")
         ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
     po::options_description stream("Stream");
     stream.add_options()
@@ -199,6 +200,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.uploading = !no_upload;
         out.output = output;
         out.locality = !no_locality;
+        out.deference.release_at = out.deference.hold_at / 4;
         out.locality_rules.near_up_to = parse_nearness(near);
         if (web_seeds == "backstop") out.backstop.web_seeds = backstop_options::mode::backstop;
         else if (web_seeds == "always") out.backstop.web_seeds = backstop_options::mode::always;

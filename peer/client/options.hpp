@@ -23,6 +23,7 @@ struct peer_options {
     bool locality = true;                      // false: plain BitTorrent (the control run)
     locality_options locality_rules;
     backstop_options backstop;                 // when the origin's web seeds are used
+    origin_deference deference;                // when a downloader leaves the origin to its near peers
     std::int64_t upload_limit = 0;             // bytes/s, 0 = none
     std::int64_t download_limit = 0;
     std::int64_t far_upload_limit = 100'000;   // bytes/s for all far peers together

@@ -58,6 +58,9 @@ lt::settings_pack settings_for(const peer_options& options) {
     // tens of MB/s; incoming uTP is still accepted from clients that prefer it.
     pack.set_bool(lt::settings_pack::enable_outgoing_utp, false);
     pack.set_int(lt::settings_pack::stop_tracker_timeout, 2);
+    // A peer that leaves the origin alone for a while (origin_deference) connects to it again
+    // within seconds, not libtorrent's default minute.
+    pack.set_int(lt::settings_pack::min_reconnect_time, 2);
     return pack;
 }
 
@@ -203,7 +206,7 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params, const fs::pa
             }
         }
     }
-    tracked_item item{{}, {}, {}, backstop(options_.backstop), save_path};
+    tracked_item item{{}, {}, {}, backstop(options_.backstop), save_path, 0, false, true, false, {}, {}};
     if (params.ti) {
         add_origin_hosts(*params.ti);
         for (const auto& seed : params.ti->web_seeds()) item.withheld_web_seeds.push_back(seed.url);
@@ -372,12 +375,70 @@ item_status peer_session::poll() {
         if (torrent.is_valid()) torrent.connect_peer(where);
     }
     for (auto& item : items_) {
-        if (item.handle.is_valid()) refresh(item);
+        if (!item.handle.is_valid()) continue;
+        refresh(item);
+        defer_origin(item);
     }
     if (tracked_item* primary = find(handle_)) return primary->last;
     item_status none;
     none.error = session_error_;
     return none;
+}
+
+void peer_session::defer_origin(tracked_item& item) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool may_defer = options_.locality && item.defer_origin && options_.deference.hold_at > 0 &&
+                           item.last.has_metadata && !item.last.complete;
+    if (!may_defer && !item.origin_held) return;
+    if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250)) return;
+    item.deference_checked = now;
+    std::uint32_t near_supply = 0;
+    if (may_defer) {
+        std::vector<lt::peer_info> peers;
+        item.handle.get_peer_info(peers);
+        const auto wanted = item.handle.get_piece_priorities();
+        const auto& have = item.last.status.pieces;
+        std::vector<bool> supplied(wanted.size(), false);
+        for (const auto& peer : peers) {
+            const auto address = to_proximity(peer.ip.address());
+            if (!address) continue;
+            if (locality_->is_origin(*address)) {
+                if (std::find(item.origin_endpoints.begin(), item.origin_endpoints.end(), peer.ip) == item.origin_endpoints.end()) {
+                    item.origin_endpoints.push_back(peer.ip);
+                }
+                continue;
+            }
+            // A near peer that chokes us supplies nothing now, whatever it holds.
+            if (peer.flags & lt::peer_info::remote_choked) continue;
+            if (classify(locality_->distance_to(*address), false, locality_->options()) != peer_kind::near) continue;
+            for (lt::piece_index_t piece{0}; static_cast<std::size_t>(static_cast<int>(piece)) < wanted.size(); ++piece) {
+                const auto index = static_cast<std::size_t>(static_cast<int>(piece));
+                if (supplied[index] || wanted[index] == lt::dont_download || piece >= peer.pieces.end_index() ||
+                    !peer.pieces[piece] || (piece < have.end_index() && have[piece])) {
+                    continue;
+                }
+                supplied[index] = true;
+                ++near_supply;
+            }
+        }
+    }
+    const bool hold = may_defer && hold_off_origin(item.origin_held, near_supply, options_.deference);
+    if (hold == item.origin_held) return;
+    item.origin_held = hold;
+    locality_->set_origin_held(item.handle, hold);
+    if (hold) {
+        spdlog::debug("{}: near peers hold {} pieces we lack; leaving the origin alone", item.last.status.name, near_supply);
+    } else {
+        spdlog::debug("{}: near peers hold {} pieces we lack; the origin again", item.last.status.name, near_supply);
+        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+    }
+}
+
+void peer_session::keep_origin(const lt::torrent_handle& handle) {
+    tracked_item* item = find(handle);
+    if (!item) return;
+    item->defer_origin = false;
+    defer_origin(*item);
 }
 
 item_status peer_session::status_of(const lt::torrent_handle& handle) {

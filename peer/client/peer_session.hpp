@@ -56,6 +56,9 @@ public:
     lt::session& session() { return session_; }
     // The origin's peer class: a supernode holds it back while a fellow can relay.
     lt::peer_class_t origin_class() const { return origin_class_; }
+    // A stream needs its next pieces now, from whoever has them: its origin connections are
+    // never closed for near peers (origin_deference).
+    void keep_origin(const lt::torrent_handle& handle);
     // The fellow supernodes of a supernode: in the near class, whatever their AS.
     void set_fellows(std::vector<proximity::ip_address> fellows);
     lt::torrent_handle handle() const { return handle_; }
@@ -76,7 +79,15 @@ private:
         std::filesystem::path save_path;
         int announces_in_flight = 0;
         bool completed_announced = false;
+        // origin_deference: whether the origin's connections are closed for now, where the
+        // origin was reached (to connect again), and when near supply was last counted.
+        bool defer_origin = true;
+        bool origin_held = false;
+        std::vector<lt::tcp::endpoint> origin_endpoints;
+        std::chrono::steady_clock::time_point deference_checked{};
     };
+    // Counts what near peers hold that the item still lacks and closes or reopens the origin.
+    void defer_origin(tracked_item& item);
     void apply_peer_classes();
     // The hosts of the item's web seeds are origin seeders: their BitTorrent side is origin too.
     void add_origin_hosts(const lt::torrent_info& info);

@@ -61,6 +61,11 @@ std::vector<std::uint64_t> connections_to_close(std::span<const connection> conn
     return close;
 }
 
+bool hold_off_origin(bool holding_now, std::uint32_t near_supply, const origin_deference& rule) {
+    if (rule.hold_at == 0) return false;
+    return holding_now ? near_supply > rule.release_at : near_supply >= rule.hold_at;
+}
+
 std::vector<proximity::ip_prefix> near_prefixes(const proximity::model& routing, proximity::ip_address self,
                                                 const locality_options& options) {
     using proximity::nearness;

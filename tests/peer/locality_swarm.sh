@@ -6,8 +6,10 @@
 # 127.50.x AS 64516; the origins sit in AS 64514 (127.30.0.1) and AS 64515 (127.40.0.1).
 # Checks: every peer exits 0 with the right SHA-256; with locality on, at least 80% of the
 # peer-to-peer bytes stay inside each peer's AS, more than in the control; the origins upload
-# one to two copies of the item per network (each network needs it to enter once, and the AS
-# border is held to a trickle). Prints the shares and the origins' bytes.
+# little more than one copy of the item per network (each network needs it to enter once, the
+# AS border is held to a trickle, and a peer leaves the origin alone while its near peers hold
+# what it lacks). Prints the shares and the origins' bytes. docs/peer.md says why one copy in
+# all is out of reach together with an 80% share in this topology.
 #
 # Usage: locality_swarm.sh PEER_BINARY SEEDER_BINARY TRACKER_BINARY [SECONDS]
 set -euo pipefail
@@ -98,13 +100,14 @@ run_swarm() {  # NAME FILE FLAGS...
   origin=$(sum_downloaded origin "${reports[@]}")
   share=$(awk -v near="$near" -v far="$far" 'BEGIN { printf "%.3f", ((near + far) > 0 ? near / (near + far) : 0) }')
   copies=$(awk -v origin="$origin" -v size="$size" 'BEGIN { printf "%.2f", origin / size }')
+  per_network=$(awk -v copies="$copies" -v networks="${#networks[@]}" 'BEGIN { printf "%.2f", copies / networks }')
   echo "$name: 12 peers verified; peer-to-peer bytes inside the AS $near, across ASes $far (intra-AS share $share);" \
-    "from the origins $origin bytes ($copies copies)"
+    "from the origins $origin bytes ($copies copies, $per_network per network)"
 }
 
 run_swarm local popular-local.bin
 local_share=$share
-local_copies=$copies
+local_per_network=$per_network
 run_swarm control popular-control.bin --no-locality
 control_share=$share
 
@@ -113,9 +116,9 @@ awk -v share="$local_share" 'BEGIN { exit !(share >= 0.80) }' || fail "only $loc
 awk -v a="$local_share" -v b="$control_share" 'BEGIN { exit !(a > b) }' ||
   fail "locality did not raise the intra-AS share ($local_share against $control_share)"
 # Each AS needs the item to enter it once: from the origin or across an AS border. With the
-# border held to a trickle the origin sends each AS its copy, and some pieces twice (peers of
-# one AS ask it for the same rare piece at once; a supernode per AS is the cure), never more
-# than two copies per AS.
-awk -v copies="$local_copies" -v networks="${#networks[@]}" 'BEGIN { exit !(copies <= 2 * networks) }' ||
-  fail "the origins uploaded $local_copies copies of a popular item to ${#networks[@]} networks"
+# border held to a trickle the origin sends each AS its copy. Without origin deference the
+# peers of one AS ask the origin for the same pieces at once (1.45-1.55 copies per AS
+# measured); with it, 1.05-1.13.
+awk -v copies="$local_per_network" 'BEGIN { exit !(copies <= 1.3) }' ||
+  fail "the origins uploaded $local_per_network copies of a popular item per network (at most 1.3 expected)"
 echo "PASS"

@@ -105,6 +105,19 @@ TEST_CASE("origin connections have their own limit and do not count as far") {
     CHECK(close == std::vector<std::uint64_t>{5});
 }
 
+TEST_CASE("a downloader leaves the origin alone while near peers hold enough of what it lacks, with hysteresis") {
+    const origin_deference rule{8, 2};
+    CHECK_FALSE(hold_off_origin(false, 7, rule));
+    CHECK(hold_off_origin(false, 8, rule));
+    // Holding: it stays away until near peers hold no more than release_at pieces it lacks.
+    CHECK(hold_off_origin(true, 3, rule));
+    CHECK_FALSE(hold_off_origin(true, 2, rule));
+    CHECK_FALSE(hold_off_origin(true, 0, rule));
+    // hold_at 0: never (a stream, or --defer-origin-at 0).
+    CHECK_FALSE(hold_off_origin(false, 1000, origin_deference{0, 0}));
+    CHECK_FALSE(hold_off_origin(true, 1000, origin_deference{0, 0}));
+}
+
 TEST_CASE("the near prefixes of an emulated network are its subnet, its prefix and its AS's other prefixes") {
     const auto prefixes = near_prefixes(loopback_internet(), at("127.10.0.5"), {});
     const auto has = [&](const char* text) {

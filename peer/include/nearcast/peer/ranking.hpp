@@ -93,6 +93,17 @@ struct backstop_options {
     std::int64_t min_rate = 32 * 1024;  // payload bytes/s from BitTorrent peers
 };
 
+// When a downloading peer leaves the origin alone for a while: its near peers hold enough of
+// what it still lacks to keep it busy, so the origin need not send those pieces into the
+// network a second time. Hysteresis keeps it from flapping: it holds off from `hold_at` such
+// pieces and comes back at `release_at` or fewer. (The shell closes its origin connections
+// while it holds off, so no request waits in an origin's queue, and opens them again after.)
+struct origin_deference {
+    std::uint32_t hold_at = 8;
+    std::uint32_t release_at = 2;
+};
+bool hold_off_origin(bool holding_now, std::uint32_t near_supply, const origin_deference& rule);
+
 class backstop {
 public:
     explicit backstop(backstop_options options) : options_(options) {}
