@@ -231,6 +231,7 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params) { return add
 
 void peer_session::remove(const lt::torrent_handle& handle, bool delete_files) {
     std::erase_if(items_, [&](const tracked_item& item) { return item.handle == handle; });
+    locality_->set_origin_held(handle, false);
     if (handle == handle_) handle_ = {};
     session_.remove_torrent(handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
 }
@@ -411,13 +412,13 @@ void peer_session::defer_origin(tracked_item& item) {
             // A near peer that chokes us supplies nothing now, whatever it holds.
             if (peer.flags & lt::peer_info::remote_choked) continue;
             if (classify(locality_->distance_to(*address), false, locality_->options()) != peer_kind::near) continue;
-            for (lt::piece_index_t piece{0}; static_cast<std::size_t>(static_cast<int>(piece)) < wanted.size(); ++piece) {
-                const auto index = static_cast<std::size_t>(static_cast<int>(piece));
-                if (supplied[index] || wanted[index] == lt::dont_download || piece >= peer.pieces.end_index() ||
-                    !peer.pieces[piece] || (piece < have.end_index() && have[piece])) {
-                    continue;
-                }
-                supplied[index] = true;
+            const int pieces = std::min(static_cast<int>(wanted.size()), static_cast<int>(peer.pieces.size()));
+            for (int index = 0; index < pieces; ++index) {
+                const lt::piece_index_t piece{index};
+                const auto slot = static_cast<std::size_t>(index);
+                if (supplied[slot] || wanted[slot] == lt::dont_download || !peer.pieces[piece]) continue;
+                if (piece < have.end_index() && have[piece]) continue;
+                supplied[slot] = true;
                 ++near_supply;
             }
         }
@@ -428,7 +429,7 @@ void peer_session::defer_origin(tracked_item& item) {
     locality_->set_origin_held(item.handle, hold);
     if (hold) {
         spdlog::debug("{}: near peers hold {} pieces we lack; leaving the origin alone", item.last.status.name, near_supply);
-    } else {
+    } else if (!item.last.complete) {
         spdlog::debug("{}: near peers hold {} pieces we lack; the origin again", item.last.status.name, near_supply);
         for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
     }
