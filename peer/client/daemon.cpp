@@ -58,7 +58,7 @@ public:
           session_(options_, routing_),
           timer_(io_),
           signals_(io_, SIGINT, SIGTERM) {
-        cap_ = {options.monthly_cap_bytes, options.upload_limit, options.uploading};
+        cap_ = configured_cap();
         download_limit_ = options.download_limit;
         load_index();
         if (!saved_limits_.empty()) {
@@ -197,9 +197,12 @@ private:
         }
     }
 
+    // The upload rules of the command line and config file.
+    upload_cap configured_cap() const { return {options_.monthly_cap_bytes, options_.upload_limit, options_.uploading}; }
+
     void apply_limits(const limit_change& change) {
         if (change.reset) {
-            cap_ = {options_.monthly_cap_bytes, options_.upload_limit, options_.uploading};
+            cap_ = configured_cap();
             set_download_limit(options_.download_limit);
         }
         if (change.upload_rate) cap_.rate_limit = *change.upload_rate;

@@ -206,7 +206,7 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params, const fs::pa
             }
         }
     }
-    tracked_item item{{}, {}, {}, backstop(options_.backstop), save_path, 0, false, true, false, {}, {}};
+    tracked_item item(backstop(options_.backstop), save_path);
     if (params.ti) {
         add_origin_hosts(*params.ti);
         for (const auto& seed : params.ti->web_seeds()) item.withheld_web_seeds.push_back(seed.url);
@@ -393,44 +393,44 @@ void peer_session::defer_origin(tracked_item& item) {
     if (!may_defer && !item.origin_held) return;
     if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250)) return;
     item.deference_checked = now;
-    std::uint32_t near_supply = 0;
+    std::uint32_t supply = 0;
     if (may_defer) {
-        std::vector<lt::peer_info> peers;
-        item.handle.get_peer_info(peers);
         const auto wanted = item.handle.get_piece_priorities();
         const auto& have = item.last.status.pieces;
-        std::vector<bool> supplied(wanted.size(), false);
+        std::vector<bool> missing(wanted.size());
+        for (std::size_t piece = 0; piece < wanted.size(); ++piece) {
+            const lt::piece_index_t index{static_cast<int>(piece)};
+            missing[piece] = wanted[piece] != lt::dont_download && !(index < have.end_index() && have[index]);
+        }
+        std::vector<lt::peer_info> peers;
+        item.handle.get_peer_info(peers);
+        std::vector<piece_supplier> suppliers;
         for (const auto& peer : peers) {
             const auto address = to_proximity(peer.ip.address());
             if (!address) continue;
-            if (locality_->is_origin(*address)) {
-                if (std::find(item.origin_endpoints.begin(), item.origin_endpoints.end(), peer.ip) == item.origin_endpoints.end()) {
-                    item.origin_endpoints.push_back(peer.ip);
-                }
-                continue;
+            const bool origin = locality_->is_origin(*address);
+            if (origin && std::find(item.origin_endpoints.begin(), item.origin_endpoints.end(), peer.ip) == item.origin_endpoints.end()) {
+                item.origin_endpoints.push_back(peer.ip);
             }
-            // A near peer that chokes us supplies nothing now, whatever it holds.
-            if (peer.flags & lt::peer_info::remote_choked) continue;
-            if (classify(locality_->distance_to(*address), false, locality_->options()) != peer_kind::near) continue;
-            const int pieces = std::min(static_cast<int>(wanted.size()), static_cast<int>(peer.pieces.size()));
-            for (int index = 0; index < pieces; ++index) {
-                const lt::piece_index_t piece{index};
-                const auto slot = static_cast<std::size_t>(index);
-                if (supplied[slot] || wanted[slot] == lt::dont_download || !peer.pieces[piece]) continue;
-                if (piece < have.end_index() && have[piece]) continue;
-                supplied[slot] = true;
-                ++near_supply;
+            piece_supplier supplier{classify(locality_->distance_to(*address), origin, locality_->options()),
+                                    !(peer.flags & lt::peer_info::remote_choked), {}};
+            if (supplier.kind != peer_kind::near || !supplier.unchokes_us) continue;  // supplies nothing: no copy
+            supplier.pieces.resize(static_cast<std::size_t>(peer.pieces.size()));
+            for (std::size_t piece = 0; piece < supplier.pieces.size(); ++piece) {
+                supplier.pieces[piece] = peer.pieces[lt::piece_index_t{static_cast<int>(piece)}];
             }
+            suppliers.push_back(std::move(supplier));
         }
+        supply = near_supply(suppliers, missing);
     }
-    const bool hold = may_defer && hold_off_origin(item.origin_held, near_supply, options_.deference);
+    const bool hold = may_defer && hold_off_origin(item.origin_held, supply, options_.deference);
     if (hold == item.origin_held) return;
     item.origin_held = hold;
     locality_->set_origin_held(item.handle, hold);
     if (hold) {
-        spdlog::debug("{}: near peers hold {} pieces we lack; leaving the origin alone", item.last.status.name, near_supply);
+        spdlog::debug("{}: near peers hold {} pieces we lack; leaving the origin alone", item.last.status.name, supply);
     } else if (!item.last.complete) {
-        spdlog::debug("{}: near peers hold {} pieces we lack; the origin again", item.last.status.name, near_supply);
+        spdlog::debug("{}: near peers hold {} pieces we lack; the origin again", item.last.status.name, supply);
         for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
     }
 }

@@ -71,6 +71,7 @@ public:
 
 private:
     struct tracked_item {
+        tracked_item(backstop web_seed_rule, std::filesystem::path path) : rule(web_seed_rule), save_path(std::move(path)) {}
         lt::torrent_handle handle;
         item_status last;
         // The origin's web seeds, held back until the backstop rule calls them in.

@@ -66,6 +66,21 @@ bool hold_off_origin(bool holding_now, std::uint32_t near_supply, const origin_d
     return holding_now ? near_supply > rule.release_at : near_supply >= rule.hold_at;
 }
 
+std::uint32_t near_supply(std::span<const piece_supplier> suppliers, const std::vector<bool>& missing) {
+    std::vector<bool> counted(missing.size(), false);
+    std::uint32_t supply = 0;
+    for (const auto& supplier : suppliers) {
+        if (supplier.kind != peer_kind::near || !supplier.unchokes_us) continue;
+        const std::size_t pieces = std::min(missing.size(), supplier.pieces.size());
+        for (std::size_t piece = 0; piece < pieces; ++piece) {
+            if (!missing[piece] || !supplier.pieces[piece] || counted[piece]) continue;
+            counted[piece] = true;
+            ++supply;
+        }
+    }
+    return supply;
+}
+
 std::vector<proximity::ip_prefix> near_prefixes(const proximity::model& routing, proximity::ip_address self,
                                                 const locality_options& options) {
     using proximity::nearness;

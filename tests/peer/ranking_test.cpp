@@ -118,6 +118,19 @@ TEST_CASE("a downloader leaves the origin alone while near peers hold enough of 
     CHECK_FALSE(hold_off_origin(true, 1000, origin_deference{0, 0}));
 }
 
+TEST_CASE("near supply counts the missing pieces near peers that unchoke us hold, each once") {
+    const std::vector<bool> missing = {true, true, true, false, true};
+    const std::vector<piece_supplier> suppliers = {
+        {peer_kind::near, true, {true, true, false, true, false}},    // 0, 1 (3 is not missing)
+        {peer_kind::near, true, {false, true, true}},                  // 2 (1 counted already); shorter bitfield
+        {peer_kind::near, false, {true, true, true, true, true}},      // chokes us: nothing
+        {peer_kind::far, true, {true, true, true, true, true}},        // far: nothing
+        {peer_kind::origin, true, {true, true, true, true, true}},     // the origin: nothing
+    };
+    CHECK(near_supply(suppliers, missing) == 3);
+    CHECK(near_supply({}, missing) == 0);
+}
+
 TEST_CASE("the near prefixes of an emulated network are its subnet, its prefix and its AS's other prefixes") {
     const auto prefixes = near_prefixes(loopback_internet(), at("127.10.0.5"), {});
     const auto has = [&](const char* text) {

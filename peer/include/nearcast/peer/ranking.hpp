@@ -104,6 +104,17 @@ struct origin_deference {
 };
 bool hold_off_origin(bool holding_now, std::uint32_t near_supply, const origin_deference& rule);
 
+// One connected peer as origin deference sees it.
+struct piece_supplier {
+    peer_kind kind = peer_kind::far;
+    bool unchokes_us = false;
+    std::vector<bool> pieces;  // what it holds, by piece index
+};
+// The pieces we still want and lack (`missing`) that at least one near peer holds and lets us
+// download now: a peer that chokes us supplies nothing, whatever it holds; far peers and
+// origins do not count. Each piece counts once.
+std::uint32_t near_supply(std::span<const piece_supplier> suppliers, const std::vector<bool>& missing);
+
 class backstop {
 public:
     explicit backstop(backstop_options options) : options_(options) {}
