@@ -76,8 +76,33 @@ std::map<std::string, std::uint64_t> locality_state::downloaded_by_as_text() con
 
 void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held) {
     std::lock_guard lock(mutex_);
+    origin_verdicts_.insert(torrent);
     if (held) origin_held_.insert(torrent);
     else origin_held_.erase(torrent);
+}
+
+void locality_state::forget_origin(const lt::torrent_handle& torrent) {
+    std::lock_guard lock(mutex_);
+    origin_held_.erase(torrent);
+    origin_verdicts_.erase(torrent);
+    near_named_.erase(torrent);
+}
+
+void locality_state::set_defers(bool defers) {
+    std::lock_guard lock(mutex_);
+    defers_ = defers;
+}
+
+void locality_state::note_near_named(const lt::torrent_handle& torrent) {
+    std::lock_guard lock(mutex_);
+    near_named_.insert(torrent);
+    origin_verdicts_.erase(torrent);  // news the client has not weighed yet
+}
+
+bool locality_state::origin_waits(const lt::torrent_handle& torrent) const {
+    std::lock_guard lock(mutex_);
+    if (origin_held_.count(torrent) > 0) return true;
+    return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
 }
 
 bool locality_state::origin_held(const lt::torrent_handle& torrent) const {
@@ -152,8 +177,9 @@ constexpr int largest_summary = 64 * 1024;
 // One connection: where it is, what it is, and what it has carried so far.
 class peer_locality final : public lt::peer_plugin {
 public:
-    peer_locality(const lt::peer_connection_handle& connection, std::shared_ptr<locality_state> state, std::uint64_t id)
-        : connection_(connection), state_(std::move(state)), id_(id) {
+    peer_locality(const lt::peer_connection_handle& connection, std::shared_ptr<locality_state> state, std::uint64_t id,
+                  lt::torrent_handle torrent)
+        : connection_(connection), state_(std::move(state)), id_(id), torrent_(std::move(torrent)) {
         address_ = to_proximity(connection.remote().address());
         distance_ = address_ ? state_->distance_to(*address_) : proximity::network_distance{};
         asn_ = address_ ? state_->as_of(*address_) : 0;
@@ -213,6 +239,25 @@ public:
 
     void on_disconnect(const lt::error_code&) override { release(); }
 
+    // An origin's unchoke waits while the client leaves the origin alone (or has not yet said
+    // whether it will): libtorrent never hears of it, so it sends no request.
+    bool on_unchoke() override {
+        unchoke_waiting_ = origin_ && !web_seed_ && state_->origin_waits(torrent_);
+        return unchoke_waiting_;
+    }
+    bool on_choke() override {
+        unchoke_waiting_ = false;
+        return false;
+    }
+    // Once the origin may send again, a repeated INTERESTED makes it repeat its unchoke, which
+    // libtorrent then hears (an unchoked peer answers INTERESTED with UNCHOKE).
+    void resume_origin() {
+        if (!unchoke_waiting_ || connection_.is_disconnecting() || state_->origin_waits(torrent_)) return;
+        unchoke_waiting_ = false;
+        const char interested[5] = {0, 0, 0, 1, 2};
+        connection_.send_buffer(interested, static_cast<int>(sizeof interested));
+    }
+
     // Sends our summary to a peer that understands it, while we are a supernode.
     void send_summary() {
         if (remote_message_id_ == 0 || !state_->supernode() || connection_.is_disconnecting()) return;
@@ -229,6 +274,11 @@ public:
 
     // Counted as each block arrives and leaves, so the totals are whole the moment a download ends.
     bool on_piece(const lt::peer_request& piece, lt::span<const char>) override {
+        // The origin is held: its connection goes at the next block, not at the next tick.
+        if (origin_ && !web_seed_ && state_->origin_held(torrent_) && !connection_.is_disconnecting()) {
+            connection_.disconnect(lt::errors::too_many_connections, lt::operation_t::bittorrent);
+            ++state_->counters.far_closed;
+        }
         auto& counters = state_->counters;
         const auto bytes = static_cast<std::uint64_t>(piece.length);
         state_->count_from_as(asn_, bytes);
@@ -273,6 +323,8 @@ private:
     bool child_ = false;
     bool fellow_ = false;
     int remote_message_id_ = 0;
+    lt::torrent_handle torrent_;
+    bool unchoke_waiting_ = false;
 };
 
 class torrent_locality final : public lt::torrent_plugin {
@@ -289,11 +341,12 @@ public:
         const auto address = to_proximity(where.address());
         if (!address || state_->is_origin(*address)) return;
         if (classify(state_->distance_to(*address), false, state_->options()) != peer_kind::near) return;
+        state_->note_near_named(handle_);
         state_->queue_connection(handle_, where);
     }
 
     std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& connection) override {
-        auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_);
+        auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_, handle_);
         peers_.push_back(plugin);
         return plugin;
     }
@@ -312,6 +365,7 @@ public:
             for (const auto& peer : live) peer->send_summary();
         }
         if (!state_->enforce()) return;
+        for (const auto& peer : live) peer->resume_origin();
         std::vector<connection> connections;
         for (const auto& peer : live) {
             if (!peer->exempt()) connections.push_back(peer->as_connection());

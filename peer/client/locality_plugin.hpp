@@ -75,9 +75,19 @@ public:
     // Fellows heard from within `fresh` (they repeat their summary every few seconds).
     std::vector<std::pair<proximity::ip_address, supernode_summary>> fellows(std::chrono::seconds fresh) const;
 
-    // Torrents whose origin connections are closed for now (origin_deference).
+    // Torrents whose origin connections are closed for now (origin_deference). Each call is
+    // the client's verdict on a torrent; forget_origin drops it with the torrent.
     void set_origin_held(const lt::torrent_handle& torrent, bool held);
     bool origin_held(const lt::torrent_handle& torrent) const;
+    void forget_origin(const lt::torrent_handle& torrent);
+    // Whether the client defers to near peers at all (locality on, --defer-origin-at not 0).
+    void set_defers(bool defers);
+    // The tracker (or peer exchange) named a near peer for this torrent.
+    void note_near_named(const lt::torrent_handle& torrent);
+    // The origin's unchoke waits: the origin is held, or a near peer was named since the
+    // client's last verdict (a peer that joins a busy network asks its neighbours first, not
+    // the origin in the moment before it knows them).
+    bool origin_waits(const lt::torrent_handle& torrent) const;
 
     const locality_options& options() const { return options_; }
     // false: count bytes by source but never close a connection (the control, --no-locality).
@@ -102,6 +112,9 @@ private:
     };
     std::map<proximity::ip_address, fellow> fellows_;
     std::set<lt::torrent_handle> origin_held_;
+    std::set<lt::torrent_handle> origin_verdicts_;
+    std::set<lt::torrent_handle> near_named_;
+    bool defers_ = false;
 };
 
 std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);

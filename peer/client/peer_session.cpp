@@ -109,6 +109,7 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
     session_.add_extension(&lt::create_ut_metadata_plugin);
     session_.add_extension(&lt::create_smart_ban_plugin);
     session_.add_extension(make_locality_plugin(locality_));
+    locality_->set_defers(options.locality && options.deference.hold_at > 0);
     const auto bind = parse_endpoint(options.bind, "--bind");
     if (!options.public_ip.empty()) {
         const auto address = proximity::ip_address::parse(options.public_ip);
@@ -231,7 +232,7 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params) { return add
 
 void peer_session::remove(const lt::torrent_handle& handle, bool delete_files) {
     std::erase_if(items_, [&](const tracked_item& item) { return item.handle == handle; });
-    locality_->set_origin_held(handle, false);
+    locality_->forget_origin(handle);
     if (handle == handle_) handle_ = {};
     session_.remove_torrent(handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
 }
@@ -390,10 +391,9 @@ void peer_session::defer_origin(tracked_item& item) {
     const auto now = std::chrono::steady_clock::now();
     const bool may_defer = options_.locality && item.defer_origin && options_.deference.hold_at > 0 &&
                            item.last.has_metadata && !item.last.complete;
-    if (!may_defer && !item.origin_held) return;
     if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250)) return;
     item.deference_checked = now;
-    std::uint32_t supply = 0;
+    origin_outlook outlook;
     if (may_defer) {
         const auto wanted = item.handle.get_piece_priorities();
         const auto& have = item.last.status.pieces;
@@ -401,10 +401,12 @@ void peer_session::defer_origin(tracked_item& item) {
         for (std::size_t piece = 0; piece < wanted.size(); ++piece) {
             const lt::piece_index_t index{static_cast<int>(piece)};
             missing[piece] = wanted[piece] != lt::dont_download && !(index < have.end_index() && have[index]);
+            if (missing[piece]) ++outlook.missing;
         }
         std::vector<lt::peer_info> peers;
         item.handle.get_peer_info(peers);
         std::vector<piece_supplier> suppliers;
+        std::vector<proximity::ip_address> near_downloaders;
         for (const auto& peer : peers) {
             const auto address = to_proximity(peer.ip.address());
             if (!address) continue;
@@ -414,6 +416,11 @@ void peer_session::defer_origin(tracked_item& item) {
             }
             piece_supplier supplier{classify(locality_->distance_to(*address), origin, locality_->options()),
                                     !(peer.flags & lt::peer_info::remote_choked), {}};
+            // Only a nearcast peer can be the network's gateway: it defers by the same rule, and
+            // another client may not fetch from the origin at all.
+            if (supplier.kind == peer_kind::near && !(peer.flags & lt::peer_info::seed) && peer.client.starts_with("nearcast-peer")) {
+                near_downloaders.push_back(*address);
+            }
             if (supplier.kind != peer_kind::near || !supplier.unchokes_us) continue;  // supplies nothing: no copy
             supplier.pieces.resize(static_cast<std::size_t>(peer.pieces.size()));
             for (std::size_t piece = 0; piece < supplier.pieces.size(); ++piece) {
@@ -421,16 +428,22 @@ void peer_session::defer_origin(tracked_item& item) {
             }
             suppliers.push_back(std::move(supplier));
         }
-        supply = near_supply(suppliers, missing);
+        outlook.near_supply = near_supply(suppliers, missing);
+        const auto self = locality_->self();
+        if (self) outlook.position = place_among(*self, near_downloaders);
     }
-    const bool hold = may_defer && hold_off_origin(item.origin_held, supply, options_.deference);
+    const bool hold = may_defer && hold_off_origin(item.origin_held, outlook, options_.deference);
+    // Every verdict goes to the plugin: one that has just heard of near peers holds the
+    // origin's unchoke back until the next.
+    locality_->set_origin_held(item.handle, hold);
     if (hold == item.origin_held) return;
     item.origin_held = hold;
-    locality_->set_origin_held(item.handle, hold);
     if (hold) {
-        spdlog::debug("{}: near peers hold {} pieces we lack; leaving the origin alone", item.last.status.name, supply);
+        spdlog::debug("{}: near peers hold {} of the {} pieces we lack{}; leaving the origin alone", item.last.status.name,
+                      outlook.near_supply, outlook.missing, outlook.position == gateway_position::follower ? ", and one with a lower address fetches too" : "");
     } else if (!item.last.complete) {
-        spdlog::debug("{}: near peers hold {} pieces we lack; the origin again", item.last.status.name, supply);
+        spdlog::debug("{}: near peers hold {} of the {} pieces we lack; the origin again", item.last.status.name,
+                      outlook.near_supply, outlook.missing);
         for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
     }
 }

@@ -61,9 +61,21 @@ std::vector<std::uint64_t> connections_to_close(std::span<const connection> conn
     return close;
 }
 
-bool hold_off_origin(bool holding_now, std::uint32_t near_supply, const origin_deference& rule) {
-    if (rule.hold_at == 0) return false;
-    return holding_now ? near_supply > rule.release_at : near_supply >= rule.hold_at;
+gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders) {
+    if (near_downloaders.empty()) return gateway_position::alone;
+    const bool behind = std::any_of(near_downloaders.begin(), near_downloaders.end(), [&](const auto& other) { return other < self; });
+    return behind ? gateway_position::follower : gateway_position::gateway;
+}
+
+bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const origin_deference& rule) {
+    if (rule.hold_at == 0 || outlook.missing == 0) return false;
+    if (outlook.near_supply >= outlook.missing) return true;  // near peers can finish it
+    switch (outlook.position) {
+        case gateway_position::follower: return true;
+        case gateway_position::gateway: return false;  // the network's pieces come through it
+        case gateway_position::alone: break;
+    }
+    return holding_now ? outlook.near_supply > rule.release_at : outlook.near_supply >= rule.hold_at;
 }
 
 std::uint32_t near_supply(std::span<const piece_supplier> suppliers, const std::vector<bool>& missing) {

@@ -107,15 +107,38 @@ TEST_CASE("origin connections have their own limit and do not count as far") {
 
 TEST_CASE("a downloader leaves the origin alone while near peers hold enough of what it lacks, with hysteresis") {
     const origin_deference rule{8, 2};
-    CHECK_FALSE(hold_off_origin(false, 7, rule));
-    CHECK(hold_off_origin(false, 8, rule));
+    const auto hold = [&](bool now, std::uint32_t supply, std::uint32_t missing,
+                          gateway_position position = gateway_position::alone) {
+        return hold_off_origin(now, origin_outlook{supply, missing, position}, rule);
+    };
+    CHECK_FALSE(hold(false, 7, 100));
+    CHECK(hold(false, 8, 100));
     // Holding: it stays away until near peers hold no more than release_at pieces it lacks.
-    CHECK(hold_off_origin(true, 3, rule));
-    CHECK_FALSE(hold_off_origin(true, 2, rule));
-    CHECK_FALSE(hold_off_origin(true, 0, rule));
-    // hold_at 0: never (a stream, or --defer-origin-at 0).
-    CHECK_FALSE(hold_off_origin(false, 1000, origin_deference{0, 0}));
-    CHECK_FALSE(hold_off_origin(true, 1000, origin_deference{0, 0}));
+    CHECK(hold(true, 3, 100));
+    CHECK_FALSE(hold(true, 2, 100));
+    CHECK_FALSE(hold(true, 0, 100));
+    // Near peers hold every piece it lacks: it stays away (or goes away) however few they are.
+    CHECK(hold(true, 2, 2));
+    CHECK(hold(false, 1, 1));
+    CHECK_FALSE(hold(true, 1, 2));
+    // A near peer with a lower address fetches from the origin for the network; that peer, the
+    // gateway, keeps the origin however much its followers hold, unless they hold all it lacks.
+    CHECK(hold(false, 0, 100, gateway_position::follower));
+    CHECK(hold(true, 0, 100, gateway_position::follower));
+    CHECK_FALSE(hold(false, 50, 100, gateway_position::gateway));
+    CHECK_FALSE(hold(true, 50, 100, gateway_position::gateway));
+    CHECK(hold(false, 100, 100, gateway_position::gateway));
+    // Nothing left to fetch, or hold_at 0 (a stream, or --defer-origin-at 0): never.
+    CHECK_FALSE(hold(false, 0, 0, gateway_position::follower));
+    CHECK_FALSE(hold_off_origin(false, origin_outlook{1000, 1000, gateway_position::follower}, origin_deference{0, 0}));
+    CHECK_FALSE(hold_off_origin(true, origin_outlook{1000, 1000, gateway_position::follower}, origin_deference{0, 0}));
+}
+
+TEST_CASE("the near peer with the lowest address among those still downloading is the network's gateway") {
+    const std::vector<proximity::ip_address> others = {at("127.10.0.14"), at("127.11.0.2")};
+    CHECK(place_among(at("127.10.0.11"), others) == gateway_position::gateway);
+    CHECK(place_among(at("127.10.0.20"), others) == gateway_position::follower);
+    CHECK(place_among(at("127.10.0.20"), {}) == gateway_position::alone);
 }
 
 TEST_CASE("near supply counts the missing pieces near peers that unchoke us hold, each once") {

@@ -93,16 +93,32 @@ struct backstop_options {
     std::int64_t min_rate = 32 * 1024;  // payload bytes/s from BitTorrent peers
 };
 
-// When a downloading peer leaves the origin alone for a while: its near peers hold enough of
-// what it still lacks to keep it busy, so the origin need not send those pieces into the
-// network a second time. Hysteresis keeps it from flapping: it holds off from `hold_at` such
-// pieces and comes back at `release_at` or fewer. (The shell closes its origin connections
-// while it holds off, so no request waits in an origin's queue, and opens them again after.)
+// When a downloading peer leaves the origin alone for a while, so that the origin sends each
+// piece into a network about once:
+// * A near peer with a lower address is still downloading: that peer is the network's
+//   gateway to the origin, and the others take the pieces from it and from each other. (Each
+//   peer decides from the peers it is connected to; two that do not see each other yet may
+//   both fetch for a moment.) The gateway itself keeps the origin while others follow it.
+// * Near peers hold every piece it lacks (the end of a download, where every peer of a network
+//   would otherwise ask the origin for the same last pieces).
+// * With no near peer downloading (near seeds, or peers that want other parts of the item):
+//   near peers hold enough of what it lacks to keep it busy, from `hold_at` such pieces, with
+//   hysteresis, until they hold `release_at` or fewer.
+// (The shell closes its origin connections while it holds off, so no request waits in an
+// origin's queue, and opens them again after.)
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
 };
-bool hold_off_origin(bool holding_now, std::uint32_t near_supply, const origin_deference& rule);
+// Where a peer stands among the near peers still downloading the item, by address.
+enum class gateway_position : std::uint8_t { alone, gateway, follower };
+gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders);
+struct origin_outlook {
+    std::uint32_t near_supply = 0;  // pieces it lacks that near peers hold (near_supply below)
+    std::uint32_t missing = 0;      // pieces it wants and lacks
+    gateway_position position = gateway_position::alone;
+};
+bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const origin_deference& rule);
 
 // One connected peer as origin deference sees it.
 struct piece_supplier {
