@@ -122,7 +122,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("far-download-limit-kb", po::value(&far_download_kb)->default_value(far_download_kb), "download from all far peers together, kB/s, 0 = none")
         ("web-seeds", po::value(&web_seeds)->default_value(web_seeds), "the origin's HTTP web seeds: backstop (only when BitTorrent delivers too little), always, never")
         ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
-        ("defer-origin-at", po::value(&out.deference.hold_at)->default_value(out.deference.hold_at), "close the origin's BitTorrent connections while near peers hold this many pieces we lack, until they hold a quarter of it (0: never; streams never do)")
+        ("defer-origin-at", po::value(&out.deference.hold_at)->default_value(out.deference.hold_at), "origin deference: leave the origin to the network's gateway (the near nearcast peer with the lowest address still downloading) and, with no near downloader, close the origin's connections while near peers hold this many pieces we lack, until they hold a quarter of it (0: never defer; streams never do)")
         ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
     po::options_description stream("Stream");
     stream.add_options()

@@ -9,7 +9,8 @@
 #   supernodes on, the elected daemons pre-fetch it (relaying among themselves before the
 #   origin), and the second wave (three peers per AS) finds it inside its own AS. Checks: every
 #   peer verified; with supernodes, more of the downloaders' bytes come from inside their AS and
-#   the origins send fewer bytes; supernodes stopped with SIGTERM tell the tracker they leave.
+#   the origins send fewer bytes, little more than one copy of the item in all (at most 1.5
+#   copies for the three networks); supernodes stopped with SIGTERM tell the tracker they leave.
 # failure: ten supernodes hold an item; eighteen peers fetch it at a bounded rate; three
 #   supernodes (30%) are killed with SIGKILL in the middle; one survivor is an operator's server
 #   (registered with the admin secret: 20 times the admission limit). Checks: every download completes
@@ -232,6 +233,14 @@ compare() {
     fail "supernodes did not raise the intra-AS share ($share_with against $share_without)"
   awk -v r="$origin_ratio" 'BEGIN { exit !(r < 1) }' ||
     fail "supernodes did not lower the origins' bytes ($origin_with against $origin_without)"
+  # The supernodes relay among themselves before the origin: the origins send the item about
+  # once in all, not once into each of the three networks.
+  local copies_with copies_without
+  copies_with=$(awk -v bytes="$origin_with" -v size="$size" 'BEGIN { printf "%.2f", bytes / size }')
+  copies_without=$(awk -v bytes="$origin_without" -v size="$size" 'BEGIN { printf "%.2f", bytes / size }')
+  echo "the origins sent $copies_with copies of the item in all with supernodes, $copies_without without"
+  awk -v copies="$copies_with" 'BEGIN { exit !(copies <= 1.5) }' ||
+    fail "with a supernode in each of three networks the origins sent $copies_with copies in all (at most 1.5 expected)"
   echo "PASS"
   echo "figure intra_as_share_with $share_with"
   echo "figure intra_as_share_without $share_without"
