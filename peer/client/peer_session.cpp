@@ -416,9 +416,14 @@ void peer_session::defer_origin(tracked_item& item) {
             }
             piece_supplier supplier{classify(locality_->distance_to(*address), origin, locality_->options()),
                                     !(peer.flags & lt::peer_info::remote_choked), {}};
-            // Only a nearcast peer can be the network's gateway: it defers by the same rule, and
-            // another client may not fetch from the origin at all.
-            if (supplier.kind == peer_kind::near && !(peer.flags & lt::peer_info::seed) && peer.client.starts_with("nearcast-peer")) {
+            // Only a nearcast peer that has unchoked us in the last 30 s can be our gateway: it
+            // defers by the same rule (another client may not fetch from the origin at all), and
+            // it passes on what it fetches (one with uploading switched off chokes everyone).
+            if (supplier.kind == peer_kind::near && supplier.unchokes_us) item.near_unchoked_at[*address] = now;
+            const auto unchoked = item.near_unchoked_at.find(*address);
+            if (supplier.kind == peer_kind::near && unchoked != item.near_unchoked_at.end() &&
+                now - unchoked->second < std::chrono::seconds(30) && !(peer.flags & lt::peer_info::seed) &&
+                peer.client.starts_with("nearcast-peer")) {
                 near_downloaders.push_back(*address);
             }
             if (supplier.kind != peer_kind::near || !supplier.unchokes_us) continue;  // supplies nothing: no copy

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -85,6 +86,9 @@ private:
         bool defer_origin = true;
         bool origin_held = false;
         std::vector<lt::tcp::endpoint> origin_endpoints;
+        // When each near peer last unchoked us: a gateway candidate is one that passes on what
+        // it fetches, and libtorrent rotates its unchokes every 15-30 s.
+        std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_unchoked_at;
         std::chrono::steady_clock::time_point deference_checked{};
     };
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.
