@@ -75,9 +75,20 @@ public:
     // Whether the piece is verified, from the copy of libtorrent's bitfield the client's loop
     // refreshes on every alert: never a call into libtorrent's thread, which a download keeps
     // busy, on the way of an answer. A piece verified a moment ago is seen on the next refresh.
-    bool has(int piece) const {
+    // Verified pieces as the client's last status said, and when that says no, as libtorrent
+    // says now: the status can be a poll behind, and the head of the file is verified (and
+    // the URL printed) before the status that shows it reaches us.
+    bool known(int piece) const {
         const auto index = static_cast<std::size_t>(piece);
         return index < have_.size() && have_[index];
+    }
+    bool has(int piece) {
+        const auto index = static_cast<std::size_t>(piece);
+        if (known(piece)) return true;
+        if (piece < 0 || !file_.handle.is_valid() || !file_.handle.have_piece(lt::piece_index_t(piece))) return false;
+        if (index >= have_.size()) have_.resize(index + 1, false);
+        have_[index] = true;
+        return true;
     }
 
     void playing(int piece) {
@@ -92,7 +103,7 @@ public:
         }
         window_first_ = piece;
         for (const auto& deadline : window) {
-            if (!has(deadline.piece)) file_.handle.set_piece_deadline(lt::piece_index_t(deadline.piece), deadline.deadline_ms);
+            if (!known(deadline.piece)) file_.handle.set_piece_deadline(lt::piece_index_t(deadline.piece), deadline.deadline_ms);
         }
     }
 
