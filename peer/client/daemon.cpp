@@ -254,9 +254,11 @@ private:
 
     void apply_upload_rule() {
         const std::int64_t rate = upload_rate_now(cap_, uploaded_this_month_);
+        const int slots = unchoke_slots(rate, session_.locality().admission().limit());
+        if (rate == applied_rate_ && slots == applied_slots_) return;
         lt::settings_pack pack;
         // No unchoked peer means no upload at all; a rate limit of 0 would mean "unlimited".
-        pack.set_int(lt::settings_pack::unchoke_slots_limit, rate == 0 ? 0 : 8);
+        pack.set_int(lt::settings_pack::unchoke_slots_limit, slots);
         pack.set_int(lt::settings_pack::upload_rate_limit, rate > 0 ? static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)) : 0);
         session_.session().apply_settings(pack);
         if (rate != applied_rate_) {
@@ -264,6 +266,7 @@ private:
                                                  : rate < 0 ? std::string("unlimited") : human_bytes(static_cast<double>(rate)) + "/s");
         }
         applied_rate_ = rate;
+        applied_slots_ = slots;
     }
 
     void tick() {
@@ -271,6 +274,7 @@ private:
         for (auto& [id, entry] : entries_) {
             if (entry.stream) entry.stream->update_pieces(session_.status_of(entry.handle).status.pieces);
         }
+        apply_upload_rule();  // a supernode's election changes its unchoke slots
         if (agent_ && ticks_ % 5 == 0) {
             // The tracker checks the port it is told: report once the listener is up.
             if (!agent_started_ && session_.session().listen_port() != 0) agent_->start(), agent_started_ = true;
@@ -458,6 +462,7 @@ private:
     std::uint64_t uploaded_this_month_ = 0;
     std::uint64_t counted_upload_ = 0;
     std::int64_t applied_rate_ = -2;
+    int applied_slots_ = -1;
     unsigned ticks_ = 0;
     bool stopping_ = false;
 };

@@ -407,6 +407,7 @@ void peer_session::defer_origin(tracked_item& item) {
         item.handle.get_peer_info(peers);
         std::vector<piece_supplier> suppliers;
         std::vector<proximity::ip_address> near_downloaders;
+        const bool supernode = locality_->supernode();
         for (const auto& peer : peers) {
             const auto address = to_proximity(peer.ip.address());
             if (!address) continue;
@@ -414,12 +415,22 @@ void peer_session::defer_origin(tracked_item& item) {
             if (origin && std::find(item.origin_endpoints.begin(), item.origin_endpoints.end(), peer.ip) == item.origin_endpoints.end()) {
                 item.origin_endpoints.push_back(peer.ip);
             }
-            piece_supplier supplier{classify(locality_->distance_to(*address), origin, locality_->options()),
+            // To a supernode its fellows are near: they relay to each other, so the supernodes
+            // of all networks share one gateway to the origin (the lowest address).
+            const bool fellow = supernode && !origin && locality_->is_fellow(*address);
+            piece_supplier supplier{fellow ? peer_kind::near : classify(locality_->distance_to(*address), origin, locality_->options()),
                                     !(peer.flags & lt::peer_info::remote_choked), {}};
             // Only a nearcast peer that has unchoked us in the last 30 s can be our gateway: it
             // defers by the same rule (another client may not fetch from the origin at all), and
             // it passes on what it fetches (one with uploading switched off chokes everyone).
             if (supplier.kind == peer_kind::near && supplier.unchokes_us) item.near_unchoked_at[*address] = now;
+            if (supplier.kind == peer_kind::near && !supplier.unchokes_us) {
+                // Still connecting, or it holds pieces we lack and has not unchoked us yet.
+                const auto seen = item.near_seen_at.try_emplace(*address, now).first->second;
+                const bool unanswered = (peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) ||
+                                        (peer.flags & lt::peer_info::interesting);
+                if (unanswered && now - seen < std::chrono::milliseconds(options_.deference.await_near_ms)) ++outlook.near_awaited;
+            }
             const auto unchoked = item.near_unchoked_at.find(*address);
             if (supplier.kind == peer_kind::near && unchoked != item.near_unchoked_at.end() &&
                 now - unchoked->second < std::chrono::seconds(30) && !(peer.flags & lt::peer_info::seed) &&
@@ -438,6 +449,7 @@ void peer_session::defer_origin(tracked_item& item) {
         if (self) outlook.position = place_among(*self, near_downloaders);
     }
     const bool hold = may_defer && hold_off_origin(item.origin_held, outlook, options_.deference);
+    if (may_defer && verdict_waits(hold, outlook)) return;  // the plugin keeps what it does now
     // Every verdict goes to the plugin: one that has just heard of near peers holds the
     // origin's unchoke back until the next.
     locality_->set_origin_held(item.handle, hold);

@@ -89,6 +89,8 @@ private:
         // When each near peer last unchoked us: a gateway candidate is one that passes on what
         // it fetches, and libtorrent rotates its unchokes every 15-30 s.
         std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_unchoked_at;
+        // When each near peer was first among our connections: how long its answer is awaited.
+        std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_seen_at;
         std::chrono::steady_clock::time_point deference_checked{};
     };
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.

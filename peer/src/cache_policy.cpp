@@ -35,6 +35,11 @@ std::int64_t upload_rate_now(const upload_cap& cap, std::uint64_t uploaded_this_
     return cap.rate_limit > 0 ? cap.rate_limit : -1;
 }
 
+int unchoke_slots(std::int64_t rate, std::uint32_t admission_limit) {
+    constexpr std::uint32_t usual = 8, most = 10'000;
+    return rate == 0 ? 0 : static_cast<int>(usual + std::min(admission_limit, most));
+}
+
 namespace {
 
 // A non-negative decimal number (a fraction allowed), scaled to a whole count of units.

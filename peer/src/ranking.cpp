@@ -78,6 +78,8 @@ bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const orig
     return holding_now ? outlook.near_supply > rule.release_at : outlook.near_supply >= rule.hold_at;
 }
 
+bool verdict_waits(bool hold, const origin_outlook& outlook) { return !hold && outlook.missing > 0 && outlook.near_awaited > 0; }
+
 std::uint32_t near_supply(std::span<const piece_supplier> suppliers, const std::vector<bool>& missing) {
     std::vector<bool> counted(missing.size(), false);
     std::uint32_t supply = 0;

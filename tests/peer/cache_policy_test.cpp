@@ -35,6 +35,15 @@ TEST_CASE("the monthly cap stops uploading until the month ends; the switch stop
     CHECK(upload_rate_now(cap, 0) == 0);
 }
 
+TEST_CASE("a supernode unchokes a slot for each child it admits on top of the usual eight; no upload, no slot") {
+    CHECK(unchoke_slots(-1, 0) == 8);
+    CHECK(unchoke_slots(50'000, 0) == 8);
+    CHECK(unchoke_slots(50'000, 8) == 16);
+    CHECK(unchoke_slots(-1, 160) == 168);
+    CHECK(unchoke_slots(0, 8) == 0);  // uploading off or the monthly cap reached
+    CHECK(unchoke_slots(-1, 4'000'000'000u) == 10'008);
+}
+
 TEST_CASE("months are UTC calendar months") {
     CHECK(month_of(0) == "1970-01");
     CHECK(month_of(1'796'083'199) == "2026-11");  // 2026-11-30 23:59:59 UTC

@@ -134,6 +134,23 @@ TEST_CASE("a downloader leaves the origin alone while near peers hold enough of 
     CHECK_FALSE(hold_off_origin(true, origin_outlook{1000, 1000, gateway_position::follower}, origin_deference{0, 0}));
 }
 
+TEST_CASE("a verdict that would let the origin in waits while near peers have not answered") {
+    const origin_deference rule{8, 2};
+    origin_outlook outlook{0, 100, gateway_position::alone, 1};
+    // A near seed still in its handshake: letting the origin in waits for its answer.
+    CHECK(verdict_waits(hold_off_origin(false, outlook, rule), outlook));
+    // It answered by unchoking us with all we lack: hold, and no wait.
+    outlook = {100, 100, gateway_position::alone, 0};
+    CHECK(hold_off_origin(false, outlook, rule));
+    CHECK_FALSE(verdict_waits(hold_off_origin(false, outlook, rule), outlook));
+    // No near peer awaited (or the wait is over): the origin comes in at once.
+    outlook = {0, 100, gateway_position::gateway, 0};
+    CHECK_FALSE(verdict_waits(hold_off_origin(false, outlook, rule), outlook));
+    // A hold never waits, and nothing missing means nothing to wait for.
+    CHECK_FALSE(verdict_waits(true, origin_outlook{0, 100, gateway_position::follower, 3}));
+    CHECK_FALSE(verdict_waits(false, origin_outlook{0, 0, gateway_position::alone, 3}));
+}
+
 TEST_CASE("the near peer with the lowest address among those still downloading is the network's gateway") {
     const std::vector<proximity::ip_address> others = {at("127.10.0.14"), at("127.11.0.2")};
     CHECK(place_among(at("127.10.0.11"), others) == gateway_position::gateway);

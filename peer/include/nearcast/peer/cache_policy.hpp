@@ -33,6 +33,12 @@ struct upload_cap {
 // nothing until the month ends.
 std::int64_t upload_rate_now(const upload_cap& cap, std::uint64_t uploaded_this_month);
 
+// How many peers to unchoke at once for that rate: none when it is 0, else the usual 8 plus
+// one for each child a supernode admits (admission_limit, 0 when it is no supernode). With
+// fewer, a child that connects while every slot is taken waits for libtorrent's next unchoke
+// round (15 s) and fetches from the origin meanwhile.
+int unchoke_slots(std::int64_t rate, std::uint32_t admission_limit);
+
 // A change to the limits a user may make while the daemon runs (the control API's /limits),
 // and what the daemon keeps of them between runs. An unset field keeps the current value.
 struct limit_change {

@@ -106,9 +106,13 @@ struct backstop_options {
 //   hysteresis, until they hold `release_at` or fewer.
 // (The shell closes its origin connections while it holds off, so no request waits in an
 // origin's queue, and opens them again after.)
+// A verdict that lets the origin in waits while near peers have not answered yet: they are
+// still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
+// takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
+    std::uint32_t await_near_ms = 2000;
 };
 // Where a peer stands among the near peers still downloading the item, by address.
 enum class gateway_position : std::uint8_t { alone, gateway, follower };
@@ -117,8 +121,11 @@ struct origin_outlook {
     std::uint32_t near_supply = 0;  // pieces it lacks that near peers hold (near_supply below)
     std::uint32_t missing = 0;      // pieces it wants and lacks
     gateway_position position = gateway_position::alone;
+    std::uint32_t near_awaited = 0;  // near peers that have not answered yet (see above)
 };
 bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const origin_deference& rule);
+// True when the verdict waits: it would let the origin in while near peers are awaited.
+bool verdict_waits(bool hold, const origin_outlook& outlook);
 
 // One connected peer as origin deference sees it.
 struct piece_supplier {
