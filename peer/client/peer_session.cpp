@@ -424,12 +424,11 @@ void peer_session::defer_origin(tracked_item& item) {
             // defers by the same rule (another client may not fetch from the origin at all), and
             // it passes on what it fetches (one with uploading switched off chokes everyone).
             if (supplier.kind == peer_kind::near && supplier.unchokes_us) item.near_unchoked_at[*address] = now;
-            if (supplier.kind == peer_kind::near && !supplier.unchokes_us) {
-                // Still connecting, or it holds pieces we lack and has not unchoked us yet.
+            if (supplier.kind == peer_kind::near) {
                 const auto seen = item.near_seen_at.try_emplace(*address, now).first->second;
-                const bool unanswered = (peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake)) ||
-                                        (peer.flags & lt::peer_info::interesting);
-                if (unanswered && now - seen < std::chrono::milliseconds(options_.deference.await_near_ms)) ++outlook.near_awaited;
+                const bool unanswered = peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake | lt::peer_info::interesting);
+                const auto seen_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - seen).count();
+                if (near_awaited(supplier.unchokes_us, unanswered, static_cast<std::uint64_t>(seen_ms), options_.deference)) ++outlook.near_awaited;
             }
             const auto unchoked = item.near_unchoked_at.find(*address);
             if (supplier.kind == peer_kind::near && unchoked != item.near_unchoked_at.end() &&

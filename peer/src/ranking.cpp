@@ -80,6 +80,10 @@ bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const orig
 
 bool verdict_waits(bool hold, const origin_outlook& outlook) { return !hold && outlook.missing > 0 && outlook.near_awaited > 0; }
 
+bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule) {
+    return !unchokes_us && unanswered && seen_ms < rule.await_near_ms;
+}
+
 std::uint32_t near_supply(std::span<const piece_supplier> suppliers, const std::vector<bool>& missing) {
     std::vector<bool> counted(missing.size(), false);
     std::uint32_t supply = 0;

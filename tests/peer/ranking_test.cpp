@@ -149,6 +149,13 @@ TEST_CASE("a verdict that would let the origin in waits while near peers have no
     // A hold never waits, and nothing missing means nothing to wait for.
     CHECK_FALSE(verdict_waits(true, origin_outlook{0, 100, gateway_position::follower, 3}));
     CHECK_FALSE(verdict_waits(false, origin_outlook{0, 0, gateway_position::alone, 3}));
+    // A near peer is awaited while it has not unchoked us and is connecting or holds what we
+    // lack, for at most await_near_ms from when we first saw it.
+    CHECK(near_awaited(false, true, 0, rule));
+    CHECK(near_awaited(false, true, 1999, rule));
+    CHECK_FALSE(near_awaited(false, true, 2000, rule));
+    CHECK_FALSE(near_awaited(true, true, 0, rule));
+    CHECK_FALSE(near_awaited(false, false, 0, rule));  // connected, holds nothing we lack
 }
 
 TEST_CASE("the near peer with the lowest address among those still downloading is the network's gateway") {

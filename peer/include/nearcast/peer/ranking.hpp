@@ -126,6 +126,9 @@ struct origin_outlook {
 bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const origin_deference& rule);
 // True when the verdict waits: it would let the origin in while near peers are awaited.
 bool verdict_waits(bool hold, const origin_outlook& outlook);
+// Whether a near peer first seen `seen_ms` ago is awaited: it has not unchoked us and is still
+// connecting, or holds pieces we lack (`unanswered`), within the rule's `await_near_ms`.
+bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule);
 
 // One connected peer as origin deference sees it.
 struct piece_supplier {
