@@ -28,6 +28,9 @@ engine::engine(const scenario& config, const topology& world, const population& 
     swarms_.resize(config.items);
     origin_budget_.assign(config.items, 0);
     supernodes_by_as_.resize(world.ases.size());
+    supernodes_by_load_.resize(world.ases.size());
+    cache_slot_.assign(peer_count, none);
+    holders_.resize(config.items);
     result_.which = which;
     result_.bucket_s = 600;
     result_.series.resize(std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(config.duration_s() / result_.bucket_s))));
@@ -57,6 +60,7 @@ engine::engine(const scenario& config, const topology& world, const population& 
     }
 
     if (uses_supernodes()) {
+        requests_in_as_.assign(world.ases.size() * std::size_t{config.items}, 0);
         adjacent_ases_.resize(world.ases.size());
         for (std::size_t a = 0; a < world.ases.size(); ++a) {
             for (std::size_t b = 0; b < world.ases.size(); ++b) {
@@ -261,17 +265,15 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     s.start = s.last = s.last_used = now;
     make_busy(id);
     if (kind == session_kind::cache) {
-        cached_[(std::uint64_t{peer} << 32) | item] = id;
-        cache_lists_[peer].push_back(id);
+        cache_of(peer).add(id, item, s.size, static_cast<std::int64_t>(s.last_used));
         holders_[item].push_back(peer);
-        cache_bytes_[peer] += s.size;
     } else {
         current_session_[peer] = id;
     }
     swarms_[item].upsert(record_of(peer, false));
 
     if (uses_supernodes() && kind != session_kind::cache) {
-        ++requests_in_as_[(std::uint64_t{people_.peers[peer].as_index} << 32) | item];  // the tracker's per-AS popularity
+        ++requests_in_as_[std::size_t{people_.peers[peer].as_index} * config_.items + item];  // the tracker's per-AS popularity
     }
     announce(id, now);
     schedule(now + config_.announce_interval_s, event_type::announce, id, s.version);
@@ -311,10 +313,7 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     release_supernodes(s);
     swarms_[s.item].remove(record_of(s.peer, false));
     if (s.kind == session_kind::cache) {
-        cached_.erase((std::uint64_t{s.peer} << 32) | s.item);
-        auto& list = cache_lists_[s.peer];
-        list.erase(std::remove(list.begin(), list.end(), id), list.end());
-        cache_bytes_[s.peer] -= s.size;
+        cache_of(s.peer).remove(id, s.item, s.size, static_cast<std::int64_t>(s.last_used));
         auto& holders = holders_[s.item];
         holders.erase(std::remove(holders.begin(), holders.end(), s.peer), holders.end());
     } else if (current_session_[s.peer] == id) {

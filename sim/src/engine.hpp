@@ -6,8 +6,11 @@
 #include <deque>
 #include <queue>
 #include <random>
+#include <set>
 #include <unordered_map>
 #include <vector>
+
+#include "cache_index.hpp"
 
 #include "nearcast/peer/ranking.hpp"
 #include "nearcast/sim/flow_allocation.hpp"
@@ -125,6 +128,12 @@ private:
     void elect(double now);
     void assign_supernodes(std::uint32_t id, double now);
     void release_supernodes(session& s);
+    void set_children(std::uint32_t supernode, std::uint32_t children);
+    supernode_cache& cache_of(std::uint32_t supernode);
+    const supernode_cache* find_cache(std::uint32_t supernode) const {
+        return cache_slot_[supernode] == none ? nullptr : &caches_[cache_slot_[supernode]];
+    }
+    void touch(std::uint32_t session, double now);
     std::uint32_t ensure_cached(std::uint32_t supernode, std::uint32_t item, double now);
     void drop_supernode(std::uint32_t peer, double now);
     void kill_peer(std::uint32_t peer, double now, fault_outcome& outcome);
@@ -154,13 +163,13 @@ private:
     std::vector<std::uint32_t> free_flows_;
     std::vector<std::uint32_t> current_session_;      // peer -> its ordinary session, or none
     std::vector<std::uint8_t> dead_;                  // peer -> taken out by a fault
-    std::unordered_map<std::uint64_t, std::uint32_t> cached_;  // supernode << 32 | item -> session
     std::vector<tracker::swarm> swarms_;
     std::vector<tracker::peer_record> origin_records_;
-    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> cache_lists_;  // supernode -> cache sessions
-    std::unordered_map<std::uint32_t, std::vector<std::uint32_t>> holders_;      // item -> supernodes caching it
-    std::unordered_map<std::uint32_t, double> cache_bytes_;                      // supernode -> bytes cached
-    std::unordered_map<std::uint64_t, std::uint32_t> requests_in_as_;            // AS << 32 | item -> requests
+    // What supernodes hold: a dense slot per peer that ever cached, and per item its holders.
+    std::vector<std::uint32_t> cache_slot_;            // peer -> into caches_, or none
+    std::vector<supernode_cache> caches_;
+    std::vector<std::vector<std::uint32_t>> holders_;  // item -> supernodes caching it
+    std::vector<std::uint32_t> requests_in_as_;        // AS * items + item -> requests (the tracker's popularity)
     std::vector<std::uint8_t> ever_supernode_;
     std::uint32_t current_fault_ = none;
     bool in_fault_ = false;
@@ -178,6 +187,9 @@ private:
     std::vector<std::uint32_t> children_;             // peer -> children now
     std::vector<std::uint32_t> admission_;            // peer -> its admission limit
     std::vector<std::vector<std::uint32_t>> supernodes_by_as_;
+    // Per AS, the supernodes by load (children over admission limit), then id: the order in
+    // which tracker::assign_supernodes takes them, so that a few candidates suffice.
+    std::vector<std::set<std::pair<double, std::uint32_t>>> supernodes_by_load_;
     std::vector<std::vector<std::uint16_t>> adjacent_ases_;
     std::vector<double> supernode_upload_;            // peer -> bytes uploaded as a supernode
     std::vector<float> children_samples_;

@@ -44,12 +44,14 @@ void engine::elect(double now) {
         }
     }
     for (auto& list : supernodes_by_as_) list.clear();
+    for (auto& index : supernodes_by_load_) index.clear();
     for (const auto& chosen : elected) {
         const auto p = static_cast<std::uint32_t>(chosen.id);
         supernode_[p] = 1;
         ever_supernode_[p] = 1;
         admission_[p] = chosen.admission_limit;
         supernodes_by_as_[chosen.group].push_back(p);
+        supernodes_by_load_[chosen.group].insert({static_cast<double>(children_[p]) / admission_[p], p});
     }
     result_.supernodes_elected = static_cast<std::uint32_t>(elected.size());
     result_.supernodes_peak = std::max(result_.supernodes_peak, result_.supernodes_elected);
@@ -62,24 +64,35 @@ void engine::assign_supernodes(std::uint32_t id, double now) {
     if (s.supernodes.size() >= want) return;
     const auto home = people_.peers[s.peer].as_index;
     if (home >= supernodes_by_as_.size()) return;
+    const auto count = static_cast<std::uint32_t>(want - s.supernodes.size());
+    const auto excluded = [&](std::uint32_t p) {
+        return p == s.peer || dead_[p] || std::find(s.supernodes.begin(), s.supernodes.end(), p) != s.supernodes.end();
+    };
 
+    // tracker::assign_supernodes takes the nearest, then the least loaded with room: the first
+    // `count` with room in each AS's load order are all it can choose, so it is given those.
     std::vector<tracker::supernode_load> loads;
     const auto offer = [&](std::uint16_t as_index, std::uint32_t hops) {
-        for (const auto p : supernodes_by_as_[as_index]) {
-            if (p == s.peer || dead_[p] || std::find(s.supernodes.begin(), s.supernodes.end(), p) != s.supernodes.end()) {
-                continue;
-            }
+        std::uint32_t offered = 0;
+        for (const auto& [load, p] : supernodes_by_load_[as_index]) {
+            if (offered == count) break;
+            if (excluded(p) || children_[p] >= admission_[p]) continue;
             loads.push_back({p, as_index, hops, children_[p], admission_[p]});
+            ++offered;
         }
     };
     offer(home, 0);
-    if (loads.size() < want) {
+    // Neighbouring ASes are asked when the home AS has fewer than two supernodes for this peer,
+    // full ones included (as the tracker's registry counts them).
+    std::size_t home_supernodes = supernodes_by_as_[home].size();
+    for (const auto p : supernodes_by_as_[home]) home_supernodes -= excluded(p);
+    if (home_supernodes < want) {
         for (const auto neighbour : adjacent_ases_[home]) offer(neighbour, 1);
     }
-    const auto chosen = tracker::assign_supernodes(loads, static_cast<std::uint32_t>(want - s.supernodes.size()));
+    const auto chosen = tracker::assign_supernodes(loads, count);
     for (const auto picked : chosen) {
         const auto p = static_cast<std::uint32_t>(picked);
-        ++children_[p];
+        set_children(p, children_[p] + 1);
         result_.max_children_over_limit =
             std::max(result_.max_children_over_limit, static_cast<double>(children_[p]) / admission_[p]);
         s.supernodes.push_back(p);
@@ -90,35 +103,68 @@ void engine::assign_supernodes(std::uint32_t id, double now) {
 
 void engine::release_supernodes(session& s) {
     for (const auto p : s.supernodes) {
-        if (children_[p] > 0) --children_[p];
+        if (children_[p] > 0) set_children(p, children_[p] - 1);
     }
     s.supernodes.clear();
 }
 
+void engine::set_children(std::uint32_t supernode, std::uint32_t children) {
+    if (supernode_[supernode]) {
+        auto& index = supernodes_by_load_[people_.peers[supernode].as_index];
+        index.erase({static_cast<double>(children_[supernode]) / admission_[supernode], supernode});
+        index.insert({static_cast<double>(children) / admission_[supernode], supernode});
+    }
+    children_[supernode] = children;
+}
+
+supernode_cache& engine::cache_of(std::uint32_t supernode) {
+    if (cache_slot_[supernode] == none) {
+        cache_slot_[supernode] = static_cast<std::uint32_t>(caches_.size());
+        caches_.emplace_back();
+    }
+    return caches_[cache_slot_[supernode]];
+}
+
+void engine::touch(std::uint32_t id, double now) {
+    session& s = sessions_[id];
+    if (s.kind == session_kind::cache && s.state != phase::ended) {
+        cache_of(s.peer).touch(id, static_cast<std::int64_t>(s.last_used), static_cast<std::int64_t>(now));
+    }
+    s.last_used = now;
+}
+
 std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item, double now) {
-    if (const auto found = cached_.find((std::uint64_t{supernode} << 32) | item); found != cached_.end()) {
-        sessions_[found->second].last_used = now;
-        return found->second;
+    auto& cache = cache_of(supernode);
+    if (const auto found = cache.find(item, none); found != none) {
+        touch(found, now);
+        return found;
     }
     // Only what is popular in the supernode's AS is worth a copy: an item asked for once is
     // the long tail, and the origin serves it.
     const auto as_index = people_.peers[supernode].as_index;
-    if (requests_in_as_[(std::uint64_t{as_index} << 32) | item] < 2) return none;
+    if (requests_in_as_[std::size_t{as_index} * config_.items + item] < 2) return none;
 
-    // Make room the way the daemon does: least recently used first, never an item in use.
+    // Make room the way the daemon does (peer::evict_for): least recently used first, never an
+    // item in use. The daemon's function is given the oldest items not in use that could
+    // possibly go, in its own order, and what the rest hold as one item in use.
     const auto quota = static_cast<std::uint64_t>(config_.supernode_cache_gb * 1e9);
     const auto incoming = static_cast<std::uint64_t>(people_.item_bytes[item]);
-    auto total = static_cast<std::uint64_t>(cache_bytes_[supernode]);
-    if (total + incoming <= quota) return open_session(supernode, item, session_kind::cache, now);
-    std::vector<peer::cached_item> held;
-    total = 0;
-    for (const auto id : cache_lists_[supernode]) {
-        const session& cached = sessions_[id];
-        held.push_back({std::to_string(id), static_cast<std::uint64_t>(cached.size),
-                        static_cast<std::int64_t>(cached.last_used),
-                        cached.state == phase::downloading || !cached.out_flows.empty()});
-        total += static_cast<std::uint64_t>(cached.size);
+    if (static_cast<std::uint64_t>(cache.bytes) + incoming <= quota) {
+        return open_session(supernode, item, session_kind::cache, now);
     }
+    std::uint64_t total = cache.whole_bytes;
+    const std::uint64_t excess = total + incoming > quota ? total + incoming - quota : 0;
+    std::vector<peer::cached_item> held;
+    std::uint64_t offered = 0;
+    for (const auto& key : cache.by_use) {
+        if (offered >= excess) break;
+        const session& cached = sessions_[key.session];
+        if (cached.state == phase::downloading || !cached.out_flows.empty()) continue;
+        const auto bytes = static_cast<std::uint64_t>(cached.size);
+        held.push_back({std::to_string(key.session), bytes, key.used_s, false});
+        offered += bytes;
+    }
+    held.push_back({"", total - offered, 0, true});
     for (const auto& evicted : peer::evict_for(held, quota, incoming)) {
         const auto id = static_cast<std::uint32_t>(std::stoul(evicted));
         total -= static_cast<std::uint64_t>(sessions_[id].size);
@@ -130,10 +176,13 @@ std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item,
 
 void engine::drop_supernode(std::uint32_t peer, double now) {
     supernode_[peer] = 0;
-    const auto caches = cache_lists_[peer];
-    for (const auto id : caches) leave(id, now, false);
-    cache_lists_.erase(peer);
-    cache_bytes_.erase(peer);
+    if (cache_slot_[peer] != none) {
+        const auto caches = caches_[cache_slot_[peer]].sessions;
+        for (const auto id : caches) leave(id, now, false);
+        caches_[cache_slot_[peer]] = supernode_cache{};  // what rounding left of the byte count goes too
+    }
+    supernodes_by_load_[people_.peers[peer].as_index].erase(
+        {static_cast<double>(children_[peer]) / admission_[peer], peer});
     auto& list = supernodes_by_as_[people_.peers[peer].as_index];
     list.erase(std::remove(list.begin(), list.end(), peer), list.end());
     // Its children re-home on their next answer, spread over an interval so that they do not

@@ -45,8 +45,8 @@ void engine::refresh_origin_records() {
 
 std::uint32_t engine::session_of(std::uint32_t peer, std::uint32_t item) const {
     if (supernode_[peer]) {
-        if (const auto found = cached_.find((std::uint64_t{peer} << 32) | item); found != cached_.end()) {
-            return found->second;
+        if (const auto* cache = find_cache(peer)) {
+            if (const auto found = cache->find(item, none); found != none) return found;
         }
     }
     const std::uint32_t id = current_session_[peer];
@@ -78,10 +78,8 @@ void engine::announce(std::uint32_t id, double now) {
     } else if (s.kind == session_kind::cache) {
         // A supernode asks the other supernodes that hold the item, nearest first, then the origin.
         std::vector<std::pair<std::uint32_t, std::uint32_t>> holders;
-        if (const auto found = holders_.find(s.item); found != holders_.end()) {
-            for (const auto peer : found->second) {
-                if (peer != s.peer && !dead_[peer]) holders.emplace_back(distance(s.peer, peer).cost(), peer);
-            }
+        for (const auto peer : holders_[s.item]) {
+            if (peer != s.peer && !dead_[peer]) holders.emplace_back(distance(s.peer, peer).cost(), peer);
         }
         std::sort(holders.begin(), holders.end());
         for (const auto& [cost, peer] : holders) s.known.push_back(peer);
@@ -184,7 +182,7 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
                                                                                           : flow_class::inter;
         f.from_supernode = sessions_[source_session].kind == session_kind::cache;
         sessions_[source_session].out_flows.push_back(id);
-        sessions_[source_session].last_used = now;
+        touch(source_session, now);
     }
     // nearcast's far peer class: a peer's upload to far peers shares one small limit.
     f.far = which_ == strategy::nearcast && !f.from_supernode &&
