@@ -4,9 +4,7 @@
 #pragma once
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
-#include <cstring>
 #include <set>
 #include <utility>
 #include <vector>
@@ -19,15 +17,20 @@ namespace nearcast::sim::detail {
 struct lru_key {
     std::int64_t used_s = 0;
     std::uint32_t session = 0;
+    // The name padded with zeros on the right to ten digits, then its length: ordered as the
+    // decimal strings are (a prefix first).
+    std::uint64_t padded = 0;
+    std::uint8_t digits = 0;
 
-    static bool name_before(std::uint32_t a, std::uint32_t b) {
-        char left[12], right[12];
-        const auto left_end = std::to_chars(left, left + sizeof left, a).ptr;
-        const auto right_end = std::to_chars(right, right + sizeof right, b).ptr;
-        return std::lexicographical_compare(left, left_end, right, right_end);
+    lru_key(std::int64_t used, std::uint32_t id) : used_s(used), session(id) {
+        digits = 1;
+        for (std::uint32_t rest = id; rest >= 10; rest /= 10) ++digits;
+        padded = id;
+        for (auto d = digits; d < 10; ++d) padded *= 10;
     }
     bool operator<(const lru_key& other) const {
-        return used_s != other.used_s ? used_s < other.used_s : name_before(session, other.session);
+        if (used_s != other.used_s) return used_s < other.used_s;
+        return padded != other.padded ? padded < other.padded : digits < other.digits;
     }
 };
 
