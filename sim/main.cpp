@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <mutex>
+#include <thread>
 #include <unistd.h>
 
 #include "nearcast/sim/report.hpp"
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
         ("set,s", po::value<std::vector<std::string>>()->composing(), "override one key: KEY=VALUE (repeatable), e.g. --set workload.peers=100000")
         ("out,o", po::value<std::string>()->default_value("nearcast-sim-out"), "folder for the results and the report")
         ("keys", "print every scenario key with its default value (the INI form) and exit")
+        ("threads,j", po::value<unsigned>()->default_value(std::max(1u, std::thread::hardware_concurrency())),
+         "strategies simulated side by side (each is one thread; the results do not depend on it)")
         ("quiet,q", "no progress line");
     po::options_description hidden;
     hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
@@ -102,38 +106,73 @@ int main(int argc, char** argv) {
         run.topology = world.description;
         run.peers = config.peers;
         run.ases = static_cast<std::uint32_t>(world.ases.size());
-        std::size_t index = 0;
+        // Strategies run side by side, each on its own engine over the same const topology and
+        // population; results keep the scenario's order, so they do not depend on the threads.
+        const std::size_t count = config.strategies.size();
+        const auto threads = std::clamp<std::size_t>(args["threads"].as<unsigned>(), 1, std::max<std::size_t>(count, 1));
+        std::vector<strategy_result> results(count);
+        std::vector<double> reached(count, 0);
+        std::vector<std::uint64_t> events_seen(count, 0);
+        std::mutex report_lock;
         auto last_print = std::chrono::steady_clock::now();
         int last_decile = -1;
-        for (const auto which : config.strategies) {
-            ++index;
-            last_decile = -1;
-            const auto progress = [&](strategy current, double simulated_s, std::uint64_t events) {
+        const auto progress_of = [&](std::size_t slot) {
+            return [&, slot](strategy, double simulated_s, std::uint64_t events) {
                 if (stop_signal) throw interrupted{};
                 if (!show_progress) return;
-                const double share = simulated_s / config.duration_s();
                 const auto now = std::chrono::steady_clock::now();
+                std::lock_guard lock(report_lock);
+                reached[slot] = simulated_s;
+                events_seen[slot] = events;
+                if (terminal && now - last_print < std::chrono::milliseconds(200)) return;
+                double done = 0;
+                std::uint64_t all_events = 0;
+                for (std::size_t i = 0; i < count; ++i) {
+                    done += results[i].events > 0 ? config.duration_s() : reached[i];
+                    all_events += results[i].events > 0 ? results[i].events : events_seen[i];
+                }
+                const double share = done / (config.duration_s() * static_cast<double>(count));
                 if (terminal) {
-                    if (now - last_print < std::chrono::milliseconds(200)) return;
                     last_print = now;
-                    std::fprintf(stderr, "\r[%zu/%zu] %-12s %5.1f%%  %6.1f h simulated  %llu events   ", index,
-                                 config.strategies.size(), to_string(current).c_str(), 100 * share, simulated_s / 3600,
-                                 static_cast<unsigned long long>(events));
+                    std::fprintf(stderr, "\r%zu strategies, %zu at a time  %5.1f%%  %llu events   ", count, threads,
+                                 100 * share, static_cast<unsigned long long>(all_events));
                 } else if (static_cast<int>(share * 10) > last_decile) {
                     last_decile = static_cast<int>(share * 10);
-                    spdlog::info("{} {:.0f}% ({:.1f} simulated hours, {} events)", to_string(current), 100 * share,
-                                 simulated_s / 3600, events);
+                    spdlog::info("{:.0f}% of the simulated hours of {} strategies ({} events)", 100 * share, count,
+                                 all_events);
                 }
             };
-            run.results.push_back(simulate(config, world, people, which, progress));
-            if (terminal && show_progress) std::fprintf(stderr, "\r%80s\r", "");
-            const auto& r = run.results.back();
+        };
+        const auto log_result = [&](const strategy_result& r) {
             spdlog::info("{}: origin offload {:.1f}%, inter-AS share {:.1f}%, {} downloads done (p50 {:.1f} s), "
                          "stall ratio {:.2f}%, {} events in {:.1f} s ({:.0f}/s)",
-                         to_string(which), 100 * r.origin_offload(), 100 * r.inter_as_share(), r.downloads_completed,
+                         to_string(r.which), 100 * r.origin_offload(), 100 * r.inter_as_share(), r.downloads_completed,
                          r.download_time_s.p50, 100 * r.stall_ratio, r.events, r.wall_s,
                          r.wall_s > 0 ? static_cast<double>(r.events) / r.wall_s : 0.0);
-        }
+        };
+        std::atomic<std::size_t> next{0};
+        std::exception_ptr failure;
+        const auto worker = [&] {
+            for (std::size_t slot; (slot = next++) < count;) {
+                try {
+                    auto result = simulate(config, world, people, config.strategies[slot], progress_of(slot));
+                    std::lock_guard lock(report_lock);
+                    results[slot] = std::move(result);
+                    if (terminal && show_progress) std::fprintf(stderr, "\r%80s\r", "");
+                    log_result(results[slot]);
+                } catch (...) {
+                    std::lock_guard lock(report_lock);
+                    if (!failure) failure = std::current_exception();
+                    next = count;  // the others stop at their next strategy
+                }
+            }
+        };
+        std::vector<std::thread> pool;
+        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+        worker();
+        for (auto& thread : pool) thread.join();
+        if (failure) std::rethrow_exception(failure);
+        run.results = std::move(results);
         const auto written = write_results(folder, config, run);
         spdlog::info("wrote {} files to {}/ (open report.html) in {:.1f} s", written.size(), folder,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());

@@ -122,6 +122,8 @@ strategy_result engine::run() {
         }
         tick(now, next);
         now = next;
+        // Every simulated second: the caller may stop the run (SIGTERM) or show progress.
+        if (progress_) progress_(which_, now, result_.events);
     }
     finish();
     result_.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
