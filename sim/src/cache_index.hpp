@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <set>
 #include <utility>
 #include <vector>
 
@@ -34,10 +33,18 @@ struct lru_key {
     }
 };
 
+// Sessions in order of last use, a list threaded through `links` (indexed by session). Time
+// only moves forward, so a touched session goes to the back and the list stays ordered by
+// whole seconds; within one second the eviction order is by name, sorted when evicting.
+struct use_links {
+    std::uint32_t previous = 0xffff'ffffu, next = 0xffff'ffffu;
+};
+
 struct supernode_cache {
+    static constexpr std::uint32_t end = 0xffff'ffffu;
     std::vector<std::uint32_t> sessions;                          // in the order they opened
     std::vector<std::pair<std::uint32_t, std::uint32_t>> by_item;  // (item, session), by item
-    std::set<lru_key> by_use;                                     // the eviction order
+    std::uint32_t oldest = end, newest = end;                     // the use list
     double bytes = 0;                                             // summed as sessions open and leave
     std::uint64_t whole_bytes = 0;                                // the same, each item in whole bytes
 
@@ -45,26 +52,57 @@ struct supernode_cache {
         const auto at = std::lower_bound(by_item.begin(), by_item.end(), std::pair{item, std::uint32_t{0}});
         return at != by_item.end() && at->first == item ? at->second : none;
     }
-    void add(std::uint32_t session, std::uint32_t item, double size, std::int64_t used_s) {
+    void add(std::uint32_t session, std::uint32_t item, double size, std::vector<use_links>& links) {
         sessions.push_back(session);
         by_item.insert(std::lower_bound(by_item.begin(), by_item.end(), std::pair{item, std::uint32_t{0}}),
                        {item, session});
-        by_use.insert({used_s, session});
+        append(session, links);
         bytes += size;
         whole_bytes += static_cast<std::uint64_t>(size);
     }
-    void remove(std::uint32_t session, std::uint32_t item, double size, std::int64_t used_s) {
+    void remove(std::uint32_t session, std::uint32_t item, double size, std::vector<use_links>& links) {
         sessions.erase(std::remove(sessions.begin(), sessions.end(), session), sessions.end());
         const auto at = std::lower_bound(by_item.begin(), by_item.end(), std::pair{item, std::uint32_t{0}});
         if (at != by_item.end() && at->first == item) by_item.erase(at);
-        by_use.erase({used_s, session});
+        unlink(session, links);
         bytes -= size;
         whole_bytes -= static_cast<std::uint64_t>(size);
     }
-    void touch(std::uint32_t session, std::int64_t was_s, std::int64_t now_s) {
+    // A use in a later whole second than the last one moves the session to the back.
+    void touch(std::uint32_t session, std::int64_t was_s, std::int64_t now_s, std::vector<use_links>& links) {
         if (was_s == now_s) return;
-        by_use.erase({was_s, session});
-        by_use.insert({now_s, session});
+        unlink(session, links);
+        append(session, links);
+    }
+    // Calls `visit(key)` in eviction order (oldest second first, then by name) until it returns false.
+    template <typename UsedSeconds, typename Visit>
+    void in_eviction_order(const std::vector<use_links>& links, UsedSeconds&& used_s, Visit&& visit) const {
+        std::vector<lru_key> second;
+        for (std::uint32_t at = oldest; at != end;) {
+            second.clear();
+            const std::int64_t used = used_s(at);
+            for (; at != end && used_s(at) == used; at = links[at].next) second.emplace_back(used, at);
+            std::sort(second.begin(), second.end());
+            for (const auto& key : second) {
+                if (!visit(key)) return;
+            }
+        }
+    }
+
+private:
+    void append(std::uint32_t session, std::vector<use_links>& links) {
+        links[session] = {newest, end};
+        if (newest != end) links[newest].next = session;
+        else oldest = session;
+        newest = session;
+    }
+    void unlink(std::uint32_t session, std::vector<use_links>& links) {
+        const auto [previous, next] = links[session];
+        if (previous != end) links[previous].next = next;
+        else oldest = next;
+        if (next != end) links[next].previous = previous;
+        else newest = previous;
+        links[session] = {};
     }
 };
 

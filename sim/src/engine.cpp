@@ -241,6 +241,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
         id = static_cast<std::uint32_t>(sessions_.size());
         sessions_.emplace_back();
         active_slot_.push_back(none);
+        use_links_.emplace_back();
     }
     session& s = sessions_[id];
     const std::uint32_t version = s.version + 1;
@@ -267,7 +268,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     s.start = s.last = s.last_used = now;
     make_busy(id);
     if (kind == session_kind::cache) {
-        cache_of(peer).add(id, item, s.size, static_cast<std::int64_t>(s.last_used));
+        cache_of(peer).add(id, item, s.size, use_links_);
         holders_[item].push_back(peer);
     } else {
         current_session_[peer] = id;
@@ -315,7 +316,7 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     release_supernodes(s);
     swarms_[s.item].remove(record_of(s.peer, false));
     if (s.kind == session_kind::cache) {
-        cache_of(s.peer).remove(id, s.item, s.size, static_cast<std::int64_t>(s.last_used));
+        cache_of(s.peer).remove(id, s.item, s.size, use_links_);
         auto& holders = holders_[s.item];
         holders.erase(std::remove(holders.begin(), holders.end(), s.peer), holders.end());
     } else if (current_session_[s.peer] == id) {

@@ -168,6 +168,7 @@ private:
     // What supernodes hold: a dense slot per peer that ever cached, and per item its holders.
     std::vector<std::uint32_t> cache_slot_;            // peer -> into caches_, or none
     std::vector<supernode_cache> caches_;
+    std::vector<use_links> use_links_;                 // session -> its neighbours in its supernode's use list
     std::vector<std::vector<std::uint32_t>> holders_;  // item -> supernodes caching it
     std::vector<std::uint32_t> requests_in_as_;        // AS * items + item -> requests (the tracker's popularity)
     std::vector<std::uint8_t> ever_supernode_;

@@ -128,7 +128,7 @@ supernode_cache& engine::cache_of(std::uint32_t supernode) {
 void engine::touch(std::uint32_t id, double now) {
     session& s = sessions_[id];
     if (s.kind == session_kind::cache && s.state != phase::ended) {
-        cache_of(s.peer).touch(id, static_cast<std::int64_t>(s.last_used), static_cast<std::int64_t>(now));
+        cache_of(s.peer).touch(id, static_cast<std::int64_t>(s.last_used), static_cast<std::int64_t>(now), use_links_);
     }
     s.last_used = now;
 }
@@ -156,14 +156,17 @@ std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item,
     const std::uint64_t excess = total + incoming > quota ? total + incoming - quota : 0;
     std::vector<peer::cached_item> held;
     std::uint64_t offered = 0;
-    for (const auto& key : cache.by_use) {
-        if (offered >= excess) break;
-        const session& cached = sessions_[key.session];
-        if (cached.state == phase::downloading || !cached.out_flows.empty()) continue;
-        const auto bytes = static_cast<std::uint64_t>(cached.size);
-        held.push_back({std::to_string(key.session), bytes, key.used_s, false});
-        offered += bytes;
-    }
+    cache.in_eviction_order(
+        use_links_, [&](std::uint32_t id) { return static_cast<std::int64_t>(sessions_[id].last_used); },
+        [&](const lru_key& key) {
+            if (offered >= excess) return false;
+            const session& cached = sessions_[key.session];
+            if (cached.state == phase::downloading || !cached.out_flows.empty()) return true;
+            const auto bytes = static_cast<std::uint64_t>(cached.size);
+            held.push_back({std::to_string(key.session), bytes, key.used_s, false});
+            offered += bytes;
+            return true;
+        });
     held.push_back({"", total - offered, 0, true});
     for (const auto& evicted : peer::evict_for(held, quota, incoming)) {
         const auto id = static_cast<std::uint32_t>(std::stoul(evicted));
