@@ -269,7 +269,9 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     make_busy(id);
     if (kind == session_kind::cache) {
         cache_of(peer).add(id, item, s.size, use_links_);
-        holders_[item].push_back(peer);
+        auto& holders = holders_[item];
+        const std::pair holder{people_.peers[peer].as_index, peer};
+        holders.insert(std::lower_bound(holders.begin(), holders.end(), holder), holder);
     } else {
         current_session_[peer] = id;
     }
@@ -318,7 +320,10 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     if (s.kind == session_kind::cache) {
         cache_of(s.peer).remove(id, s.item, s.size, use_links_);
         auto& holders = holders_[s.item];
-        holders.erase(std::remove(holders.begin(), holders.end(), s.peer), holders.end());
+        const std::pair holder{people_.peers[s.peer].as_index, s.peer};
+        if (const auto at = std::lower_bound(holders.begin(), holders.end(), holder); at != holders.end() && *at == holder) {
+            holders.erase(at);
+        }
     } else if (current_session_[s.peer] == id) {
         current_session_[s.peer] = none;
     }

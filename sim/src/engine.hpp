@@ -169,7 +169,9 @@ private:
     std::vector<std::uint32_t> cache_slot_;            // peer -> into caches_, or none
     std::vector<supernode_cache> caches_;
     std::vector<use_links> use_links_;                 // session -> its neighbours in its supernode's use list
-    std::vector<std::vector<std::uint32_t>> holders_;  // item -> supernodes caching it
+    // item -> the supernodes caching it, as (AS index, peer) in order: a supernode filling its
+    // cache looks in its own AS and the adjacent ones before it looks at everyone.
+    std::vector<std::vector<std::pair<std::uint16_t, std::uint32_t>>> holders_;
     std::vector<std::uint32_t> requests_in_as_;        // AS * items + item -> requests (the tracker's popularity)
     std::vector<std::uint8_t> ever_supernode_;
     std::uint32_t current_fault_ = none;

@@ -7,10 +7,13 @@ namespace nearcast::sim {
 
 namespace {
 
-bool heap_order(const allocation_workspace::entry& a, const allocation_workspace::entry& b) {
-    // std::push_heap keeps the largest on top: invert for the smallest share, ties by index.
-    return a.share != b.share ? a.share > b.share : a.resource > b.resource;
-}
+// std::push_heap keeps the largest on top: invert for the smallest share, ties by index. A type
+// of its own (not a function pointer) so that the heap's comparisons are inlined.
+struct heap_order {
+    bool operator()(const allocation_workspace::entry& a, const allocation_workspace::entry& b) const {
+        return a.share != b.share ? a.share > b.share : a.resource > b.resource;
+    }
+};
 
 }  // namespace
 
@@ -61,9 +64,9 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     for (std::uint32_t r = 0; r < resource_count; ++r) {
         if (work.users[r] > 0) work.heap.push_back({share_of(r), r});
     }
-    std::make_heap(work.heap.begin(), work.heap.end(), heap_order);
+    std::make_heap(work.heap.begin(), work.heap.end(), heap_order{});
     const auto pop = [&] {
-        std::pop_heap(work.heap.begin(), work.heap.end(), heap_order);
+        std::pop_heap(work.heap.begin(), work.heap.end(), heap_order{});
         work.heap.pop_back();
     };
     // Brings a current entry to the top; false when no resource has unfrozen flows.
@@ -78,7 +81,7 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
             if (current <= top.share) return true;
             pop();
             work.heap.push_back({current, top.resource});
-            std::push_heap(work.heap.begin(), work.heap.end(), heap_order);
+            std::push_heap(work.heap.begin(), work.heap.end(), heap_order{});
         }
         return false;
     };

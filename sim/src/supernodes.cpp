@@ -75,7 +75,7 @@ void engine::assign_supernodes(std::uint32_t id, double now) {
     const auto offer = [&](std::uint16_t as_index, std::uint32_t hops) {
         std::uint32_t offered = 0;
         for (const auto& [load, p] : supernodes_by_load_[as_index]) {
-            if (offered == count) break;
+            if (offered == count || load >= 1) break;  // from here on every one is full
             if (excluded(p) || children_[p] >= admission_[p]) continue;
             loads.push_back({p, as_index, hops, children_[p], admission_[p]});
             ++offered;
@@ -85,7 +85,10 @@ void engine::assign_supernodes(std::uint32_t id, double now) {
     // Neighbouring ASes are asked when the home AS has fewer than two supernodes for this peer,
     // full ones included (as the tracker's registry counts them).
     std::size_t home_supernodes = supernodes_by_as_[home].size();
-    for (const auto p : supernodes_by_as_[home]) home_supernodes -= excluded(p);
+    if (supernode_[s.peer]) --home_supernodes;  // a supernode's own session (it is in its AS's list)
+    for (const auto p : s.supernodes) {
+        if (supernode_[p] && people_.peers[p].as_index == home && p != s.peer && !dead_[p]) --home_supernodes;
+    }
     if (home_supernodes < want) {
         for (const auto neighbour : adjacent_ases_[home]) offer(neighbour, 1);
     }

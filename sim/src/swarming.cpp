@@ -77,12 +77,35 @@ void engine::announce(std::uint32_t id, double now) {
         s.known = live_origins();
     } else if (s.kind == session_kind::cache) {
         // A supernode asks the other supernodes that hold the item, nearest first, then the origin.
+        // The nearest few are all it ever connects to between two announces. Holders in its own
+        // AS or an adjacent one are nearer (cost 30 at most) than any other (40 or more), so
+        // the others are only looked at when those are too few.
+        constexpr std::size_t nearest_wanted = 64;
+        const auto& held = holders_[s.item];
         std::vector<std::pair<std::uint32_t, std::uint32_t>> holders;
-        for (const auto peer : holders_[s.item]) {
-            if (peer != s.peer && !dead_[peer]) holders.emplace_back(distance(s.peer, peer).cost(), peer);
+        const auto take = [&](auto from, auto to) {
+            for (auto at = from; at != to; ++at) {
+                if (at->second != s.peer && !dead_[at->second]) {
+                    holders.emplace_back(distance(s.peer, at->second).cost(), at->second);
+                }
+            }
+        };
+        const auto take_as = [&](std::uint16_t as_index) {
+            const auto from = std::lower_bound(held.begin(), held.end(), std::pair{as_index, std::uint32_t{0}});
+            auto to = from;
+            while (to != held.end() && to->first == as_index) ++to;
+            take(from, to);
+        };
+        const auto home = people_.peers[s.peer].as_index;
+        take_as(home);
+        for (const auto neighbour : adjacent_ases_[home]) take_as(neighbour);
+        if (holders.size() < nearest_wanted) {
+            holders.clear();
+            take(held.begin(), held.end());
         }
-        std::sort(holders.begin(), holders.end());
-        for (const auto& [cost, peer] : holders) s.known.push_back(peer);
+        const auto kept = std::min(holders.size(), nearest_wanted);
+        std::partial_sort(holders.begin(), holders.begin() + static_cast<std::ptrdiff_t>(kept), holders.end());
+        for (std::size_t i = 0; i < kept; ++i) s.known.push_back(holders[i].second);
         if (s.known.size() < 2) {
             for (const auto origin : live_origins()) s.known.push_back(origin);
         }
