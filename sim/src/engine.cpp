@@ -500,10 +500,16 @@ void engine::tick(double from, double to) {
         if (f.source_session != none) {
             const session& source = sessions_[f.source_session];
             if (source.state == phase::downloading) {
-                // A leecher passes on what it holds, no faster than it has it.
-                const double holding = source.bytes - f.bytes;
-                if (holding < piece_bytes || target.bytes >= source.bytes) continue;
-                demand.cap = holding / config_.tick_s + source.in_rate;
+                // A leecher passes on the pieces it holds that the target lacks, no faster than it
+                // has them. Pieces are picked at random (rarest first looks random from here), so
+                // of the source's pieces the target did not get over this connection it lacks the
+                // same share as of everything it did not get over it: a peer ahead of the source
+                // still lacks some of them, as in BitTorrent, where both sides of a connection trade.
+                const double elsewhere = std::max(target.bytes - f.bytes, 0.0);
+                const double not_from_here = std::max(target.size - f.bytes, 1.0);
+                const double lacking = (source.bytes - f.bytes) * std::max(1 - elsewhere / not_from_here, 0.0);
+                if (lacking < piece_bytes) continue;
+                demand.cap = lacking / config_.tick_s + source.in_rate;
             }
         }
         const auto& up = people_.peers[f.source_peer];

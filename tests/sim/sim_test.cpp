@@ -124,7 +124,7 @@ TEST_CASE("a BitTorrent swarm in steady state downloads in the time of Qiu and S
     // one arrival a second: T = 60 s. Every peer may connect to every other (the model has no
     // neighbour limit). The tolerance, 10%, covers what the model leaves out: the warm-up of
     // the first minutes (the origin's one seed serves the first peers alone), a leecher
-    // sharing only once it holds a piece and only with peers behind it, and the tick a new
+    // sharing only once it holds a piece the other lacks, and the tick a new
     // connection waits before it carries data.
     scenario config = one_item(100, "home:1:8:1000");
     config.peers = 100'000;
@@ -144,6 +144,33 @@ TEST_CASE("a BitTorrent swarm in steady state downloads in the time of Qiu and S
     CHECK(r.download_time_s.mean == Approx(model).epsilon(0.10));
     // The origin is one seed among about forty: almost everything comes from peers.
     CHECK(r.origin_offload() > 0.95);
+}
+
+TEST_CASE("a swarm whose downloaders' capacity is the bottleneck downloads in the fluid model's 1/c") {
+    // Qiu and Srikant again, the download-bound case: when a peer's download capacity c (files a
+    // second) is below what the swarm can upload to it, the mean download time is T = 1/c.
+    // Here: 100 MB at 1 MB/s down (1/c = 100 s) and 1.5 MB/s up, one arrival a second, seeds
+    // staying 5 s: the leechers must feed each other. A leecher has pieces that peers ahead of
+    // it lack as well as pieces that peers behind it lack; when it only sent to peers behind
+    // it, the oldest leechers starved and the mean was 111 s.
+    scenario config = one_item(100, "home:1:12:8");
+    config.peers = 100'000;
+    config.sessions_per_peer = 0.864;  // one arrival a second
+    config.duration_h = 2;
+    config.seed_time_s = 5;
+    config.seeders = 1;
+    config.seeder_capacity_mbps = 80;
+    config.numwant = 80;
+    config.max_connections = 80;
+    config.strategies = {strategy::random};
+    const auto run = run_all(config);
+    const auto& r = run.results.front();
+    const double model = 100.0;
+    INFO("mean download time " << r.download_time_s.mean << " s against the model's " << model << " s");
+    REQUIRE(r.downloads_completed > 6000);
+    CHECK(r.completed_short == 0);
+    CHECK(r.download_time_s.mean >= model * 0.99);  // never faster than the link allows
+    CHECK(r.download_time_s.mean == Approx(model).epsilon(0.10));
 }
 
 TEST_CASE("strategies rank as expected: more locality, less traffic across AS borders") {
