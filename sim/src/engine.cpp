@@ -362,29 +362,26 @@ void engine::predict_completion(std::uint32_t id, double now) {
 }
 
 void engine::account(const flow& f, double delta, double now) {
-    session& target = sessions_[f.target_session];
-    target.received += delta;
+    sessions_[f.target_session].received += delta;
     result_.bytes_sent += delta;
     result_.bytes_received += delta;
     auto& bucket = result_.series[std::min(static_cast<std::size_t>(now / result_.bucket_s), result_.series.size() - 1)];
-    const auto& source_peer = people_.peers[f.source_peer];
-    const auto& target_peer = people_.peers[target.peer];
     switch (f.where) {
     case flow_class::origin:
         result_.origin_bytes += delta;
         bucket.origin_bytes += delta;
-        result_.per_as[target_peer.as_index].transit_in_bytes += delta;
+        result_.per_as[f.target_as].transit_in_bytes += delta;
         break;
     case flow_class::intra:
         result_.peer_intra_bytes += delta;
         bucket.peer_intra_bytes += delta;
-        result_.per_as[target_peer.as_index].intra_bytes += delta;
+        result_.per_as[f.target_as].intra_bytes += delta;
         break;
     case flow_class::inter:
         result_.peer_inter_bytes += delta;
         bucket.peer_inter_bytes += delta;
-        result_.per_as[target_peer.as_index].transit_in_bytes += delta;
-        result_.per_as[source_peer.as_index].transit_out_bytes += delta;
+        result_.per_as[f.target_as].transit_in_bytes += delta;
+        result_.per_as[f.source_as].transit_out_bytes += delta;
         break;
     }
     if (f.from_supernode) {
@@ -495,11 +492,11 @@ void engine::tick(double from, double to) {
         flow& f = flows_[id];
         if (!f.alive) continue;
         f.rate = 0;
-        const session& target = sessions_[f.target_session];
         flow_demand demand;
         if (f.source_session != none) {
             const session& source = sessions_[f.source_session];
             if (source.state == phase::downloading) {
+                const session& target = sessions_[f.target_session];
                 // A leecher passes on the pieces it holds that the target lacks, no faster than it
                 // has them. Pieces are picked at random (rarest first looks random from here), so
                 // of the source's pieces the target did not get over this connection it lacks the
@@ -512,18 +509,16 @@ void engine::tick(double from, double to) {
                 demand.cap = lacking / config_.tick_s + source.in_rate;
             }
         }
-        const auto& up = people_.peers[f.source_peer];
-        const auto& down = people_.peers[target.peer];
-        demand.use(resource(f.source_peer, people_.upload_bps[up.capacity_class]));
-        demand.use(resource(peer_count + target.peer, people_.download_bps[down.capacity_class]));
+        demand.use(resource(f.source_peer, people_.upload_bps[f.source_class]));
+        demand.use(resource(peer_count + f.target_peer, people_.download_bps[f.target_class]));
         if (f.far) demand.use(resource(2 * peer_count + f.source_peer, far_limit));
         if (transit > 0 && f.where != flow_class::intra) {
-            demand.use(resource(3 * peer_count + down.as_index, transit));
-            if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + up.as_index, transit));
+            demand.use(resource(3 * peer_count + f.target_as, transit));
+            if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + f.source_as, transit));
         }
         if (f.where == flow_class::origin) {
-            if (const double budget = origin_budget_[target.item]; budget > 0) {
-                demand.use(resource(3 * peer_count + as_count + target.item, budget));
+            if (const double budget = origin_budget_[f.item]; budget > 0) {
+                demand.use(resource(3 * peer_count + as_count + f.item, budget));
             }
         }
         demands_.push_back(demand);

@@ -61,6 +61,12 @@ struct flow {
     std::uint32_t source_peer = 0;
     std::uint32_t source_session = none;  // none: an origin seeder
     std::uint32_t target_session = 0;
+    // Of the two peers and the item, what the tick reads, copied here when the flow is made so
+    // that sharing the bandwidth reads one array.
+    std::uint32_t target_peer = 0;
+    std::uint32_t item = 0;
+    std::uint16_t source_as = 0, target_as = 0;
+    std::uint8_t source_class = 0, target_class = 0;
     double rate = 0;
     double bytes = 0;
     flow_class where = flow_class::intra;

@@ -196,6 +196,12 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
     f.source_session = source_session;
     f.target_session = target;
     session& t = sessions_[target];
+    f.target_peer = t.peer;
+    f.item = t.item;
+    f.source_as = people_.peers[source_peer].as_index;
+    f.target_as = people_.peers[t.peer].as_index;
+    f.source_class = people_.peers[source_peer].capacity_class;
+    f.target_class = people_.peers[t.peer].capacity_class;
     const bool origin = source_session == none;
     f.distance = distance(source_peer, t.peer);
     if (origin) {
