@@ -43,27 +43,18 @@ struct use_links {
 struct supernode_cache {
     static constexpr std::uint32_t end = 0xffff'ffffu;
     std::vector<std::uint32_t> sessions;                          // in the order they opened
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> by_item;  // (item, session), by item
     std::uint32_t oldest = end, newest = end;                     // the use list
     double bytes = 0;                                             // summed as sessions open and leave
     std::uint64_t whole_bytes = 0;                                // the same, each item in whole bytes
 
-    std::uint32_t find(std::uint32_t item, std::uint32_t none) const {
-        const auto at = std::lower_bound(by_item.begin(), by_item.end(), std::pair{item, std::uint32_t{0}});
-        return at != by_item.end() && at->first == item ? at->second : none;
-    }
-    void add(std::uint32_t session, std::uint32_t item, double size, std::vector<use_links>& links) {
+    void add(std::uint32_t session, double size, std::vector<use_links>& links) {
         sessions.push_back(session);
-        by_item.insert(std::lower_bound(by_item.begin(), by_item.end(), std::pair{item, std::uint32_t{0}}),
-                       {item, session});
         append(session, links);
         bytes += size;
         whole_bytes += static_cast<std::uint64_t>(size);
     }
-    void remove(std::uint32_t session, std::uint32_t item, double size, std::vector<use_links>& links) {
+    void remove(std::uint32_t session, double size, std::vector<use_links>& links) {
         sessions.erase(std::remove(sessions.begin(), sessions.end(), session), sessions.end());
-        const auto at = std::lower_bound(by_item.begin(), by_item.end(), std::pair{item, std::uint32_t{0}});
-        if (at != by_item.end() && at->first == item) by_item.erase(at);
         unlink(session, links);
         bytes -= size;
         whole_bytes -= static_cast<std::uint64_t>(size);

@@ -268,7 +268,8 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     s.start = s.last = s.last_used = now;
     make_busy(id);
     if (kind == session_kind::cache) {
-        cache_of(peer).add(id, item, s.size, use_links_);
+        cache_of(peer).add(id, s.size, use_links_);
+        cached_.insert(cache_key(peer, item), id);
         auto& holders = holders_[item];
         const std::pair holder{people_.peers[peer].as_index, peer};
         holders.insert(std::lower_bound(holders.begin(), holders.end(), holder), holder);
@@ -318,7 +319,8 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     release_supernodes(s);
     swarms_[s.item].remove(record_of(s.peer, false));
     if (s.kind == session_kind::cache) {
-        cache_of(s.peer).remove(id, s.item, s.size, use_links_);
+        cache_of(s.peer).remove(id, s.size, use_links_);
+        cached_.erase(cache_key(s.peer, s.item));
         auto& holders = holders_[s.item];
         const std::pair holder{people_.peers[s.peer].as_index, s.peer};
         if (const auto at = std::lower_bound(holders.begin(), holders.end(), holder); at != holders.end() && *at == holder) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cache_index.hpp"
+#include "flat_index.hpp"
 
 #include "nearcast/peer/ranking.hpp"
 #include "nearcast/sim/flow_allocation.hpp"
@@ -136,8 +137,8 @@ private:
     void release_supernodes(session& s);
     void set_children(std::uint32_t supernode, std::uint32_t children);
     supernode_cache& cache_of(std::uint32_t supernode);
-    const supernode_cache* find_cache(std::uint32_t supernode) const {
-        return cache_slot_[supernode] == none ? nullptr : &caches_[cache_slot_[supernode]];
+    static std::uint64_t cache_key(std::uint32_t supernode, std::uint32_t item) {
+        return (std::uint64_t{supernode} << 32) | item;
     }
     void touch(std::uint32_t session, double now);
     std::uint32_t ensure_cached(std::uint32_t supernode, std::uint32_t item, double now);
@@ -174,6 +175,7 @@ private:
     // What supernodes hold: a dense slot per peer that ever cached, and per item its holders.
     std::vector<std::uint32_t> cache_slot_;            // peer -> into caches_, or none
     std::vector<supernode_cache> caches_;
+    flat_index cached_;                                // supernode << 32 | item -> its cache session
     std::vector<use_links> use_links_;                 // session -> its neighbours in its supernode's use list
     // item -> the supernodes caching it, as (AS index, peer) in order: a supernode filling its
     // cache looks in its own AS and the adjacent ones before it looks at everyone.

@@ -138,7 +138,7 @@ void engine::touch(std::uint32_t id, double now) {
 
 std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item, double now) {
     auto& cache = cache_of(supernode);
-    if (const auto found = cache.find(item, none); found != none) {
+    if (const auto found = cached_.find(cache_key(supernode, item)); found != flat_index::missing) {
         touch(found, now);
         return found;
     }

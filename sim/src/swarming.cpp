@@ -45,9 +45,7 @@ void engine::refresh_origin_records() {
 
 std::uint32_t engine::session_of(std::uint32_t peer, std::uint32_t item) const {
     if (supernode_[peer]) {
-        if (const auto* cache = find_cache(peer)) {
-            if (const auto found = cache->find(item, none); found != none) return found;
-        }
+        if (const auto found = cached_.find(cache_key(peer, item)); found != flat_index::missing) return found;
     }
     const std::uint32_t id = current_session_[peer];
     return id != none && sessions_[id].item == item ? id : none;
