@@ -76,8 +76,9 @@ void engine::announce(std::uint32_t id, double now) {
     } else if (s.kind == session_kind::cache) {
         // A supernode asks the other supernodes that hold the item, nearest first, then the origin.
         // The nearest few are all it ever connects to between two announces. Holders in its own
-        // AS or an adjacent one are nearer (cost 30 at most) than any other (40 or more), so
-        // the others are only looked at when those are too few.
+        // AS (cost 20 at most) are nearer than those of an adjacent one (30), and those nearer
+        // than any other (40 or more), so each ring is only looked at when the ones inside it
+        // are too few.
         constexpr std::size_t nearest_wanted = 64;
         const auto& held = holders_[s.item];
         std::vector<std::pair<std::uint32_t, std::uint32_t>> holders;
@@ -96,7 +97,9 @@ void engine::announce(std::uint32_t id, double now) {
         };
         const auto home = people_.peers[s.peer].as_index;
         take_as(home);
-        for (const auto neighbour : adjacent_ases_[home]) take_as(neighbour);
+        if (holders.size() < nearest_wanted) {
+            for (const auto neighbour : adjacent_ases_[home]) take_as(neighbour);
+        }
         if (holders.size() < nearest_wanted) {
             holders.clear();
             take(held.begin(), held.end());
