@@ -290,6 +290,7 @@ void engine::complete(std::uint32_t id, double now) {
     session& s = sessions_[id];
     s.bytes = s.size;
     s.state = phase::seeding;
+    for (const auto f : s.out_flows) flows_[f].source_downloading = false;
     s.in_rate = 0;
     ++s.prediction;
     if (s.kind != session_kind::stream || s.play == playback::finished) make_idle(id);
@@ -495,9 +496,9 @@ void engine::tick(double from, double to) {
         if (!f.alive) continue;
         f.rate = 0;
         flow_demand demand;
-        if (f.source_session != none) {
+        if (f.source_downloading) {
             const session& source = sessions_[f.source_session];
-            if (source.state == phase::downloading) {
+            {
                 const session& target = sessions_[f.target_session];
                 // A leecher passes on the pieces it holds that the target lacks, no faster than it
                 // has them. Pieces are picked at random (rarest first looks random from here), so

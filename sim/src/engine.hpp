@@ -73,6 +73,7 @@ struct flow {
     flow_class where = flow_class::intra;
     bool far = false;                     // nearcast's far peer class applies
     bool from_supernode = false;
+    bool source_downloading = false;      // the source is a session still downloading (kept by complete())
     bool alive = false;
     proximity::network_distance distance;
 };
