@@ -29,6 +29,8 @@ struct row {
     double wall_s = 0;
     double peak_gb = 0;
     std::uint64_t events = 0;
+    std::uint64_t flow_ticks = 0;
+    double stall_ratio = 0;
     double origin_offload = 0;
     double inter_as_share = 0;
     std::uint64_t downloads = 0;
@@ -64,6 +66,8 @@ row run_one(const std::string& sim, const std::string& out, std::uint64_t peers,
     const auto document = nlohmann::json::parse(in);
     for (const auto& entry : document["results"]) {
         result.events += entry["events"].get<std::uint64_t>();
+        result.flow_ticks += entry.value("flow_ticks", std::uint64_t{0});
+        result.stall_ratio = entry["stall_ratio"].get<double>();
         result.origin_offload = entry["origin_offload"].get<double>();
         result.inter_as_share = entry["inter_as_share"].get<double>();
         result.downloads = entry["sessions"]["downloads_completed"].get<std::uint64_t>();
@@ -116,13 +120,14 @@ int main(int argc, char** argv) {
         return 1;
     }
 
-    std::printf("\n%10s %10s %12s %14s %10s %10s %10s %11s\n", "peers", "wall s", "events", "events/s", "peak GB",
-                "downloads", "offload", "inter-AS");
+    std::printf("\n%10s %9s %12s %11s %13s %12s %8s %10s %8s %9s %8s\n", "peers", "wall s", "events", "events/s",
+                "flow-ticks", "flow-ticks/s", "peak GB", "downloads", "offload", "inter-AS", "stalls");
     for (const auto& r : rows) {
-        std::printf("%10llu %10.1f %12llu %14.0f %10.3f %10llu %9.1f%% %10.1f%%\n",
+        std::printf("%10llu %9.1f %12llu %11.0f %13llu %12.0f %8.3f %10llu %7.1f%% %8.1f%% %7.2f%%\n",
                     static_cast<unsigned long long>(r.peers), r.wall_s, static_cast<unsigned long long>(r.events),
-                    static_cast<double>(r.events) / r.wall_s, r.peak_gb, static_cast<unsigned long long>(r.downloads),
-                    100 * r.origin_offload, 100 * r.inter_as_share);
+                    static_cast<double>(r.events) / r.wall_s, static_cast<unsigned long long>(r.flow_ticks),
+                    static_cast<double>(r.flow_ticks) / r.wall_s, r.peak_gb, static_cast<unsigned long long>(r.downloads),
+                    100 * r.origin_offload, 100 * r.inter_as_share, 100 * r.stall_ratio);
     }
     const auto find = [&](std::uint64_t peers) -> const row* {
         for (const auto& r : rows) {
@@ -130,21 +135,28 @@ int main(int argc, char** argv) {
         }
         return nullptr;
     };
-    // Least-squares slope of log(wall) over log(peers), from 100,000 peers up.
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    // Least-squares slope of log(wall) over log(x), from 100,000 peers up.
+    const auto slope = [&](auto&& x_of) {
+        double sx = 0, sy = 0, sxx = 0, sxy = 0, n = 0;
+        for (const auto& r : rows) {
+            if (r.peers < 100'000 || r.wall_s <= 0 || x_of(r) <= 0) continue;
+            const double x = std::log(x_of(r)), y = std::log(r.wall_s);
+            sx += x, sy += y, sxx += x * x, sxy += x * y, n += 1;
+        }
+        return n >= 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : std::nan("");
+    };
     std::size_t fitted = 0;
-    for (const auto& r : rows) {
-        if (r.peers < 100'000 || r.wall_s <= 0) continue;
-        const double x = std::log(static_cast<double>(r.peers)), y = std::log(r.wall_s);
-        sx += x, sy += y, sxx += x * x, sxy += x * y;
-        ++fitted;
-    }
-    const double n = static_cast<double>(fitted);
-    const double exponent = fitted >= 2 ? (n * sxy - sx * sy) / (n * sxx - sx * sx) : std::nan("");
+    for (const auto& r : rows) fitted += r.peers >= 100'000;
+    const double exponent = slope([](const row& r) { return static_cast<double>(r.peers); });
+    // The same against the work itself: events plus flow-ticks (a congested network keeps more
+    // flows open per peer, so the work can grow faster than the peers do).
+    const double work_exponent =
+        slope([](const row& r) { return static_cast<double>(r.events) + static_cast<double>(r.flow_ticks); });
     const row* million = find(1'000'000);
     const row* ten_million = find(10'000'000);
-    std::printf("\ngrowth exponent of wall time, %zu sizes from 100,000 to %llu peers: %.3f\n", fitted,
-                static_cast<unsigned long long>(rows.back().peers), exponent);
+    std::printf("\ngrowth exponent of wall time, %zu sizes from 100,000 to %llu peers: %.3f against peers, "
+                "%.3f against the work (events + flow-ticks)\n",
+                fitted, static_cast<unsigned long long>(rows.back().peers), exponent, work_exponent);
     const auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
     if (ten_million) {
         std::printf("bar: 10,000,000 peers in under 600 s and 12 GB: %s\n",
@@ -157,6 +169,7 @@ int main(int argc, char** argv) {
         std::printf("figure sim_10m_peak_gb %.3f\n", ten_million->peak_gb);
     }
     std::printf("figure sim_growth_exponent %.3f\n", exponent);
+    std::printf("figure sim_growth_exponent_vs_work %.3f\n", work_exponent);
     if (million) {
         std::printf("figure sim_1m_wall_s %.1f\n", million->wall_s);
         std::printf("figure sim_1m_peak_gb %.3f\n", million->peak_gb);

@@ -528,6 +528,7 @@ void engine::tick(double from, double to) {
         demand_flow_.push_back(id);
     }
     rates_.resize(demands_.size());
+    result_.flow_ticks += demands_.size();
     max_min_rates(capacities_, demands_, rates_, work_);
 
     for (const auto id : active_sessions_) sessions_[id].in_rate = 0;

@@ -176,6 +176,7 @@ std::string results_json(const scenario& config, const run_summary& run) {
         }
         entry["faults"] = faults;
         entry["events"] = r.events;
+        entry["flow_ticks"] = r.flow_ticks;
         entry["peak_concurrent_sessions"] = r.peak_concurrent_sessions;
         document["results"].push_back(entry);
     }

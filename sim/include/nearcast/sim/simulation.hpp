@@ -117,6 +117,9 @@ struct strategy_result {
     std::vector<as_traffic> per_as;
 
     std::uint64_t events = 0;
+    // The rate-sharing work: over every tick, the flows whose rates were shared. It grows with
+    // the population and with congestion (slower downloads keep more flows open at once).
+    std::uint64_t flow_ticks = 0;
     double wall_s = 0;
     double peak_concurrent_sessions = 0;
 };
