@@ -134,7 +134,7 @@ void engine::handle(const event& next) {
     const double now = next.time;
     const auto matches = [&] {
         return next.subject < sessions_.size() && sessions_[next.subject].version == next.version &&
-               sessions_[next.subject].state != phase::ended;
+               transfers_[next.subject].state != phase::ended;
     };
     switch (next.type) {
     case event_type::arrival:
@@ -143,11 +143,11 @@ void engine::handle(const event& next) {
         break;
     case event_type::completion: {
         if (next.subject >= sessions_.size()) break;
-        session& s = sessions_[next.subject];
-        if (s.state != phase::downloading || s.prediction != next.version) break;
-        settle_session(s, now);
+        auto& t = transfers_[next.subject];
+        if (t.state != phase::downloading || t.prediction != next.version) break;
+        t.settle(now);
         // Within a byte (or a nanosecond at this rate) is done: rounding must not loop forever.
-        if (s.size - s.bytes <= std::max(1.0, s.in_rate * 1e-9)) {
+        if (t.size - t.bytes <= std::max(1.0, t.in_rate * 1e-9)) {
             complete(next.subject, now);
         } else {
             predict_completion(next.subject, now);
@@ -160,7 +160,7 @@ void engine::handle(const event& next) {
             if (s.kind == session_kind::stream && s.play != playback::finished) {
                 // The viewer is still watching: it stays (and seeds) until the end.
                 const double rate = config_.play_rate_kbps * 1000 / 8;
-                schedule(now + std::max((s.size - s.played) / rate, config_.tick_s), event_type::leave, next.subject,
+                schedule(now + std::max((transfer(s).size - s.played) / rate, config_.tick_s), event_type::leave, next.subject,
                          s.version);
             } else {
                 leave(next.subject, now, false);
@@ -168,16 +168,16 @@ void engine::handle(const event& next) {
         }
         break;
     case event_type::announce:
-        if (matches() && sessions_[next.subject].state == phase::downloading) {
+        if (matches() && transfers_[next.subject].state == phase::downloading) {
             announce(next.subject, now);
             schedule(now + config_.announce_interval_s, event_type::announce, next.subject, next.version);
         }
         break;
     case event_type::rehome:
-        if (matches() && sessions_[next.subject].state == phase::downloading) announce(next.subject, now);
+        if (matches() && transfers_[next.subject].state == phase::downloading) announce(next.subject, now);
         break;
     case event_type::give_up:
-        if (matches() && sessions_[next.subject].state == phase::downloading) leave(next.subject, now, true);
+        if (matches() && transfers_[next.subject].state == phase::downloading) leave(next.subject, now, true);
         break;
     case event_type::fault: apply_fault(next.subject, now); break;
     case event_type::election:
@@ -191,7 +191,7 @@ void engine::handle(const event& next) {
     case event_type::sample: {
         const auto bucket = std::min(static_cast<std::size_t>(now / result_.bucket_s), result_.series.size() - 1);
         std::uint32_t downloading = 0;
-        for (const auto id : active_sessions_) downloading += sessions_[id].state == phase::downloading;
+        for (const auto id : active_sessions_) downloading += transfers_[id].state == phase::downloading;
         result_.series[bucket ? bucket - 1 : 0].active_sessions = downloading;
         result_.peak_concurrent_sessions = std::max(result_.peak_concurrent_sessions, static_cast<double>(downloading));
         if (uses_supernodes() && std::fmod(now, 3600) < 1) {
@@ -240,12 +240,13 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     } else {
         id = static_cast<std::uint32_t>(sessions_.size());
         sessions_.emplace_back();
+        transfers_.emplace_back();
         active_slot_.push_back(none);
         use_links_.emplace_back();
     }
     session& s = sessions_[id];
     const std::uint32_t version = s.version + 1;
-    const std::uint32_t prediction = s.prediction + 1;  // events of the session before never match
+    const std::uint32_t prediction = transfers_[id].prediction + 1;  // events of the session before never match
     s.in_flows.clear();
     s.out_flows.clear();
     s.known.clear();
@@ -260,15 +261,19 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     s.known = std::move(known);
     s.supernodes = std::move(supernodes);
     s.version = version;
-    s.prediction = prediction;
+    s.id = id;
+    auto& moving = transfers_[id];
+    moving = session_transfer{};
+    moving.prediction = prediction;
+    moving.kind = kind;
     s.peer = peer;
     s.item = item;
     s.kind = kind;
-    s.size = people_.item_bytes[item];
-    s.start = s.last = s.last_used = now;
+    moving.size = people_.item_bytes[item];
+    s.start = moving.last = s.last_used = now;
     make_busy(id);
     if (kind == session_kind::cache) {
-        cache_of(peer).add(id, s.size, use_links_);
+        cache_of(peer).add(id, moving.size, use_links_);
         cached_.insert(cache_key(peer, item), id);
         auto& holders = holders_[item];
         const std::pair holder{people_.peers[peer].as_index, peer};
@@ -288,14 +293,15 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
 
 void engine::complete(std::uint32_t id, double now) {
     session& s = sessions_[id];
-    s.bytes = s.size;
-    s.state = phase::seeding;
+    auto& t = transfer(s);
+    t.bytes = t.size;
+    t.state = phase::seeding;
     for (const auto f : s.out_flows) flows_[f].source_downloading = false;
-    s.in_rate = 0;
-    ++s.prediction;
+    t.in_rate = 0;
+    ++t.prediction;
     if (s.kind != session_kind::stream || s.play == playback::finished) make_idle(id);
     while (!s.in_flows.empty()) remove_flow(s.in_flows.back(), now);
-    if (std::abs(s.received - s.size) > 1e-6 * s.size + 1) ++result_.completed_short;
+    if (std::abs(t.received - t.size) > 1e-6 * t.size + 1) ++result_.completed_short;
     swarms_[s.item].upsert(record_of(s.peer, true));
     release_supernodes(s);
     if (s.orphan_fault != none) ++result_.faults[s.orphan_fault].finished_first;
@@ -310,9 +316,9 @@ void engine::complete(std::uint32_t id, double now) {
 
 void engine::leave(std::uint32_t id, double now, bool aborted) {
     session& s = sessions_[id];
-    if (s.state == phase::ended) return;
+    if (transfer(s).state == phase::ended) return;
     settle_session(s, now);
-    if (s.state == phase::downloading) {
+    if (transfer(s).state == phase::downloading) {
         if (aborted) ++result_.sessions_aborted;
     }
     while (!s.in_flows.empty()) remove_flow(s.in_flows.back(), now);
@@ -320,7 +326,7 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     release_supernodes(s);
     swarms_[s.item].remove(record_of(s.peer, false));
     if (s.kind == session_kind::cache) {
-        cache_of(s.peer).remove(id, s.size, use_links_);
+        cache_of(s.peer).remove(id, transfer(s).size, use_links_);
         cached_.erase(cache_key(s.peer, s.item));
         auto& holders = holders_[s.item];
         const std::pair holder{people_.peers[s.peer].as_index, s.peer};
@@ -330,7 +336,7 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     } else if (current_session_[s.peer] == id) {
         current_session_[s.peer] = none;
     }
-    s.state = phase::ended;
+    transfer(s).state = phase::ended;
     ++s.version;
     make_idle(id);
     free_sessions_.push_back(id);
@@ -351,21 +357,18 @@ void engine::make_idle(std::uint32_t id) {
     active_slot_[id] = none;
 }
 
-void engine::settle_session(session& s, double now) {
-    if (s.state == phase::downloading && now > s.last) s.bytes = std::min(s.size, s.bytes + s.in_rate * (now - s.last));
-    s.last = now;
-}
+void engine::settle_session(session& s, double now) { transfer(s).settle(now); }
 
 void engine::predict_completion(std::uint32_t id, double now) {
-    session& s = sessions_[id];
-    ++s.prediction;
-    if (s.state != phase::downloading || s.in_rate <= 0) return;
-    const double at = now + (s.size - s.bytes) / s.in_rate;
-    if (at < tick_start_ + config_.tick_s) schedule(std::max(at, now), event_type::completion, id, s.prediction);
+    auto& t = transfers_[id];
+    ++t.prediction;
+    if (t.state != phase::downloading || t.in_rate <= 0) return;
+    const double at = now + (t.size - t.bytes) / t.in_rate;
+    if (at < tick_start_ + config_.tick_s) schedule(std::max(at, now), event_type::completion, id, t.prediction);
 }
 
 void engine::account(const flow& f, double delta, double now) {
-    sessions_[f.target_session].received += delta;
+    transfers_[f.target_session].received += delta;
     result_.bytes_sent += delta;
     result_.bytes_received += delta;
     auto& bucket = result_.series[std::min(static_cast<std::size_t>(now / result_.bucket_s), result_.series.size() - 1)];
@@ -396,8 +399,9 @@ void engine::account(const flow& f, double delta, double now) {
 void engine::update_playback(session& s, double from, double to) {
     if (s.kind != session_kind::stream || s.play == playback::finished) return;
     const double rate = config_.play_rate_kbps * 1000 / 8;
-    const double available = s.state == phase::downloading ? s.bytes : s.size;
-    const double buffer = std::min(config_.startup_buffer_s * rate, s.size - s.played);
+    const auto& t = transfer(s);
+    const double available = t.state == phase::downloading ? t.bytes : t.size;
+    const double buffer = std::min(config_.startup_buffer_s * rate, t.size - s.played);
     const double dt = to - from;
     switch (s.play) {
     case playback::buffering:
@@ -408,7 +412,7 @@ void engine::update_playback(session& s, double from, double to) {
         }
         // The moment the buffer filled, from the rate over this tick.
         const double surplus = available - (s.played + buffer);
-        const double filled_at = std::clamp(to - (s.in_rate > 0 ? surplus / s.in_rate : 0), from, to);
+        const double filled_at = std::clamp(to - (t.in_rate > 0 ? surplus / t.in_rate : 0), from, to);
         if (s.play == playback::buffering) {
             s.play_started = filled_at;
             startup_delays_.push_back(static_cast<float>(filled_at - s.start));
@@ -433,11 +437,11 @@ void engine::update_playback(session& s, double from, double to) {
     }
     case playback::finished: break;
     }
-    if (s.played >= s.size * (1 - 1e-9)) {
+    if (s.played >= t.size * (1 - 1e-9)) {
         s.play = playback::finished;
         ++streams_;
         ++result_.streams_completed;
-        played_s_ += s.size / rate;
+        played_s_ += t.size / rate;
         stalled_s_ += s.stall_s;
         streams_stalled_ += s.stalled_once;
     }
@@ -457,16 +461,19 @@ void engine::tick(double from, double to) {
     // Backwards: a stream that finishes playing leaves the list (the last one takes its place).
     for (std::size_t i = active_sessions_.size(); i-- > 0;) {
         const auto id = active_sessions_[i];
-        session& s = sessions_[id];
-        settle_session(s, to);
-        update_playback(s, from, to);
-        if (s.state != phase::downloading && (s.kind != session_kind::stream || s.play == playback::finished)) {
-            make_idle(id);
+        auto& t = transfers_[id];
+        t.settle(to);
+        if (t.kind != session_kind::stream) {
+            if (t.state != phase::downloading) make_idle(id);
+            continue;
         }
+        session& s = sessions_[id];
+        update_playback(s, from, to);
+        if (t.state != phase::downloading && s.play == playback::finished) make_idle(id);
     }
     for (std::size_t i = 0; i < active_sessions_.size(); ++i) {
         const auto id = active_sessions_[i];
-        if (sessions_[id].needs_peers) connect_more(id, to);
+        if (transfers_[id].needs_peers) connect_more(id, to);
     }
 
     // Re-share bandwidth among the flows that can carry data now.
@@ -497,9 +504,9 @@ void engine::tick(double from, double to) {
         f.rate = 0;
         flow_demand demand;
         if (f.source_downloading) {
-            const session& source = sessions_[f.source_session];
             {
-                const session& target = sessions_[f.target_session];
+                const auto& source = transfers_[f.source_session];
+                const auto& target = transfers_[f.target_session];
                 // A leecher passes on the pieces it holds that the target lacks, no faster than it
                 // has them. Pieces are picked at random (rarest first looks random from here), so
                 // of the source's pieces the target did not get over this connection it lacks the
@@ -531,21 +538,21 @@ void engine::tick(double from, double to) {
     result_.flow_ticks += demands_.size();
     max_min_rates(capacities_, demands_, rates_, work_);
 
-    for (const auto id : active_sessions_) sessions_[id].in_rate = 0;
+    for (const auto id : active_sessions_) transfers_[id].in_rate = 0;
     for (std::size_t d = 0; d < demands_.size(); ++d) {
         flow& f = flows_[demand_flow_[d]];
         f.rate = rates_[d];
-        sessions_[f.target_session].in_rate += f.rate;
+        transfers_[f.target_session].in_rate += f.rate;
     }
     tick_start_ = to;
     for (const auto id : active_sessions_) {
-        if (sessions_[id].state == phase::downloading) predict_completion(id, to);
+        if (transfers_[id].state == phase::downloading) predict_completion(id, to);
     }
 }
 
 void engine::finish() {
     for (const auto id : active_sessions_) {
-        if (sessions_[id].state == phase::downloading && sessions_[id].kind != session_kind::cache) {
+        if (transfers_[id].state == phase::downloading && sessions_[id].kind != session_kind::cache) {
             ++result_.sessions_unfinished;
         }
     }

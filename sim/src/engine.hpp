@@ -28,21 +28,34 @@ enum class session_kind : std::uint8_t { download, stream, cache };
 enum class phase : std::uint8_t { downloading, seeding, ended };
 enum class playback : std::uint8_t { buffering, playing, rebuffering, finished };
 
-struct session {
-    std::uint32_t peer = 0;
-    std::uint32_t item = 0;
-    session_kind kind = session_kind::download;
-    phase state = phase::downloading;
-    playback play = playback::buffering;
-    bool needs_peers = false;
-    bool stalled_once = false;
-    std::uint32_t version = 0;       // bumped to cancel the session's queued events
-    std::uint32_t prediction = 0;    // the completion prediction now standing
+// What the tick reads and writes of a session every simulated second, apart from the rest (in
+// `session`) so that the tick walks a small array rather than the sessions themselves.
+struct session_transfer {
     double size = 0;
     double bytes = 0;                // verified bytes, as of `last`
     double received = 0;             // bytes the flows delivered (a cross-check of `bytes`)
     double in_rate = 0;
     double last = 0;
+    std::uint32_t prediction = 0;    // the completion prediction now standing
+    phase state = phase::downloading;
+    session_kind kind = session_kind::download;  // as the session's own, which never changes
+    bool needs_peers = false;
+
+    // Verified bytes up to `now` at the rate in force since `last`.
+    void settle(double now) {
+        if (state == phase::downloading && now > last) bytes = std::min(size, bytes + in_rate * (now - last));
+        last = now;
+    }
+};
+
+struct session {
+    std::uint32_t peer = 0;
+    std::uint32_t item = 0;
+    std::uint32_t id = 0;            // its index, also into engine::transfers_
+    session_kind kind = session_kind::download;
+    playback play = playback::buffering;
+    bool stalled_once = false;
+    std::uint32_t version = 0;       // bumped to cancel the session's queued events
     double start = 0;
     double linger_s = 0;             // seeding time after completion
     double played = 0;               // stream: bytes played
@@ -163,6 +176,8 @@ private:
     double arrival_rate_max_ = 0;
 
     std::deque<session> sessions_;  // a deque: opening a session never moves the others
+    std::deque<session_transfer> transfers_;  // by session id, likewise
+    session_transfer& transfer(const session& s) { return transfers_[s.id]; }
     std::vector<std::uint32_t> free_sessions_;
     // Sessions the tick has work for: downloading, or a stream still playing (unordered).
     std::vector<std::uint32_t> active_sessions_;

@@ -59,7 +59,7 @@ void engine::elect(double now) {
 
 void engine::assign_supernodes(std::uint32_t id, double now) {
     session& s = sessions_[id];
-    if (s.kind == session_kind::cache || s.state != phase::downloading) return;
+    if (s.kind == session_kind::cache || transfer(s).state != phase::downloading) return;
     const std::size_t want = 2;
     if (s.supernodes.size() >= want) return;
     const auto home = people_.peers[s.peer].as_index;
@@ -130,7 +130,7 @@ supernode_cache& engine::cache_of(std::uint32_t supernode) {
 
 void engine::touch(std::uint32_t id, double now) {
     session& s = sessions_[id];
-    if (s.kind == session_kind::cache && s.state != phase::ended) {
+    if (s.kind == session_kind::cache && transfer(s).state != phase::ended) {
         cache_of(s.peer).touch(id, static_cast<std::int64_t>(s.last_used), static_cast<std::int64_t>(now), use_links_);
     }
     s.last_used = now;
@@ -164,8 +164,8 @@ std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item,
         [&](const lru_key& key) {
             if (offered >= excess) return false;
             const session& cached = sessions_[key.session];
-            if (cached.state == phase::downloading || !cached.out_flows.empty()) return true;
-            const auto bytes = static_cast<std::uint64_t>(cached.size);
+            if (transfer(cached).state == phase::downloading || !cached.out_flows.empty()) return true;
+            const auto bytes = static_cast<std::uint64_t>(transfer(cached).size);
             held.push_back({std::to_string(key.session), bytes, key.used_s, false});
             offered += bytes;
             return true;
@@ -173,7 +173,7 @@ std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item,
     held.push_back({"", total - offered, 0, true});
     for (const auto& evicted : peer::evict_for(held, quota, incoming)) {
         const auto id = static_cast<std::uint32_t>(std::stoul(evicted));
-        total -= static_cast<std::uint64_t>(sessions_[id].size);
+        total -= static_cast<std::uint64_t>(transfers_[id].size);
         leave(id, now, false);
     }
     if (total + incoming > quota) return none;  // everything held is in use: serve without caching
@@ -216,7 +216,7 @@ void engine::kill_peer(std::uint32_t peer, double now, fault_outcome& outcome) {
     if (supernode_[peer]) drop_supernode(peer, now);
     dead_[peer] = 1;
     if (const auto id = current_session_[peer]; id != none) {
-        if (sessions_[id].state == phase::downloading) ++outcome.sessions_interrupted;
+        if (transfers_[id].state == phase::downloading) ++outcome.sessions_interrupted;
         leave(id, now, true);
     }
     if (peer >= people_.origin_begin) {

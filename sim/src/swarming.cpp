@@ -124,8 +124,8 @@ void engine::announce(std::uint32_t id, double now) {
 
 void engine::connect_more(std::uint32_t id, double now) {
     session& s = sessions_[id];
-    s.needs_peers = false;
-    if (s.state != phase::downloading || s.in_flows.size() >= config_.max_connections) return;
+    transfer(s).needs_peers = false;
+    if (transfer(s).state != phase::downloading || s.in_flows.size() >= config_.max_connections) return;
 
     // Candidates: known peers not yet connected that hold (part of) the item.
     std::vector<std::uint32_t> candidates;
@@ -175,7 +175,7 @@ void engine::connect_more(std::uint32_t id, double now) {
         // A connection carries data both ways: a fellow downloader gets our pieces too.
         if (source != none) {
             session& other = sessions_[source];
-            if (other.state == phase::downloading && !connected(other, s.peer)) add_flow(s.peer, id, source, now);
+            if (transfer(other).state == phase::downloading && !connected(other, s.peer)) add_flow(s.peer, id, source, now);
         }
     }
 }
@@ -211,7 +211,7 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
         f.where = people_.peers[source_peer].origin_as == people_.peers[t.peer].origin_as ? flow_class::intra
                                                                                           : flow_class::inter;
         f.from_supernode = sessions_[source_session].kind == session_kind::cache;
-        f.source_downloading = sessions_[source_session].state == phase::downloading;
+        f.source_downloading = transfers_[source_session].state == phase::downloading;
         sessions_[source_session].out_flows.push_back(id);
         touch(source_session, now);
     }
@@ -232,7 +232,8 @@ void engine::remove_flow(std::uint32_t id, double now) {
     }
     session& target = sessions_[f.target_session];
     settle_session(target, now);
-    target.in_rate = std::max(target.in_rate - f.rate, 0.0);
+    auto& arriving = transfer(target);
+    arriving.in_rate = std::max(arriving.in_rate - f.rate, 0.0);
     auto& in = target.in_flows;
     in.erase(std::remove(in.begin(), in.end(), id), in.end());
     if (f.source_session != none) {
@@ -243,8 +244,8 @@ void engine::remove_flow(std::uint32_t id, double now) {
     f.alive = false;
     f.rate = 0;
     free_flows_.push_back(id);
-    if (target.state == phase::downloading) {
-        target.needs_peers = true;
+    if (arriving.state == phase::downloading) {
+        arriving.needs_peers = true;
         if (had_rate) predict_completion(f.target_session, now);
     }
 }
