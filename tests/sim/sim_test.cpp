@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <string>
 
 #include "nearcast/sim/report.hpp"
 #include "nearcast/sim/simulation.hpp"
@@ -68,6 +69,22 @@ scenario flash_crowd_from_origin(std::uint32_t peers, const std::string& classes
     return config;
 }
 
+// The fluid model's setting: one 100 MB item, one arrival a second from 100,000 peers, seeds
+// staying `seed_time_s` on average, one origin, and every peer free to connect to every other.
+scenario steady_swarm(const std::string& classes, double hours, double seed_time_s, double origin_mbps) {
+    scenario config = one_item(100, classes);
+    config.peers = 100'000;
+    config.sessions_per_peer = 0.864;  // 100,000 x 0.864 / 86,400 s = one arrival a second
+    config.duration_h = hours;
+    config.seed_time_s = seed_time_s;
+    config.seeders = 1;
+    config.seeder_capacity_mbps = origin_mbps;
+    config.numwant = 80;
+    config.max_connections = 80;
+    config.strategies = {strategy::random};
+    return config;
+}
+
 }  // namespace
 
 TEST_CASE("the same scenario and seed give byte-identical results; another seed does not") {
@@ -126,16 +143,7 @@ TEST_CASE("a BitTorrent swarm in steady state downloads in the time of Qiu and S
     // the first minutes (the origin's one seed serves the first peers alone), a leecher
     // sharing only once it holds a piece the other lacks, and the tick a new
     // connection waits before it carries data.
-    scenario config = one_item(100, "home:1:8:1000");
-    config.peers = 100'000;
-    config.sessions_per_peer = 0.864;  // 100,000 x 0.864 / 86,400 s = one arrival a second
-    config.duration_h = 3;
-    config.seed_time_s = 40;
-    config.seeders = 1;
-    config.seeder_capacity_mbps = 8;
-    config.numwant = 80;
-    config.max_connections = 80;
-    config.strategies = {strategy::random};
+    const scenario config = steady_swarm("home:1:8:1000", 3, 40, 8);
     const auto run = run_all(config);
     const auto& r = run.results.front();
     const double model = 100.0 - 40.0;
@@ -153,16 +161,7 @@ TEST_CASE("a swarm whose downloaders' capacity is the bottleneck downloads in th
     // staying 5 s: the leechers must feed each other. A leecher has pieces that peers ahead of
     // it lack as well as pieces that peers behind it lack; when it only sent to peers behind
     // it, the oldest leechers starved and the mean was 111 s.
-    scenario config = one_item(100, "home:1:12:8");
-    config.peers = 100'000;
-    config.sessions_per_peer = 0.864;  // one arrival a second
-    config.duration_h = 2;
-    config.seed_time_s = 5;
-    config.seeders = 1;
-    config.seeder_capacity_mbps = 80;
-    config.numwant = 80;
-    config.max_connections = 80;
-    config.strategies = {strategy::random};
+    const scenario config = steady_swarm("home:1:12:8", 2, 5, 80);
     const auto run = run_all(config);
     const auto& r = run.results.front();
     const double model = 100.0;
