@@ -141,6 +141,7 @@ bool tracker_service::handle_udp(std::string_view datagram, const endpoint& sour
         }
         auto result = state_.announce(announce->request, source, now_ms);
         if (const auto* failure = std::get_if<tracker_failure>(&result)) {
+            note_refusal("udp", source, failure->reason);
             encode_udp_error_response(announce->transaction_id, failure->reason, out);
         } else {
             supernode_answer(announce->request, source, std::get<announce_response>(result), now_ms);
@@ -175,11 +176,17 @@ bool tracker_service::handle_udp(std::string_view datagram, const endpoint& sour
 http_answer tracker_service::announce(std::string_view token, std::string_view query, const endpoint& source,
                                       std::uint64_t now_ms) {
     auto parsed = parse_announce_query(query);
-    if (auto* failure = std::get_if<tracker_failure>(&parsed)) return bencoded(encode_failure(failure->reason));
+    if (auto* failure = std::get_if<tracker_failure>(&parsed)) {
+        note_refusal("http", source, failure->reason);
+        return bencoded(encode_failure(failure->reason));
+    }
     auto& request = std::get<announce_request>(parsed);
     request.access_token = std::string(token);
     auto result = state_.announce(request, source, now_ms);
-    if (const auto* failure = std::get_if<tracker_failure>(&result)) return bencoded(encode_failure(failure->reason));
+    if (const auto* failure = std::get_if<tracker_failure>(&result)) {
+        note_refusal("http", source, failure->reason);
+        return bencoded(encode_failure(failure->reason));
+    }
     supernode_answer(request, source, std::get<announce_response>(result), now_ms);
     note_announce("http", request, source, std::get<announce_response>(result), now_ms);
     return bencoded(encode_announce(std::get<announce_response>(result)));
@@ -206,6 +213,11 @@ void tracker_service::note_announce(const char* protocol, const announce_request
     spdlog::debug("{} announce{} from {} port {} for {}..., {}: {} peers returned", protocol,
                   events[static_cast<int>(request.event)], source.address.to_string(), request.port, hash,
                   request.seed() ? "seed" : "leecher", answer.peers.size());
+}
+
+void tracker_service::note_refusal(const char* protocol, const endpoint& source, const std::string& reason) {
+    // Per refusal at debug: a flood of bad announces must not flood the log at the default level.
+    spdlog::debug("{} announce from {} refused: {}", protocol, source.address.to_string(), reason);
 }
 
 http_answer tracker_service::scrape(std::string_view token, std::string_view query, const endpoint& source,

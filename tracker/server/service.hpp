@@ -72,6 +72,7 @@ private:
     nlohmann::json popular_in(std::uint32_t group, std::size_t most) const;  // [{info_hash, requests}], most first
     http_answer metrics(std::uint64_t now_ms) const;
     // Counts an answered announce (and the bytes it reports) and, at debug level, logs it.
+    void note_refusal(const char* protocol, const endpoint& source, const std::string& reason);
     void note_announce(const char* protocol, const announce_request& request, const endpoint& source,
                        const announce_response& answer, std::uint64_t now_ms);
     nlohmann::json transfer_json() const;

@@ -117,12 +117,14 @@ std::variant<announce_response, tracker_failure> tracker_state::announce(const a
     }
     swarm& members = found->second;
     const peer_record* existing = members.find(record);
-    // The `key` binds an announce to the peer that first made it: nobody else may update or
-    // stop it, even through a trusted proxy that lets them claim its address. One exception: a
-    // `started` announce from the address itself is that peer restarted (after a crash its new
-    // session has a new key) and takes its place; nobody else can send from that address.
-    const bool restarted = request.event == announce_event::started && peer.address == source.address;
-    if (existing && (existing->flags & peer_record::flag_keyed) && !restarted &&
+    // An announce sent from the address it announces is proof enough: the TCP handshake or the
+    // UDP connection ID shows the sender holds that address, whatever `key` it sends (aria2c
+    // sends a new one with every UDP announce, others none at all). The `key` guards only an
+    // address claimed through a trusted proxy (`ip=`): such an announce may update or stop an
+    // entry only with the key that entry was last announced with, so nobody behind the proxy
+    // can evict a peer by naming its address.
+    const bool proved = peer.address == source.address;
+    if (existing && !proved && (existing->flags & peer_record::flag_keyed) &&
         (!request.key || existing->key != *request.key)) {
         return refuse("key does not match the peer that announced this address and port");
     }
