@@ -44,6 +44,16 @@ void add_uncovered(std::vector<route>& kept, std::vector<route>&& lower) {
     for (std::size_t index : accepted) kept.push_back(std::move(lower[index]));
 }
 
+// ": skipped 12 records (MRT type 16 subtype 4: 12)", or nothing when nothing was skipped.
+std::string skipped_summary(const load_report& report) {
+    if (report.skipped == 0) return {};
+    std::string kinds;
+    for (const auto& [kind, count] : report.skipped_by_kind) {
+        kinds += (kinds.empty() ? "" : ", ") + kind + ": " + std::to_string(count);
+    }
+    return ": skipped " + std::to_string(report.skipped) + " records (" + kinds + ")";
+}
+
 }  // namespace
 
 model model::combine(std::vector<routing_data> sources) {
@@ -80,15 +90,27 @@ model model::combine(std::vector<routing_data> sources) {
 model model::load(const std::vector<std::string>& paths) {
     std::vector<routing_data> sources;
     for (const std::string& path : paths) {
-        const std::string bytes = read_input(path);
+        std::vector<std::string> warnings;
+        const std::string bytes = read_input(path, &warnings);
         if (is_snapshot(bytes)) {
             if (paths.size() == 1) return parse_snapshot(bytes, path);
             throw input_error(path, "a snapshot cannot be combined with other sources; give it alone");
         }
         sources.push_back(parse_source(bytes, path));
-        for (const std::string& warning : sources.back().report.warnings) spdlog::warn("{}", warning);
+        routing_data& parsed = sources.back();
+        parsed.report.warnings.insert(parsed.report.warnings.begin(), warnings.begin(), warnings.end());
+        for (const std::string& warning : parsed.report.warnings) spdlog::warn("{}: {}", path, warning);
+        if (parsed.routes.empty() && parsed.links.empty()) {
+            throw input_error(path, "holds no prefix and no AS link" + skipped_summary(parsed.report));
+        }
     }
-    return combine(std::move(sources));
+    model combined = combine(std::move(sources));
+    if (combined.prefixes().size() == 0) {
+        std::string inputs;
+        for (const std::string& path : paths) inputs += (inputs.empty() ? "" : ", ") + path;
+        throw input_error(inputs, "no source holds a prefix: a routing model needs at least one (AS links alone place no address)");
+    }
+    return combined;
 }
 
 void model::set_names(const std::map<std::uint32_t, std::string>& names) {

@@ -1,8 +1,9 @@
-// Reading MRT TABLE_DUMP_V2 RIB dumps (RFC 6396) into routes (prefix -> origin ASes) and AS links.
+// Reading MRT RIB dumps (RFC 6396) into routes (prefix -> origin ASes) and AS links.
 //
-// Only three record kinds carry what we need: the PEER_INDEX_TABLE (to check peer indexes) and
-// the IPv4 and IPv6 unicast RIB records. Everything else is skipped and counted, so an operator
-// can see what a dump held that we did not use.
+// Only a few record kinds carry what we need: of TABLE_DUMP_V2, the PEER_INDEX_TABLE (to check
+// peer indexes) and the IPv4 and IPv6 unicast RIB records; of the older TABLE_DUMP (RouteViews
+// wrote it until 2008), its IPv4 and IPv6 records, one RIB entry each. Everything else is
+// skipped and counted, so an operator can see what a dump held that we did not use.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -10,8 +11,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <spdlog/spdlog.h>
 
 #include "nearcast/proximity/errors.hpp"
 #include "nearcast/proximity/loaders.hpp"
@@ -21,6 +20,9 @@ namespace nearcast::proximity {
 namespace {
 
 constexpr std::size_t mrt_header_size = 12;
+constexpr std::uint16_t mrt_table_dump = 12;
+constexpr std::uint16_t afi_ipv4_subtype = 1;  // TABLE_DUMP's subtypes are address families
+constexpr std::uint16_t afi_ipv6_subtype = 2;
 constexpr std::uint16_t mrt_table_dump_v2 = 13;
 constexpr std::uint16_t peer_index_table_subtype = 1;
 constexpr std::uint16_t rib_ipv4_unicast_subtype = 2;
@@ -227,6 +229,10 @@ void sort_unique(std::vector<std::uint64_t>& keys) {
     keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
 }
 
+// TABLE_DUMP_V2 writes AS_PATH with 4-byte ASes, but some collectors kept 2-byte ones; a
+// TABLE_DUMP record has 2-byte ones always.
+enum class as_width { either, two_bytes };
+
 // How many RIB entries gave `origin` for `prefix`; one per prefix and origin per record.
 struct origin_count {
     ip_prefix prefix;
@@ -280,6 +286,10 @@ private:
             read_rib(field_reader(bytes_, body, end, input_, "RIB_IPV4_UNICAST record"), ip_family::v4);
         } else if (type == mrt_table_dump_v2 && subtype == rib_ipv6_unicast_subtype) {
             read_rib(field_reader(bytes_, body, end, input_, "RIB_IPV6_UNICAST record"), ip_family::v6);
+        } else if (type == mrt_table_dump && subtype == afi_ipv4_subtype) {
+            read_table_dump(field_reader(bytes_, body, end, input_, "TABLE_DUMP IPv4 record"), ip_family::v4);
+        } else if (type == mrt_table_dump && subtype == afi_ipv6_subtype) {
+            read_table_dump(field_reader(bytes_, body, end, input_, "TABLE_DUMP IPv6 record"), ip_family::v6);
         } else {
             skip("MRT type " + std::to_string(type) + " subtype " + std::to_string(subtype));
         }
@@ -291,8 +301,7 @@ private:
         std::string warning = "the MRT record at byte offset " + std::to_string(at) +
                               " is cut off by the end of the input (" + std::to_string(needed) + " bytes needed, " +
                               std::to_string(left) + " left); the records before it are kept";
-        spdlog::warn("{}: {}", input_, warning);
-        result_.report.warnings.push_back(std::move(warning));
+        result_.report.warnings.push_back(std::move(warning));  // the loader logs it with the input's name
     }
 
     void skip(const std::string& kind) {
@@ -318,8 +327,7 @@ private:
         peer_count_ = peers;
     }
 
-    void read_rib(field_reader record, ip_family family) {
-        record.u32("sequence number");
+    static unsigned checked_prefix_length(field_reader& record, ip_family family) {
         const std::size_t prefix_length_at = record.offset();
         const unsigned prefix_length = record.u8("prefix length");
         const unsigned width = family == ip_family::v4 ? 32 : 128;
@@ -328,6 +336,44 @@ private:
                             " bits",
                         prefix_length_at);
         }
+        return prefix_length;
+    }
+
+    void finish_record(const ip_prefix& prefix) {
+        ++result_.report.records;
+        count_record_origins(prefix);
+        if (link_keys_.size() >= compact_links_at_) {
+            // Bounds memory on a full table, where most paths repeat links already seen.
+            sort_unique(link_keys_);
+            compact_links_at_ = std::max<std::size_t>(2 * link_keys_.size(), 1 << 20);
+        }
+    }
+
+    // RFC 6396 section 4.2: one RIB entry per record, the prefix written in full, AS numbers two
+    // bytes wide in AS_PATH (4-byte ones come in AS4_PATH).
+    void read_table_dump(field_reader record, ip_family family) {
+        const std::size_t address_size = family == ip_family::v4 ? 4 : 16;
+        record.u16("view number");
+        record.u16("sequence number");
+        std::uint8_t address[16] = {};
+        std::memcpy(address, record.take(address_size, "prefix"), address_size);
+        const unsigned prefix_length = checked_prefix_length(record, family);
+        const ip_prefix prefix = ip_prefix::of(ip_address::from_bytes(family, address), prefix_length);
+        record.u8("status");
+        record.u32("originated time");
+        record.take(address_size, "peer address");
+        record.u16("peer AS");
+        record_origins_.clear();
+        read_entry_attributes(record, as_width::two_bytes);
+        if (!record.done()) {
+            record.fail(std::to_string(record.remaining()) + " bytes follow the attributes of the record", record.offset());
+        }
+        finish_record(prefix);
+    }
+
+    void read_rib(field_reader record, ip_family family) {
+        record.u32("sequence number");
+        const unsigned prefix_length = checked_prefix_length(record, family);
         std::uint8_t address[16] = {};
         std::memcpy(address, record.take((prefix_length + 7) / 8, "prefix"), (prefix_length + 7) / 8);
         const ip_prefix prefix = ip_prefix::of(ip_address::from_bytes(family, address), prefix_length);
@@ -347,13 +393,7 @@ private:
             record.fail(std::to_string(record.remaining()) + " bytes follow the last RIB entry of the record",
                         record.offset());
         }
-        ++result_.report.records;
-        count_record_origins(prefix);
-        if (link_keys_.size() >= compact_links_at_) {
-            // Bounds memory on a full table, where most paths repeat links already seen.
-            sort_unique(link_keys_);
-            compact_links_at_ = std::max<std::size_t>(2 * link_keys_.size(), 1 << 20);
-        }
+        finish_record(prefix);
     }
 
     void read_rib_entry(field_reader& record) {
@@ -365,6 +405,11 @@ private:
                         peer_index_at);
         }
         record.u32("originated time");
+        read_entry_attributes(record, as_width::either);
+    }
+
+    // Reads the attribute length and the attributes of one RIB entry and notes its origin.
+    void read_entry_attributes(field_reader& record, as_width width) {
         const std::size_t attribute_length_at = record.offset();
         const std::uint16_t attribute_length = record.u16("attribute length");
         if (attribute_length > record.remaining()) {
@@ -372,7 +417,7 @@ private:
                             " bytes) run past the end of the record",
                         attribute_length_at);
         }
-        read_path(record.nested(attribute_length, "attributes", "RIB entry's attributes"));
+        read_path(record.nested(attribute_length, "attributes", "RIB entry's attributes"), width);
         if (const auto origin = origin_of(path_)) {
             record_origins_.push_back(*origin);
             collect_links(path_, link_keys_);
@@ -382,7 +427,7 @@ private:
     }
 
     // Leaves the entry's AS path, AS4_PATH merged in, in path_ (empty when it has none).
-    void read_path(field_reader attributes) {
+    void read_path(field_reader attributes, as_width width) {
         struct span {
             const std::uint8_t* data = nullptr;
             std::size_t size = 0;
@@ -409,7 +454,7 @@ private:
         path_.clear();
         if (!as_path_value) return;
         const span& value = *as_path_value;
-        if (decode_as_path(value.data, value.size, 4, path_)) return;
+        if (width == as_width::either && decode_as_path(value.data, value.size, 4, path_)) return;
         if (!decode_as_path(value.data, value.size, 2, path_)) {
             attributes.fail("the AS_PATH attribute is neither a 4-byte nor a 2-byte AS path", value.offset);
         }

@@ -1,10 +1,7 @@
 // Reading input files whole, decompressing gzip and bzip2, and telling formats apart.
-#include <boost/iostreams/copy.hpp>
-#include <boost/iostreams/device/array.hpp>
-#include <boost/iostreams/device/back_inserter.hpp>
-#include <boost/iostreams/filter/bzip2.hpp>
-#include <boost/iostreams/filter/gzip.hpp>
-#include <boost/iostreams/filtering_stream.hpp>
+#include <bzlib.h>
+#include <spdlog/spdlog.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,8 +13,6 @@
 #include "nearcast/proximity/model.hpp"
 
 namespace nearcast::proximity {
-
-namespace io = boost::iostreams;
 
 std::string_view format_name(source_format format) {
     switch (format) {
@@ -56,18 +51,104 @@ std::string read_raw(const std::string& path) {
     return bytes;
 }
 
-template <class Decompressor>
-std::string decompress(const std::string& path, const std::string& compressed, const char* kind) {
+// A compressed file that ends before its end-of-stream mark was cut short (an interrupted
+// download): what decompressed before the cut is kept, as a plain file's whole records are, and
+// read_input warns with the compressed offset where the data stops. Data that contradicts itself
+// (a bad checksum, an invalid block) is corrupt, and refused.
+constexpr std::size_t output_step = 1 << 20;
+
+// gzip members may be concatenated (RFC 1952 section 2.2); each is inflated in turn.
+std::string gunzip(const std::string& path, const std::string& compressed, bool& cut) {
     std::string bytes;
     bytes.reserve(compressed.size() * 4);
-    try {
-        io::filtering_istream in;
-        in.push(Decompressor());
-        in.push(io::array_source(compressed.data(), compressed.size()));
-        io::copy(in, io::back_inserter(bytes), 1 << 20);
-    } catch (const std::exception& error) {
-        throw input_error(path, std::string("corrupt or truncated ") + kind + " data: " + error.what());
+    z_stream stream{};
+    if (inflateInit2(&stream, 16 + MAX_WBITS) != Z_OK) throw input_error(path, "cannot start the gzip decompressor");
+    struct closer {
+        z_stream& stream;
+        ~closer() { inflateEnd(&stream); }
+    } close{stream};
+    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(compressed.data()));
+    std::size_t fed = 0;  // bytes of `compressed` given to zlib so far
+    bool in_member = true;
+    for (;;) {
+        if (stream.avail_in == 0 && fed < compressed.size()) {
+            const std::size_t chunk = std::min<std::size_t>(compressed.size() - fed, 1u << 30);
+            stream.avail_in = static_cast<uInt>(chunk);
+            fed += chunk;
+        }
+        const std::size_t before = bytes.size();
+        bytes.resize(before + output_step);
+        stream.next_out = reinterpret_cast<Bytef*>(bytes.data() + before);
+        stream.avail_out = static_cast<uInt>(output_step);
+        const int status = inflate(&stream, Z_NO_FLUSH);
+        bytes.resize(before + output_step - stream.avail_out);
+        const std::size_t consumed = fed - stream.avail_in;
+        if (status == Z_STREAM_END) {
+            in_member = false;
+            if (consumed == compressed.size()) break;
+            if (inflateReset(&stream) != Z_OK) throw input_error(path, "cannot restart the gzip decompressor");
+            in_member = true;
+            continue;
+        }
+        if (status != Z_OK && status != Z_BUF_ERROR) {
+            throw input_error(path, std::string("corrupt gzip data: ") + (stream.msg ? stream.msg : "inflate failed"),
+                              consumed);
+        }
+        // Every byte given and room left in the output: zlib waits for input that will not come.
+        if (consumed == compressed.size() && stream.avail_out != 0) break;
     }
+    cut = in_member;
+    return bytes;
+}
+
+// bzip2 streams may be concatenated too (pbzip2 writes one per block group).
+std::string bunzip2(const std::string& path, const std::string& compressed, bool& cut) {
+    std::string bytes;
+    bytes.reserve(compressed.size() * 4);
+    bz_stream stream{};
+    if (BZ2_bzDecompressInit(&stream, 0, 0) != BZ_OK) throw input_error(path, "cannot start the bzip2 decompressor");
+    struct closer {
+        bz_stream& stream;
+        ~closer() { BZ2_bzDecompressEnd(&stream); }
+    } close{stream};
+    stream.next_in = const_cast<char*>(compressed.data());
+    std::size_t fed = 0;
+    bool in_stream = true;
+    for (;;) {
+        if (stream.avail_in == 0 && fed < compressed.size()) {
+            const std::size_t chunk = std::min<std::size_t>(compressed.size() - fed, 1u << 30);
+            stream.avail_in = static_cast<unsigned>(chunk);
+            fed += chunk;
+        }
+        const std::size_t before = bytes.size();
+        bytes.resize(before + output_step);
+        stream.next_out = bytes.data() + before;
+        stream.avail_out = static_cast<unsigned>(output_step);
+        const int status = BZ2_bzDecompress(&stream);
+        bytes.resize(before + output_step - stream.avail_out);
+        const std::size_t consumed = fed - stream.avail_in;
+        if (status == BZ_STREAM_END) {
+            in_stream = false;
+            if (consumed == compressed.size()) break;
+            BZ2_bzDecompressEnd(&stream);
+            const char* rest = stream.next_in;
+            const unsigned rest_size = stream.avail_in;
+            stream = bz_stream{};
+            if (BZ2_bzDecompressInit(&stream, 0, 0) != BZ_OK) throw input_error(path, "cannot restart the bzip2 decompressor");
+            stream.next_in = const_cast<char*>(rest);
+            stream.avail_in = rest_size;
+            in_stream = true;
+            continue;
+        }
+        if (status != BZ_OK) {
+            throw input_error(path, status == BZ_DATA_ERROR_MAGIC ? "corrupt bzip2 data: a stream does not start with BZh"
+                                                                  : "corrupt bzip2 data: a block fails its check",
+                              consumed);
+        }
+        // BZ_OK with all input consumed and room left in the output: it waits for more input.
+        if (consumed == compressed.size() && stream.avail_out != 0) break;
+    }
+    cut = in_stream;
     return bytes;
 }
 
@@ -118,10 +199,27 @@ std::optional<source_format> text_format(std::string_view bytes) {
 
 }  // namespace
 
-std::string read_input(const std::string& path) {
-    std::string bytes = read_raw(path);
-    if (starts_with(bytes, "\x1f\x8b")) return decompress<io::gzip_decompressor>(path, bytes, "gzip");
-    if (starts_with(bytes, "BZh")) return decompress<io::bzip2_decompressor>(path, bytes, "bzip2");
+std::string read_input(const std::string& path, std::vector<std::string>* warnings) {
+    const std::string raw = read_raw(path);
+    const bool gzip = starts_with(raw, "\x1f\x8b");
+    if (!gzip && !starts_with(raw, "BZh")) return raw;
+    bool cut = false;
+    std::string bytes = gzip ? gunzip(path, raw, cut) : bunzip2(path, raw, cut);
+    if (!cut) return bytes;
+    std::string warning = std::string("the ") + (gzip ? "gzip" : "bzip2") + " data is cut off at compressed byte offset " +
+                          std::to_string(raw.size()) + " (the file is truncated); what decompressed before the cut is read";
+    // A text table's last line is a record only with its newline: a cut one could read as a
+    // wrong prefix or AS number. (A binary format's parser finds its own cut record.)
+    if (text_format(bytes)) {
+        const std::size_t last_newline = bytes.rfind('\n');
+        bytes.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
+        warning += ", up to its last whole line";
+    }
+    if (warnings) {
+        warnings->push_back(std::move(warning));  // the caller reports it with the source's other warnings
+    } else {
+        spdlog::warn("{}: {}", path, warning);
+    }
     return bytes;
 }
 
@@ -134,7 +232,11 @@ std::optional<source_format> detect_format(std::string_view bytes) {
 }
 
 routing_data load_source(const std::string& path, std::optional<source_format> format) {
-    return parse_source(read_input(path), path, format);
+    std::vector<std::string> warnings;
+    const std::string bytes = read_input(path, &warnings);
+    routing_data data = parse_source(bytes, path, format);
+    data.report.warnings.insert(data.report.warnings.begin(), warnings.begin(), warnings.end());
+    return data;
 }
 
 routing_data parse_source(std::string_view bytes, const std::string& path, std::optional<source_format> format) {

@@ -201,6 +201,107 @@ std::string rib_record(const std::string& prefix_text, const std::vector<std::st
 
 routing_data parse(const std::string& bytes) { return parse_mrt(bytes, "built.mrt"); }
 
+constexpr std::uint16_t table_dump = 12;
+
+// A TABLE_DUMP record (RFC 6396 section 4.2): one RIB entry, the prefix written in full.
+std::string table_dump_record(const std::string& prefix_text, const std::string& attributes,
+                              const std::string& peer_address = std::string(4, '\x0a'), std::uint16_t peer_as = 701) {
+    const auto prefix = ip_prefix::parse(prefix_text);
+    REQUIRE(prefix);
+    const bool is_v4 = prefix->network.is_v4();
+    bytes_builder body;
+    body.u16(0).u16(1);  // view, sequence number
+    const unsigned width = is_v4 ? 32 : 128;
+    const uint128 bits = is_v4 ? uint128{prefix->network.v4_bits()} : prefix->network.v6_bits();
+    for (unsigned i = 0; i < width / 8; ++i) body.u8(static_cast<unsigned>(bits >> (width - 8 * (i + 1))));
+    body.u8(prefix->length).u8(1).u32(1200000000).append(peer_address).u16(peer_as);
+    body.u16(static_cast<unsigned>(attributes.size())).append(attributes);
+    return mrt_record(table_dump, is_v4 ? 1 : 2, body.bytes());
+}
+
+// The TABLE_DUMP_V2 records of a real dump rewritten as the TABLE_DUMP a collector of before
+// 2008 would have written for the same routes: one record per RIB entry, the peer's address and
+// AS from the peer table, AS_PATH with 2-byte ASes (AS_TRANS, 23456, for the wider ones) and
+// the true path in AS4_PATH where a wider AS is on it (RFC 6793).
+std::string as_table_dump(const std::string& v2) {
+    struct peer {
+        std::string address;
+        std::uint16_t as;
+    };
+    std::vector<peer> peers;
+    std::string out;
+    std::size_t at = 0;
+    const auto u8 = [&](std::size_t i) { return static_cast<unsigned>(static_cast<unsigned char>(v2[i])); };
+    const auto u16 = [&](std::size_t i) { return (u8(i) << 8) | u8(i + 1); };
+    const auto u32 = [&](std::size_t i) { return (std::uint32_t{u16(i)} << 16) | u16(i + 2); };
+    while (at + 12 <= v2.size()) {
+        const unsigned type = u16(at + 4), subtype = u16(at + 6);
+        const std::size_t body = at + 12, end = body + u32(at + 8);
+        REQUIRE(type == table_dump_v2);
+        if (subtype == 1) {
+            std::size_t p = body + 4;
+            p += 2 + u16(p);
+            const unsigned count = u16(p);
+            p += 2;
+            for (unsigned i = 0; i < count; ++i) {
+                const unsigned peer_type = u8(p);
+                const std::size_t address_size = peer_type & 1 ? 16 : 4, as_size = peer_type & 2 ? 4 : 2;
+                const std::uint32_t as = as_size == 4 ? u32(p + 5 + address_size) : u16(p + 5 + address_size);
+                peers.push_back({v2.substr(p + 5, address_size), static_cast<std::uint16_t>(as > 0xffff ? 23456 : as)});
+                p += 5 + address_size + as_size;
+            }
+        } else {
+            REQUIRE(subtype == 2);
+            std::size_t p = body + 4;
+            const unsigned length = u8(p);
+            std::string address(4, '\0');
+            for (unsigned i = 0; i < (length + 7) / 8; ++i) address[i] = v2[p + 1 + i];
+            p += 1 + (length + 7) / 8;
+            const unsigned entries = u16(p);
+            p += 2;
+            for (unsigned e = 0; e < entries; ++e) {
+                const peer& from = peers.at(u16(p));
+                const std::size_t attributes_end = p + 8 + u16(p + 6);
+                std::string attributes;
+                for (std::size_t a = p + 8; a < attributes_end;) {
+                    const unsigned flags = u8(a), kind = u8(a + 1);
+                    const std::size_t header = flags & extended_length ? 4 : 3;
+                    const std::size_t size = flags & extended_length ? u16(a + 2) : u8(a + 2);
+                    if (kind != 2) {
+                        attributes += v2.substr(a, header + size);
+                    } else {
+                        std::vector<segment> wide, narrow;
+                        bool any_wide = false;
+                        for (std::size_t q = a + header; q < a + header + size;) {
+                            segment part{static_cast<std::uint8_t>(u8(q)), {}};
+                            segment two_byte = part;
+                            for (unsigned m = 0; m < u8(q + 1); ++m) {
+                                const std::uint32_t as = u32(q + 2 + 4 * m);
+                                part.members.push_back(as);
+                                two_byte.members.push_back(as > 0xffff ? 23456 : as);
+                                any_wide = any_wide || as > 0xffff;
+                            }
+                            q += 2 + 4 * u8(q + 1);
+                            wide.push_back(std::move(part));
+                            narrow.push_back(std::move(two_byte));
+                        }
+                        attributes += as_path(narrow, 2);
+                        if (any_wide) attributes += as4_path(wide);
+                    }
+                    a += header + size;
+                }
+                std::string record_body = bytes_builder().u16(0).u16(e).bytes() + address;
+                record_body += bytes_builder().u8(length).u8(1).u32(u32(p + 2)).bytes() + from.address;
+                record_body += bytes_builder().u16(from.as).u16(static_cast<unsigned>(attributes.size())).bytes() + attributes;
+                out += mrt_record(table_dump, 1, record_body);
+                p = attributes_end;
+            }
+        }
+        at = end;
+    }
+    return out;
+}
+
 }  // namespace
 
 // ---- the real data --------------------------------------------------------------------------
@@ -249,6 +350,49 @@ TEST_CASE("the RouteViews sample gives exactly the prefixes and origins bgpdump 
     CHECK(std::adjacent_find(data.links.begin(), data.links.end()) == data.links.end());
     CHECK(std::all_of(data.links.begin(), data.links.end(), [](const as_link& link) { return link.low < link.high; }));
     CHECK(data.links.size() == 7942);  // counted from bgpdump's paths with awk
+}
+
+TEST_CASE("the RouteViews sample rewritten as the older TABLE_DUMP gives the same routes and links", "[mrt]") {
+    const std::string path = nearcast::testing::shared_data(routeviews_sample);
+    const std::string v2 = read_input(path);
+    const routing_data expected = parse_mrt(v2, path);
+    const routing_data data = parse_mrt(as_table_dump(v2), "sample as TABLE_DUMP");
+    CHECK(data.report.records == 269914);  // one per RIB entry
+    CHECK(data.report.skipped == 0);
+    CHECK(data.report.warnings.empty());
+    REQUIRE(data.routes.size() == expected.routes.size());
+    std::size_t differing = 0;
+    for (std::size_t i = 0; i < data.routes.size(); ++i) {
+        if (data.routes[i].prefix != expected.routes[i].prefix || data.routes[i].origins != expected.routes[i].origins) {
+            ++differing;
+        }
+    }
+    CHECK(differing == 0);
+    CHECK(data.links == expected.links);
+}
+
+TEST_CASE("TABLE_DUMP records give IPv4 and IPv6 routes, their AS numbers two bytes wide", "[mrt]") {
+    const std::string v6_peer = std::string(15, '\0') + '\x01';
+    // 0x00010002 read as one 4-byte AS would be 65538; as two 2-byte ASes it is 1 then 2.
+    const std::string input =
+        table_dump_record("192.0.2.0/24", origin_igp() + as_path({sequence({1, 2})}, 2)) +
+        table_dump_record("192.0.2.0/24", origin_igp() + as_path({sequence({3, 2})}, 2)) +
+        table_dump_record("2001:db8::/32", as_path({sequence({6939, 64496})}, 2), v6_peer, 6939) +
+        table_dump_record("198.51.100.0/24", as_path({sequence({701, 23456})}, 2) + as4_path({sequence({200000})}));
+    const routing_data data = parse(input);
+    CHECK(data.report.records == 4);
+    CHECK(data.report.skipped == 0);
+    CHECK(origins_of(data, "192.0.2.0/24") == std::vector<std::uint32_t>{2});
+    CHECK(origins_of(data, "2001:db8::/32") == std::vector<std::uint32_t>{64496});
+    CHECK(origins_of(data, "198.51.100.0/24") == std::vector<std::uint32_t>{200000});
+    CHECK(data.links == std::vector<as_link>{{1, 2}, {2, 3}, {701, 200000}, {6939, 64496}});
+    SECTION("a TABLE_DUMP record with bytes after its attributes is refused with the offset") {
+        const std::string record = table_dump_record("192.0.2.0/24", as_path({sequence({1})}, 2));
+        std::string longer = record;
+        longer[11] = static_cast<char>(longer[11] + 1);  // the MRT length's low byte
+        longer += '\0';
+        CHECK_THROWS_WITH(parse(longer), Catch::Contains("built.mrt") && Catch::Contains("follow the attributes"));
+    }
 }
 
 // ---- AS paths -------------------------------------------------------------------------------
@@ -345,14 +489,14 @@ TEST_CASE("records of other MRT types and subtypes are skipped and counted", "[m
     const std::string input = mrt_record(16, 4, bgp4mp_message) + mrt_record(16, 4, bgp4mp_message) +
                               // BGP4MP_ET: the length counts the microseconds before the message.
                               mrt_record(17, 4, std::string("\x00\x01\x02\x03", 4) + bgp4mp_message) +
-                              mrt_record(12, 1, std::string(30, '\0')) + mrt_record(table_dump_v2, 6, "rib generic") +
+                              mrt_record(11, 0, std::string(30, '\0')) + mrt_record(table_dump_v2, 6, "rib generic") +
                               rib_record("192.0.2.0/24", {entry_with_path({sequence({64500})})});
     const routing_data data = parse(input);
     CHECK(data.report.records == 1);
     CHECK(data.report.skipped == 5);
     CHECK(data.report.skipped_by_kind == std::map<std::string, std::uint64_t>{{"MRT type 16 subtype 4", 2},
                                                                                {"MRT type 17 subtype 4", 1},
-                                                                               {"MRT type 12 subtype 1", 1},
+                                                                               {"MRT type 11 subtype 0", 1},
                                                                                {"MRT type 13 subtype 6", 1}});
     CHECK(origins_of(data, "192.0.2.0/24") == std::vector<std::uint32_t>{64500});
     CHECK(data.report.warnings.empty());

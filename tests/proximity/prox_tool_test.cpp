@@ -145,11 +145,42 @@ TEST_CASE("an unknown, missing, corrupt or truncated input file is named and exi
     CHECK(result.status == 2);
     CHECK_THAT(result.err, Catch::Contains("checksum"));
 
+    for (const auto& path : {junk, bad_text, snapshot}) std::filesystem::remove(path);
+}
+
+TEST_CASE("a gzip file cut short is read up to its last whole line, with a warning naming the file and offset", "[tool]") {
     const std::string cut_gzip = temporary_path("cut.gz");
     const std::string gzip_bytes = read_all(nearcast::testing::source_file("proximity/data/routeviews2-20140513.sample.pfx2as.gz"));
     write_file(cut_gzip, gzip_bytes.substr(0, gzip_bytes.size() / 2));
-    result = prox({"stats", cut_gzip});
+    const auto whole = prox({"stats", nearcast::testing::source_file("proximity/data/routeviews2-20140513.sample.pfx2as.gz")});
+    const auto result = prox({"stats", cut_gzip});
+    CHECK(result.status == 0);
+    CHECK_THAT(result.err, Catch::Contains(cut_gzip) && Catch::Contains("gzip data is cut off at compressed byte offset " +
+                                                                         std::to_string(gzip_bytes.size() / 2)));
+    CHECK(result.out != whole.out);  // fewer prefixes than the whole file
+    std::filesystem::remove(cut_gzip);
+}
+
+TEST_CASE("a compile that finds no prefix is refused, naming the source and what it skipped", "[tool]") {
+    // An MRT file of record kinds the loader does not read (BGP4MP messages, type 16 subtype 4).
+    std::string mrt;
+    for (int i = 0; i < 3; ++i) {
+        mrt += std::string("\x53\x7f\x0a\x00\x00\x10\x00\x04\x00\x00\x00\x04", 12) + "abcd";
+    }
+    const std::string source = temporary_path("no-prefix.mrt");
+    write_file(source, mrt);
+    const std::string snapshot = temporary_path("no-prefix.ncprox");
+    auto result = prox({"compile", source, "-o", snapshot});
     CHECK(result.status == 2);
-    CHECK_THAT(result.err, Catch::Contains(cut_gzip) && Catch::Contains("gzip"));
-    for (const auto& path : {junk, bad_text, snapshot, cut_gzip}) std::filesystem::remove(path);
+    CHECK_THAT(result.err, Catch::Contains(source) && Catch::Contains("no prefix") &&
+                               Catch::Contains("MRT type 16 subtype 4: 3"));
+    CHECK_FALSE(std::filesystem::exists(snapshot));
+    // AS links alone (a CAIDA AS-relationship file) place no address either.
+    const std::string links = temporary_path("links.as-rel");
+    write_file(links, "# as-rel\n64512|64513|-1\n");
+    result = prox({"compile", links, "-o", snapshot});
+    CHECK(result.status == 2);
+    CHECK_THAT(result.err, Catch::Contains(links) && Catch::Contains("no source holds a prefix"));
+    CHECK_FALSE(std::filesystem::exists(snapshot));
+    for (const auto& path : {source, links}) std::filesystem::remove(path);
 }

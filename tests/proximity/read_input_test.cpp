@@ -53,11 +53,50 @@ TEST_CASE("plain, gzip and bzip2 files read as the same bytes and the same route
     for (const auto& path : {plain, gzip, bzip2}) std::filesystem::remove(path);
 }
 
-TEST_CASE("a truncated bzip2 file is refused, naming the file and the compression", "[input]") {
-    const std::string text = "10.0.0.0/8\t64512\n";
-    std::string bytes = compress<io::bzip2_compressor>(std::string(100'000, ';') + "\n" + text);
-    const std::string path = write_temporary("cut.bz2", bytes.substr(0, bytes.size() / 2));
-    CHECK_THROWS_WITH(read_input(path), Catch::Contains(path) && Catch::Contains("bzip2"));
+TEST_CASE("a gzip or bzip2 file cut short keeps the whole records before the cut and warns with the offset", "[input]") {
+    const std::string mrt = read_input(nearcast::testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz"));
+    const std::string gzip = compress<io::gzip_compressor>(mrt);
+    const std::string bzip2 = compress<io::bzip2_compressor>(mrt);
+    for (const auto& [kind, compressed] : {std::pair{"gzip", gzip}, std::pair{"bzip2", bzip2}}) {
+        CAPTURE(kind);
+        const std::size_t cut = compressed.size() * 6 / 10;
+        const std::string path = write_temporary(std::string("cut.") + kind, compressed.substr(0, cut));
+        std::vector<std::string> warnings;
+        const std::string bytes = read_input(path, &warnings);
+        CHECK(bytes.size() > mrt.size() / 3);
+        CHECK(bytes.size() < mrt.size());
+        CHECK(mrt.compare(0, bytes.size(), bytes) == 0);  // a prefix of the whole, nothing invented
+        REQUIRE(warnings.size() == 1);
+        CHECK_THAT(warnings[0], Catch::Contains(kind) && Catch::Contains("compressed byte offset " + std::to_string(cut)));
+        // The loader keeps every whole MRT record before the cut and names both cuts.
+        const routing_data data = load_source(path);
+        CHECK(data.routes.size() > 2'000);
+        CHECK(data.routes.size() < 9'069);
+        REQUIRE(data.report.warnings.size() == 2);
+        CHECK_THAT(data.report.warnings[0], Catch::Contains("compressed byte offset"));
+        CHECK_THAT(data.report.warnings[1], Catch::Contains("MRT record at byte offset"));
+        std::filesystem::remove(path);
+    }
+}
+
+TEST_CASE("corrupt gzip or bzip2 data is refused, naming the file and the compression", "[input]") {
+    const std::string text = std::string(100'000, ';') + "\n10.0.0.0/8\t64512\n";
+    for (auto [kind, bytes] : {std::pair{"gzip", compress<io::gzip_compressor>(text)},
+                               std::pair{"bzip2", compress<io::bzip2_compressor>(text)}}) {
+        CAPTURE(kind);
+        bytes[bytes.size() / 2] = static_cast<char>(bytes[bytes.size() / 2] ^ 0x55);
+        const std::string path = write_temporary(std::string("corrupt.") + kind, bytes);
+        CHECK_THROWS_WITH(read_input(path), Catch::Contains(path) && Catch::Contains(std::string("corrupt ") + kind));
+        std::filesystem::remove(path);
+    }
+}
+
+TEST_CASE("concatenated gzip members read as one file", "[input]") {
+    const std::string path = write_temporary("two-members.gz", compress<io::gzip_compressor>("1.0.0.0/24\t15169\n") +
+                                                                   compress<io::gzip_compressor>("2.0.0.0/16\t3215\n"));
+    std::vector<std::string> warnings;
+    CHECK(read_input(path, &warnings) == "1.0.0.0/24\t15169\n2.0.0.0/16\t3215\n");
+    CHECK(warnings.empty());
     std::filesystem::remove(path);
 }
 

@@ -15,13 +15,14 @@ enum class source_format { mrt, pfx2as, ipasn, as_rel, mmdb, snapshot };
 std::string_view format_name(source_format format);
 std::optional<source_format> parse_format_name(std::string_view name);
 
-// The whole file, decompressed when it starts with the gzip or bzip2 magic bytes.
-std::string read_input(const std::string& path);
+// The whole file, decompressed when it starts with the gzip or bzip2 magic bytes. Compressed
+// data cut short is read up to the cut, with a warning (logged, and added to `warnings`).
+std::string read_input(const std::string& path, std::vector<std::string>* warnings = nullptr);
 
 // Guesses the format from the (decompressed) bytes; nullopt when nothing fits.
 std::optional<source_format> detect_format(std::string_view bytes);
 
-// MRT TABLE_DUMP_V2 (RFC 6396). `input` names the bytes in errors and the report.
+// MRT TABLE_DUMP_V2 and TABLE_DUMP (RFC 6396). `input` names the bytes in errors and the report.
 // Other MRT types and subtypes are skipped and counted. A record cut off by the end of the
 // input is a warning with its offset; everything before it is kept.
 routing_data parse_mrt(std::string_view bytes, const std::string& input);
