@@ -53,7 +53,7 @@ std::vector<catalogue_item> find_all(const catalogue& store, const std::vector<s
 
 catalogue_item publish_one(catalogue& store, const seeder_options& options, const std::string& path, bool show_progress) {
     torrent_options making;
-    making.v1_only = options.v1_only;
+    making.hybrid = options.hybrid;
     making.trackers = options.trackers;
     making.web_seed_bases = options.web_seeds;
     making.piece_length = options.piece_kib * 1024;

@@ -80,6 +80,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     std::string config_file, bittorrent, http, data_dir;
     std::vector<std::string> positional;
     double upload_limit_mb = 0;
+    bool v1_only = false;
     bool no_bittorrent = false;
     std::vector<std::string> fellows;
 
@@ -108,7 +109,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("fellow", po::value(&fellows)->composing(), "a fellow seeder as NAME=http://ADDRESS:PORT, repeatable")
         ("replicas", po::value(&out.replicas)->default_value(out.replicas), "every item is kept on this many seeders (with serve)")
         ("replicate-every", po::value(&out.replicate_every_s)->default_value(out.replicate_every_s), "seconds between looks at what the fellows hold")
-        ("v1-only", po::bool_switch(&out.v1_only), "publish v1-only torrents, for old clients (default: hybrid v1+v2)")
+        ("hybrid", po::bool_switch(&out.hybrid), "publish hybrid v1+v2 torrents (BEP 52; aria2c 1.36 and Transmission 3.00 cannot use them)")
+        ("v1-only", po::bool_switch(&v1_only), "publish v1 torrents: the default, kept for old scripts")
         ("piece-kib", po::value(&out.piece_kib)->default_value(0), "piece size in KiB, a power of two >= 16 (default: libtorrent's choice)");
     po::options_description budget("Upload budget (long tail first)");
     budget.add_options()
@@ -172,6 +174,7 @@ parsed_command parse_command_line(int argc, char** argv) {
                 throw usage_error("--tracker: '" + tracker + "' is not an http://, https:// or udp:// announce URL");
             }
         }
+        if (out.hybrid && v1_only) throw usage_error("--hybrid and --v1-only contradict each other: give one");
         if (upload_limit_mb < 0) throw usage_error("--upload-limit-mb must not be negative");
         out.budget.upload_limit = static_cast<std::int64_t>(upload_limit_mb * 1e6);
         if (out.budget.self_serving_share < 0 || out.budget.self_serving_share > 1) {

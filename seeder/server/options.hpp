@@ -38,7 +38,7 @@ struct seeder_options {
 
     // publish
     std::vector<std::string> paths;
-    bool v1_only = false;
+    bool hybrid = false;  // publish hybrid v1+v2 torrents (default: v1, which every client reads)
     int piece_kib = 0;
 
     std::filesystem::path catalogue_file() const { return data_dir / "catalogue.db"; }

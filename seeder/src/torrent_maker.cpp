@@ -88,7 +88,7 @@ catalogue_item make_torrent(const fs::path& content, const torrent_options& opti
         throw publish_error("the piece length must be a power of two of at least 16 KiB, not " +
                             std::to_string(options.piece_length));
     }
-    lt::create_torrent maker(files, options.piece_length, options.v1_only ? lt::create_torrent::v1_only : lt::create_flags_t{});
+    lt::create_torrent maker(files, options.piece_length, options.hybrid ? lt::create_flags_t{} : lt::create_torrent::v1_only);
     maker.set_creator(options.creator.c_str());
     if (!options.comment.empty()) maker.set_comment(options.comment.c_str());
     const int pieces = maker.num_pieces();

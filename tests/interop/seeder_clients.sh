@@ -3,11 +3,11 @@
 # downloaded files' SHA-256 must match.
 #
 #   bittorrent: the seeder (127.30.0.1, AS 64514) serves over BitTorrent only (its web seed
-#               URL points at a closed port): rtorrent fetches a hybrid v1+v2 item, aria2c a
-#               v1-only one (aria2c 1.36 re-encodes the info dictionary of a hybrid torrent and
-#               so gets its info hash wrong).
+#               URL points at a closed port): rtorrent fetches an item published --hybrid
+#               (v1+v2), aria2c one published as the default torrent (v1: aria2c 1.36
+#               re-encodes the info dictionary of a hybrid torrent and so gets its info hash wrong).
 #   webseed:    the seeder runs with --no-bittorrent, so its BitTorrent port is closed: aria2c
-#               and transmission-cli fetch a v1-only item from its BEP 19 web seed alone.
+#               and transmission-cli fetch an item, published as the default torrent, from its BEP 19 web seed alone.
 #   budget:     three transmission-cli seeds join one item's swarm; the seeder learns it from
 #               the tracker's scrape and puts that swarm in the small self-serving share of its
 #               upload budget, while the item nobody else seeds stays long tail.
@@ -49,16 +49,16 @@ seeder=(--data-dir "$work/data" --tracker http://127.0.0.1:6969/announce
 if [ "$scenario" = bittorrent ]; then
   # Web seeds at a port nobody listens on: every byte has to come over BitTorrent.
   seeder+=(--web-seed http://127.30.0.1:9)
-  "$seeder_binary" publish "${seeder[@]}" "$work/content/hybrid.bin" > "$work/publish.out" 2> "$work/publish.log"
+  "$seeder_binary" publish "${seeder[@]}" --hybrid "$work/content/hybrid.bin" > "$work/publish.out" 2> "$work/publish.log"
 fi
-"$seeder_binary" publish "${seeder[@]}" --v1-only "$work/content/classic.bin" >> "$work/publish.out" 2>> "$work/publish.log" ||
+"$seeder_binary" publish "${seeder[@]}" "$work/content/classic.bin" >> "$work/publish.out" 2>> "$work/publish.log" ||
   { show_logs; fail "publish failed"; }
 torrent_of() { grep -P "\t$1\t" "$work/publish.out" | cut -f4; }
 
 serve_flags=()
 [ "$scenario" = webseed ] && serve_flags+=(--no-bittorrent)
 if [ "$scenario" = budget ]; then
-  "$seeder_binary" publish "${seeder[@]}" --v1-only "$work/content/hybrid.bin" >> "$work/publish.out" 2>> "$work/publish.log"
+  "$seeder_binary" publish "${seeder[@]}" "$work/content/hybrid.bin" >> "$work/publish.out" 2>> "$work/publish.log"
   serve_flags+=(--upload-limit-mb 10 --self-serving-seeds 3 --register-every 1)
 fi
 "$seeder_binary" serve "${seeder[@]}" "${serve_flags[@]}" --port-file "$work/seeder-ports" --log-level debug \

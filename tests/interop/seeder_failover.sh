@@ -57,7 +57,7 @@ start_seeder() {  # NAME FLAGS...
   wait_for_port_file "$work/$name.ports" "$name"
 }
 
-"$seeder_binary" publish "${a_flags[@]}" --v1-only --web-seed http://127.30.0.1:8080 --web-seed http://127.40.0.1:8080 \
+"$seeder_binary" publish "${a_flags[@]}" --web-seed http://127.30.0.1:8080 --web-seed http://127.40.0.1:8080 \
   "$work/publisher/film.bin" > "$work/publish.out" 2> "$work/publish.log" || { show_logs; fail "publish failed"; }
 hash=$(cut -f2 "$work/publish.out")
 torrent=$(cut -f4 "$work/publish.out")

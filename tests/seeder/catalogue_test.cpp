@@ -32,11 +32,13 @@ torrent_options two_trackers_and_a_web_seed() {
 
 }  // namespace
 
-TEST_CASE("a published file becomes a hybrid torrent with tracker tiers from the ring and a web seed", "[publish]") {
+TEST_CASE("a published file asked to be hybrid becomes one, with tracker tiers from the ring and a web seed", "[publish]") {
     scratch_folder folder("hybrid");
     write_random_file(folder.path / "film.bin", 3'000'000, 1);
     int last_progress = 0, pieces = 0;
-    const catalogue_item item = make_torrent(folder.path / "film.bin", two_trackers_and_a_web_seed(), [&](int done, int all) {
+    torrent_options hybrid = two_trackers_and_a_web_seed();
+    hybrid.hybrid = true;
+    const catalogue_item item = make_torrent(folder.path / "film.bin", hybrid, [&](int done, int all) {
         last_progress = done;
         pieces = all;
     });
@@ -65,13 +67,12 @@ TEST_CASE("a published file becomes a hybrid torrent with tracker tiers from the
     CHECK_THAT(item.magnet, Catch::StartsWith("magnet:?xt=urn:btih:" + item.v1_hex) && Catch::Contains("urn:btmh:1220" + item.v2_hex));
 }
 
-TEST_CASE("a v1-only torrent has no v2 hash and a folder keeps its files", "[publish]") {
+TEST_CASE("by default a torrent is v1 only: no v2 hash, and a folder keeps its files", "[publish]") {
     scratch_folder folder("v1");
     fs::create_directories(folder.path / "album" / "disc 2");
     write_random_file(folder.path / "album" / "one.bin", 100'000, 2);
     write_random_file(folder.path / "album" / "disc 2" / "two.bin", 200'000, 3);
     torrent_options options;
-    options.v1_only = true;
     options.piece_length = 32 * 1024;
     const catalogue_item item = make_torrent(folder.path / "album", options);
     CHECK(item.v2_hex.empty());
@@ -99,7 +100,9 @@ TEST_CASE("the catalogue keeps items, blobs, holders and counters across reopeni
     scratch_folder folder("catalogue");
     write_random_file(folder.path / "a.bin", 50'000, 5);
     write_random_file(folder.path / "b.bin", 70'000, 6);
-    catalogue_item a = make_torrent(folder.path / "a.bin", two_trackers_and_a_web_seed());
+    torrent_options hybrid = two_trackers_and_a_web_seed();
+    hybrid.hybrid = true;  // found by its v2 hash too
+    catalogue_item a = make_torrent(folder.path / "a.bin", hybrid);
     a.holders = {"seeder-2", "seeder-3"};
     const catalogue_item b = make_torrent(folder.path / "b.bin", {});
     const fs::path file = folder.path / "catalogue.db";

@@ -17,7 +17,9 @@
 namespace nearcast::seeder {
 
 struct torrent_options {
-    bool v1_only = false;                    // hybrid v1+v2 unless asked for old clients
+    // v1 by default: every client reads it. A hybrid v1+v2 torrent defeats aria2c 1.36 (wrong info
+    // hash) and Transmission 3.00 (refuses the file).
+    bool hybrid = false;
     std::vector<std::string> trackers;       // every tracker's announce URL; the ring picks owners
     std::size_t tracker_tiers = 2;           // owner and backup
     std::vector<std::string> web_seed_bases; // e.g. "http://127.0.0.1:8080"; "/items/<hash>/" is added
