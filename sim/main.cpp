@@ -12,6 +12,8 @@
 #include <thread>
 #include <unistd.h>
 
+#include "nearcast/core/input_files.hpp"
+#include "nearcast/core/options.hpp"
 #include "nearcast/sim/report.hpp"
 #include "nearcast/sim/scenario.hpp"
 #include "nearcast/sim/simulation.hpp"
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), args);
         po::notify(args);
+        if (args["threads"].as<unsigned>() == 0) throw po::error("--threads must be at least 1");
     } catch (const po::error& error) {
         spdlog::error("{} (nearcast-sim --help shows the options)", error.what());
         return 2;
@@ -75,12 +78,19 @@ int main(int argc, char** argv) {
 
     scenario config;
     try {
-        if (args.count("scenario")) config = load_scenario(args["scenario"].as<std::string>());
+        if (args.count("scenario")) {
+            const std::string path = args["scenario"].as<std::string>();
+            nearcast::core::require_readable_file(path, "scenario file");
+            config = load_scenario(path);
+        }
         if (args.count("set")) {
             for (const auto& assignment : args["set"].as<std::vector<std::string>>()) apply_override(config, assignment);
         }
         validate(config);
     } catch (const scenario_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::core::input_file_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     }

@@ -46,9 +46,7 @@ std::string item_for_daemon(const std::string& item) {
         }
         case item_kind::torrent_file: break;
     }
-    std::ifstream file(item, std::ios::binary);
-    if (!file) throw item_error(item + ": cannot open (not a file, a magnet link or an http(s) URL)");
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::string bytes = read_torrent_file(item);
     params_from_torrent(bytes, item);
     return bytes;
 }

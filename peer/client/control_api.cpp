@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "http_fetch.hpp"
+#include "nearcast/core/listening.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -61,10 +62,7 @@ public:
     state(asio::io_context& io, const asio::ip::tcp::endpoint& where, std::string token,
           std::function<control_answer(const control_request&)> handler)
         : io_(io), acceptor_(io), token_(std::move(token)), handler_(std::move(handler)) {
-        acceptor_.open(where.protocol());
-        acceptor_.set_option(asio::socket_base::reuse_address(true));
-        acceptor_.bind(where);
-        acceptor_.listen();
+        core::listen_on(acceptor_, where, "the control API");
     }
     void accept();
     asio::io_context& io_;

@@ -3,6 +3,8 @@
 
 #include "commands.hpp"
 #include "http_fetch.hpp"
+#include "nearcast/core/listening.hpp"
+#include "nearcast/core/options.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "nearcast/proximity/errors.hpp"
 #include "options.hpp"
@@ -17,7 +19,7 @@ int main(int argc, char** argv) {
 
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
-    spdlog::set_level(spdlog::level::from_str(command.options.log_level));
+    spdlog::set_level(nearcast::core::parse_log_level(command.options.log_level));
     install_stop_handlers();
     try {
         switch (command.what) {
@@ -30,6 +32,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const nearcast::proximity::input_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::core::listen_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const fetch_error& error) {

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 
+#include "nearcast/core/options.hpp"
 #include "nearcast/peer/item_source.hpp"
 
 #include <cstdlib>
@@ -38,9 +39,7 @@ Every option can also be set in an INI file given with --config (names without t
 SIGTERM or SIGINT stops cleanly; a later run resumes without downloading verified pieces again.
 )";
 
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using core::usage_error;
 
 proximity::nearness parse_nearness(const std::string& text) {
     using proximity::nearness;
@@ -164,13 +163,9 @@ parsed_command parse_command_line(int argc, char** argv) {
             parsed.exit_status = argc < 2 ? 2 : 0;
             return parsed;
         }
-        if (values.count("config")) {
-            const std::string path = values["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file) throw usage_error(path + ": cannot open the config file");
-            po::store(po::parse_config_file(file, visible), values);
-        }
+        if (values.count("config")) core::merge_config_file(values["config"].as<std::string>(), visible, values);
         po::notify(values);
+        core::parse_log_level(out.log_level);
         if (positional.empty()) throw usage_error("no command: fetch, stream or daemon");
         const std::string command = positional.front();
         if (command == "fetch") parsed.what = parsed_command::action::fetch;

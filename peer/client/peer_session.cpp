@@ -18,6 +18,7 @@
 
 #include "files.hpp"
 #include "http_fetch.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/peer/item_source.hpp"
 
 namespace fs = std::filesystem;
@@ -32,6 +33,10 @@ lt::settings_pack settings_for(const peer_options& options) {
     const auto bind = parse_endpoint(options.bind, "--bind");
     lt::settings_pack pack;
     pack.set_str(lt::settings_pack::listen_interfaces, endpoint_text(bind.address(), bind.port()));
+    // --bind's port or none: libtorrent would otherwise try the next ten ports, then any, and listen where
+    // no --port-file, tracker or fellow expects it.
+    pack.set_int(lt::settings_pack::max_retry_port_bind, 0);
+    pack.set_bool(lt::settings_pack::listen_system_port_fallback, false);
     if (!is_wildcard(bind.address())) pack.set_str(lt::settings_pack::outgoing_interfaces, bind.address().to_string());
     pack.set_str(lt::settings_pack::user_agent, "nearcast-peer/0.1");
     pack.set_str(lt::settings_pack::peer_fingerprint, "-NP0001-");
@@ -131,6 +136,33 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
     far.download_limit = static_cast<int>(std::min<std::int64_t>(options.far_download_limit, INT32_MAX));
     session_.set_peer_class(far_class_, far);
     if (options.locality) apply_peer_classes();
+    wait_until_listening();
+}
+
+void peer_session::wait_until_listening() {
+    // Before anything is added: a port in use is a start-up error, not a download that fails.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < until) {
+        session_.wait_for_alert(std::chrono::milliseconds(50));
+        std::vector<lt::alert*> alerts;
+        session_.pop_alerts(&alerts);
+        bool listening = false;
+        for (auto* alert : alerts) {
+            if (auto* failed = lt::alert_cast<lt::listen_failed_alert>(alert)) {
+                throw core::listen_error("cannot listen for BitTorrent on " +
+                                         endpoint_text(failed->address, static_cast<std::uint16_t>(failed->port)) +
+                                         (failed->socket_type == lt::socket_type_t::utp ? " (uTP over UDP): " : " (TCP): ") +
+                                         failed->error.message());
+            }
+            if (auto* succeeded = lt::alert_cast<lt::listen_succeeded_alert>(alert)) {
+                listening = listening || succeeded->socket_type == lt::socket_type_t::tcp;
+            } else {
+                handle_alert(alert);
+            }
+        }
+        if (listening) return;
+    }
+    throw core::listen_error("cannot listen for BitTorrent on " + options_.bind + ": no answer from libtorrent in 10 s");
 }
 
 peer_session::~peer_session() = default;

@@ -96,6 +96,8 @@ private:
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.
     void defer_origin(tracked_item& item);
     void apply_peer_classes();
+    // Returns once the BitTorrent port listens; throws core::listen_error naming it otherwise.
+    void wait_until_listening();
     // The hosts of the item's web seeds are origin seeders: their BitTorrent side is origin too.
     void add_origin_hosts(const lt::torrent_info& info);
     tracked_item* find(const lt::torrent_handle& handle);

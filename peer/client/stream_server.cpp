@@ -17,6 +17,7 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include "http_fetch.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "options.hpp"
 #include "nearcast/seeder/byte_ranges.hpp"
@@ -54,10 +55,7 @@ class stream_server::state : public std::enable_shared_from_this<stream_server::
 public:
     state(asio::io_context& io, const asio::ip::tcp::endpoint& where, streamed_file file, window_options window)
         : io_(io), acceptor_(io), file_(std::move(file)), window_(window) {
-        acceptor_.open(where.protocol());
-        acceptor_.set_option(asio::socket_base::reuse_address(true));
-        acceptor_.bind(where);
-        acceptor_.listen();
+        core::listen_on(acceptor_, where, "the stream");
         endpoint_ = acceptor_.local_endpoint();
     }
 

@@ -3,6 +3,7 @@
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -27,12 +28,18 @@ lt::add_torrent_params params_from_torrent(std::string_view bytes, const std::st
     return params;
 }
 
-lt::add_torrent_params params_from_torrent_file(const std::string& path) {
+std::string read_torrent_file(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) throw item_error(path + ": is a directory, not a .torrent file");
     std::ifstream file(path, std::ios::binary);
     if (!file) throw item_error(path + ": cannot open (not a file, a magnet link or an http(s) URL)");
-    const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     if (file.bad()) throw item_error(path + ": read error");
-    return params_from_torrent(bytes, path);
+    return bytes;
+}
+
+lt::add_torrent_params params_from_torrent_file(const std::string& path) {
+    return params_from_torrent(read_torrent_file(path), path);
 }
 
 lt::add_torrent_params params_from_magnet(const std::string& uri) {

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -38,6 +39,8 @@ std::optional<source_format> parse_format_name(std::string_view name) {
 namespace {
 
 std::string read_raw(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) throw input_error(path, "is a directory, not a file");
     std::ifstream file(path, std::ios::binary);
     if (!file) throw input_error(path, std::string("cannot open: ") + std::strerror(errno));
     std::string bytes;
@@ -48,6 +51,7 @@ std::string read_raw(const std::string& path) {
     file.seekg(0);
     file.read(bytes.data(), size);
     if (!file) throw input_error(path, "cannot read the whole file");
+    if (bytes.empty()) throw input_error(path, "is empty");
     return bytes;
 }
 

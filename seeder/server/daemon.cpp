@@ -90,6 +90,12 @@ public:
         spdlog::info("{} {} items from {} (loaded in {} ms)", options_.bittorrent_enabled ? "seeding" : "serving over HTTP only",
                      roots_.size(), options_.catalogue_file().string(),
                      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
+        if (options_.bittorrent_enabled) {
+            if (const auto problem = session_.wait_until_listening(10s)) {
+                spdlog::error("cannot listen for BitTorrent on {}", *problem);
+                return 2;
+            }
+        }
         web_.start();
         if (options_.bittorrent_enabled) {
             bittorrent_endpoint_ = host_port{options_.bittorrent.host, session_.listen_port()}.to_string();
@@ -118,7 +124,6 @@ public:
         repeating_timer periodic_resume(io_, 300s, [this] { store_.save_resume(session_.save_resume(10s, true)); });
         std::optional<repeating_timer> watch;
         if (!options_.watch_dir.empty()) {
-            fs::create_directories(options_.watch_dir);
             spdlog::info("watching {} for new content", options_.watch_dir);
             watch.emplace(io_, 2s, [this] { scan_watch_folder(); });
         }

@@ -2,6 +2,8 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "nearcast/core/listening.hpp"
+#include "nearcast/core/options.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
 #include "options.hpp"
 
@@ -15,7 +17,7 @@ int main(int argc, char** argv) {
 
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
-    spdlog::set_level(spdlog::level::from_str(command.options.log_level));
+    spdlog::set_level(nearcast::core::parse_log_level(command.options.log_level));
     try {
         switch (command.what) {
             case parsed_command::action::serve: return serve_command(command.options);
@@ -30,6 +32,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const publish_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::core::listen_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const std::exception& error) {

@@ -5,8 +5,11 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+
+#include "nearcast/core/options.hpp"
 
 namespace po = boost::program_options;
 
@@ -34,9 +37,7 @@ Every option can also be set in an INI file given with --config (names without t
 SIGTERM or SIGINT stops 'serve' cleanly, saving resume data so the next start needs no re-hash.
 )";
 
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using core::usage_error;
 
 std::string default_name() {
     char host[256] = {};
@@ -134,13 +135,9 @@ parsed_command parse_command_line(int argc, char** argv) {
             parsed.exit_status = argc < 2 ? 2 : 0;
             return parsed;
         }
-        if (values.count("config")) {
-            const std::string path = values["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file) throw usage_error(path + ": cannot open the config file");
-            po::store(po::parse_config_file(file, visible), values);
-        }
+        if (values.count("config")) core::merge_config_file(values["config"].as<std::string>(), visible, values);
         po::notify(values);
+        core::parse_log_level(out.log_level);
         if (positional.empty()) throw usage_error("no command: serve, publish, list, info, remove or replicate");
         const std::string command = positional.front();
         parsed.items.assign(positional.begin() + 1, positional.end());
@@ -167,6 +164,19 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (out.tracker_admins.empty()) {
             for (const auto& tracker : out.trackers) {
                 if (auto base = admin_base_of(tracker); !base.empty()) out.tracker_admins.push_back(base);
+            }
+        }
+        for (const auto& base : out.web_seeds) {
+            const bool http_scheme = base.starts_with("http://") || base.starts_with("https://");
+            const std::size_t host_at = base.find("://") + 3;
+            if (!http_scheme || host_at >= base.size() || base[host_at] == '/') {
+                throw usage_error("--web-seed: '" + base + "' is not an http:// or https:// base such as http://127.0.0.1:8080");
+            }
+        }
+        if (!out.watch_dir.empty() && parsed.what == parsed_command::action::serve) {
+            std::error_code error;
+            if (!std::filesystem::is_directory(out.watch_dir, error)) {
+                throw usage_error("--watch: '" + out.watch_dir + "' is not a directory");
             }
         }
         for (const auto& tracker : out.trackers) {

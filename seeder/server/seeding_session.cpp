@@ -51,6 +51,10 @@ lt::settings_pack settings_for(const seeder_options& options) {
     pack.set_int(lt::settings_pack::send_buffer_watermark, 4 * 1024 * 1024);
     pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(options.budget.upload_limit, INT32_MAX)));
     pack.set_int(lt::settings_pack::alert_queue_size, 100'000);
+    // The port asked for or none: libtorrent would otherwise try the next ten ports, then any, and the
+    // seeder would serve on one that no config, port file or tracker registration names.
+    pack.set_int(lt::settings_pack::max_retry_port_bind, 0);
+    pack.set_bool(lt::settings_pack::listen_system_port_fallback, false);
     return pack;
 }
 
@@ -284,6 +288,32 @@ session_counters seeding_session::counters() const {
 }
 
 std::uint16_t seeding_session::listen_port() const { return session_.listen_port(); }
+
+std::optional<std::string> seeding_session::wait_until_listening(std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+        session_.wait_for_alert(std::chrono::milliseconds(50));
+        std::vector<lt::alert*> alerts;
+        session_.pop_alerts(&alerts);
+        std::optional<std::string> problem;
+        bool listening = false;
+        // Every alert of the batch is handled: torrents added meanwhile need their handles.
+        for (auto* alert : alerts) {
+            if (auto* failed = lt::alert_cast<lt::listen_failed_alert>(alert); failed && !problem) {
+                const bool utp = failed->socket_type == lt::socket_type_t::utp;
+                problem = failed->address.to_string() + ":" + std::to_string(failed->port) +
+                          (utp ? " (uTP over UDP)" : " (TCP)") + ": " + failed->error.message();
+            } else if (auto* succeeded = lt::alert_cast<lt::listen_succeeded_alert>(alert)) {
+                listening = listening || succeeded->socket_type == lt::socket_type_t::tcp;
+            } else {
+                handle_alert(alert, nullptr, nullptr);
+            }
+        }
+        if (problem) return problem;
+        if (listening) return std::nullopt;
+    }
+    return "no answer from libtorrent within " + std::to_string(deadline.count()) + " ms";
+}
 
 std::vector<std::pair<std::int64_t, std::vector<char>>> seeding_session::save_resume(std::chrono::milliseconds deadline,
                                                                                     bool only_if_modified) {

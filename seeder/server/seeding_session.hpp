@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,8 @@ public:
     session_counters counters() const;
     // The bound BitTorrent port (the one asked for, or the one picked for port 0).
     std::uint16_t listen_port() const;
+    // Waits until the BitTorrent port listens; what went wrong otherwise (address, protocol, why).
+    std::optional<std::string> wait_until_listening(std::chrono::milliseconds deadline);
 
     // Asks every torrent for its resume data and waits for all of it (or the deadline).
     std::vector<std::pair<std::int64_t, std::vector<char>>> save_resume(std::chrono::milliseconds deadline,

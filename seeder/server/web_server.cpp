@@ -27,6 +27,7 @@
 #include <variant>
 #include <vector>
 
+#include "nearcast/core/listening.hpp"
 #include "nearcast/seeder/byte_ranges.hpp"
 
 namespace nearcast::seeder::server {
@@ -550,11 +551,7 @@ public:
         // unlike send() it has no MSG_NOSIGNAL, so the signal is ignored process-wide, as
         // servers do. EPIPE still reaches us and closes the session.
         std::signal(SIGPIPE, SIG_IGN);
-        acceptor_.open(where.protocol());
-        acceptor_.set_option(asio::socket_base::reuse_address(true));
-        if (where.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
-        acceptor_.bind(where);
-        acceptor_.listen(asio::socket_base::max_listen_connections);
+        core::listen_on(acceptor_, where, "HTTP");
     }
 
     tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }

@@ -238,6 +238,7 @@ TEST_CASE("bad command lines and bad inputs are named and exit with status 2", "
 TEST_CASE("serve takes its settings from a config file and publishes what is dropped in its watch folder", "[process]") {
     scratch_folder folder("watch");
     const fs::path watch = folder.path / "inbox";
+    fs::create_directories(watch);  // a watch folder must exist: a misspelt one is refused
     const fs::path config = folder.path / "seeder.ini";
     std::ofstream(config) << "# an operator's settings\nname = origin-ini\nlisten-bittorrent = 127.0.0.1:0\n"
                           << "listen-http = 127.0.0.1:0\nwatch = " << watch.string() << "\n";

@@ -12,6 +12,7 @@
 #include <charconv>
 #include <chrono>
 
+#include "nearcast/core/listening.hpp"
 #include "nearcast/tracker/http_request_head.hpp"
 
 namespace nearcast::tracker::server {
@@ -208,11 +209,7 @@ private:
 
 http_listener::http_listener(asio::io_context& io, const tcp::endpoint& where, tracker_service& service)
     : io_(io), acceptor_(io), service_(service) {
-    acceptor_.open(where.protocol());
-    acceptor_.set_option(asio::socket_base::reuse_address(true));
-    if (where.address().is_v6()) acceptor_.set_option(asio::ip::v6_only(true));
-    acceptor_.bind(where);
-    acceptor_.listen(asio::socket_base::max_listen_connections);
+    core::listen_on(acceptor_, where, "HTTP");
 }
 
 void http_listener::start() { accept(); }

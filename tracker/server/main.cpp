@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "http_server.hpp"
+#include "nearcast/core/listening.hpp"
+#include "nearcast/core/options.hpp"
 #include "nearcast/proximity/errors.hpp"
 #include "options.hpp"
 #include "udp_server.hpp"
@@ -21,6 +23,7 @@ namespace asio = boost::asio;
 namespace prox = nearcast::proximity;
 using namespace nearcast::tracker;
 using namespace nearcast::tracker::server;
+namespace core = nearcast::core;
 
 namespace {
 
@@ -210,7 +213,7 @@ int main(int argc, char** argv) {
 
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
-    spdlog::set_level(spdlog::level::from_str(command.options.log_level));
+    spdlog::set_level(core::parse_log_level(command.options.log_level));
     try {
         if (command.what == parsed_command::action::mint_token) {
             const access_tokens tokens(read_secret(command.options.token_secret_file));
@@ -219,6 +222,9 @@ int main(int argc, char** argv) {
         }
         return serve(command.options);
     } catch (const prox::input_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const core::listen_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const std::exception& error) {

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "nearcast/core/options.hpp"
+
 namespace po = boost::program_options;
 
 namespace nearcast::tracker::server {
@@ -32,9 +34,7 @@ std::optional<proximity::nearness> parse_nearness(const std::string& text) {
     return std::nullopt;
 }
 
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using core::usage_error;
 
 }  // namespace
 
@@ -137,19 +137,18 @@ parsed_command parse_command_line(int argc, char** argv) {
             args.erase(args.begin());
         }
         po::variables_map values;
-        po::store(po::command_line_parser(args).options(all).run(), values);
+        const po::parsed_options given = po::command_line_parser(args).options(all).run();
+        core::refuse_extra_arguments(po::collect_unrecognized(given.options, po::include_positional),
+                                     parsed.what == parsed_command::action::mint_token ? "token" : "nearcast-tracker");
+        po::store(given, values);
         if (values.count("help")) {
             std::cout << usage << "\n" << all;
             parsed.what = parsed_command::action::exit;
             return parsed;
         }
-        if (values.count("config")) {
-            const std::string path = values["config"].as<std::string>();
-            std::ifstream file(path);
-            if (!file) throw usage_error(path + ": cannot open the config file");
-            po::store(po::parse_config_file(file, all), values);
-        }
+        if (values.count("config")) core::merge_config_file(values["config"].as<std::string>(), all, values);
         po::notify(values);
+        core::parse_log_level(out.log_level);
 
         for (const auto& text : http.empty() ? std::vector<std::string>{"127.0.0.1:6969"} : http) {
             const auto address = parse_listen_address(text);
@@ -176,7 +175,17 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (out.supernode_ratio < 1) throw usage_error("--supernode-ratio must be at least 1");
         if (out.supernode_admission == 0) throw usage_error("--supernode-admission must be at least 1");
         if (out.supernode_election_s == 0) throw usage_error("--supernode-election-every must be at least 1");
+        if (config.interval == 0) throw usage_error("--interval must be at least 1 second");
         if (config.min_interval > config.interval) throw usage_error("--min-interval must not exceed --interval");
+        if (config.max_numwant == 0) throw usage_error("--numwant-max must be at least 1");
+        if (config.default_numwant == 0) throw usage_error("--numwant-default must be at least 1");
+        if (out.expire_every_s == 0) throw usage_error("--expire-every must be at least 1 second");
+        if (config.selection.scan_limit == 0) throw usage_error("--scan-limit must be at least 1");
+        if (config.max_swarms == 0) throw usage_error("--max-swarms must be at least 1");
+        if (config.max_peers_per_swarm == 0) throw usage_error("--max-peers-per-swarm must be at least 1");
+        if (parsed.what == parsed_command::action::mint_token && parsed.token_ttl_s == 0) {
+            throw usage_error("--ttl must be at least 1 second");
+        }
         if (config.selection.distance.subnet_v4 > 32 || config.selection.distance.subnet_v6 > 128) {
             throw usage_error("--subnet-v4 must be 0 to 32 and --subnet-v6 0 to 128");
         }

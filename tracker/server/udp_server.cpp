@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "http_server.hpp"
+#include "nearcast/core/listening.hpp"
 
 namespace nearcast::tracker::server {
 
@@ -30,10 +31,12 @@ endpoint source_of(const sockaddr_storage& address) {
 
 udp_listener::udp_listener(asio::io_context& io, const udp::endpoint& where, tracker_service& service)
     : socket_(io), service_(service) {
-    socket_.open(where.protocol());
-    if (where.address().is_v6()) socket_.set_option(asio::ip::v6_only(true));
-    socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20));
-    socket_.bind(where);
+    core::listen_or_explain("UDP tracker requests", core::endpoint_text(where), "UDP", [&] {
+        socket_.open(where.protocol());
+        if (where.address().is_v6()) socket_.set_option(asio::ip::v6_only(true));
+        socket_.set_option(asio::socket_base::receive_buffer_size(4 << 20));
+        socket_.bind(where);
+    });
     socket_.non_blocking(true);
     for (std::size_t i = 0; i < batch; ++i) {
         in_vectors_[i] = {in_[i].data(), in_[i].size()};

@@ -1,0 +1,25 @@
+#include "nearcast/core/input_files.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace nearcast::core {
+
+void require_readable_file(const std::filesystem::path& path, const std::string& what, bool allow_empty) {
+    const auto refuse = [&](const std::string& problem) {
+        throw input_file_error(what + " '" + path.string() + "': " + problem);
+    };
+    std::error_code error;
+    const auto status = std::filesystem::status(path, error);
+    if (error || !std::filesystem::exists(status)) {
+        refuse(error && error != std::errc::no_such_file_or_directory ? error.message() : "no such file");
+    }
+    if (std::filesystem::is_directory(status)) refuse("is a directory, not a file");
+    if (!std::filesystem::is_regular_file(status)) refuse("is not a regular file");
+    std::ifstream file(path, std::ios::binary);
+    if (!file) refuse(std::string("cannot be opened: ") + std::strerror(errno));
+    if (!allow_empty && std::filesystem::file_size(path, error) == 0 && !error) refuse("is empty");
+}
+
+}  // namespace nearcast::core

@@ -1,0 +1,108 @@
+#!/bin/bash
+# Bad input anywhere gets a message that names it and exit status 2: never a crash, never a
+# silent default (issue 19). One case per kind of input, for each tool that takes it.
+#
+# Usage: bad_input.sh BUILD_DIR
+set -uo pipefail
+
+build="$1"
+prox="$build/proximity/nearcast-prox"
+tracker="$build/tracker/nearcast-tracker"
+seeder="$build/seeder/nearcast-seeder"
+peer="$build/peer/nearcast-peer"
+sim="$build/sim/nearcast-sim"
+scenario=edges-input
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../interop/common.sh
+. "$here/../interop/common.sh"
+enter_loopback_namespace "$0" "$@"
+
+failures=0
+cases=0
+# expect_refusal WHAT PATTERN COMMAND...: the command exits 2 and its stderr matches PATTERN.
+expect_refusal() {
+  local what="$1" pattern="$2"
+  shift 2
+  cases=$((cases + 1))
+  local status=0
+  timeout 20 "$@" > "$work/out" 2> "$work/err" < /dev/null || status=$?
+  if [ "$status" != 2 ] || ! grep -Eq -- "$pattern" "$work/err"; then
+    echo "FAIL: $what: status $status (2 expected), stderr:" >&2
+    sed 's/^/    /' "$work/err" | head -5 >&2
+    failures=$((failures + 1))
+  else
+    echo "ok: $what: $(grep -E -m1 -- "$pattern" "$work/err" | cut -c1-160)"
+  fi
+}
+
+mkdir -p "$work/folder.torrent" "$work/data" "$work/content"
+: > "$work/empty"
+printf 'a.bin\n' > "$work/content/a.bin"
+"$seeder" publish --data-dir "$work/data" "$work/content/a.bin" > "$work/publish.out" 2> "$work/publish.log" ||
+  fail "publish failed: $(cat "$work/publish.log")"
+torrent=$(cut -f4 "$work/publish.out")
+
+# A directory where a file is expected.
+expect_refusal "prox stats DIR" "/tmp.*is a directory" "$prox" stats /tmp
+expect_refusal "tracker --data DIR" "/tmp.*is a directory" "$tracker" --data /tmp --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0
+expect_refusal "peer --data DIR" "/tmp.*is a directory" "$peer" fetch "$torrent" --data /tmp --no-daemon -o "$work/get"
+expect_refusal "tracker --config DIR" "config file '/tmp': is a directory" "$tracker" --config /tmp
+expect_refusal "seeder --config DIR" "config file '/tmp': is a directory" "$seeder" list --config /tmp --data-dir "$work/data"
+expect_refusal "peer --config DIR" "config file '/tmp': is a directory" "$peer" daemon --config /tmp
+expect_refusal "sim DIR" "scenario file '/tmp': is a directory" "$sim" /tmp -o "$work/sim"
+expect_refusal "sim empty scenario" "scenario file '.*empty': is empty" "$sim" "$work/empty" -o "$work/sim"
+expect_refusal "peer fetch DIR.torrent" "folder.torrent: is a directory" "$peer" fetch "$work/folder.torrent" --no-daemon -o "$work/get"
+expect_refusal "prox stats empty file" "empty.*is empty" "$prox" stats "$work/empty"
+
+# Values out of range.
+expect_refusal "tracker --interval -5" "'-5'.*interval.*whole number" "$tracker" --interval -5
+expect_refusal "tracker --numwant-max 0" "numwant-max must be at least 1" "$tracker" --numwant-max 0
+expect_refusal "tracker --far-share nan" "'nan'.*far-share.*finite" "$tracker" --far-share nan
+echo "a-token-secret-of-enough-length" > "$work/token.secret"
+expect_refusal "tracker token --ttl -1" "'-1'.*ttl" "$tracker" token --token-secret-file "$work/token.secret" --subject someone --ttl -1
+for tool in "$tracker" "$seeder list --data-dir $work/data" "$peer daemon"; do
+  # shellcheck disable=SC2086
+  expect_refusal "$(basename "${tool%% *}") --log-level loud" "'loud' is not a log level" $tool --log-level loud
+done
+expect_refusal "seeder --web-seed nope" "--web-seed: 'nope'" "$seeder" publish --data-dir "$work/data" --web-seed nope "$work/content/a.bin"
+expect_refusal "seeder --watch missing" "--watch: '/nonexistent' is not a directory" "$seeder" serve --data-dir "$work/data" --watch /nonexistent
+expect_refusal "sim --threads 0" "threads must be at least 1" "$sim" --threads 0 -o "$work/sim"
+expect_refusal "sim --threads -1" "'-1'.*threads" "$sim" --threads -1 -o "$work/sim"
+
+# Stray arguments.
+expect_refusal "tracker stray argument" "too many positional|takes no argument" "$tracker" extra
+expect_refusal "seeder list stray argument" "list takes no arguments, got 'extra'" "$seeder" list extra --data-dir "$work/data"
+expect_refusal "peer daemon stray argument" "daemon takes no ITEM, got 'extra'" "$peer" daemon extra
+
+# Config files: errors name the file and line; the command line wins over the file.
+printf '# tracker\nlog-level = info\ninterval = soon\n' > "$work/bad.conf"
+expect_refusal "tracker config bad value" "bad.conf:3: .*interval" "$tracker" --config "$work/bad.conf"
+printf 'log-level = info\nno-such-option = 1\n' > "$work/unknown.conf"
+expect_refusal "seeder config unknown option" "unknown.conf:2: unknown option 'no-such-option'" "$seeder" list --config "$work/unknown.conf" --data-dir "$work/data"
+printf 'interval = 60\ninterval = 30\n' > "$work/twice.conf"
+expect_refusal "tracker config option twice" "twice.conf:2: 'interval' is set again \\(first on line 1\\)" "$tracker" --config "$work/twice.conf"
+printf 'listen-http = 127.0.0.1:7001\nlisten-udp = 127.0.0.1:7001\n' > "$work/listen.conf"
+cases=$((cases + 1))
+"$tracker" --config "$work/listen.conf" --listen-http 127.0.0.1:7002 --port-file "$work/tracker.ports" > "$work/tracker.log" 2>&1 &
+tracker_pid=$!
+pids+=($tracker_pid)
+wait_for_port_file "$work/tracker.ports" nearcast-tracker
+if grep -q '7001' <(grep '^http' "$work/tracker.ports") || ! grep -q '^http 127.0.0.1:7002' "$work/tracker.ports" ||
+   ! grep -q '^udp 127.0.0.1:7001' "$work/tracker.ports"; then
+  echo "FAIL: a repeatable option on the command line should replace the config file's: $(tr '\n' ' ' < "$work/tracker.ports")" >&2
+  failures=$((failures + 1))
+else
+  echo "ok: --listen-http on the command line replaces the config file's; the file's --listen-udp stays"
+fi
+
+# A port in use: named with its address and protocol, exit 2 (the tracker above holds 7002/tcp
+# and 7001/udp).
+expect_refusal "tracker HTTP port in use" "HTTP on 127.0.0.1:7002 \\(TCP\\): Address already in use" "$tracker" --listen-http 127.0.0.1:7002 --listen-udp 127.0.0.1:0
+expect_refusal "tracker UDP port in use" "UDP tracker requests on 127.0.0.1:7001 \\(UDP\\): Address already in use" "$tracker" --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:7001
+expect_refusal "seeder BitTorrent port in use" "BitTorrent on 127.0.0.1:7002.*in use" "$seeder" serve --data-dir "$work/data" --listen-bittorrent 127.0.0.1:7002 --listen-http 127.0.0.1:0
+expect_refusal "seeder HTTP port in use" "HTTP on 127.0.0.1:7002 \\(TCP\\): Address already in use" "$seeder" serve --data-dir "$work/data" --listen-bittorrent 127.0.0.1:0 --listen-http 127.0.0.1:7002
+expect_refusal "peer BitTorrent port in use" "127.0.0.1:7002.*in use" "$peer" fetch "$torrent" --no-daemon --bind 127.0.0.1:7002 -o "$work/get"
+
+echo "$cases cases, $failures failed"
+[ "$failures" = 0 ] || fail "$failures of $cases bad inputs were not refused as they should be"
+echo "PASS"
