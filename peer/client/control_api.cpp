@@ -4,10 +4,13 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
 
+#include <array>
 #include <fstream>
 
 #include "http_fetch.hpp"
+#include "nearcast/core/host_check.hpp"
 #include "nearcast/core/listening.hpp"
 
 namespace asio = boost::asio;
@@ -79,44 +82,82 @@ public:
     control_session(asio::ip::tcp::socket socket, std::shared_ptr<control_server::state> server)
         : stream_(std::move(socket)), server_(std::move(server)) {}
 
+    // The head first: the Host, Origin and token are checked before any body is read, so a
+    // client without the token cannot make the daemon buffer anything, and a browser page
+    // reaching us under a rebound DNS name gets nothing.
     void read() {
         parser_.emplace();
-        parser_->body_limit(64 * 1024 * 1024);  // a .torrent of a large folder
+        parser_->header_limit(8 * 1024);
+        parser_->body_limit(max_body);  // Beast checks a declared Content-Length against it with the head
         stream_.expires_after(30s);
-        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
-            if (!error) self->answer();
+        http::async_read_header(stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (error == http::error::body_limit) return self->reply({413, R"x({"error":"request body too large"})x"}, false);
+            if (error) return;
+            if (const auto refusal = self->refusal()) return self->reply(*refusal, false);
+            http::async_read(self->stream_, self->buffer_, *self->parser_, [self](beast::error_code failed, std::size_t) {
+                if (failed == http::error::body_limit) return self->reply({413, R"x({"error":"request body too large"})x"}, false);
+                if (!failed) self->answer();
+            });
         });
     }
 
 private:
+    static constexpr std::uint64_t max_body = 64 * 1024 * 1024;  // a .torrent of a large folder
+
+    std::optional<control_answer> refusal() const {
+        const auto& head = parser_->get();
+        const std::uint16_t port = server_->acceptor_.local_endpoint().port();
+        const auto host = head[http::field::host];
+        const auto origin = head[http::field::origin];
+        if (!core::host_is_local(std::string_view(host.data(), host.size()), port) ||
+            !core::origin_is_local(std::string_view(origin.data(), origin.size()), port)) {
+            return control_answer{403, R"x({"error":"the control API answers only requests to its loopback address (Host and Origin)"})x"};
+        }
+        const auto given = head[http::field::authorization];
+        const std::string expected = "Bearer " + server_->token_;
+        if (given.size() != expected.size() || CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0) {
+            return control_answer{401, R"x({"error":"a control request needs Authorization: Bearer TOKEN (the token is in control.json)"})x"};
+        }
+        return std::nullopt;
+    }
+
     void answer() {
         const auto request = parser_->release();
         const std::string target(request.target());
         const std::size_t question = target.find('?');
         control_answer answer;
-        if (request[http::field::authorization] != "Bearer " + server_->token_) {
-            answer = {401, R"x({"error":"a control request needs Authorization: Bearer TOKEN (the token is in control.json)"})x"};
-        } else {
-            try {
-                answer = server_->handler_({std::string(request.method_string()), target.substr(0, question),
-                                            question == std::string::npos ? "" : target.substr(question + 1), request.body()});
-            } catch (const std::exception& error) {
-                answer = {400, nlohmann::json{{"error", error.what()}}.dump()};
-            }
+        try {
+            answer = server_->handler_({std::string(request.method_string()), target.substr(0, question),
+                                        question == std::string::npos ? "" : target.substr(question + 1), request.body()});
+        } catch (const std::exception& error) {
+            answer = {400, nlohmann::json{{"error", error.what()}}.dump()};
         }
-        auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(answer.status), request.version());
+        reply(std::move(answer), request.keep_alive());
+    }
+
+    // Sends `answer`; reads the next request when `keep_alive`, else closes after it.
+    void reply(control_answer answer, bool keep_alive) {
+        auto response = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(answer.status), 11);
         response->set(http::field::server, "nearcast-peer");
         response->set(http::field::content_type, "application/json");
-        response->keep_alive(request.keep_alive());
+        response->keep_alive(keep_alive);
         response->body() = std::move(answer.body);
         response->prepare_payload();
         http::async_write(stream_, *response, [self = shared_from_this(), response](beast::error_code error, std::size_t) {
             if (error) return;
-            if (response->keep_alive()) self->read();
-            else {
-                beast::error_code ignored;
-                self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-            }
+            if (response->keep_alive()) return self->read();
+            beast::error_code ignored;
+            self->stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+            // A client still sending a refused body: read and drop what comes for up to 2 s
+            // before closing, so that the close does not reset the connection under our answer.
+            self->stream_.expires_after(2s);
+            self->drain();
+        });
+    }
+
+    void drain() {
+        stream_.async_read_some(asio::buffer(dropped_), [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (!error) self->drain();
         });
     }
 
@@ -124,6 +165,7 @@ private:
     std::shared_ptr<control_server::state> server_;
     beast::flat_buffer buffer_;
     std::optional<http::request_parser<http::string_body>> parser_;
+    std::array<char, 16 * 1024> dropped_{};
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include "http_fetch.hpp"
+#include "nearcast/core/host_check.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "options.hpp"
@@ -149,6 +150,16 @@ private:
             response_.result(http::status::method_not_allowed);
             response_.set(http::field::allow, "GET, HEAD");
             response_.content_length(0);
+            return send_header(0, 0);
+        }
+        // A page under a rebound DNS name reads nothing of what we stream (core/host_check.hpp).
+        const auto host = request_[http::field::host];
+        const auto origin = request_[http::field::origin];
+        if (!core::host_is_local(std::string_view(host.data(), host.size()), server_->endpoint_.port()) ||
+            !core::origin_is_local(std::string_view(origin.data(), origin.size()), server_->endpoint_.port())) {
+            response_.result(http::status::forbidden);
+            response_.content_length(0);
+            response_.keep_alive(false);
             return send_header(0, 0);
         }
         response_.set(http::field::accept_ranges, "bytes");

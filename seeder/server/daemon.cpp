@@ -155,6 +155,10 @@ private:
             http_served_[found->second.id] += bytes;
             total_http_ += bytes;
         };
+        routes.lists_file = [this](std::string_view hash, const fs::path& relative) {
+            const piece_verifier* verifier = verifier_of(std::string(hash));
+            return verifier && verifier->lists(relative);
+        };
         routes.verify = [this](std::string_view hash, const fs::path& relative, std::uint64_t first, std::uint64_t last) {
             return verify_before_serving(std::string(hash), relative, first, last);
         };
@@ -177,18 +181,25 @@ private:
         return routes;
     }
 
-    bool verify_before_serving(const std::string& hash, const fs::path& relative, std::uint64_t first, std::uint64_t last) {
+    // The item's verifier, made on first use; null for an item the catalogue does not hold.
+    piece_verifier* verifier_of(const std::string& hash) {
         auto found = verifiers_.find(hash);
         if (found == verifiers_.end()) {
             const auto item = store_.find(hash);
             const auto root = roots_.find(hash);
-            if (!item || root == roots_.end()) return false;
+            if (!item || root == roots_.end()) return nullptr;
             lt::error_code error;
             auto info = std::make_shared<const lt::torrent_info>(item->torrent, error, lt::from_span);
-            if (error) return false;
+            if (error) return nullptr;
             found = verifiers_.emplace(hash, std::make_unique<piece_verifier>(std::move(info), root->second.save_path)).first;
         }
-        const verify_result result = found->second->verify(relative, first, last);
+        return found->second.get();
+    }
+
+    bool verify_before_serving(const std::string& hash, const fs::path& relative, std::uint64_t first, std::uint64_t last) {
+        piece_verifier* verifier = verifier_of(hash);
+        if (!verifier) return false;
+        const verify_result result = verifier->verify(relative, first, last);
         if (result.whole) return true;
         ++http_hash_failures_;
         spdlog::error("{} ({}): piece(s) {} on disk fail their hash check; not serving them over HTTP, repairing the item",

@@ -262,6 +262,9 @@ private:
         const auto hash = item_hash(rest.substr(0, slash));
         const auto root = hash ? routes_->item_root(*hash) : std::nullopt;
         if (!root) return send_text(http::status::not_found, "unknown item\n");
+        if (routes_->lists_file && !routes_->lists_file(*hash, *relative)) {
+            return send_text(http::status::not_found, "no such file in the item\n");
+        }
         auto opened = open_item_file(*root / *relative);
         if (const auto* status = std::get_if<http::status>(&opened)) {
             return send_text(*status, *status == http::status::not_found ? "no such file in the item\n" : "cannot serve\n");

@@ -34,6 +34,9 @@ struct web_routes {
     // File bytes sent for an item, reported as they go (a transfer cut short still counts
     // what it sent); multipart framing is not counted. May be empty.
     std::function<void(std::string_view v1_hex, std::uint64_t bytes)> served;
+    // True when the item's torrent lists the file at `relative`: only such files are served or
+    // described (a stray file or symlink in the item's folder is not the item's). May be empty.
+    std::function<bool(std::string_view v1_hex, const std::filesystem::path& relative)> lists_file;
     // Any path outside /items/ (/stats, /metrics); nullopt gives 404. May be empty.
     std::function<std::optional<simple_answer>(std::string_view method, std::string_view target)> other;
     // Asked before file bytes [first, last] of `relative` (inside the item) are sent: false

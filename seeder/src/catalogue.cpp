@@ -270,6 +270,19 @@ std::optional<catalogue_item> catalogue::find(const std::string& key, with_blobs
                         : key.size() == 40 && all_hex(key)        ? "WHERE v1_hash = ?"
                         : key.size() == 64 && all_hex(key)        ? "WHERE v2_hash = ?"
                                                                   : "WHERE name = ? ORDER BY id LIMIT 1";
+    if (!numeric && !(all_hex(key) && (key.size() == 40 || key.size() == 64))) {
+        // A name two items share names neither: the caller must say which.
+        statement same_name(db_, "SELECT id FROM items WHERE name = ? ORDER BY id");
+        same_name.bind(1, key);
+        std::vector<std::int64_t> ids;
+        while (same_name.step()) ids.push_back(same_name.integer(0));
+        if (ids.size() > 1) {
+            std::string listed;
+            for (const std::int64_t each : ids) listed += (listed.empty() ? "" : ", ") + std::to_string(each);
+            throw catalogue_error("'" + key + "' is the name of " + std::to_string(ids.size()) + " items (ids " + listed +
+                                  "): give the id or the info hash of the one you mean");
+        }
+    }
     statement query(db_, select_items(blobs, where).c_str());
     if (numeric) query.bind(1, id);
     else query.bind(1, all_hex(key) && (key.size() == 40 || key.size() == 64) ? lower(key) : key);

@@ -56,6 +56,8 @@ bool piece_verifier::hash_matches(lt::piece_index_t piece) {
     return hasher.final() == info_->hash_for_piece(piece);
 }
 
+bool piece_verifier::lists(const fs::path& relative) const { return files_.count(relative.lexically_normal()) > 0; }
+
 verify_result piece_verifier::verify(const fs::path& relative, std::uint64_t first, std::uint64_t last) {
     verify_result result;
     const auto found = files_.find(relative.lexically_normal());

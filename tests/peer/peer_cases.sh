@@ -81,6 +81,10 @@ stream)
   "$reader_binary" "$url" "$work/content/film.mkv" 2000000 0.8 0.4 > "$work/reader.out" 2> "$work/reader.log" ||
     { cat "$work/reader.out" "$work/reader.log" >&2; show_logs; fail "the reader did not get the right bytes"; }
   cat "$work/reader.out"
+  # A page under a rebound DNS name reads nothing of the stream.
+  port=${url#http://127.0.0.1:}
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:${port%%/*}" "$url")
+  case "$code" in 403) ;; *) fail "a stream request with Host rebound.example got $code, not 403" ;; esac
   # A range past the end is refused as HTTP says.
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Range: bytes=$((size + 10))-" "$url")
   [ "$code" = 416 ] || fail "a range past the end got $code, not 416"
@@ -174,6 +178,14 @@ daemon)
   [ "$code" = 401 ] || fail "a control request without the token got $code, not 401"
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer wrong" "$url/status")
   [ "$code" = 401 ] || fail "a control request with a wrong token got $code, not 401"
+  # DNS rebinding: the right token under a name that is not the daemon's address gets nothing.
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:${url##*:}" -H "Authorization: Bearer $token" "$url/status")
+  [ "$code" = 403 ] || fail "a control request with Host rebound.example got $code, not 403"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Origin: http://rebound.example" -H "Authorization: Bearer $token" "$url/status")
+  [ "$code" = 403 ] || fail "a control request from Origin rebound.example got $code, not 403"
+  # No token: refused from the head alone, before 32 MB of body would be read.
+  code=$(head -c 32000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST --data-binary @- "$url/add") || true
+  [ "$code" = 401 ] || fail "a 32 MB POST without the token got $code, not 401"
 
   # fetch goes through the daemon: the file lands in its cache.
   "$peer_binary" fetch "$first" --cache "$cache" --quiet > "$work/fetch-first.log" 2>&1 || { cat "$work/fetch-first.log"; show_logs; fail "fetch through the daemon failed"; }

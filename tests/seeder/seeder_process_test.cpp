@@ -181,6 +181,60 @@ TEST_CASE("a publish killed in the middle leaves no half item and loses none", "
     CHECK_THAT(run(folder, {"list", "--data-dir", data}).out, Catch::Contains("large.bin"));
 }
 
+TEST_CASE("a name two items share is refused with their ids, and removes neither", "[process]") {
+    scratch_folder folder("ambiguous");
+    fs::create_directories(folder.path / "one");
+    fs::create_directories(folder.path / "two");
+    write_random_file(folder.path / "one" / "film.bin", 40'000, 7);
+    write_random_file(folder.path / "two" / "film.bin", 50'000, 8);
+    const std::string data = (folder.path / "data").string();
+    REQUIRE(run(folder, {"publish", "--data-dir", data, (folder.path / "one" / "film.bin").string(),
+                         (folder.path / "two" / "film.bin").string()}).status == 0);
+    for (const char* command : {"remove", "info"}) {
+        const auto refused = run(folder, {command, "--data-dir", data, "film.bin"});
+        CHECK(refused.status == 2);
+        CHECK_THAT(refused.err, Catch::Contains("'film.bin' is the name of 2 items (ids 1, 2)"));
+    }
+    CHECK(run(folder, {"list", "--data-dir", data}).out.find("film.bin") != std::string::npos);
+    CHECK(run(folder, {"remove", "--data-dir", data, "2"}).status == 0);
+    const auto listed = run(folder, {"list", "--data-dir", data}).out;
+    CHECK_THAT(listed, Catch::Contains("1\t") && !Catch::Contains("2\t"));
+    CHECK(run(folder, {"remove", "--data-dir", data, "film.bin"}).status == 0);  // one left: no doubt
+}
+
+TEST_CASE("the web seed serves and describes only the torrent's files, never a stray file or symlink beside them",
+          "[process]") {
+    scratch_folder folder("stray");
+    fs::create_directories(folder.path / "album");
+    write_random_file(folder.path / "album" / "track.bin", 200'000, 3);
+    const std::string data = (folder.path / "data").string();
+    REQUIRE(run(folder, {"publish", "--data-dir", data, (folder.path / "album").string()}).status == 0);
+    // Planted after publishing: a file the torrent does not list, and a symlink out of the item.
+    write_random_file(folder.path / "album" / "secret.bin", 50'000, 4);
+    fs::create_symlink("/etc/hostname", folder.path / "album" / "link");
+    serving_seeder seeder(folder, data);
+    const auto item = nlohmann::json::parse(
+        nearcast::seeder::server::http_request("GET", seeder.http_base, "/catalogue", "", "", 5s).body)["items"][0];
+    const std::string base = "/items/" + item["v1"].get<std::string>() + "/album/";
+    for (int round = 0; round < 5; ++round) {
+        for (const char* method : {"GET", "HEAD"}) {
+            for (const char* stray : {"secret.bin", "link"}) {
+                const auto reply = nearcast::seeder::server::http_request(method, seeder.http_base, base + stray, "", "", 5s);
+                CAPTURE(method, stray);
+                CHECK(reply.status == 404);  // neither served nor described (size, validators)
+            }
+        }
+    }
+    const auto listed = nearcast::seeder::server::http_request("GET", seeder.http_base, base + "track.bin", "", "", 5s);
+    CHECK(listed.status == 200);
+    CHECK(listed.body == slurp(folder.path / "album" / "track.bin"));
+    // Nothing was taken for damage: no hash failure, no re-check.
+    const auto stats = seeder.stats();
+    CHECK(stats["hash_failures"] == 0);
+    CHECK(stats["checking"] == 0);
+    CHECK(stats["repairs"] == 0);
+}
+
 TEST_CASE("list, info and remove do what they say, and a second publish of an item is refused", "[process]") {
     scratch_folder folder("commands");
     fs::create_directories(folder.path / "album");

@@ -46,14 +46,20 @@ constexpr std::size_t read_size = 4096;
 // which reads the same bytes from the start of that request. Answers are written by hand.
 class http_session : public std::enable_shared_from_this<http_session> {
 public:
-    http_session(tcp::socket&& socket, tracker_service& service)
-        : socket_(std::move(socket)), idle_timer_(socket_.get_executor()), service_(service) {
+    http_session(tcp::socket&& socket, tracker_service& service, std::shared_ptr<std::size_t> open_connections)
+        : socket_(std::move(socket)), idle_timer_(socket_.get_executor()), service_(service),
+          open_connections_(std::move(open_connections)) {
+        ++*open_connections_;
         beast::error_code ignored;
         const auto remote = socket_.remote_endpoint(ignored);
         source_ = endpoint_of(remote.address(), remote.port());
         socket_.set_option(tcp::no_delay(true), ignored);
         socket_.non_blocking(true, ignored);
     }
+
+    ~http_session() { --*open_connections_; }
+    http_session(const http_session&) = delete;
+    http_session& operator=(const http_session&) = delete;
 
     void start() {
         request_started_ = std::chrono::steady_clock::now();
@@ -110,24 +116,51 @@ private:
         });
     }
 
+    // The head first: how much body may follow is decided from it (path, secret) before a byte
+    // of the body is read, so an anonymous client cannot make us buffer megabytes.
     void read_with_beast() {
         parser_.emplace();
         parser_->header_limit(8 * 1024);
-        parser_->body_limit(16 * 1024 * 1024);  // an origin registering a large catalogue
-        http::async_read(socket_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code error, std::size_t) { self->on_beast_read(error); });
+        // Beast checks a declared Content-Length against this as it reads the head: the largest
+        // any request may have. Lowered below once the head says what the request is.
+        parser_->body_limit(tracker_service::registration_body_limit);
+        http::async_read_header(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (self->read_failed(error)) return;
+            const auto& head = self->parser_->get();
+            const auto authorization = head[http::field::authorization];
+            const std::size_t limit = self->service_.body_limit(
+                std::string_view(head.method_string().data(), head.method_string().size()),
+                std::string_view(head.target().data(), head.target().size()),
+                std::string_view(authorization.data(), authorization.size()));
+            const auto declared = self->parser_->content_length();
+            if (declared && *declared > limit) {
+                self->send(413, "text/plain", "request body too large: at most " + std::to_string(limit) + " bytes here\n",
+                           false);
+                return;
+            }
+            self->parser_->body_limit(limit);
+            http::async_read(self->socket_, self->buffer_, *self->parser_,
+                             [self](beast::error_code failed, std::size_t) { self->on_beast_read(failed); });
+        });
+    }
+
+    // True (and the connection answered or closed) when a read ended the request.
+    bool read_failed(beast::error_code error) {
+        if (!error) return false;
+        if (error == http::error::end_of_stream || error == asio::error::eof || error == asio::error::connection_reset ||
+            error == asio::error::operation_aborted) {
+            close();
+        } else if (error == http::error::body_limit) {
+            send(413, "text/plain", "request body too large\n", false);
+        } else {
+            // Malformed HTTP: answer 400 and close, rather than guess where the next request starts.
+            send(400, "text/plain", "bad request: " + error.message() + "\n", false);
+        }
+        return true;
     }
 
     void on_beast_read(beast::error_code error) {
-        if (error == http::error::end_of_stream || error == asio::error::eof || error == asio::error::connection_reset ||
-            error == asio::error::operation_aborted) {
-            return close();
-        }
-        if (error) {
-            // Malformed HTTP: answer 400 and close, rather than guess where the next request starts.
-            send(400, "text/plain", "bad request: " + error.message() + "\n", false);
-            return;
-        }
+        if (read_failed(error)) return;
         const auto& request = parser_->get();
         const auto authorization = request[http::field::authorization];
         http_answer answer =
@@ -202,13 +235,15 @@ private:
     std::string head_;
     std::string body_;
     tracker_service& service_;
+    std::shared_ptr<std::size_t> open_connections_;
     endpoint source_;
 };
 
 }  // namespace
 
-http_listener::http_listener(asio::io_context& io, const tcp::endpoint& where, tracker_service& service)
-    : io_(io), acceptor_(io), service_(service) {
+http_listener::http_listener(asio::io_context& io, const tcp::endpoint& where, tracker_service& service,
+                             std::size_t max_connections)
+    : io_(io), acceptor_(io), retry_(io), service_(service), max_connections_(max_connections) {
     core::listen_on(acceptor_, where, "HTTP");
 }
 
@@ -217,17 +252,43 @@ void http_listener::start() { accept(); }
 void http_listener::stop() {
     beast::error_code ignored;
     acceptor_.close(ignored);
+    retry_.cancel();
 }
 
 void http_listener::accept() {
     acceptor_.async_accept([self = shared_from_this()](beast::error_code error, tcp::socket socket) {
-        if (error == asio::error::operation_aborted) return;
+        if (error == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
         if (error) {
-            spdlog::warn("http accept: {}", error.message());
+            // Out of file descriptors (or memory): the pending connection stays queued and accept
+            // would fail again at once. Wait for sessions to end, and say so once a minute.
+            ++self->accept_failures_;
+            const auto now = std::chrono::steady_clock::now();
+            if (now - self->failures_logged_ >= std::chrono::minutes(1)) {
+                spdlog::warn("http accept failed {} time(s): {}; {} connections open; retrying every 100 ms",
+                             self->accept_failures_, error.message(), *self->open_connections_);
+                self->failures_logged_ = now;
+                self->accept_failures_ = 0;
+            }
+            return self->accept_later();
+        }
+        if (*self->open_connections_ >= self->max_connections_) {
+            beast::error_code ignored;
+            socket.close(ignored);  // over the cap: the connections already open keep being served
+            if (self->refused_++ % 1000 == 0) {
+                spdlog::warn("{} connections open, the most --max-connections allows: new ones are closed ({} so far)",
+                             *self->open_connections_, self->refused_);
+            }
         } else {
-            std::make_shared<http_session>(std::move(socket), self->service_)->start();
+            std::make_shared<http_session>(std::move(socket), self->service_, self->open_connections_)->start();
         }
         self->accept();
+    });
+}
+
+void http_listener::accept_later() {
+    retry_.expires_after(std::chrono::milliseconds(100));
+    retry_.async_wait([self = shared_from_this()](beast::error_code error) {
+        if (!error) self->accept();
     });
 }
 

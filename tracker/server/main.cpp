@@ -145,7 +145,8 @@ int serve(const server_options& options) {
     std::vector<std::shared_ptr<udp_listener>> udp;
     std::string ports;
     for (const auto& where : options.http) {
-        http.push_back(std::make_shared<http_listener>(io, asio::ip::tcp::endpoint(asio_address(where.address), where.port), service));
+        http.push_back(std::make_shared<http_listener>(io, asio::ip::tcp::endpoint(asio_address(where.address), where.port),
+                                                       service, options.max_connections));
         listen_address bound{where.address, http.back()->local_endpoint().port()};
         ports += "http " + bound.to_string() + "\n";
         spdlog::info("listening http {}", bound.to_string());

@@ -98,7 +98,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("subnet-v4", po::value(&config.selection.distance.subnet_v4)->default_value(24), "IPv4 same-subnet length")
         ("subnet-v6", po::value(&config.selection.distance.subnet_v6)->default_value(48), "IPv6 same-subnet length")
         ("max-as-hops", po::value(&config.selection.distance.max_as_hops)->default_value(6), "AS hops beyond which peers are unknown")
-        ("expire-every", po::value(&out.expire_every_s)->default_value(out.expire_every_s), "seconds between expiry sweeps");
+        ("expire-every", po::value(&out.expire_every_s)->default_value(out.expire_every_s), "seconds between expiry sweeps")
+        ("max-connections", po::value(&out.max_connections)->default_value(out.max_connections), "open HTTP connections per listener; past it new ones are closed at once");
     po::options_description origin_options("Origin backstop");
     origin_options.add_options()
         ("origin-min-near-seeds", po::value(&config.origins.min_near_seeds)->default_value(config.origins.min_near_seeds), "fewer near seeds than this calls in the origin")
@@ -179,6 +180,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (config.min_interval > config.interval) throw usage_error("--min-interval must not exceed --interval");
         if (config.max_numwant == 0) throw usage_error("--numwant-max must be at least 1");
         if (config.default_numwant == 0) throw usage_error("--numwant-default must be at least 1");
+        if (out.max_connections == 0) throw usage_error("--max-connections must be at least 1");
         if (out.expire_every_s == 0) throw usage_error("--expire-every must be at least 1 second");
         if (config.selection.scan_limit == 0) throw usage_error("--scan-limit must be at least 1");
         if (config.max_swarms == 0) throw usage_error("--max-swarms must be at least 1");

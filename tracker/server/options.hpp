@@ -24,6 +24,7 @@ struct server_options {
     std::string token_secret_file;        // closed mode's HMAC secret
     std::string admin_secret_file;        // bearer secret for origin registration
     std::uint32_t expire_every_s = 30;
+    std::size_t max_connections = 10'000;  // open HTTP connections, all listeners each
     // Supernodes: the election's ratio and admission limit, how often it runs.
     double supernode_ratio = 300;
     std::uint32_t supernode_admission = 50;

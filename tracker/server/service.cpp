@@ -85,6 +85,19 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
     if (!options.admin_secret_file.empty()) admin_secret_ = read_secret(options.admin_secret_file);
 }
 
+bool tracker_service::is_admin(std::string_view authorization) const {
+    if (admin_secret_.empty()) return false;
+    const std::string expected = "Bearer " + admin_secret_;
+    return authorization.size() == expected.size() &&
+           CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) == 0;
+}
+
+std::size_t tracker_service::body_limit(std::string_view method, std::string_view target,
+                                        std::string_view authorization) const {
+    const std::string_view path = target.substr(0, target.find('?'));
+    return method == "POST" && path == "/origins" && is_admin(authorization) ? registration_body_limit : small_body_limit;
+}
+
 http_answer tracker_service::handle_http(std::string_view method, std::string_view target,
                                          std::string_view authorization, std::string_view body,
                                          const endpoint& source, std::uint64_t now_ms) {
@@ -236,11 +249,7 @@ http_answer tracker_service::scrape(std::string_view token, std::string_view que
 http_answer tracker_service::register_origin(std::string_view authorization, std::string_view body,
                                              std::uint64_t now_ms) {
     if (admin_secret_.empty()) return json_error(403, "origin registration is off: start with --admin-secret-file");
-    const std::string expected = "Bearer " + admin_secret_;
-    if (authorization.size() != expected.size() ||
-        CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) != 0) {
-        return json_error(401, "missing or wrong 'Authorization: Bearer <admin secret>'");
-    }
+    if (!is_admin(authorization)) return json_error(401, "missing or wrong 'Authorization: Bearer <admin secret>'");
     const json document = json::parse(body, nullptr, false);
     if (document.is_discarded() || !document.is_object()) return json_error(400, "the body is not a JSON object");
     origin_registration registration;
@@ -383,9 +392,7 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
         return {200, "application/json", json{{"role", "left"}}.dump() + "\n"};
     }
     if (capacity < 0) return json_error(400, "capacity is missing: the measured upload in bytes per second");
-    const std::string expected = "Bearer " + admin_secret_;
-    const bool operated = !admin_secret_.empty() && authorization.size() == expected.size() &&
-                          CRYPTO_memcmp(authorization.data(), expected.data(), expected.size()) == 0;
+    const bool operated = is_admin(authorization);
     const std::uint32_t group = group_of(source.address);
     supernodes_.report({where, group, capacity, operated}, now_s);
 

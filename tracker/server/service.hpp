@@ -37,6 +37,11 @@ public:
     // A UDP datagram; writes the datagram to send back into `out` (its buffer is reused, so a
     // busy socket allocates nothing) and returns false when there is nothing to send.
     bool handle_udp(std::string_view datagram, const endpoint& source, std::uint64_t now_ms, std::string& out);
+    // The most request body bytes read for this request head, decided before any body is read:
+    // a large one only for an origin registering with the admin secret; a few KiB otherwise.
+    std::size_t body_limit(std::string_view method, std::string_view target, std::string_view authorization) const;
+    static constexpr std::size_t small_body_limit = 8 * 1024;
+    static constexpr std::size_t registration_body_limit = 16 * 1024 * 1024;
 
     void expire(std::uint64_t now_ms);
     void set_routing(std::shared_ptr<const proximity::model> routing) { state_.set_routing(std::move(routing)); }
@@ -52,6 +57,8 @@ public:
     const supernode_registry& supernodes() const { return supernodes_; }
 
 private:
+    // True for "Bearer <admin secret>" (compared in constant time) when a secret is set.
+    bool is_admin(std::string_view authorization) const;
     http_answer announce(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
     http_answer scrape(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
     http_answer register_origin(std::string_view authorization, std::string_view body, std::uint64_t now_ms);

@@ -58,7 +58,7 @@ play_result play(const url_parts& url, const std::vector<char>& original, std::u
     if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) die("cannot connect to " + url.host);
     timeval timeout{60, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    const std::string request = "GET " + url.path + " HTTP/1.1\r\nHost: " + url.host + "\r\nRange: bytes=" +
+    const std::string request = "GET " + url.path + " HTTP/1.1\r\nHost: " + url.host + ":" + std::to_string(url.port) + "\r\nRange: bytes=" +
                                 std::to_string(first) + "-" + std::to_string(last) + "\r\nConnection: close\r\n\r\n";
     const auto sent_at = clock_type::now();
     if (::send(fd, request.data(), request.size(), 0) != static_cast<ssize_t>(request.size())) die("cannot send the request");

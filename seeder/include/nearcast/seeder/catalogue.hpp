@@ -56,7 +56,8 @@ public:
     // Adds an item in one transaction and returns its id. An item with the same v1 hash is
     // refused with a catalogue_error that names it.
     std::int64_t add(const catalogue_item& item);
-    // By id, v1 hash (40 hex), v2 hash (64 hex) or name; the first match.
+    // By id, v1 hash (40 hex), v2 hash (64 hex) or name. A name that several items share is a
+    // catalogue_error listing their ids: never one of them picked for the caller.
     std::optional<catalogue_item> find(const std::string& key, with_blobs blobs = with_blobs::yes) const;
     std::vector<catalogue_item> all(with_blobs blobs = with_blobs::no) const;
     std::size_t size() const;

@@ -30,6 +30,8 @@ public:
     // ("name" for a one-file torrent, "name/sub/file" inside a folder). A file the torrent
     // does not list is not whole.
     verify_result verify(const std::filesystem::path& relative, std::uint64_t first, std::uint64_t last);
+    // True when the torrent lists a file at `relative` (pad files are not served).
+    bool lists(const std::filesystem::path& relative) const;
 
 private:
     struct file_stamp {
