@@ -183,7 +183,13 @@ int main(int argc, char** argv) {
         for (auto& thread : pool) thread.join();
         if (failure) std::rethrow_exception(failure);
         run.results = std::move(results);
-        const auto written = write_results(folder, config, run);
+        std::vector<std::string> written;
+        try {
+            written = write_results(folder, config, run);
+        } catch (const std::exception& error) {  // a full disk, a folder we may not write: the output is bad
+            spdlog::error("{}", error.what());
+            return 2;
+        }
         spdlog::info("wrote {} files to {}/ (open report.html) in {:.1f} s", written.size(), folder,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     } catch (const interrupted&) {

@@ -262,13 +262,19 @@ bool model::is_snapshot(std::string_view first_bytes) {
 void model::save_snapshot(const std::string& path) const {
     const std::string bytes = snapshot_access::write(*this);
     // Written beside the target and renamed over it, so a reader never sees half a file.
+    // On any failure (a full disk) the temporary goes too: nothing half-written stays behind.
     const std::string temporary = path + ".tmp";
+    const auto fail = [&](const std::string& problem) {
+        std::error_code ignored;
+        std::filesystem::remove(temporary, ignored);
+        throw input_error(path, problem);
+    };
     {
         std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        if (!out) throw input_error(path, std::string("cannot write: ") + std::strerror(errno));
+        if (!out) fail(std::string("cannot write: ") + std::strerror(errno));
         out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) throw input_error(path, std::string("cannot write: ") + std::strerror(errno));
+        out.close();
+        if (!out) fail(std::string("cannot write: ") + std::strerror(errno));
     }
     std::error_code error;
     std::filesystem::rename(temporary, path, error);

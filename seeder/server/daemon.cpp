@@ -19,6 +19,7 @@
 
 #include "commands.hpp"
 #include "fellows.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/seeder/piece_verifier.hpp"
 #include "nearcast/seeder/replication.hpp"
 #include "seeding_session.hpp"
@@ -330,12 +331,10 @@ private:
 
     void write_port_file() {
         if (options_.port_file.empty()) return;
-        const std::string temporary = options_.port_file + ".tmp";
-        std::ofstream ports(temporary);
-        if (!bittorrent_endpoint_.empty()) ports << "bittorrent " << bittorrent_endpoint_ << "\n";
-        ports << "http " << host_port{options_.http.host, web_.local_endpoint().port()}.to_string() << "\n";
-        ports.close();
-        fs::rename(temporary, options_.port_file);
+        std::string ports;
+        if (!bittorrent_endpoint_.empty()) ports += "bittorrent " + bittorrent_endpoint_ + "\n";
+        ports += "http " + host_port{options_.http.host, web_.local_endpoint().port()}.to_string() + "\n";
+        core::write_file_atomically(options_.port_file, ports);
     }
 
     std::string stats_json() const {

@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/core/options.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
@@ -35,6 +36,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const nearcast::core::listen_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::core::output_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const std::exception& error) {

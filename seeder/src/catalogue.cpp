@@ -1,6 +1,7 @@
 #include "nearcast/seeder/catalogue.hpp"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <charconv>
 
@@ -171,7 +172,22 @@ catalogue::catalogue(const std::filesystem::path& file) : file_(file) {
         const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
         db_ = nullptr;
-        throw catalogue_error(file.string() + ": cannot open the catalogue: " + message);
+        // SQLite's words ("unable to open database file") do not say what to do about it.
+        std::error_code error;
+        const auto folder = file.parent_path().empty() ? std::filesystem::path(".") : file.parent_path();
+        std::string why;
+        if (std::filesystem::is_directory(file, error)) {
+            why = "it is a directory; give --data-dir the folder that holds catalogue.db";
+        } else if (!std::filesystem::exists(folder, error)) {
+            why = "its folder " + folder.string() + " does not exist";
+        } else if (!std::filesystem::is_directory(folder, error)) {
+            why = folder.string() + " is not a folder";
+        } else if (::access(folder.c_str(), W_OK) != 0) {
+            why = "this user may not write in " + folder.string();
+        } else {
+            why = message;
+        }
+        throw catalogue_error(file.string() + ": cannot open the catalogue: " + why);
     }
     try {
         // Another process (a publish beside the daemon) may hold the write lock for a moment.

@@ -10,6 +10,7 @@
 #include <iterator>
 #include <unistd.h>
 
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/tracker/sharding.hpp"
 
 namespace lt = libtorrent;
@@ -133,22 +134,10 @@ catalogue_item item_from_torrent(std::vector<char> torrent, const fs::path& save
 }
 
 void write_file_atomically(const fs::path& file, const std::vector<char>& bytes) {
-    const fs::path temporary = file.string() + ".tmp-" + std::to_string(::getpid());
-    {
-        std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-        out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-        out.flush();
-        if (!out) {
-            std::error_code ignored;
-            fs::remove(temporary, ignored);
-            throw publish_error(file.string() + ": cannot write it");
-        }
-    }
-    std::error_code error;
-    fs::rename(temporary, file, error);
-    if (error) {
-        fs::remove(temporary, error);
-        throw publish_error(file.string() + ": cannot write it: " + error.message());
+    try {
+        core::write_file_atomically(file, std::string_view(bytes.data(), bytes.size()));
+    } catch (const core::output_error& error) {
+        throw publish_error(error.what());
     }
 }
 

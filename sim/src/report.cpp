@@ -2,7 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -26,7 +29,7 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << text;
     out.close();
-    if (!out) throw std::runtime_error(path.string() + ": cannot write");
+    if (!out) throw std::runtime_error(path.string() + ": cannot write: " + std::strerror(errno));
 }
 
 std::string results_csv(const run_summary& run) {
@@ -213,12 +216,28 @@ std::vector<std::string> write_results(const std::string& folder, const scenario
     std::error_code error;
     std::filesystem::create_directories(dir, error);
     if (error) throw std::runtime_error(folder + ": cannot create the output folder: " + error.message());
-    write_file(dir / "results.json", results_json(config, run));
-    write_file(dir / "results.csv", results_csv(run));
-    write_file(dir / "series.csv", series_csv(run));
-    write_file(dir / "per_as.csv", per_as_csv(run));
-    const bool plots = draw_plots(folder, run);
-    write_file(dir / "report.html", report_html(config, run, plots));
+    // Everything is written into a staging folder first and moved into place only once all of it
+    // is whole: a full disk or an error in the middle leaves the folder as it was.
+    const std::filesystem::path staging = dir / (".partial-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(staging, error);
+    std::filesystem::create_directories(staging, error);
+    if (error) throw std::runtime_error(folder + ": cannot write into the output folder: " + error.message());
+    bool plots = false;
+    try {
+        write_file(staging / "results.json", results_json(config, run));
+        write_file(staging / "results.csv", results_csv(run));
+        write_file(staging / "series.csv", series_csv(run));
+        write_file(staging / "per_as.csv", per_as_csv(run));
+        plots = draw_plots(staging.string(), run);
+        write_file(staging / "report.html", report_html(config, run, plots));
+        for (const auto& entry : std::filesystem::directory_iterator(staging)) {
+            std::filesystem::rename(entry.path(), dir / entry.path().filename());
+        }
+        std::filesystem::remove(staging);
+    } catch (const std::exception& failure) {
+        std::filesystem::remove_all(staging, error);
+        throw std::runtime_error(std::string(failure.what()) + " (nothing was written to " + folder + ")");
+    }
     std::vector<std::string> written = {"results.json", "results.csv", "series.csv", "per_as.csv", "report.html"};
     if (plots) {
         written.push_back("origin.svg");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "http_server.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/core/options.hpp"
 #include "nearcast/proximity/errors.hpp"
@@ -161,9 +162,7 @@ int serve(const server_options& options) {
     for (auto& listener : udp) listener->start();
     if (!options.port_file.empty()) {
         // Written whole, then renamed: a reader never sees half the ports.
-        const std::string temporary = options.port_file + ".tmp";
-        std::ofstream(temporary) << ports;
-        std::filesystem::rename(temporary, options.port_file);
+        core::write_file_atomically(options.port_file, ports);
     }
 
     expiry_timer expiry(io, service, options.expire_every_s);
@@ -226,6 +225,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const core::listen_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const core::output_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const std::exception& error) {
