@@ -5,21 +5,29 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 namespace nearcast::core {
 
 void write_file_atomically(const std::filesystem::path& path, std::string_view bytes, unsigned permissions) {
-    const std::filesystem::path temporary = path.string() + ".tmp." + std::to_string(::getpid());
+    // A fresh name each time, created exclusively and never through a symlink: nobody can have
+    // planted the temporary (port files often live in /tmp).
+    std::filesystem::path temporary;
     const auto fail = [&](const std::string& what, int error) {
         std::error_code ignored;
         std::filesystem::remove(temporary, ignored);
         throw output_error(path.string() + ": " + what + ": " + std::strerror(error));
     };
-    const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, static_cast<mode_t>(permissions));
-    if (fd < 0) fail("cannot create " + temporary.filename().string(), errno);
-    if (::fchmod(fd, static_cast<mode_t>(permissions)) != 0) {  // the umask must not widen or narrow it
+    std::string pattern = path.string() + ".tmp.XXXXXX";
+    const int fd = ::mkostemp(pattern.data(), O_CLOEXEC);  // O_CREAT | O_EXCL, mode 0600
+    if (fd < 0) {
+        const int error = errno;
+        throw output_error(path.string() + ": cannot create a temporary file beside it: " + std::strerror(error));
+    }
+    temporary = pattern;
+    if (::fchmod(fd, static_cast<mode_t>(permissions)) != 0) {
         const int error = errno;
         ::close(fd);
         fail("cannot set the permissions of " + temporary.filename().string(), error);

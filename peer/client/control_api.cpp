@@ -66,10 +66,12 @@ public:
           std::function<control_answer(const control_request&)> handler)
         : io_(io), acceptor_(io), token_(std::move(token)), handler_(std::move(handler)) {
         core::listen_on(acceptor_, where, "the control API");
+        port_ = acceptor_.local_endpoint().port();
     }
     void accept();
     asio::io_context& io_;
     asio::ip::tcp::acceptor acceptor_;
+    std::uint16_t port_ = 0;  // kept: the acceptor cannot tell it once closed
     std::string token_;
     std::function<control_answer(const control_request&)> handler_;
     bool stopped_ = false;
@@ -106,7 +108,7 @@ private:
 
     std::optional<control_answer> refusal() const {
         const auto& head = parser_->get();
-        const std::uint16_t port = server_->acceptor_.local_endpoint().port();
+        const std::uint16_t port = server_->port_;
         const auto host = head[http::field::host];
         const auto origin = head[http::field::origin];
         if (!core::host_is_local(std::string_view(host.data(), host.size()), port) ||

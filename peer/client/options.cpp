@@ -130,7 +130,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("window-mb", po::value(&window_mb)->default_value(window_mb), "how far ahead of the play position pieces get deadlines, MB");
     std::string cache;
     double quota_mb = 10'000, monthly_cap_mb = 0;
-    bool no_upload = false;
+    bool no_upload = false, no_daemon = false;
     po::options_description daemon("Daemon");
     daemon.add_options()
         ("cache", po::value(&cache), "the daemon's folder: content/, torrents/, index.json, control.json (default: $XDG_CACHE_HOME/nearcast or ~/.cache/nearcast)")
@@ -138,7 +138,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("monthly-cap-mb", po::value(&monthly_cap_mb)->default_value(0), "upload at most this many MB a calendar month (UTC), 0 = no cap")
         ("no-upload", po::bool_switch(&no_upload), "upload nothing (the switch; the control API turns it back on)")
         ("control", po::value(&out.control)->default_value(out.control), "address:port of the control API (port 0: any free port, written to CACHE/control.json); limits it changes are kept in CACHE/index.json and win over these flags at the next start")
-        ("no-daemon", "fetch and stream: work alone even when a daemon runs");
+        ("no-daemon", po::bool_switch(&no_daemon), "fetch and stream: work alone even when a daemon runs");
     double origin_trickle_kb = 64;
     po::options_description supernode("Supernode (daemon)");
     supernode.add_options()
@@ -187,7 +187,7 @@ parsed_command parse_command_line(int argc, char** argv) {
             }
         }
         out.cache = cache.empty() ? default_cache_folder() : std::filesystem::path(cache);
-        out.use_daemon = !values.count("no-daemon");
+        out.use_daemon = !no_daemon;
         if (quota_mb <= 0) throw usage_error("--quota-mb must be positive");
         if (monthly_cap_mb < 0) throw usage_error("--monthly-cap-mb must not be negative");
         out.quota_bytes = static_cast<std::uint64_t>(quota_mb * 1e6);

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "nearcast/core/options.hpp"  // unsigned values refuse a minus sign
+
 #include "nearcast/proximity/distance.hpp"
 #include "nearcast/proximity/errors.hpp"
 #include "nearcast/proximity/model.hpp"

@@ -230,14 +230,21 @@ std::vector<std::string> write_results(const std::string& folder, const scenario
         write_file(staging / "per_as.csv", per_as_csv(run));
         plots = draw_plots(staging.string(), run);
         write_file(staging / "report.html", report_html(config, run, plots));
-        for (const auto& entry : std::filesystem::directory_iterator(staging)) {
-            std::filesystem::rename(entry.path(), dir / entry.path().filename());
-        }
-        std::filesystem::remove(staging);
     } catch (const std::exception& failure) {
         std::filesystem::remove_all(staging, error);
         throw std::runtime_error(std::string(failure.what()) + " (nothing was written to " + folder + ")");
     }
+    // The plot script names staging paths: it served its purpose and does not move.
+    std::filesystem::remove(staging / "plots.gnuplot", error);
+    for (const auto& entry : std::filesystem::directory_iterator(staging)) {
+        std::filesystem::rename(entry.path(), dir / entry.path().filename(), error);
+        if (error) {
+            std::filesystem::remove_all(staging, error);
+            throw std::runtime_error(folder + ": cannot move " + entry.path().filename().string() +
+                                     " into place: " + error.message() + " (some results may be of the previous run)");
+        }
+    }
+    std::filesystem::remove(staging, error);
     std::vector<std::string> written = {"results.json", "results.csv", "series.csv", "per_as.csv", "report.html"};
     if (plots) {
         written.push_back("origin.svg");

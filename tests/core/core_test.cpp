@@ -25,13 +25,14 @@ struct parsed {
     unsigned interval = 0;
     std::vector<std::string> listen;
     double share = 0;
+    bool quiet = false;
 };
 
 void parse(parsed& out, std::vector<std::string> args, const std::string& config = "") {
     po::options_description options;
     options.add_options()("interval", po::value(&out.interval)->default_value(1800), "")(
         "listen", po::value(&out.listen)->composing(), "")("share", po::value(&out.share)->default_value(0.5), "")(
-        "section.key", po::value<std::string>(), "");
+        "section.key", po::value<std::string>(), "")("quiet", po::bool_switch(&out.quiet), "");
     po::store(po::command_line_parser(args).options(options).run(), out.values);
     if (!config.empty()) merge_config_file(config, options, out.values);
     po::notify(out.values);
@@ -52,6 +53,18 @@ TEST_CASE("a config file's values fill what the command line left out, and never
     CHECK(both.interval == 30);
     CHECK(both.listen == std::vector<std::string>{"127.0.0.1:3"});
     std::filesystem::remove(config);
+}
+
+TEST_CASE("a switch in a config file is as true or false as its value says", "[core]") {
+    for (const auto& [text, expected] : {std::pair{"quiet = false\n", false}, std::pair{"quiet = true\n", true},
+                                          std::pair{"quiet = no\n", false}}) {
+        CAPTURE(text);
+        const std::string config = temporary_file("switch.conf", text);
+        parsed out;
+        parse(out, {}, config);
+        CHECK(out.quiet == expected);
+        std::filesystem::remove(config);
+    }
 }
 
 TEST_CASE("config file errors name the file and the line", "[core]") {

@@ -132,8 +132,20 @@ private:
                 std::string_view(head.method_string().data(), head.method_string().size()),
                 std::string_view(head.target().data(), head.target().size()),
                 std::string_view(authorization.data(), authorization.size()));
+            const std::string_view method(head.method_string().data(), head.method_string().size());
+            const std::string_view target(head.target().data(), head.target().size());
             const auto declared = self->parser_->content_length();
+            if (declared && *declared > limit && method == "POST" && target.substr(0, target.find('?')) == "/origins") {
+                // A large registration without the admin secret: its 401 or 403, not a size error.
+                http_answer refused = self->service_.handle_http(
+                    method, target, std::string_view(authorization.data(), authorization.size()), {}, self->source_,
+                    wall_clock_ms());
+                self->linger_ = true;
+                self->send(refused.status, refused.content_type, std::move(refused.body), false);
+                return;
+            }
             if (declared && *declared > limit) {
+                self->linger_ = true;
                 self->send(413, "text/plain", "request body too large: at most " + std::to_string(limit) + " bytes here\n",
                            false);
                 return;
@@ -151,6 +163,7 @@ private:
             error == asio::error::operation_aborted) {
             close();
         } else if (error == http::error::body_limit) {
+            linger_ = true;
             send(413, "text/plain", "request body too large\n", false);
         } else {
             // Malformed HTTP: answer 400 and close, rather than guess where the next request starts.
@@ -224,7 +237,30 @@ private:
         if (!socket_.is_open()) return;
         beast::error_code ignored;
         socket_.shutdown(tcp::socket::shutdown_send, ignored);
+        if (std::exchange(linger_, false)) return drain();
         socket_.close(ignored);
+    }
+
+    // A refused body may still be arriving: it is read and dropped for up to 2 s before the
+    // close, which would otherwise reset the connection under our answer (unread bytes).
+    void drain() {
+        idle_timer_.expires_after(std::chrono::seconds(2));
+        idle_timer_.async_wait([self = shared_from_this()](beast::error_code error) {
+            beast::error_code ignored;
+            if (!error) self->socket_.close(ignored);
+        });
+        drain_more();
+    }
+
+    void drain_more() {
+        // Shared by every session: what lands here is thrown away.
+        static std::array<char, 4096> dropped;
+        socket_.async_read_some(asio::buffer(dropped), [self = shared_from_this()](beast::error_code error, std::size_t) {
+            if (!error) return self->drain_more();
+            self->idle_timer_.cancel();
+            beast::error_code ignored;
+            self->socket_.close(ignored);
+        });
     }
 
     tcp::socket socket_;
@@ -237,6 +273,7 @@ private:
     tracker_service& service_;
     std::shared_ptr<std::size_t> open_connections_;
     endpoint source_;
+    bool linger_ = false;  // the answer refuses a body the client may still be sending
 };
 
 }  // namespace

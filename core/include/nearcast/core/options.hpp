@@ -22,7 +22,8 @@ struct usage_error : std::runtime_error {
 };
 
 // Reads the INI file at `path` into `values`: "name = value" lines, [section] headers that
-// prefix names with "section.", comments after # or ;. An option already given on the command
+// prefix names with "section.", comment lines starting with # or ; (a # later in a line is
+// part of the value). An option already given on the command
 // line is left as it was. Unknown names, bad values, a missing file, a directory or an unreadable
 // file are usage_errors that name the file (and the line).
 void merge_config_file(const std::string& path, const po::options_description& options, po::variables_map& values);
