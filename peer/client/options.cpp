@@ -143,6 +143,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     po::options_description supernode("Supernode (daemon)");
     supernode.add_options()
         ("supernode-tracker", po::value(&out.supernode_tracker), "offer this daemon as a supernode to the tracker at this URL (http://HOST:PORT): it reports its measured upload, and once elected pre-fetches what is popular in its AS and serves its neighbourhood")
+        ("tracker-token", po::value(&out.tracker_token), "the access token of a closed --supernode-tracker (nearcast-tracker token ...)")
         ("admin-secret-file", po::value(&out.admin_secret_file), "an operator's server: register with the tracker's admin secret (a larger admission limit)")
         ("prefetch-items", po::value(&out.prefetch_items)->default_value(out.prefetch_items), "popular items a supernode pre-fetches at most")
         ("origin-trickle-kb", po::value(&origin_trickle_kb)->default_value(origin_trickle_kb), "a supernode's download from the origin while fellow supernodes can relay the items, kB/s");
@@ -216,6 +217,10 @@ parsed_command parse_command_line(int argc, char** argv) {
         while (out.supernode_tracker.ends_with("/")) out.supernode_tracker.pop_back();
         if (out.supernode_tracker.ends_with("/announce")) out.supernode_tracker.resize(out.supernode_tracker.size() - 9);
         if (!out.admin_secret_file.empty() && out.supernode_tracker.empty()) throw usage_error("--admin-secret-file needs --supernode-tracker");
+        if (!out.tracker_token.empty() && out.supernode_tracker.empty()) throw usage_error("--tracker-token needs --supernode-tracker");
+        if (out.tracker_token.find_first_of("/?&# ") != std::string::npos) {
+            throw usage_error("--tracker-token: '" + out.tracker_token + "' is not a token (no /, ?, &, # or space)");
+        }
         out.origin_trickle = kilobytes(origin_trickle_kb, "--origin-trickle-kb");
         if (out.origin_trickle == 0) throw usage_error("--origin-trickle-kb must be positive: the origin is the floor");
     } catch (const std::exception& error) {

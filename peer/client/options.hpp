@@ -49,6 +49,7 @@ struct peer_options {
     std::string control = "127.0.0.1:0";       // the daemon's control API
     // the supernode role (daemon)
     std::string supernode_tracker;             // tracker's base URL: offer to serve the neighbourhood
+    std::string tracker_token;                 // a closed tracker's access token, for /supernode and /announce
     std::string admin_secret_file;             // an operator's server: registers with the tracker's admin secret
     std::uint32_t prefetch_items = 10;         // popular items a supernode pre-fetches at most
     std::int64_t origin_trickle = 64'000;      // bytes/s from the origin while fellow supernodes can relay

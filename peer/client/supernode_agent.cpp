@@ -55,7 +55,9 @@ void supernode_agent::start() {
 }
 
 std::string supernode_agent::report_url(bool leaving) const {
-    std::string url = options_.supernode_tracker + "/supernode?port=" + std::to_string(port_);
+    // A closed tracker wants its access token in the path, as in an announce.
+    const std::string in_path = options_.tracker_token.empty() ? "" : "/" + options_.tracker_token;
+    std::string url = options_.supernode_tracker + "/supernode" + in_path + "?port=" + std::to_string(port_);
     if (leaving) return url + "&leave=1";
     return url + "&capacity=" + std::to_string(static_cast<std::uint64_t>(capacity_.load()));
 }
@@ -121,7 +123,8 @@ void supernode_agent::apply(const json& answer) {
     }
     for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;
-        const std::string magnet = "magnet:?xt=urn:btih:" + hash + "&tr=" + percent_encode(options_.supernode_tracker + "/announce");
+        const std::string magnet = "magnet:?xt=urn:btih:" + hash + "&tr=" + percent_encode(options_.supernode_tracker + "/announce" +
+                                                                       (options_.tracker_token.empty() ? "" : "/" + options_.tracker_token));
         spdlog::info("supernode: pre-fetching {}, popular in this AS", hash);
         try {
             hooks_.prefetch(magnet);

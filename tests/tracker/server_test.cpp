@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -199,6 +200,21 @@ TEST_CASE("closed mode refuses announces without a valid token in the path", "[s
     token.erase(token.find_last_not_of("\r\n") + 1);
     const std::string with_token = "/announce/" + token + target.substr(std::string("/announce").size());
     CHECK_THAT(body_of(http_get(tracker.http_port, with_token)), Catch::Contains("unregistered torrent"));
+    // The supernode endpoints need the token too (or the admin secret); /stats tells anyone the
+    // totals but only the operator where the peers are.
+    CHECK_THAT(http_get(tracker.http_port, "/popular?as=64512"), Catch::StartsWith("HTTP/1.1 401"));
+    CHECK_THAT(http_get(tracker.http_port, "/supernode?port=7000&capacity=1000000"), Catch::StartsWith("HTTP/1.1 401"));
+    CHECK_THAT(http_get(tracker.http_port, "/popular/not-a-token?as=64512"), Catch::StartsWith("HTTP/1.1 401"));
+    CHECK_THAT(http_get(tracker.http_port, "/popular/" + token + "?as=64512"), Catch::StartsWith("HTTP/1.1 200"));
+    CHECK_THAT(http_get(tracker.http_port, "/popular?as=64512", "Authorization: Bearer an admin secret for the test\r\n"),
+               Catch::StartsWith("HTTP/1.1 200"));
+    const auto anyone = nlohmann::json::parse(body_of(http_get(tracker.http_port, "/stats")));
+    CHECK(anyone["peers_per_as"].empty());
+    CHECK(anyone["supernodes"].empty());
+    CHECK(anyone.contains("peers"));
+    const auto operator_view = nlohmann::json::parse(
+        body_of(http_get(tracker.http_port, "/stats", "Authorization: Bearer an admin secret for the test\r\n")));
+    CHECK(operator_view["supernodes"].contains("candidates"));
     std::filesystem::remove(secret_file);
     std::filesystem::remove(admin_file);
 }

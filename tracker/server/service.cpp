@@ -119,12 +119,26 @@ http_answer tracker_service::handle_http(std::string_view method, std::string_vi
     if (method == "GET" && route("/scrape", token)) return scrape(token, query, source, now_ms);
     if (method == "GET" && path == "/stats") {
         transfers_.sample(static_cast<std::uint32_t>(now_ms / 1000));
-        return stats_json(now_ms);
+        // A closed tracker tells anyone its totals, and only its operator where its peers are.
+        return stats_json(now_ms, !state_.config().closed || is_admin(authorization));
     }
     if (method == "GET" && (path == "/" || path == "/dashboard")) return dashboard();
     if (method == "GET" && path == "/metrics") return metrics(now_ms);
-    if (method == "GET" && path == "/supernode") return supernode_report(query, authorization, source, now_ms);
-    if (method == "GET" && path == "/popular") return popular(query);
+    // On a closed tracker the supernode endpoints need an access token in the path, as the
+    // announce does (/supernode/<token>, /popular/<token>), or the admin secret.
+    const auto closed_refusal = [&]() -> std::optional<http_answer> {
+        if (is_admin(authorization)) return std::nullopt;
+        if (const auto why = state_.access_refusal(token, now_ms / 1000)) return json_error(401, *why);
+        return std::nullopt;
+    };
+    if (method == "GET" && route("/supernode", token)) {
+        if (auto refused = closed_refusal()) return std::move(*refused);
+        return supernode_report(query, authorization, source, now_ms);
+    }
+    if (method == "GET" && route("/popular", token)) {
+        if (auto refused = closed_refusal()) return std::move(*refused);
+        return popular(query);
+    }
     if (method == "GET" && path == "/proximity.ncprox") {
         if (!snapshot_) return {404, "text/plain", "this tracker publishes no proximity snapshot\n"};
         return {200, "application/octet-stream", *snapshot_};
@@ -488,7 +502,7 @@ nlohmann::json tracker_service::supernodes_json() const {
                          {"max_rehome_s", rehoming.max_delay_s}}}};
 }
 
-http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
+http_answer tracker_service::stats_json(std::uint64_t now_ms, bool where_peers_are) const {
     const tracker_stats stats = state_.stats(now_ms, true);
     json per_as = json::object();
     for (const auto& [asn, count] : stats.peers_per_as) per_as[asn == 0 ? "unknown" : "AS" + std::to_string(asn)] = count;
@@ -510,9 +524,9 @@ http_answer tracker_service::stats_json(std::uint64_t now_ms) const {
         {"registered_items", stats.registered_items},
         {"memory_bytes", stats.memory_bytes},
         {"uptime_s", started_ms_ ? (now_ms - started_ms_) / 1000 : 0},
-        {"peers_per_as", per_as},
+        {"peers_per_as", where_peers_are ? per_as : json::object()},
         {"returned_by_distance", returned},
-        {"supernodes", supernodes_json()},
+        {"supernodes", where_peers_are ? supernodes_json() : json::object()},
         {"transfer", transfer_json()},
     };
     return {200, "application/json", document.dump(2) + "\n"};

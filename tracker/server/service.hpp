@@ -62,7 +62,8 @@ private:
     http_answer announce(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
     http_answer scrape(std::string_view token, std::string_view query, const endpoint& source, std::uint64_t now_ms);
     http_answer register_origin(std::string_view authorization, std::string_view body, std::uint64_t now_ms);
-    http_answer stats_json(std::uint64_t now_ms) const;
+    // `where_peers_are`: per-AS counts and the elected supernodes too (not for anyone on a closed tracker).
+    http_answer stats_json(std::uint64_t now_ms, bool where_peers_are) const;
     // GET /supernode?port=P&capacity=BYTES_PER_S[&leave=1]: a daemon offers itself (the
     // operator's servers with the admin secret); the answer says its role and what is popular
     // in its AS. GET /popular?as=N: the items most asked for in an AS.

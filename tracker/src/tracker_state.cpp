@@ -58,6 +58,12 @@ bool tracker_state::is_origin_endpoint(const endpoint& where) const {
     return !origin_endpoints_.empty() && origin_endpoints_.count(endpoint_key(where));
 }
 
+std::optional<std::string> tracker_state::access_refusal(std::string_view token, std::uint64_t now_s) const {
+    if (!config_.closed) return std::nullopt;
+    if (!tokens_) return "closed mode without an access token secret";
+    return tokens_->refusal(token, now_s);
+}
+
 void tracker_state::count_announce(std::uint64_t now_ms) {
     ++announces_;
     const std::uint64_t second = now_ms / 1000;

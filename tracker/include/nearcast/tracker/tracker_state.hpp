@@ -72,6 +72,9 @@ struct tracker_stats {
 
 class tracker_state {
 public:
+    // Why `token` does not open this tracker (closed mode); nullopt when it does, or when the
+    // tracker is open.
+    std::optional<std::string> access_refusal(std::string_view token, std::uint64_t now_s) const;
     tracker_state(tracker_config config, std::shared_ptr<const proximity::model> routing, std::uint64_t seed,
                   std::optional<access_tokens> tokens = {});
 
