@@ -334,3 +334,24 @@ TEST_CASE("a large AS on a real routing table gets its supernodes per announced 
     for (const auto group : ids) CHECK(per_group[group] == supernode_target(1000, options));  // each prefix its own
     CHECK(per_group[small] == supernode_target(300, options));
 }
+
+TEST_CASE("reports alone cannot make the tracker keep more than a few candidates per address, or too many in all",
+          "[supernodes]") {
+    supernode_registry_options options;
+    options.max_candidates_per_address = 4;
+    options.max_candidates = 10;
+    supernode_registry registry(options);
+    // One address claiming 60,000 ports: four are kept, the rest refused.
+    std::size_t kept = 0;
+    for (std::uint32_t port = 1; port <= 60'000; ++port) {
+        kept += registry.report({at(1, static_cast<std::uint16_t>(port)), 1, 1e9, false}, 0);
+    }
+    CHECK(kept == 4);
+    CHECK(registry.candidate_count() == 4);
+    // A known candidate is always heard again.
+    CHECK(registry.report({at(1, 1), 1, 1e6, false}, 10));
+    // Other addresses fill the rest, up to the cap in all.
+    for (std::uint32_t address = 2; address <= 20; ++address) registry.report({at(address), 1, 1e6, false}, 0);
+    CHECK(registry.candidate_count() == 10);
+    CHECK_FALSE(registry.report({at(99), 1, 1e6, false}, 0));
+}

@@ -408,7 +408,9 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
     if (capacity < 0) return json_error(400, "capacity is missing: the measured upload in bytes per second");
     const bool operated = is_admin(authorization);
     const std::uint32_t group = group_of(source.address);
-    supernodes_.report({where, group, capacity, operated}, now_s);
+    if (!supernodes_.report({where, group, capacity, operated}, now_s)) {
+        return json_error(429, "no more supernode candidates taken from this address, or in all");
+    }
 
     const json top = popular_in(groups_.as_of(group), 20);
     const bool elected = supernodes_.is_supernode(where);

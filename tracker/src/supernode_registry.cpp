@@ -4,7 +4,16 @@
 
 namespace nearcast::tracker {
 
-void supernode_registry::report(const candidate_report& report, std::uint32_t now) {
+bool supernode_registry::report(const candidate_report& report, std::uint32_t now) {
+    if (!candidates_.count(report.where)) {
+        if (candidates_.size() >= options_.max_candidates) return false;
+        // The map is ordered by address, then port: the same address's candidates are adjacent.
+        std::uint32_t same_address = 0;
+        for (auto it = candidates_.lower_bound({report.where.address, 0});
+             it != candidates_.end() && it->first.address == report.where.address; ++it) {
+            if (++same_address >= options_.max_candidates_per_address) return false;
+        }
+    }
     auto [at, inserted] = candidates_.try_emplace(report.where);
     candidate& known = at->second;
     // A gap longer than an interval starts the uptime again.
@@ -12,6 +21,7 @@ void supernode_registry::report(const candidate_report& report, std::uint32_t no
     if (inserted) known.id = next_id_++;
     known.report = report;
     known.last_heard = now;
+    return true;
 }
 
 void supernode_registry::reachability(const endpoint& where, bool reachable, std::uint32_t now) {

@@ -24,6 +24,10 @@ struct supernode_registry_options {
     std::uint32_t recheck_s = 1800;         // how often reachability is checked again
     std::uint32_t children_per_peer = 2;    // supernodes handed to each peer
     double rehome_spread = 1.0;             // orphans come back over this share of an interval
+    // Bounds on what reports alone can make the tracker keep (and check and elect among):
+    // candidates behind one address (its ports), and candidates in all.
+    std::uint32_t max_candidates_per_address = 4;
+    std::size_t max_candidates = 100'000;
 };
 
 struct candidate_report {
@@ -47,7 +51,9 @@ public:
 
     // A daemon's periodic report. Its uptime is the tracker's own count since it was first
     // heard from without a gap longer than one interval; what the daemon claims is not used.
-    void report(const candidate_report& report, std::uint32_t now);
+    // False, and nothing kept, for a new candidate past max_candidates_per_address or
+    // max_candidates; a known one is always heard.
+    bool report(const candidate_report& report, std::uint32_t now);
     // The result of the tracker's connection back to the candidate's port.
     void reachability(const endpoint& where, bool reachable, std::uint32_t now);
     // Candidates whose reachability is unknown or due for a new check.
