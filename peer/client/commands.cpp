@@ -14,8 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "control_api.hpp"
-#include "files.hpp"
 #include "http_fetch.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "stream_server.hpp"
 #include "transfer.hpp"
@@ -176,7 +176,7 @@ int stream_command(const peer_options& options) {
                      head_ready ? ", the head of the file is here" : ", the head of the file is still on its way");
         if (!options.port_file.empty()) {
             const auto where = server->local_endpoint();
-            write_file_atomically(options.port_file, "bittorrent " + job.session().listen_endpoint() + "\nhttp " +
+            core::write_file_atomically(options.port_file, "bittorrent " + job.session().listen_endpoint() + "\nhttp " +
                                                          endpoint_text(where.address(), where.port()) + "\n");
         }
         return true;

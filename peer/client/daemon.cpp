@@ -19,7 +19,7 @@
 
 #include "commands.hpp"
 #include "control_api.hpp"
-#include "files.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/peer/cache_policy.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "peer_session.hpp"
@@ -82,7 +82,7 @@ public:
         control_->start();
         const auto bound = control_->local_endpoint();
         const std::string url = "http://" + endpoint_text(bound.address(), bound.port());
-        write_file_atomically(options_.cache / "control.json", json{{"url", url}, {"token", token_}}.dump() + "\n", true);
+        core::write_file_atomically(options_.cache / "control.json", json{{"url", url}, {"token", token_}}.dump() + "\n", 0600);
         spdlog::info("daemon: cache {} ({} of {} quota), control API at {} (token in {})", options_.cache.string(),
                      human_bytes(static_cast<double>(cache_bytes())), human_bytes(static_cast<double>(options_.quota_bytes)), url,
                      (options_.cache / "control.json").string());
@@ -159,7 +159,7 @@ private:
         json items = json::object();
         for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}};
         try {
-            write_file_atomically(options_.cache / "index.json",
+            core::write_file_atomically(options_.cache / "index.json",
                                   json{{"items", items},
                                        {"usage", {{"month", month_}, {"uploaded", uploaded_this_month_}}},
                                        {"limits", limits_to_json(saved_limits_)}}.dump(2) + "\n",
@@ -318,7 +318,7 @@ private:
         lt::create_torrent maker(info);
         std::string bytes;
         lt::bencode(std::back_inserter(bytes), maker.generate());
-        write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes, false);
+        core::write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes);
     }
 
     std::vector<held_item> held_items() {

@@ -16,8 +16,8 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "files.hpp"
 #include "http_fetch.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/peer/item_source.hpp"
 
@@ -288,7 +288,7 @@ void peer_session::remember_metadata(tracked_item& item) {
     std::string bytes;
     lt::bencode(std::back_inserter(bytes), maker.generate());
     try {
-        write_file_atomically(kept, bytes);
+        core::write_file_atomically(kept, bytes);
     } catch (const std::runtime_error& failure) {
         spdlog::warn("{}; the metadata is fetched again next time", failure.what());
     }

@@ -12,8 +12,8 @@
 #include <thread>
 
 #include "commands.hpp"
-#include "files.hpp"
 #include "http_fetch.hpp"
+#include "nearcast/core/atomic_file.hpp"
 #include "nearcast/peer/item_source.hpp"
 
 namespace fs = std::filesystem;
@@ -65,7 +65,7 @@ transfer::transfer(const peer_options& options) : options_(options) {
     if (!options.port_file.empty()) {
         // The listener binds asynchronously: wait briefly for its port.
         for (int i = 0; i < 100 && session_->session().listen_port() == 0; ++i) std::this_thread::sleep_for(20ms);
-        write_file_atomically(options.port_file, "bittorrent " + session_->listen_endpoint() + "\n");
+        core::write_file_atomically(options.port_file, "bittorrent " + session_->listen_endpoint() + "\n");
     }
 }
 
@@ -174,7 +174,7 @@ void transfer::write_report(const transfer_outcome& outcome) const {
         {"seconds", seconds(std::chrono::steady_clock::now())},
     };
     try {
-        write_file_atomically(options_.report_file, report.dump(2) + "\n");
+        core::write_file_atomically(options_.report_file, report.dump(2) + "\n");
     } catch (const std::runtime_error& failure) {
         spdlog::warn("{}", failure.what());
     }
