@@ -111,6 +111,17 @@ public:
         return seen;
     }
     std::string log() const { return slurp(folder_.path / ("serve-" + std::to_string(instances_) + ".err")); }
+    // Polls the log until it holds `text` or 10 s pass: a result is logged when the daemon's loop collects it,
+    // which may be after the catalogue already shows it.
+    std::string log_when(const std::string& text) const {
+        std::string seen;
+        for (int tries = 0; tries < 100; ++tries) {
+            seen = log();
+            if (seen.find(text) != std::string::npos) break;
+            std::this_thread::sleep_for(100ms);
+        }
+        return seen;
+    }
     std::string http_base;
 
 private:
@@ -308,7 +319,7 @@ TEST_CASE("serve takes its settings from a config file and publishes what is dro
     CHECK(stats["items"] == 1);
     CHECK(stats["added"] == 1);
     CHECK_THAT(run(folder, {"list", "--data-dir", data}).out, Catch::Contains("dropped.bin"));
-    CHECK_THAT(seeder.log(), Catch::Contains("from the watch folder"));
+    CHECK_THAT(seeder.log_when("from the watch folder"), Catch::Contains("from the watch folder"));
 
     const auto metrics = nearcast::seeder::server::http_request("GET", seeder.http_base, "/metrics", "", "", 5s);
     CHECK(metrics.status == 200);
