@@ -21,7 +21,7 @@
 #include "nearcast/core/listening.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "options.hpp"
-#include "nearcast/seeder/byte_ranges.hpp"
+#include "nearcast/core/byte_ranges.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -165,16 +165,16 @@ private:
         response_.set(http::field::accept_ranges, "bytes");
         response_.set(http::field::content_type, content_type_of(file.name));
         const auto size = static_cast<std::uint64_t>(file.size);
-        const auto range = seeder::parse_range_header(
+        const auto range = core::parse_range_header(
             std::string_view(request_[http::field::range].data(), request_[http::field::range].size()), size);
         std::uint64_t first = 0, length = size;
-        if (range.verdict == seeder::range_verdict::unsatisfiable) {
+        if (range.verdict == core::range_verdict::unsatisfiable) {
             response_.result(http::status::range_not_satisfiable);
             response_.set(http::field::content_range, "bytes */" + std::to_string(size));
             response_.content_length(0);
             return send_header(0, 0);
         }
-        if (range.verdict == seeder::range_verdict::partial && range.ranges.size() == 1) {
+        if (range.verdict == core::range_verdict::partial && range.ranges.size() == 1) {
             first = range.ranges.front().first;
             length = range.ranges.front().length();
             response_.result(http::status::partial_content);

@@ -28,7 +28,7 @@
 #include <vector>
 
 #include "nearcast/core/listening.hpp"
-#include "nearcast/seeder/byte_ranges.hpp"
+#include "nearcast/core/byte_ranges.hpp"
 
 namespace nearcast::seeder::server {
 
@@ -36,6 +36,13 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
+using core::byte_range;
+using core::range_request;
+using core::range_verdict;
+using core::if_range_holds;
+using core::none_match_hits;
+using core::parse_range_header;
+using core::safe_relative_path;
 
 namespace {
 

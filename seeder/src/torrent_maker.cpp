@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "nearcast/core/atomic_file.hpp"
-#include "nearcast/tracker/sharding.hpp"
+#include "nearcast/core/sharding.hpp"
 
 namespace lt = libtorrent;
 namespace fs = std::filesystem;
@@ -31,9 +31,9 @@ std::vector<char> bencoded(const lt::entry& torrent) {
 void add_locations(lt::entry& torrent, const std::string& v1_hex, const lt::sha1_hash& v1,
                    const torrent_options& options) {
     if (!options.trackers.empty()) {
-        tracker::info_hash hash{};
+        core::info_hash hash{};
         std::copy(v1.begin(), v1.end(), hash.begin());
-        const auto tiers = tracker::tracker_ring(options.trackers).announce_tiers(hash, options.tracker_tiers);
+        const auto tiers = core::tracker_ring(options.trackers).announce_tiers(hash, options.tracker_tiers);
         torrent["announce"] = tiers.front().front();
         lt::entry::list_type announce_list;
         for (const auto& tier : tiers) {

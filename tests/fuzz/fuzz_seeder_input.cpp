@@ -9,10 +9,11 @@
 #include <string>
 #include <string_view>
 
-#include "nearcast/seeder/byte_ranges.hpp"
+#include "nearcast/core/byte_ranges.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
 
 using namespace nearcast::seeder;
+using namespace nearcast::core;
 
 namespace {
 

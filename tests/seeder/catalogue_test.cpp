@@ -12,7 +12,7 @@
 
 #include "nearcast/seeder/catalogue.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
-#include "nearcast/tracker/sharding.hpp"
+#include "nearcast/core/sharding.hpp"
 #include "scratch.hpp"
 
 namespace fs = std::filesystem;
@@ -54,9 +54,9 @@ TEST_CASE("a published file asked to be hybrid becomes one, with tracker tiers f
     CHECK(info.info_hashes().has_v1());
     CHECK(info.info_hashes().has_v2());
     // The ring's owner is tier 0 and its backup tier 1.
-    nearcast::tracker::info_hash hash{};
+    nearcast::core::info_hash hash{};
     std::copy(info.info_hashes().v1.begin(), info.info_hashes().v1.end(), hash.begin());
-    const auto owners = nearcast::tracker::tracker_ring(two_trackers_and_a_web_seed().trackers).owners(hash, 2);
+    const auto owners = nearcast::core::tracker_ring(two_trackers_and_a_web_seed().trackers).owners(hash, 2);
     REQUIRE(info.trackers().size() == 2);
     CHECK(info.trackers()[0].url == owners[0]);
     CHECK(info.trackers()[0].tier == 0);

@@ -1,4 +1,4 @@
-#include "nearcast/tracker/sharding.hpp"
+#include "nearcast/core/sharding.hpp"
 
 #include <openssl/sha.h>
 
@@ -6,7 +6,7 @@
 #include <cstring>
 #include <stdexcept>
 
-namespace nearcast::tracker {
+namespace nearcast::core {
 
 namespace {
 
@@ -48,4 +48,4 @@ std::vector<std::vector<std::string>> tracker_ring::announce_tiers(const info_ha
     return tiers;
 }
 
-}  // namespace nearcast::tracker
+}  // namespace nearcast::core

@@ -19,7 +19,7 @@
 #include <string_view>
 #include <vector>
 
-namespace nearcast::seeder {
+namespace nearcast::core {
 
 // Inclusive on both ends, as HTTP writes them: [first, last].
 struct byte_range {
@@ -63,4 +63,4 @@ std::optional<std::string> percent_decode_segment(std::string_view segment);
 // and NUL, so that joining the result to a folder never leaves that folder.
 std::optional<std::filesystem::path> safe_relative_path(std::string_view url_path);
 
-}  // namespace nearcast::seeder
+}  // namespace nearcast::core

@@ -7,12 +7,15 @@
 // into each torrent; clients fall back to the Mainline DHT when both are down.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <string>
 #include <vector>
 
-#include "nearcast/tracker/messages.hpp"
+namespace nearcast::core {
 
-namespace nearcast::tracker {
+// A v1 info hash (SHA-1 of the info dictionary), as the tracker keys swarms by it.
+using info_hash = std::array<std::uint8_t, 20>;
 
 class tracker_ring {
 public:
@@ -29,4 +32,4 @@ private:
     std::vector<std::string> trackers_;
 };
 
-}  // namespace nearcast::tracker
+}  // namespace nearcast::core

@@ -1,10 +1,10 @@
-#include "nearcast/seeder/byte_ranges.hpp"
+#include "nearcast/core/byte_ranges.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <numeric>
 
-namespace nearcast::seeder {
+namespace nearcast::core {
 
 namespace {
 
@@ -186,4 +186,4 @@ std::optional<std::filesystem::path> safe_relative_path(std::string_view url_pat
     }
 }
 
-}  // namespace nearcast::seeder
+}  // namespace nearcast::core

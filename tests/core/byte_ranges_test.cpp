@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "nearcast/seeder/byte_ranges.hpp"
+#include "nearcast/core/byte_ranges.hpp"
 
-using namespace nearcast::seeder;
+using namespace nearcast::core;
 
 namespace {
 

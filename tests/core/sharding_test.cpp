@@ -3,9 +3,9 @@
 #include <map>
 #include <random>
 
-#include "nearcast/tracker/sharding.hpp"
+#include "nearcast/core/sharding.hpp"
 
-using namespace nearcast::tracker;
+using namespace nearcast::core;
 
 namespace {
 
