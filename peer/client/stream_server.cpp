@@ -1,27 +1,22 @@
 #include "stream_server.hpp"
 
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/field.hpp>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
-#include <sstream>
 #include <vector>
 
 #include <libtorrent/torrent_info.hpp>
 
 #include "http_fetch.hpp"
-#include "nearcast/core/host_check.hpp"
-#include "nearcast/core/listening.hpp"
+#include "nearcast/core/byte_ranges.hpp"
+#include "nearcast/core/http_server.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "options.hpp"
-#include "nearcast/core/byte_ranges.hpp"
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -54,19 +49,13 @@ constexpr std::int64_t first_chunk_bytes = 16 * 1024;
 
 class stream_server::state : public std::enable_shared_from_this<stream_server::state> {
 public:
-    state(asio::io_context& io, const asio::ip::tcp::endpoint& where, streamed_file file, window_options window)
-        : io_(io), acceptor_(io), file_(std::move(file)), window_(window) {
-        core::listen_on(acceptor_, where, "the stream");
-        endpoint_ = acceptor_.local_endpoint();
-    }
+    state(asio::io_context& io, streamed_file file, window_options window) : io_(io), file_(std::move(file)), window_(window) {}
 
-    void accept();
+    // The server is made once the state is shared: its handlers keep the state alive.
+    void listen(const asio::ip::tcp::endpoint& where);
     void stop() {
-        asio::post(io_, [self = shared_from_this()] {
-            self->stopped_ = true;
-            beast::error_code ignored;
-            self->acceptor_.close(ignored);
-        });
+        asio::post(io_, [self = shared_from_this()] { self->stopped_ = true; });
+        if (server_) server_->stop();
     }
 
     // The player is at `piece`: keep deadlines on the window ahead of it. Straight-ahead play
@@ -107,7 +96,7 @@ public:
     }
 
     asio::io_context& io_;
-    asio::ip::tcp::acceptor acceptor_;
+    std::unique_ptr<core::http_server> server_;
     asio::ip::tcp::endpoint endpoint_;
     streamed_file file_;
     window_options window_;
@@ -119,105 +108,59 @@ public:
 
 namespace {
 
-class stream_session : public std::enable_shared_from_this<stream_session> {
+// One answer: the head, then the file's bytes, each piece once libtorrent has verified it.
+class stream_answer : public std::enable_shared_from_this<stream_answer> {
 public:
-    stream_session(asio::ip::tcp::socket socket, std::shared_ptr<stream_server::state> server)
-        : stream_(std::move(socket)), server_(std::move(server)), timer_(stream_.get_executor()) {}
-    ~stream_session() {
+    stream_answer(std::shared_ptr<core::http_exchange> exchange, std::shared_ptr<stream_server::state> server)
+        : exchange_(std::move(exchange)), server_(std::move(server)), timer_(exchange_->executor()) {}
+    ~stream_answer() {
         if (fd_ >= 0) ::close(fd_);
     }
+    stream_answer(const stream_answer&) = delete;
+    stream_answer& operator=(const stream_answer&) = delete;
 
-    void read() {
-        // A player waits on every reply: no Nagle delay on a short last segment.
-        beast::error_code ignored;
-        stream_.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-        request_ = {};
-        stream_.expires_after(30s);
-        http::async_read(stream_, buffer_, request_, [self = shared_from_this()](beast::error_code error, std::size_t) {
-            if (!error) self->answer();
-        });
-    }
-
-private:
-    void answer() {
+    void answer(const core::http_request& request) {
         ++server_->counters_.requests;
         const auto& file = server_->file_;
-        response_ = {};
-        response_.version(request_.version());
-        response_.keep_alive(request_.keep_alive());
-        response_.set(http::field::server, "nearcast-peer");
-        if (request_.method() != http::verb::get && request_.method() != http::verb::head) {
-            response_.result(http::status::method_not_allowed);
-            response_.set(http::field::allow, "GET, HEAD");
-            response_.content_length(0);
-            return send_header(0, 0);
+        if (request.method != "GET" && request.method != "HEAD") {
+            return exchange_->answer({405, "text/plain", "use GET or HEAD\n", {{"Allow", "GET, HEAD"}}});
         }
-        // A page under a rebound DNS name reads nothing of what we stream (core/host_check.hpp).
-        const auto host = request_[http::field::host];
-        const auto origin = request_[http::field::origin];
-        if (!core::host_is_local(std::string_view(host.data(), host.size()), server_->endpoint_.port()) ||
-            !core::origin_is_local(std::string_view(origin.data(), origin.size()), server_->endpoint_.port())) {
-            response_.result(http::status::forbidden);
-            response_.content_length(0);
-            response_.keep_alive(false);
-            return send_header(0, 0);
-        }
-        response_.set(http::field::accept_ranges, "bytes");
-        response_.set(http::field::content_type, content_type_of(file.name));
         const auto size = static_cast<std::uint64_t>(file.size);
-        const auto range = core::parse_range_header(
-            std::string_view(request_[http::field::range].data(), request_[http::field::range].size()), size);
-        std::uint64_t first = 0, length = size;
+        const auto range = core::parse_range_header(request.field(http::field::range), size);
         if (range.verdict == core::range_verdict::unsatisfiable) {
-            response_.result(http::status::range_not_satisfiable);
-            response_.set(http::field::content_range, "bytes */" + std::to_string(size));
-            response_.content_length(0);
-            return send_header(0, 0);
+            return exchange_->answer({416, "text/plain", "range not satisfiable\n",
+                                      {{"Content-Range", "bytes */" + std::to_string(size)}}});
         }
+        std::uint64_t first = 0, length = size;
+        std::string head;
         if (range.verdict == core::range_verdict::partial && range.ranges.size() == 1) {
             first = range.ranges.front().first;
             length = range.ranges.front().length();
-            response_.result(http::status::partial_content);
-            response_.set(http::field::content_range, "bytes " + std::to_string(first) + "-" +
-                                                          std::to_string(first + length - 1) + "/" + std::to_string(size));
+            head = exchange_->status_line(206) + "Content-Range: bytes " + std::to_string(first) + "-" +
+                   std::to_string(first + length - 1) + "/" + std::to_string(size) + "\r\n";
         } else {
-            response_.result(http::status::ok);  // no Range, or several: the whole file
+            head = exchange_->status_line(200);  // no Range, or several: the whole file
         }
-        response_.content_length(length);
-        if (request_.method() == http::verb::head || length == 0) return send_header(0, 0);
-        // The header goes out with the first bytes of the body, in one write, when they are
+        head += "Accept-Ranges: bytes\r\nContent-Type: " + content_type_of(file.name) +
+                "\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+        pending_head_ = std::move(head);
+        if (request.method == "HEAD" || length == 0) {
+            return exchange_->write({asio::buffer(pending_head_)}, [self = shared_from_this()] { self->exchange_->finish(); });
+        }
+        // The head goes out with the first bytes of the body, in one write, when they are
         // here; otherwise at once, and the body follows as its pieces arrive.
-        std::ostringstream head;
-        head << response_.base();
-        pending_head_ = head.str();
         send_body(static_cast<std::int64_t>(first), static_cast<std::int64_t>(first + length));
     }
 
-    void send_header(std::int64_t from, std::int64_t to) {
-        serializer_.emplace(response_);
-        stream_.expires_after(60s);
-        http::async_write_header(stream_, *serializer_, [self = shared_from_this(), from, to](beast::error_code error, std::size_t) {
-            if (error) return;
-            self->send_body(from, to);
-        });
-    }
-
-    void finished() {
-        if (response_.keep_alive()) read();
-        else {
-            beast::error_code ignored;
-            stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-        }
-    }
-
+private:
     // Sends file bytes [from, to), each piece once libtorrent has it.
     void send_body(std::int64_t from, std::int64_t to) {
-        if (from >= to) return finished();
-        if (server_->stopped_) return;
+        if (from >= to) return exchange_->finish();
+        if (server_->stopped_ || exchange_->closed()) return;
         const auto& file = server_->file_;
         const std::int64_t at = file.offset + from;
         const int piece = file.geometry.piece_at(at);
-        if (!file.handle.is_valid()) return;
+        if (!file.handle.is_valid()) return exchange_->abort();
         if (!server_->has(piece)) {
             if (!waiting_) {
                 waiting_ = true;
@@ -226,13 +169,11 @@ private:
             }
             if (!pending_head_.empty()) {
                 // The player learns the size at once, and waits for the body.
-                auto head = std::make_shared<std::string>(std::exchange(pending_head_, {}));
-                asio::async_write(stream_, asio::buffer(*head), [self = shared_from_this(), head, from, to](beast::error_code error, std::size_t) {
-                    if (!error) self->send_body(from, to);
+                return exchange_->write({asio::buffer(pending_head_)}, [self = shared_from_this(), from, to] {
+                    self->pending_head_.clear();
+                    self->send_body(from, to);
                 });
-                return;
             }
-            stream_.expires_never();
             timer_.expires_after(3ms);
             timer_.async_wait([self = shared_from_this(), from, to](beast::error_code error) {
                 if (!error) self->send_body(from, to);
@@ -247,12 +188,9 @@ private:
         const ssize_t got = fd_ < 0 ? -1 : ::pread(fd_, chunk_.data(), chunk_.size(), from);
         if (got != count) {
             spdlog::error("stream: cannot read {} at {}: the piece is verified but the file is short", file.path.string(), from);
-            return;  // the connection closes; the player retries
+            return exchange_->abort();  // the player retries
         }
-        stream_.expires_after(60s);
-        const std::array<asio::const_buffer, 2> buffers{asio::buffer(pending_head_), asio::buffer(chunk_)};
-        asio::async_write(stream_, buffers, [self = shared_from_this(), from, to, count](beast::error_code error, std::size_t) {
-            if (error) return;
+        exchange_->write({asio::buffer(pending_head_), asio::buffer(chunk_)}, [self = shared_from_this(), from, to, count] {
             self->pending_head_.clear();
             self->server_->counters_.bytes_served += static_cast<std::uint64_t>(count);
             self->send_body(from + count, to);
@@ -261,14 +199,10 @@ private:
         server_->playing(piece);
     }
 
-    beast::tcp_stream stream_;
+    std::shared_ptr<core::http_exchange> exchange_;
     std::shared_ptr<stream_server::state> server_;
     asio::steady_timer timer_;
-    beast::flat_buffer buffer_;
-    http::request<http::empty_body> request_;
-    http::response<http::empty_body> response_;
-    std::optional<http::response_serializer<http::empty_body>> serializer_;
-    std::string pending_head_;  // the response header, not yet sent
+    std::string pending_head_;  // the response head, not yet sent
     std::vector<char> chunk_;
     int fd_ = -1;
     bool waiting_ = false;
@@ -276,21 +210,33 @@ private:
 
 }  // namespace
 
-void stream_server::state::accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code error, asio::ip::tcp::socket socket) {
-        if (self->stopped_) return;
-        if (!error) std::make_shared<stream_session>(std::move(socket), self)->read();
-        self->accept();
-    });
+// Only for this machine's media player: the core checks Host and Origin, so a page under a
+// rebound DNS name reads nothing of what we stream (core/host_check.hpp).
+void stream_server::state::listen(const asio::ip::tcp::endpoint& where) {
+    core::http_server_options options;
+    options.what = "the stream";
+    options.server = "nearcast-peer";
+    options.body_limit = 0;
+    options.max_connections = 64;
+    options.local_only = true;
+    core::http_handlers handlers;
+    handlers.handle = [self = shared_from_this()](const core::http_request& request,
+                                                  const std::shared_ptr<core::http_exchange>& exchange) {
+        std::make_shared<stream_answer>(exchange, self)->answer(request);
+    };
+    server_ = std::make_unique<core::http_server>(io_, where, std::move(options), std::move(handlers));
+    endpoint_ = server_->local_endpoint();
 }
 
 stream_server::stream_server(asio::io_context& io, const asio::ip::tcp::endpoint& where, streamed_file file, window_options window)
-    : state_(std::make_shared<state>(io, where, std::move(file), window)) {}
+    : state_(std::make_shared<state>(io, std::move(file), window)) {
+    state_->listen(where);
+}
 
 stream_server::~stream_server() { stop(); }
 
 void stream_server::start() {
-    state_->accept();
+    state_->server_->start();
     // Playback most often starts at the beginning: ask for the head of the file now.
     asio::post(state_->io_, [self = state_] {
         if (self->file_.size > 0) self->playing(self->file_.geometry.piece_at(self->file_.offset));

@@ -11,10 +11,12 @@
 #include <string_view>
 
 #include "nearcast/tracker/http_protocol.hpp"
-#include "nearcast/tracker/http_request_head.hpp"
+#include "nearcast/core/http_request_head.hpp"
 
 using namespace nearcast;
 using namespace nearcast::tracker;
+using nearcast::core::read_simple_get;
+using nearcast::core::simple_get;
 
 namespace {
 

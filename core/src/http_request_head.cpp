@@ -1,8 +1,8 @@
-#include "nearcast/tracker/http_request_head.hpp"
+#include "nearcast/core/http_request_head.hpp"
 
 #include <algorithm>
 
-namespace nearcast::tracker {
+namespace nearcast::core {
 
 namespace {
 
@@ -95,6 +95,7 @@ simple_get read_simple_get(std::string_view buffered) {
     bool http_1_1 = true;
     if (!read_request_line(line, head.target, http_1_1)) return verdict_is(verdict::not_simple);
     head.keep_alive = http_1_1;
+    head.http_1_0 = !http_1_1;
 
     bool seen_connection = false;
     bool seen_authorization = false;
@@ -126,4 +127,4 @@ simple_get read_simple_get(std::string_view buffered) {
     return verdict_is(verdict::complete);
 }
 
-}  // namespace nearcast::tracker
+}  // namespace nearcast::core

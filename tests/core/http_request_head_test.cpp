@@ -4,9 +4,9 @@
 
 #include <string>
 
-#include "nearcast/tracker/http_request_head.hpp"
+#include "nearcast/core/http_request_head.hpp"
 
-using namespace nearcast::tracker;
+using namespace nearcast::core;
 using namespace std::string_literals;
 using verdict = simple_get::verdict;
 

@@ -19,7 +19,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace nearcast::tracker {
+namespace nearcast::core {
 
 inline constexpr std::size_t simple_head_limit = 4096;
 
@@ -33,10 +33,11 @@ struct simple_get {
     std::string_view target;         // "/announce?info_hash=..."
     std::string_view authorization;  // empty when absent
     bool keep_alive = true;
+    bool http_1_0 = false;           // the request line said HTTP/1.0
     std::size_t size = 0;            // bytes of this request (the next one starts there)
 };
 
 // Reads the request at the start of `buffered` (bytes received and not yet consumed).
 simple_get read_simple_get(std::string_view buffered);
 
-}  // namespace nearcast::tracker
+}  // namespace nearcast::core
