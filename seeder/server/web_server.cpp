@@ -1,10 +1,6 @@
 #include "web_server.hpp"
 
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
@@ -27,7 +23,6 @@
 #include <variant>
 #include <vector>
 
-#include "nearcast/core/listening.hpp"
 #include "nearcast/core/byte_ranges.hpp"
 
 namespace nearcast::seeder::server {
@@ -60,6 +55,8 @@ constexpr std::size_t sendfile_chunk = 4 * 1024 * 1024;
 // Where sendfile is not supported (some file systems) files are read in chunks this large.
 constexpr std::size_t read_chunk = 256 * 1024;
 constexpr std::string_view items_prefix = "/items/";
+// Web seeds are fetched by many clients at once, each with a few connections.
+constexpr std::size_t max_connections = 4096;
 
 std::string_view view_of(beast::string_view text) { return {text.data(), text.size()}; }
 
@@ -182,83 +179,34 @@ std::vector<body_piece> multipart_pieces(const std::vector<byte_range>& ranges, 
     return pieces;
 }
 
-// The client went away, or stayed silent past the read timeout, or we are stopping: there
-// is nobody to answer.
-bool connection_ended(const beast::error_code& error) {
-    return error == http::error::end_of_stream || error == beast::error::timeout || error == asio::error::eof ||
-           error == asio::error::connection_reset || error == asio::error::operation_aborted;
-}
-
-class web_session : public std::enable_shared_from_this<web_session> {
+// One answer of the web seed, on the connection core's server read the request from.
+class web_answer : public std::enable_shared_from_this<web_answer> {
 public:
-    web_session(tcp::socket&& socket, std::shared_ptr<const web_routes> routes)
-        : stream_(std::move(socket)), routes_(std::move(routes)), deadline_(stream_.get_executor()) {
-        beast::error_code ignored;
-        stream_.socket().set_option(tcp::no_delay(true), ignored);
-        // sendfile is called on the socket directly, and must not block the thread.
-        stream_.socket().native_non_blocking(true, ignored);
-    }
+    web_answer(std::shared_ptr<core::http_exchange> exchange, std::shared_ptr<const web_routes> routes)
+        : exchange_(std::move(exchange)), routes_(std::move(routes)) {}
 
-    void start() {
-        asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
-    }
-    void stop() {
-        asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+    void answer(const core::http_request& request) {
+        method_ = std::string(request.method);
+        target_ = std::string(request.target);
+        head_only_ = request.method == "HEAD";
+        respond(request);
     }
 
 private:
-    using request_type = http::request<http::string_body>;
-
-    void read() {
-        parser_.emplace();
-        parser_->header_limit(header_limit);
-        parser_->body_limit(request_body_limit);
-        stream_.expires_after(read_timeout);
-        http::async_read(stream_, buffer_, *parser_,
-                         [self = shared_from_this()](beast::error_code error, std::size_t) { self->on_read(error); });
-    }
-
-    void on_read(beast::error_code error) {
-        if (connection_ended(error)) return close();
-        head_only_ = false;
-        method_ = "?";
-        target_.clear();
-        if (error) {
-            // Malformed HTTP: answer and close, rather than guess where the next request starts.
-            keep_alive_ = false;
-            const auto status = error == http::error::header_limit ? http::status::request_header_fields_too_large
-                                                                   : http::status::bad_request;
-            return send_text(status, "bad request: " + error.message() + "\n");
-        }
-        const request_type& request = parser_->get();
-        keep_alive_ = request.keep_alive();
-        head_only_ = request.method() == http::verb::head;
-        method_ = std::string(view_of(request.method_string()));
-        target_ = std::string(view_of(request.target()));
-        try {
-            respond(request);
-        } catch (const std::exception& failure) {
-            spdlog::warn("web seed: {} {}: {}", method_, target_, failure.what());
-            keep_alive_ = false;
-            send_text(http::status::internal_server_error, "internal error\n");
-        }
-    }
-
-    void respond(const request_type& request) {
-        const std::string_view target = target_;
-        const std::string_view path = target.substr(0, target.find('?'));
+    void respond(const core::http_request& request) {
+        const std::string_view path = request.path();
         if (path.starts_with(items_prefix)) return respond_item(request, path.substr(items_prefix.size()));
         std::optional<simple_answer> answer;
-        if (routes_->other) answer = routes_->other(method_, target);
+        if (routes_->other) answer = routes_->other(method_, target_);
         if (!answer) return send_text(http::status::not_found, "not found\n");
         send_text(static_cast<http::status>(answer->status), std::move(answer->body), answer->content_type);
     }
 
     // `rest` is "<hash>/<torrent name>[/<path>]", still percent-encoded.
-    void respond_item(const request_type& request, std::string_view rest) {
-        if (request.method() != http::verb::get && request.method() != http::verb::head) {
+    void respond_item(const core::http_request& request, std::string_view rest) {
+        if (request.method != "GET" && request.method != "HEAD") {
             begin(http::status::method_not_allowed);
-            header_.set(http::field::allow, "GET, HEAD");
+            fields_.set(http::field::allow, "GET, HEAD");
             return send_text("use GET or HEAD\n");
         }
         const std::size_t slash = rest.find('/');
@@ -285,7 +233,7 @@ private:
         for (const byte_range& range : ranges) {
             if (range.length() > 0 && !routes_->verify(hash, relative, range.first, range.last)) {
                 begin(http::status::service_unavailable);
-                header_.set(http::field::retry_after, "5");
+                fields_.set(http::field::retry_after, "5");
                 send_text("a piece of this range failed its hash check here; it is being repaired: try another source\n");
                 return false;
             }
@@ -293,30 +241,31 @@ private:
         return true;
     }
 
-    void serve_file(const request_type& request, std::string hash, const std::filesystem::path& relative, opened_file file) {
+    void serve_file(const core::http_request& request, std::string hash, const std::filesystem::path& relative,
+                    opened_file file) {
         const auto set_validators = [&] {
-            header_.set(http::field::etag, file.etag);
-            header_.set(http::field::last_modified, file.last_modified);
-            header_.set(http::field::accept_ranges, "bytes");
+            fields_.set(http::field::etag, file.etag);
+            fields_.set(http::field::last_modified, file.last_modified);
+            fields_.set(http::field::accept_ranges, "bytes");
         };
-        if (none_match_hits(view_of(request[http::field::if_none_match]), file.etag)) {
+        if (none_match_hits(request.field(http::field::if_none_match), file.etag)) {
             begin(http::status::not_modified);
             set_validators();
             return send();
         }
         // Range is defined for GET only (RFC 9110 section 14.2): HEAD describes the whole file.
         range_request wanted;
-        if (request.method() == http::verb::get &&
-            if_range_holds(view_of(request[http::field::if_range]), file.etag, file.last_modified)) {
-            wanted = parse_range_header(view_of(request[http::field::range]), file.size);
+        const bool get = request.method == "GET";
+        if (get && if_range_holds(request.field(http::field::if_range), file.etag, file.last_modified)) {
+            wanted = parse_range_header(request.field(http::field::range), file.size);
         }
         if (wanted.verdict == range_verdict::unsatisfiable) {
             begin(http::status::range_not_satisfiable);
             set_validators();
-            header_.set(http::field::content_range, "bytes */" + std::to_string(file.size));
+            fields_.set(http::field::content_range, "bytes */" + std::to_string(file.size));
             return send_text("range not satisfiable\n");
         }
-        if (request.method() == http::verb::get && file.size > 0 &&
+        if (get && file.size > 0 &&
             !verified(hash, relative, wanted.verdict == range_verdict::partial ? wanted.ranges
                                                                                : std::vector<byte_range>{{0, file.size - 1}})) {
             return;
@@ -325,18 +274,18 @@ private:
             begin(http::status::partial_content);
             set_validators();
             if (wanted.ranges.size() == 1) {
-                header_.set(http::field::content_type, "application/octet-stream");
-                header_.set(http::field::content_range, content_range(wanted.ranges.front(), file.size));
+                fields_.set(http::field::content_type, "application/octet-stream");
+                fields_.set(http::field::content_range, content_range(wanted.ranges.front(), file.size));
                 pieces_.push_back({"", wanted.ranges.front().first, wanted.ranges.front().length()});
             } else {
                 const std::string boundary = multipart_boundary();
-                header_.set(http::field::content_type, "multipart/byteranges; boundary=" + boundary);
+                fields_.set(http::field::content_type, "multipart/byteranges; boundary=" + boundary);
                 pieces_ = multipart_pieces(wanted.ranges, file.size, boundary);
             }
         } else {
             begin(http::status::ok);
             set_validators();
-            header_.set(http::field::content_type, "application/octet-stream");
+            fields_.set(http::field::content_type, "application/octet-stream");
             pieces_.push_back({"", 0, file.size});
         }
         item_ = std::move(hash);
@@ -347,11 +296,9 @@ private:
     // ---- writing ---------------------------------------------------------------------------
 
     void begin(http::status status) {
-        header_ = {};
-        header_.version(11);
-        header_.result(status);
-        header_.set(http::field::server, "nearcast-seeder");
-        header_.set(http::field::date, http_date(std::time(nullptr)));
+        status_ = status;
+        fields_ = {};
+        fields_.set(http::field::date, http_date(std::time(nullptr)));
         pieces_.clear();
         item_.clear();
         file_.reset();
@@ -359,7 +306,7 @@ private:
     }
 
     void send_text(std::string body, std::string_view content_type = "text/plain") {
-        header_.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
+        fields_.set(http::field::content_type, beast::string_view(content_type.data(), content_type.size()));
         pieces_.push_back({std::move(body), 0, 0});
         send();
     }
@@ -372,19 +319,21 @@ private:
     void send() {
         std::uint64_t length = 0;
         for (const body_piece& piece : pieces_) length += piece.text.size() + piece.length;
-        if (header_.result() != http::status::not_modified) header_.content_length(length);
-        header_.keep_alive(keep_alive_);
+        if (status_ != http::status::not_modified) fields_.set(http::field::content_length, std::to_string(length));
         if (head_only_) pieces_.clear();
-        spdlog::debug("web seed: {} {} -> {} ({} bytes)", method_, target_, header_.result_int(), length);
+        spdlog::debug("web seed: {} {} -> {} ({} bytes)", method_, target_, static_cast<unsigned>(status_), length);
+        head_ = exchange_->status_line(static_cast<unsigned>(status_));
+        for (const auto& field : fields_) {
+            head_ += view_of(field.name_string());
+            head_ += ": ";
+            head_ += view_of(field.value());
+            head_ += "\r\n";
+        }
+        head_ += "\r\n";
         piece_ = 0;
         piece_text_sent_ = false;
         piece_sent_ = 0;
-        serializer_.emplace(header_);
-        stream_.expires_after(write_timeout);
-        http::async_write_header(stream_, *serializer_, [self = shared_from_this()](beast::error_code error, std::size_t) {
-            if (error) return self->close();
-            self->send_pieces();
-        });
+        exchange_->write({asio::buffer(head_)}, [self = shared_from_this()] { self->send_pieces(); });
     }
 
     void send_pieces() {
@@ -392,12 +341,7 @@ private:
             const body_piece& piece = pieces_[piece_];
             if (!piece_text_sent_ && !piece.text.empty()) {
                 piece_text_sent_ = true;
-                stream_.expires_after(write_timeout);
-                return asio::async_write(stream_, asio::buffer(piece.text),
-                                         [self = shared_from_this()](beast::error_code error, std::size_t) {
-                                             if (error) return self->close();
-                                             self->send_pieces();
-                                         });
+                return exchange_->write({asio::buffer(piece.text)}, [self = shared_from_this()] { self->send_pieces(); });
             }
             if (piece_sent_ < piece.length) return send_file_turn();
             ++piece_;
@@ -405,13 +349,13 @@ private:
             piece_sent_ = 0;
         }
         file_.reset();
-        if (!keep_alive_) return linger();
-        read();
+        exchange_->finish();
     }
 
     // Zero-copy from the page cache to the socket, until the socket is full or this turn's
     // budget is spent.
     void send_file_turn() {
+        if (exchange_->closed()) return;
         const body_piece& piece = pieces_[piece_];
         std::uint64_t turn = 0;
         while (piece_sent_ < piece.length && turn < turn_budget) {
@@ -421,7 +365,7 @@ private:
             }
             auto offset = static_cast<off_t>(piece.offset + piece_sent_);
             const auto wanted = static_cast<std::size_t>(std::min<std::uint64_t>(piece.length - piece_sent_, sendfile_chunk));
-            const ssize_t sent = ::sendfile(stream_.socket().native_handle(), file_.get(), &offset, wanted);
+            const ssize_t sent = ::sendfile(exchange_->socket().native_handle(), file_.get(), &offset, wanted);
             if (sent > 0) {
                 piece_sent_ += static_cast<std::uint64_t>(sent);
                 turn += static_cast<std::uint64_t>(sent);
@@ -430,7 +374,7 @@ private:
             if (sent < 0 && errno == EINTR) continue;
             if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
                 count(turn);
-                return wait_until_writable();
+                return exchange_->wait_writable([self = shared_from_this()] { self->send_file_turn(); });
             }
             if (sent < 0 && (errno == EINVAL || errno == ENOSYS)) {
                 use_sendfile_ = false;
@@ -441,31 +385,13 @@ private:
             spdlog::debug("web seed: {} cut at {} of {} bytes: {}", target_, piece_sent_, piece.length,
                           sent == 0 ? "file shrank" : std::strerror(errno));
             count(turn);
-            return close();
+            return exchange_->abort();
         }
         count(turn);
         if (piece_sent_ < piece.length) {
-            return asio::post(stream_.get_executor(), [self = shared_from_this()] { self->send_file_turn(); });
+            return asio::post(exchange_->executor(), [self = shared_from_this()] { self->send_file_turn(); });
         }
         send_pieces();
-    }
-
-    void wait_until_writable() {
-        const std::uint64_t wait = ++socket_waits_;
-        waiting_for_socket_ = true;
-        deadline_.expires_after(write_timeout);
-        deadline_.async_wait([self = shared_from_this(), wait](beast::error_code error) {
-            // A cancel can lose the race with expiry: only the wait still pending may close.
-            if (error || !self->waiting_for_socket_ || self->socket_waits_ != wait) return;
-            spdlog::debug("web seed: {}: client stopped reading, closing", self->target_);
-            self->close();
-        });
-        stream_.socket().async_wait(tcp::socket::wait_write, [self = shared_from_this()](beast::error_code error) {
-            self->waiting_for_socket_ = false;
-            self->deadline_.cancel();
-            if (error) return self->close();
-            self->send_file_turn();
-        });
     }
 
     void read_file_chunk() {
@@ -476,60 +402,27 @@ private:
         do {
             got = ::pread(file_.get(), chunk_.get(), wanted, static_cast<off_t>(piece.offset + piece_sent_));
         } while (got < 0 && errno == EINTR);
-        if (got <= 0) return close();
-        stream_.expires_after(write_timeout);
-        asio::async_write(stream_, asio::buffer(chunk_.get(), static_cast<std::size_t>(got)),
-                          [self = shared_from_this()](beast::error_code error, std::size_t written) {
-                              if (error) return self->close();
-                              self->piece_sent_ += written;
-                              self->count(written);
-                              if (self->piece_sent_ < self->pieces_[self->piece_].length) return self->read_file_chunk();
-                              self->send_pieces();
-                          });
+        if (got <= 0) return exchange_->abort();
+        exchange_->write({asio::buffer(chunk_.get(), static_cast<std::size_t>(got))},
+                         [self = shared_from_this(), written = static_cast<std::uint64_t>(got)] {
+                             self->piece_sent_ += written;
+                             self->count(written);
+                             if (self->piece_sent_ < self->pieces_[self->piece_].length) return self->read_file_chunk();
+                             self->send_pieces();
+                         });
     }
 
     void count(std::uint64_t bytes) {
         if (bytes > 0 && routes_->served) routes_->served(item_, bytes);
     }
 
-    // Closing a socket that still holds unread bytes sends a reset, which can destroy the
-    // answer before the client reads it (an error after a long header, say). So the last
-    // answer is followed by our FIN, and what the client still sends is drained for a while.
-    void linger() {
-        beast::error_code ignored;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.expires_after(linger_timeout);
-        drain();
-    }
-
-    void drain() {
-        buffer_.consume(buffer_.size());
-        stream_.async_read_some(buffer_.prepare(header_limit),
-                                [self = shared_from_this()](beast::error_code error, std::size_t) {
-                                    if (error) return self->close();
-                                    self->drain();
-                                });
-    }
-
-    void close() {
-        if (closed_) return;
-        closed_ = true;
-        beast::error_code ignored;
-        deadline_.cancel();
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        stream_.close();
-        file_.reset();
-    }
-
-    beast::tcp_stream stream_;
+    std::shared_ptr<core::http_exchange> exchange_;
     std::shared_ptr<const web_routes> routes_;
-    asio::steady_timer deadline_;  // for waits on the bare socket, which tcp_stream does not time
-    beast::flat_buffer buffer_;
-    std::optional<http::request_parser<http::string_body>> parser_;
 
     // The response being sent.
-    http::response<http::empty_body> header_;
-    std::optional<http::response_serializer<http::empty_body>> serializer_;
+    http::status status_ = http::status::ok;
+    http::fields fields_;
+    std::string head_;
     std::vector<body_piece> pieces_;
     std::size_t piece_ = 0;
     bool piece_text_sent_ = false;
@@ -538,87 +431,52 @@ private:
     std::string item_;
     std::unique_ptr<char[]> chunk_;  // only when sendfile is not supported
     bool use_sendfile_ = true;
-    std::uint64_t socket_waits_ = 0;
-    bool waiting_for_socket_ = false;
 
     // The request being answered.
     std::string method_;
     std::string target_;
-    bool keep_alive_ = false;
     bool head_only_ = false;
-    bool closed_ = false;
 };
+
+core::http_server_options web_options() {
+    core::http_server_options options;
+    options.what = "HTTP";
+    options.server = "nearcast-seeder";
+    options.header_limit = header_limit;
+    options.body_limit = request_body_limit;
+    options.read_timeout = read_timeout;
+    options.write_timeout = write_timeout;
+    options.linger = linger_timeout;
+    options.max_connections = max_connections;
+    return options;
+}
+
+core::http_handlers web_handlers(std::shared_ptr<const web_routes> routes) {
+    core::http_handlers handlers;
+    handlers.handle = [routes = std::move(routes)](const core::http_request& request,
+                                                  const std::shared_ptr<core::http_exchange>& exchange) {
+        std::make_shared<web_answer>(exchange, routes)->answer(request);
+    };
+    return handlers;
+}
 
 }  // namespace
 
-// Owns the acceptor, and knows the open sessions so that stop() can close them. Everything
-// here runs on the acceptor's strand.
-class web_server::listener : public std::enable_shared_from_this<listener> {
-public:
-    listener(asio::io_context& io, const tcp::endpoint& where, web_routes routes)
-        : io_(io), acceptor_(asio::make_strand(io)), routes_(std::make_shared<const web_routes>(std::move(routes))) {
-        // sendfile to a client that has hung up raises SIGPIPE, which would end the process;
-        // unlike send() it has no MSG_NOSIGNAL, so the signal is ignored process-wide, as
-        // servers do. EPIPE still reaches us and closes the session.
-        std::signal(SIGPIPE, SIG_IGN);
-        core::listen_on(acceptor_, where, "HTTP");
-    }
-
-    tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
-
-    void start() {
-        asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] { self->accept(); });
-    }
-
-    void stop() {
-        asio::dispatch(acceptor_.get_executor(), [self = shared_from_this()] {
-            beast::error_code ignored;
-            self->acceptor_.close(ignored);
-            for (const auto& session : self->sessions_) {
-                if (const auto open = session.lock()) open->stop();
-            }
-            self->sessions_.clear();
-        });
-    }
-
-private:
-    void accept() {
-        acceptor_.async_accept(asio::make_strand(io_), [self = shared_from_this()](beast::error_code error, tcp::socket socket) {
-            if (error == asio::error::operation_aborted || !self->acceptor_.is_open()) return;
-            if (error) {
-                spdlog::warn("web seed accept: {}", error.message());
-            } else {
-                auto session = std::make_shared<web_session>(std::move(socket), self->routes_);
-                self->remember(session);
-                session->start();
-            }
-            self->accept();
-        });
-    }
-
-    // Closed sessions are forgotten in batches, so that remembering stays O(1) on average.
-    void remember(const std::shared_ptr<web_session>& session) {
-        if (sessions_.size() >= forget_at_) {
-            std::erase_if(sessions_, [](const std::weak_ptr<web_session>& entry) { return entry.expired(); });
-            forget_at_ = std::max<std::size_t>(64, 2 * sessions_.size());
-        }
-        sessions_.push_back(session);
-    }
-
-    asio::io_context& io_;
-    tcp::acceptor acceptor_;
-    std::shared_ptr<const web_routes> routes_;
-    std::vector<std::weak_ptr<web_session>> sessions_;
-    std::size_t forget_at_ = 64;
-};
-
 web_server::web_server(asio::io_context& io, const tcp::endpoint& where, web_routes routes)
-    : listener_(std::make_shared<listener>(io, where, std::move(routes))), endpoint_(listener_->local_endpoint()) {}
+    : server_((
+          // sendfile to a client that has hung up raises SIGPIPE, which would end the process;
+          // unlike send() it has no MSG_NOSIGNAL, so the signal is ignored process-wide, as
+          // servers do. EPIPE still reaches us and ends the answer.
+          std::signal(SIGPIPE, SIG_IGN),
+          std::make_unique<core::http_server>(io, where, web_options(),
+                                              web_handlers(std::make_shared<const web_routes>(std::move(routes)))))) {}
 
 web_server::~web_server() { stop(); }
 
-void web_server::start() { listener_->start(); }
+void web_server::start() { server_->start(); }
 
-void web_server::stop() { listener_->stop(); }
+void web_server::stop() { server_->stop(); }
+
+tcp::endpoint web_server::local_endpoint() const { return server_->local_endpoint(); }
 
 }  // namespace nearcast::seeder::server

@@ -1,9 +1,9 @@
 // The seeder's HTTP server: every file of the catalogue as a BEP 19 web seed, at
 // /items/<v1 info hash, 40 hex>/<torrent name>[/<path inside a multi-file torrent>], with
 // GET, HEAD, Range (one part or multipart/byteranges), ETag, Last-Modified, If-None-Match and
-// If-Range. Other paths go to `web_routes::other`. HTTP/1.1 keep-alive on Boost.Beast, one
-// session per connection, a timeout on every read and write, file bodies sent with
-// sendfile(2) so that a large file never passes through our memory.
+// If-Range. Other paths go to `web_routes::other`. Served by core's HTTP/1.1 server (keep-alive,
+// a timeout on every read and write, head and body limits, a connection cap); file bodies are
+// sent with sendfile(2) so that a large file never passes through our memory.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "nearcast/core/http_server.hpp"
 
 namespace nearcast::seeder::server {
 
@@ -61,12 +63,11 @@ public:
     // Stops accepting and closes every open connection (a transfer in flight is cut), on the
     // io_context: safe to call from any thread. The destructor stops too.
     void stop();
-    boost::asio::ip::tcp::endpoint local_endpoint() const { return endpoint_; }
+
+    boost::asio::ip::tcp::endpoint local_endpoint() const;
 
 private:
-    class listener;
-    std::shared_ptr<listener> listener_;
-    boost::asio::ip::tcp::endpoint endpoint_;
+    std::unique_ptr<core::http_server> server_;
 };
 
 }  // namespace nearcast::seeder::server
