@@ -125,6 +125,11 @@ public:
         if (request.method != "GET" && request.method != "HEAD") {
             return exchange_->answer({405, "text/plain", "use GET or HEAD\n", {{"Allow", "GET, HEAD"}}});
         }
+        // One file at one path (percent-encoded as the client likes): any other is not ours.
+        const auto asked = core::safe_relative_path(request.path().substr(1));
+        if (!asked || *asked != std::filesystem::path(file.name)) {
+            return exchange_->answer({404, "text/plain", "not found: this stream serves /" + percent_encode(file.name) + "\n", {}});
+        }
         const auto size = static_cast<std::uint64_t>(file.size);
         const auto range = core::parse_range_header(request.field(http::field::range), size);
         if (range.verdict == core::range_verdict::unsatisfiable) {

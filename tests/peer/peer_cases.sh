@@ -65,7 +65,7 @@ stream)
   torrent=$(publish "$work/content/film.mkv")
   # 4 MB/s from the origin against a player at 2 MB/s: playback must not wait for the whole file.
   start_seeder 4
-  "$peer_binary" stream "$torrent" -o "$work/stream" --bind 127.10.0.5:7000 --quiet --report "$work/stream.json" \
+  "$peer_binary" stream "$torrent" -o "$work/stream" --listen-bittorrent 127.10.0.5:7000 --no-progress --report "$work/stream.json" \
     > "$work/stream.url" 2> "$work/stream.log" &
   stream_pid=$!
   pids+=($!)
@@ -85,6 +85,11 @@ stream)
   port=${url#http://127.0.0.1:}
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: rebound.example:${port%%/*}" "$url")
   case "$code" in 403) ;; *) fail "a stream request with Host rebound.example got $code, not 403" ;; esac
+  # The stream serves its one file at its one path; the same name percent-encoded is the same file.
+  code=$(curl -s -o /dev/null -w '%{http_code}' "${url%/*}/other.mkv")
+  [ "$code" = 404 ] || fail "a stream request for another path got $code, not 404"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -r 0-9 "${url%/*}/%66ilm.mkv")
+  [ "$code" = 206 ] || fail "the stream's file under a percent-encoded name got $code, not 206"
   # A range past the end is refused as HTTP says.
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Range: bytes=$((size + 10))-" "$url")
   [ "$code" = 416 ] || fail "a range past the end got $code, not 416"
@@ -97,7 +102,7 @@ resume)
   random_file "$work/content/film.bin" "$size"
   torrent=$(publish "$work/content/film.bin")
   start_seeder 3  # about 10 s for the whole file
-  "$peer_binary" fetch "$torrent" -o "$work/get" --bind 127.10.0.5:7000 --quiet > "$work/first.log" 2>&1 &
+  "$peer_binary" fetch "$torrent" -o "$work/get" --listen-bittorrent 127.10.0.5:7000 --no-progress > "$work/first.log" 2>&1 &
   first_pid=$!
   pids+=($!)
   # Kill it once the origin has sent about a third.
@@ -107,7 +112,7 @@ resume)
   wait "$first_pid" 2> /dev/null || true
   had=$(curl -sf http://127.30.0.1:8080/stats | tr -d ' \n' | grep -Eo '"served_bittorrent_bytes":[0-9]+' | cut -d: -f2)
   echo "first fetch killed with SIGKILL after the origin had sent $had bytes"
-  "$peer_binary" fetch "$torrent" -o "$work/get" --bind 127.10.0.5:7000 --quiet --report "$work/second.json" \
+  "$peer_binary" fetch "$torrent" -o "$work/get" --listen-bittorrent 127.10.0.5:7000 --no-progress --report "$work/second.json" \
     > "$work/second.log" 2>&1 || { show_logs; fail "the second fetch did not complete"; }
   [ "$(sha256_of "$work/get/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "the resumed file has the wrong SHA-256"
   again=$(report_field "$work/second.json" payload_downloaded_this_run)
@@ -128,9 +133,9 @@ errors)
   }
   { printf 'garbage:'; head -c 3000 /dev/urandom; } > "$work/corrupt.torrent"  # never a bencoded dictionary
   expect_failure corrupt-torrent 2 "corrupt.torrent: not a .torrent file" \
-    fetch "$work/corrupt.torrent" -o "$work/x" --bind 127.10.0.5:7000
-  expect_failure bad-magnet 2 "bad magnet link 'magnet:\?dn=film'" fetch "magnet:?dn=film" -o "$work/x" --bind 127.10.0.5:7000
-  expect_failure missing-url 2 "answered 404" fetch "http://127.0.0.1:6969/no-such.torrent" -o "$work/x" --bind 127.10.0.5:7000
+    fetch "$work/corrupt.torrent" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
+  expect_failure bad-magnet 2 "bad magnet link 'magnet:\?dn=film'" fetch "magnet:?dn=film" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
+  expect_failure missing-url 2 "answered 404" fetch "http://127.0.0.1:6969/no-such.torrent" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
 
   # A tracker nobody listens on, and no web seed that answers.
   random_file "$work/content/lonely.bin" 1000000
@@ -138,7 +143,7 @@ errors)
     "$work/content/lonely.bin" > "$work/lonely.out" 2> "$work/lonely-publish.log" || { show_logs; fail "publish lonely.bin failed"; }
   lonely=$(cut -f4 "$work/lonely.out")
   expect_failure unreachable-tracker 1 "no tracker answered \(http://127.0.0.1:9/announce" \
-    fetch "$lonely" -o "$work/lonely" --bind 127.10.0.5:7000 --stall-timeout 8 --report "$work/lonely.json"
+    fetch "$lonely" -o "$work/lonely" --listen-bittorrent 127.10.0.5:7000 --stall-timeout 8 --report "$work/lonely.json"
   grep -q '"complete": false' "$work/lonely.json" || fail "unreachable-tracker: the report does not say incomplete"
 
   # A full disk: a 4 MB tmpfs for a 20 MB file, in a mount namespace of its own.
@@ -148,7 +153,7 @@ errors)
   mkdir -p "$work/small-disk"
   status=0
   unshare --mount -- sh -c 'mount -t tmpfs -o size=4m tmpfs "$1" && shift && exec "$@"' sh "$work/small-disk" \
-    "$peer_binary" fetch "$big" -o "$work/small-disk" --bind 127.10.0.5:7000 --quiet --report "$work/full.json" \
+    "$peer_binary" fetch "$big" -o "$work/small-disk" --listen-bittorrent 127.10.0.5:7000 --no-progress --report "$work/full.json" \
     > "$work/full.out" 2> "$work/full.log" || status=$?
   [ "$status" = 1 ] || { cat "$work/full.log" >&2; fail "full disk: exit status $status, not 1"; }
   grep -q "No space left on device" "$work/full.log" || { cat "$work/full.log" >&2; fail "full disk: the message does not say so"; }
@@ -163,7 +168,7 @@ daemon)
   start_seeder 0
   cache="$work/cache"
   # A 10 MB quota: two 6 MB items do not fit together.
-  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 --log-level debug > "$work/daemon.log" 2>&1 &
+  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --listen-bittorrent 127.10.0.6:7000 --log-level debug > "$work/daemon.log" 2>&1 &
   daemon_pid=$!
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
@@ -188,14 +193,14 @@ daemon)
   [ "$code" = 401 ] || fail "a 32 MB POST without the token got $code, not 401"
 
   # fetch goes through the daemon: the file lands in its cache.
-  "$peer_binary" fetch "$first" --cache "$cache" --quiet > "$work/fetch-first.log" 2>&1 || { cat "$work/fetch-first.log"; show_logs; fail "fetch through the daemon failed"; }
+  "$peer_binary" fetch "$first" --cache "$cache" --no-progress > "$work/fetch-first.log" 2>&1 || { cat "$work/fetch-first.log"; show_logs; fail "fetch through the daemon failed"; }
   grep -q "a daemon runs" "$work/fetch-first.log" || fail "fetch did not use the running daemon"
   [ "$(sha256_of "$cache/content/first.bin")" = "$(sha256_of "$work/content/first.bin")" ] || fail "first.bin in the cache is wrong"
   echo "fetch through the daemon: first.bin in the cache, SHA-256 right"
 
   # The second item needs room: first.bin, complete and unused, is evicted.
   sleep 1
-  "$peer_binary" fetch "$second" --cache "$cache" --quiet > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
+  "$peer_binary" fetch "$second" --cache "$cache" --no-progress > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
   [ "$(sha256_of "$cache/content/second.bin")" = "$(sha256_of "$work/content/second.bin")" ] || fail "second.bin in the cache is wrong"
   status=$(control GET /status)
   echo "$status" | grep -q '"name":"first.bin"' && fail "first.bin was not evicted under the quota: $status"
@@ -222,7 +227,7 @@ daemon)
   control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
 
   # stream goes through the daemon too.
-  "$peer_binary" stream "$second" --cache "$cache" --quiet > "$work/stream.url" 2> "$work/stream-client.log" &
+  "$peer_binary" stream "$second" --cache "$cache" --no-progress > "$work/stream.url" 2> "$work/stream-client.log" &
   stream_pid=$!
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$work/stream.url" ] && break; sleep 0.1; done
@@ -237,7 +242,7 @@ daemon)
   kill -TERM "$daemon_pid"
   wait "$daemon_pid" || fail "the daemon did not stop cleanly on SIGTERM"
   [ ! -e "$cache/control.json" ] || fail "control.json outlived the daemon"
-  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
+  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --listen-bittorrent 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
   pids+=($!)
   echo $! > "$work/daemon2.pid"
   for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
@@ -255,7 +260,7 @@ daemon)
   control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
   kill -TERM "$(cat "$work/daemon2.pid")"
   wait "$(cat "$work/daemon2.pid")" || fail "the restarted daemon did not stop cleanly on SIGTERM"
-  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --bind 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
+  "$peer_binary" daemon --cache "$cache" --quota-mb 10 --listen-bittorrent 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
   token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)

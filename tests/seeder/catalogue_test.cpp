@@ -209,3 +209,28 @@ TEST_CASE("a process killed in the middle of adding items leaves whole items onl
     // And the numbers run without a gap: no committed item was lost.
     CHECK(std::stoul(items.back().v1_hex, nullptr, 16) == items.size() - 1);
 }
+
+TEST_CASE("a catalogue that cannot be opened says why, in words of what to do, not SQLite's", "[catalogue]") {
+    scratch_folder folder("unopenable");
+    const auto refusal = [](const fs::path& file) {
+        try {
+            catalogue opened(file);
+        } catch (const catalogue_error& error) {
+            return std::string(error.what());
+        }
+        return std::string("opened");
+    };
+    fs::create_directories(folder.path / "dir.db");
+    CHECK_THAT(refusal(folder.path / "dir.db"),
+               Catch::StartsWith((folder.path / "dir.db").string()) && Catch::Contains("it is a directory"));
+    CHECK_THAT(refusal(folder.path / "missing" / "catalogue.db"), Catch::Contains("does not exist"));
+    std::ofstream(folder.path / "plain") << "a file, not a folder\n";
+    CHECK_THAT(refusal(folder.path / "plain" / "catalogue.db"), Catch::Contains("is not a folder"));
+    CHECK_THAT(refusal(folder.path / "catalogue.db"), Catch::Equals("opened"));
+    if (::geteuid() != 0) {  // root may write anywhere
+        fs::create_directories(folder.path / "locked");
+        fs::permissions(folder.path / "locked", fs::perms::owner_read | fs::perms::owner_exec);
+        CHECK_THAT(refusal(folder.path / "locked" / "catalogue.db"), Catch::Contains("may not write"));
+        fs::permissions(folder.path / "locked", fs::perms::owner_all);
+    }
+}
