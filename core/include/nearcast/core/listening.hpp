@@ -2,18 +2,34 @@
 // is a start-up error that names what was to listen, where, and why; the tools exit with 2.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/socket_base.hpp>
 #include <boost/system/system_error.hpp>
 
+#include <cstdint>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace nearcast::core {
 
 struct listen_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
+
+// An address and port as every tool takes them on its command line: "127.0.0.1:6969",
+// "[::1]:6969", or "localhost:6969" (127.0.0.1; no name is ever looked up). Nullopt for
+// anything else: no port, a port past 65535, a name, an IPv6 address without brackets.
+struct address_port {
+    boost::asio::ip::address address;
+    std::uint16_t port = 0;
+};
+std::optional<address_port> parse_address_port(std::string_view text);
+// The same, or a usage message naming the flag: "--listen-http: 'x' is not ADDRESS:PORT
+// (localhost:PORT, 127.0.0.1:PORT, [::1]:PORT)".
+std::string address_port_problem(std::string_view flag, std::string_view text);
 
 // "127.0.0.1:6969" or "[::1]:6969" of an Asio endpoint (TCP or UDP).
 template <class Endpoint>
