@@ -270,6 +270,12 @@ private:
                            "request body too large: at most " + std::to_string(admission.body_limit) + " bytes here\n", {}});
         }
         parser_->body_limit(admission.body_limit);
+        // curl and others wait a second for this before they send a large body.
+        if (beast::iequals(message[http::field::expect], "100-continue") && !parser_->is_done()) {
+            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+            beast::error_code ignored;  // a socket that cannot take 25 bytes now fails the read below anyway
+            asio::write(socket_, asio::buffer(go_on.data(), go_on.size()), ignored);
+        }
         http::async_read(socket_, buffer_, *parser_, [self = shared_from_this()](beast::error_code failed, std::size_t) {
             self->on_body(failed);
         });

@@ -274,3 +274,21 @@ TEST_CASE("stop() closes every open connection, idle or mid-answer", "[http_serv
     CHECK(idle.read_all().empty());
     CHECK(waiting.read_all().empty());
 }
+
+TEST_CASE("a client that asks Expect: 100-continue is told to go on once its head is admitted, and refused without it", "[http_server]") {
+    http_handlers handlers = echo_handlers();
+    handlers.admit = [](const http_request& head) {
+        http_admission admission{1'000'000, std::nullopt};
+        if (head.path() == "/closed") admission.refusal = http_answer{403, "text/plain", "no\n", {}};
+        return admission;
+    };
+    running_server server({}, handlers);
+    client one(server.port());
+    one.send("POST /open HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    CHECK(one.read_until("\r\n\r\n") == "HTTP/1.1 100 Continue\r\n\r\n");
+    one.send("hello");
+    CHECK_THAT(one.read_until("[hello]"), Catch::StartsWith("HTTP/1.1 200") && Catch::EndsWith("POST /open [hello]"));
+    client two(server.port());
+    two.send("POST /closed HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
+    CHECK_THAT(two.read_all(), Catch::StartsWith("HTTP/1.1 403"));
+}
