@@ -405,8 +405,8 @@ bench::fetch_round fetch_once(const bench::peer_bench_settings& settings, origin
     const std::string port = std::to_string(bench::free_loopback_port());
     std::vector<std::string> arguments;
     if (ours) {
-        arguments = {"fetch", origin.torrent.string(), "-o", folder.string(), "--bind", std::string(fetch_address_ours) + ":" + port,
-                     "--quiet", "--report", report.string()};
+        arguments = {"fetch", origin.torrent.string(), "-o", folder.string(), "--listen-bittorrent", std::string(fetch_address_ours) + ":" + port,
+                     "--no-progress", "--report", report.string()};
         if (!settings.snapshot.empty()) arguments.insert(arguments.end(), {"--data", settings.snapshot});
     } else {
         arguments = {"--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
@@ -480,8 +480,8 @@ bench::stream_round stream_once(const bench::peer_bench_settings& settings, orig
     if (round % 2 == 0) probe_direct(settings, origin, measured);
     const std::string name = "stream-" + std::to_string(round + 1);
     const fs::path folder = settings.work_directory / name;
-    std::vector<std::string> arguments{"stream", origin.torrent.string(), "-o", folder.string(), "--bind",
-                                       std::string(stream_address) + ":" + std::to_string(bench::free_loopback_port()), "--quiet"};
+    std::vector<std::string> arguments{"stream", origin.torrent.string(), "-o", folder.string(), "--listen-bittorrent",
+                                       std::string(stream_address) + ":" + std::to_string(bench::free_loopback_port()), "--no-progress"};
     if (!settings.snapshot.empty()) arguments.insert(arguments.end(), {"--data", settings.snapshot});
     const fs::path log = settings.work_directory / (name + ".log");
     try {

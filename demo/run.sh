@@ -177,7 +177,7 @@ daemon_names=()
 if "$peer_binary" --help 2>&1 | grep -q -- --supernode-tracker; then
   while IFS=$'\t' read -r kind host; do
     [ "$kind" = daemon ] || continue
-    "$peer_binary" daemon --cache "$work/daemons/$host" --bind "$host:6881" --control 127.0.0.1:0 --quota-mb 500 \
+    "$peer_binary" daemon --cache "$work/daemons/$host" --listen-bittorrent "$host:6881" --listen-control 127.0.0.1:0 --quota-mb 500 \
       --supernode-tracker http://127.0.0.1:6969 --log-level info > "$work/logs/daemon-$host.log" 2>&1 &
     pids+=($!)
     daemon_pids+=($!)
@@ -218,14 +218,14 @@ while IFS=$'\t' read -r kind host item at; do
   if [ "$killed" = 0 ] && awk -v now="$at" -v at="$kill_s" 'BEGIN { exit !(now >= at) }'; then kill_half_way; fi
   torrent=$(torrent_of "$item")
   if [ "$kind" = fetch ]; then
-    "$peer_binary" fetch "$torrent" -o "$work/peers/$host-$item" --bind "$host:$((7000 + item))" --no-daemon --quiet \
+    "$peer_binary" fetch "$torrent" -o "$work/peers/$host-$item" --listen-bittorrent "$host:$((7000 + item))" --no-daemon --no-progress \
       --seed-for 600 --stall-timeout 60 --report "$work/reports/$host-$item.json" > "$work/logs/fetch-$host-$item.log" 2>&1 &
     pids+=($!)
     fetch_pids+=($!)
     fetch_logs+=("$work/logs/fetch-$host-$item.log")
     echo "$host $item" >> "$work/fetches.txt"
   else
-    "$peer_binary" stream "$torrent" -o "$work/peers/$host-stream" --bind "$host:7100" --no-daemon --quiet \
+    "$peer_binary" stream "$torrent" -o "$work/peers/$host-stream" --listen-bittorrent "$host:7100" --no-daemon --no-progress \
       --report "$work/reports/$host-stream.json" > "$work/streams/$host.url" 2> "$work/logs/stream-$host.log" &
     pids+=($!)
     stream_pids+=($!)

@@ -5,7 +5,6 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <libtorrent/torrent_info.hpp>
 
-#include <csignal>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -16,21 +15,12 @@
 #include "control_api.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "stream_server.hpp"
 #include "transfer.hpp"
 
 namespace nearcast::peer::client {
-
-std::atomic<bool> stop_requested{false};
-
-void install_stop_handlers() {
-    struct sigaction action {};
-    action.sa_handler = [](int) { stop_requested = true; };
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-}
 
 namespace {
 
@@ -63,7 +53,7 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
     const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
     const std::string id = added.at("id");
     spdlog::info("a daemon runs ({}): it fetches {} into its cache", daemon.url, id);
-    progress_reporter reporter(options.quiet);
+    progress_reporter reporter(options.no_progress);
     for (;;) {
         const auto item = item_status_from(daemon, id);
         if (item.at("complete").get<bool>()) {
@@ -76,7 +66,7 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
             spdlog::error("{}: {}", item.at("name").get<std::string>(), item.at("error").get<std::string>());
             return 1;
         }
-        if (stop_requested) {
+        if (core::stop_requested()) {
             reporter.finish();
             spdlog::info("stopped watching; the daemon goes on fetching {}", id);
             return 1;
@@ -113,14 +103,14 @@ int stream_through_daemon(const peer_options& options, const daemon_address& dae
         } catch (const fetch_error& error) {
             if (std::string(error.what()).find(" 409 ") == std::string::npos) throw;  // 409: no metadata yet
         }
-        if (stop_requested) return 1;
+        if (core::stop_requested()) return 1;
         if (std::chrono::steady_clock::now() > until) {
             spdlog::error("{}: no metadata in {} s", options.item, options.stall_timeout_s);
             return 1;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    while (!core::stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     return 0;
 }
 

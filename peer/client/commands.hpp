@@ -4,16 +4,11 @@
 
 #include <libtorrent/add_torrent_params.hpp>
 
-#include <atomic>
 #include <string>
 
 #include "options.hpp"
 
 namespace nearcast::peer::client {
-
-// Set by SIGINT and SIGTERM; every loop checks it.
-extern std::atomic<bool> stop_requested;
-void install_stop_handlers();
 
 // A .torrent path, a magnet link, or an http(s) URL of a .torrent, read into add_torrent_params.
 // Throws item_error or fetch_error with a message that names the item.

@@ -4,7 +4,6 @@
 // last used and what was uploaded this month, CACHE/control.json where the control API listens
 // and its token (readable by the user only). One thread runs everything: the control API, the
 // stream servers, and a timer that polls libtorrent, applies the limits and the quota.
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/hex.hpp>
@@ -20,6 +19,7 @@
 #include "commands.hpp"
 #include "control_api.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/cache_policy.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "peer_session.hpp"
@@ -57,7 +57,7 @@ public:
           routing_(std::move(routing)),
           session_(options_, routing_),
           timer_(io_),
-          signals_(io_, SIGINT, SIGTERM) {
+          stop_signals_(io_) {
         cap_ = configured_cap();
         download_limit_ = options.download_limit;
         load_index();
@@ -66,8 +66,10 @@ public:
             spdlog::info("limits set through the control API in an earlier run, kept in {}: {}",
                          (options_.cache / "index.json").string(), limits_json().dump());
         }
-        const auto where = parse_endpoint(options.control, "--control");
-        if (!where.address().is_loopback()) throw item_error("--control: the control API listens on loopback only, not " + options.control);
+        const auto where = parse_endpoint(options.listen_control, "--listen-control");
+        if (!where.address().is_loopback()) {
+            throw item_error("--listen-control: the control API listens on loopback only, not " + options.listen_control);
+        }
         token_ = random_token();
         control_ = std::make_unique<control_server>(io_, where, token_, [this](const control_request& request) { return handle(request); });
         if (!options_.supernode_tracker.empty()) {
@@ -86,9 +88,7 @@ public:
         spdlog::info("daemon: cache {} ({} of {} quota), control API at {} (token in {})", options_.cache.string(),
                      human_bytes(static_cast<double>(cache_bytes())), human_bytes(static_cast<double>(options_.quota_bytes)), url,
                      (options_.cache / "control.json").string());
-        signals_.async_wait([this](boost::system::error_code error, int signal) {
-            if (error) return;
-            spdlog::info("signal {}: stopping", signal);
+        stop_signals_.on_stop([this](int) {
             stopping_ = true;
             timer_.cancel();
             control_->stop();
@@ -448,7 +448,7 @@ private:
     peer_session session_;
     asio::io_context io_;
     asio::steady_timer timer_;
-    asio::signal_set signals_;
+    core::stop_signals stop_signals_;
     std::unique_ptr<control_server> control_;
     std::unique_ptr<supernode_agent> agent_;
     bool agent_started_ = false;

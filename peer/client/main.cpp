@@ -1,10 +1,10 @@
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/core/listening.hpp"
-#include "nearcast/core/options.hpp"
+#include "nearcast/core/common_options.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "nearcast/proximity/errors.hpp"
 #include "options.hpp"
@@ -13,14 +13,10 @@ using namespace nearcast::peer;
 using namespace nearcast::peer::client;
 
 int main(int argc, char** argv) {
-    auto logger = spdlog::stderr_color_mt("nearcast-peer");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-
+    nearcast::core::start_logging("nearcast-peer");
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
-    spdlog::set_level(nearcast::core::parse_log_level(command.options.log_level));
-    install_stop_handlers();
+    nearcast::core::catch_stop_signals();
     try {
         switch (command.what) {
             case parsed_command::action::fetch: return fetch_command(command.options);

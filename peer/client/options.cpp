@@ -1,13 +1,14 @@
 #include "options.hpp"
 
 #include <boost/program_options.hpp>
+#include <spdlog/spdlog.h>
 
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/options.hpp"
 #include "nearcast/peer/item_source.hpp"
 
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
 
 namespace po = boost::program_options;
 
@@ -50,6 +51,16 @@ proximity::nearness parse_nearness(const std::string& text) {
     throw usage_error("--near: '" + text + "' is not same-subnet, same-prefix, same-as or adjacent-as");
 }
 
+// An old name of a flag, still read (from a config file too) with a warning: --bind for
+// --listen-bittorrent, --control for --listen-control, as the seeder and tracker name theirs.
+void take_old_name(const po::variables_map& values, const std::string& old_name, const std::string& name, const std::string& given,
+                   std::string& target) {
+    if (!values.count(old_name)) return;
+    if (!values[name].defaulted()) throw usage_error("--" + old_name + " is the old name of --" + name + ": give only --" + name);
+    spdlog::warn("--{} is deprecated: it is --{} now", old_name, name);
+    target = given;
+}
+
 std::int64_t kilobytes(double value, const char* option) {
     if (value < 0) throw usage_error(std::string(option) + " must not be negative");
     return static_cast<std::int64_t>(value * 1000);
@@ -89,32 +100,30 @@ std::filesystem::path default_cache_folder() {
 parsed_command parse_command_line(int argc, char** argv) {
     parsed_command parsed;
     peer_options& out = parsed.options;
-    std::string config_file, output, near = "same-as", web_seeds = "backstop";
+    std::string output, near = "same-as", web_seeds = "backstop", old_bind, old_control;
     std::vector<std::string> positional;
     double upload_kb = 0, download_kb = 0, far_upload_kb = 100, far_download_kb = 0, window_mb = 16;
     bool no_locality = false;
 
+    core::common_options common("nearcast-peer", {.config_file = true, .progress = true});
     po::options_description general("General");
     general.add_options()
-        ("help,h", "show this help")
-        ("config,c", po::value(&config_file), "INI config file")
         ("output,o", po::value(&output)->default_value(out.output.string()), "folder the content is written to")
-        ("log-level", po::value(&out.log_level)->default_value(out.log_level), "trace, debug, info, warn, error")
-        ("quiet,q", po::bool_switch(&out.quiet), "no progress bar or progress lines")
         ("report", po::value(&out.report_file), "write a JSON summary here on exit: bytes from near, far and origin, completion, seconds")
         ("seed-for", po::value(&out.seed_for_s)->default_value(out.seed_for_s), "fetch: seconds to keep seeding once complete")
         ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds without a byte while no tracker answers");
     po::options_description network("Network");
     network.add_options()
-        ("bind", po::value(&out.bind)->default_value(out.bind), "BitTorrent address:port; connections leave from this address")
-        ("public-ip", po::value(&out.public_ip), "the address other networks see, when --bind is a wildcard (default: what the tracker reports)")
+        ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address")
+        ("bind", po::value(&old_bind), "deprecated: the old name of --listen-bittorrent")
+        ("public-ip", po::value(&out.public_ip), "the address other networks see, when --listen-bittorrent is a wildcard (default: what the tracker reports)")
         ("port-file", po::value(&out.port_file), "write 'bittorrent ADDR:PORT' (and 'http ADDR:PORT') here once listening")
         ("dht", po::bool_switch(&out.dht), "use the Mainline DHT as well as the trackers")
         ("upload-limit-kb", po::value(&upload_kb)->default_value(0), "upload limit in kB/s, 0 = none")
         ("download-limit-kb", po::value(&download_kb)->default_value(0), "download limit in kB/s, 0 = none");
     po::options_description locality("Locality");
     locality.add_options()
-        ("data", po::value(&out.data), "proximity snapshot (or routing files) to rank peers with, or a tracker's http(s)://HOST/proximity.ncprox (default: $NEARCAST_PROX_DATA or the embedded snapshot)")
+        ("data,d", po::value(&out.data), "proximity snapshot (or routing files) to rank peers with, or a tracker's http(s)://HOST/proximity.ncprox (default: $NEARCAST_PROX_DATA or the embedded snapshot)")
         ("near", po::value(&near)->default_value(near), "what counts as near: same-subnet, same-prefix, same-as, adjacent-as")
         ("max-far", po::value(&out.locality_rules.max_far_connections)->default_value(out.locality_rules.max_far_connections), "far connections kept while near peers are connected")
         ("far-upload-limit-kb", po::value(&far_upload_kb)->default_value(far_upload_kb), "upload to all far peers together, kB/s, 0 = none")
@@ -137,7 +146,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("quota-mb", po::value(&quota_mb)->default_value(quota_mb), "disk quota of the cache in MB; the least recently used items are removed to stay under it")
         ("monthly-cap-mb", po::value(&monthly_cap_mb)->default_value(0), "upload at most this many MB a calendar month (UTC), 0 = no cap")
         ("no-upload", po::bool_switch(&no_upload), "upload nothing (the switch; the control API turns it back on)")
-        ("control", po::value(&out.control)->default_value(out.control), "address:port of the control API (port 0: any free port, written to CACHE/control.json); limits it changes are kept in CACHE/index.json and win over these flags at the next start")
+        ("listen-control", po::value(&out.listen_control)->default_value(out.listen_control), "address:port of the control API, on loopback (port 0: any free port, written to CACHE/control.json); limits it changes are kept in CACHE/index.json and win over these flags at the next start")
+        ("control", po::value(&old_control), "deprecated: the old name of --listen-control")
         ("no-daemon", po::bool_switch(&no_daemon), "fetch and stream: work alone even when a daemon runs");
     double origin_trickle_kb = 64;
     po::options_description supernode("Supernode (daemon)");
@@ -152,21 +162,25 @@ parsed_command parse_command_line(int argc, char** argv) {
     po::positional_options_description positions;
     positions.add("arguments", -1);
     po::options_description visible;
-    visible.add(general).add(network).add(locality).add(stream).add(daemon).add(supernode);
+    visible.add(common.description()).add(general).add(network).add(locality).add(stream).add(daemon).add(supernode);
     po::options_description all;
     all.add(visible).add(hidden);
 
     try {
         po::variables_map values;
         po::store(po::command_line_parser(argc, argv).options(all).positional(positions).run(), values);
-        if (values.count("help") || argc < 2) {
-            std::cout << usage << "\n" << visible;
-            parsed.exit_status = argc < 2 ? 2 : 0;
+        if (argc < 2) {
+            common.print_help(usage, visible);
+            parsed.exit_status = 2;
             return parsed;
         }
-        if (values.count("config")) core::merge_config_file(values["config"].as<std::string>(), visible, values);
+        if (common.answered(values, usage, visible)) return parsed;
+        common.merge_config(values, visible);
         po::notify(values);
-        core::parse_log_level(out.log_level);
+        common.apply_log_level(values);
+        out.no_progress = !common.show_progress();
+        take_old_name(values, "bind", "listen-bittorrent", old_bind, out.listen_bittorrent);
+        take_old_name(values, "control", "listen-control", old_control, out.listen_control);
         if (positional.empty()) throw usage_error("no command: fetch, stream or daemon");
         const std::string command = positional.front();
         if (command == "fetch") parsed.what = parsed_command::action::fetch;
@@ -179,8 +193,8 @@ parsed_command parse_command_line(int argc, char** argv) {
             if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
             out.item = positional[1];
         }
-        for (const auto& [text, option] : {std::pair{out.bind, "--bind"}, std::pair{out.listen_http, "--listen-http"},
-                                           std::pair{out.control, "--control"}}) {
+        for (const auto& [text, option] : {std::pair{out.listen_bittorrent, "--listen-bittorrent"}, std::pair{out.listen_http, "--listen-http"},
+                                           std::pair{out.listen_control, "--listen-control"}}) {
             try {
                 parse_endpoint(text, option);
             } catch (const item_error& error) {
@@ -224,9 +238,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.origin_trickle = kilobytes(origin_trickle_kb, "--origin-trickle-kb");
         if (out.origin_trickle == 0) throw usage_error("--origin-trickle-kb must be positive: the origin is the floor");
     } catch (const std::exception& error) {
-        std::cerr << "nearcast-peer: " << error.what() << " (see nearcast-peer --help)\n";
         parsed.what = parsed_command::action::exit;
-        parsed.exit_status = 2;
+        parsed.exit_status = common.refuse(error);
     }
     return parsed;
 }

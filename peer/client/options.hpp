@@ -17,7 +17,7 @@ namespace nearcast::peer::client {
 struct peer_options {
     std::string item;                          // .torrent path, magnet link or http(s) URL
     std::filesystem::path output = ".";        // where content is written
-    std::string bind = "0.0.0.0:6881";         // BitTorrent address:port; also where connections leave from
+    std::string listen_bittorrent = "0.0.0.0:6881";  // BitTorrent address:port; also where connections leave from
     std::string public_ip;                     // the address the Internet sees, when bound to the wildcard
     std::string data;                          // proximity snapshot or routing files; http(s) URL of a tracker's snapshot
     bool locality = true;                      // false: plain BitTorrent (the control run)
@@ -34,8 +34,7 @@ struct peer_options {
     std::uint32_t stall_timeout_s = 120;       // no byte and no working tracker this long: give up
     std::string report_file;                   // JSON summary written on exit
     std::string port_file;                     // "bittorrent ADDR:PORT" (and "http ..." for stream)
-    std::string log_level = "info";
-    bool quiet = false;                        // no progress output
+    bool no_progress = false;                  // no progress bar or lines (-q, --no-progress)
     // stream
     int file_index = -1;                       // -1: the largest file
     std::string listen_http = "127.0.0.1:0";
@@ -46,7 +45,7 @@ struct peer_options {
     std::uint64_t quota_bytes = 10'000'000'000;
     std::uint64_t monthly_cap_bytes = 0;       // 0: none
     bool uploading = true;
-    std::string control = "127.0.0.1:0";       // the daemon's control API
+    std::string listen_control = "127.0.0.1:0";  // the daemon's control API
     // the supernode role (daemon)
     std::string supernode_tracker;             // tracker's base URL: offer to serve the neighbourhood
     std::string tracker_token;                 // a closed tracker's access token, for /supernode and /announce
@@ -69,7 +68,8 @@ struct parsed_command {
     int exit_status = 0;
 };
 
-// Parses argv; prints help and usage errors itself (usage errors: exit status 2).
+// Parses argv and sets the log level; prints help, the version and usage errors itself (usage
+// errors: exit status 2).
 parsed_command parse_command_line(int argc, char** argv);
 
 }  // namespace nearcast::peer::client

@@ -30,10 +30,10 @@ namespace {
 bool is_wildcard(const lt::address& address) { return address.is_unspecified(); }
 
 lt::settings_pack settings_for(const peer_options& options) {
-    const auto bind = parse_endpoint(options.bind, "--bind");
+    const auto bind = parse_endpoint(options.listen_bittorrent, "--listen-bittorrent");
     lt::settings_pack pack;
     pack.set_str(lt::settings_pack::listen_interfaces, endpoint_text(bind.address(), bind.port()));
-    // --bind's port or none: libtorrent would otherwise try the next ten ports, then any, and listen where
+    // --listen-bittorrent's port or none: libtorrent would otherwise try the next ten ports, then any, and listen where
     // no --port-file, tracker or fellow expects it.
     pack.set_int(lt::settings_pack::max_retry_port_bind, 0);
     pack.set_bool(lt::settings_pack::listen_system_port_fallback, false);
@@ -115,7 +115,7 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
     session_.add_extension(&lt::create_smart_ban_plugin);
     session_.add_extension(make_locality_plugin(locality_));
     locality_->set_defers(options.locality && options.deference.hold_at > 0);
-    const auto bind = parse_endpoint(options.bind, "--bind");
+    const auto bind = parse_endpoint(options.listen_bittorrent, "--listen-bittorrent");
     if (!options.public_ip.empty()) {
         const auto address = proximity::ip_address::parse(options.public_ip);
         if (!address) throw std::runtime_error("--public-ip: '" + options.public_ip + "' is not an IP address");
@@ -162,7 +162,7 @@ void peer_session::wait_until_listening() {
         }
         if (listening) return;
     }
-    throw core::listen_error("cannot listen for BitTorrent on " + options_.bind + ": no answer from libtorrent in 10 s");
+    throw core::listen_error("cannot listen for BitTorrent on " + options_.listen_bittorrent + ": no answer from libtorrent in 10 s");
 }
 
 peer_session::~peer_session() = default;
@@ -336,7 +336,7 @@ void peer_session::leave_swarm(std::chrono::milliseconds deadline) {
 }
 
 std::string peer_session::listen_endpoint() const {
-    return endpoint_text(parse_endpoint(options_.bind, "--bind").address(), session_.listen_port());
+    return endpoint_text(parse_endpoint(options_.listen_bittorrent, "--listen-bittorrent").address(), session_.listen_port());
 }
 
 void peer_session::handle_alert(lt::alert* alert) {

@@ -47,7 +47,7 @@ supernode_agent::~supernode_agent() {
 
 void supernode_agent::start() {
     // Reports leave from the BitTorrent address, so the tracker places and checks that one.
-    const auto bind = parse_endpoint(options_.bind, "--bind");
+    const auto bind = parse_endpoint(options_.listen_bittorrent, "--listen-bittorrent");
     if (!bind.address().is_unspecified()) source_ = bind.address().to_string();
     port_ = session_.session().listen_port();
     spdlog::info("supernode: offering this daemon (BitTorrent port {}) to {}", port_, options_.supernode_tracker);

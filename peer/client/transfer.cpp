@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/item_source.hpp"
 
 namespace fs = std::filesystem;
@@ -84,7 +85,7 @@ progress_sample transfer::sample(const item_status& status) const {
 }
 
 transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool(const item_status&)>& tick) {
-    progress_reporter reporter(options_.quiet);
+    progress_reporter reporter(options_.no_progress);
     std::int64_t last_bytes = -1;
     auto last_byte_at = std::chrono::steady_clock::now();
     transfer_outcome outcome;
@@ -100,7 +101,7 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
         last_ = session_->poll();
         const auto now = std::chrono::steady_clock::now();
         const std::string name = last_.status.name.empty() ? options_.item : last_.status.name;
-        if (stop_requested) {
+        if (core::stop_requested()) {
             outcome = {last_.complete ? 0 : 1, last_.complete ? "stopped, complete" : "stopped before the end; run again to resume"};
             break;
         }

@@ -16,7 +16,7 @@
 namespace nearcast::peer::client {
 
 // Progress on stderr: a bar redrawn in place on a terminal, a log line every few seconds
-// elsewhere, nothing with --quiet.
+// elsewhere, nothing with --quiet or --no-progress.
 class progress_reporter {
 public:
     explicit progress_reporter(bool quiet);

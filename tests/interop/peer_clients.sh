@@ -39,7 +39,7 @@ transmission_2=$!
 wait_for_http http://127.0.0.1:6969/stats '"seeders":2' "$deadline_s" ||
   { show_logs; fail "the transmission-cli seeds never announced themselves"; }
 
-"$peer_binary" fetch "$work/payload.torrent" -o "$work/nearcast" --bind 127.10.0.5:7000 --seed-for "$deadline_s" \
+"$peer_binary" fetch "$work/payload.torrent" -o "$work/nearcast" --listen-bittorrent 127.10.0.5:7000 --seed-for "$deadline_s" \
   --report "$work/nearcast.json" > "$work/nearcast.log" 2>&1 &
 peer_pid=$!
 pids+=($!)

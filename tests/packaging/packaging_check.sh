@@ -71,7 +71,7 @@ echo "seeder.conf: accepted"
 
 # The peer daemon: starts with the config (its supernode tracker is out of reach here), serves
 # its control API, stops cleanly.
-"$peer_binary" daemon --config "$packaging/config/peer.conf" --cache "$work/cache" --bind 127.0.0.1:6881 \
+"$peer_binary" daemon --config "$packaging/config/peer.conf" --cache "$work/cache" --listen-bittorrent 127.0.0.1:6881 \
   > "$work/peer.log" 2>&1 &
 peer_pid=$!
 pids+=($peer_pid)

@@ -90,7 +90,7 @@ run_swarm() {  # NAME FILE NETWORKS FLAGS... (the peers: $swarm, in NETWORKS net
   want=$(sha256_of "$work/publisher/$file")
   for address in "${swarm[@]}"; do
     local id="$name-$address"
-    "$peer_binary" fetch "$torrent" -o "$work/$id" --bind "$address:7000" --seed-for 15 --quiet \
+    "$peer_binary" fetch "$torrent" -o "$work/$id" --listen-bittorrent "$address:7000" --seed-for 15 --no-progress \
       --stall-timeout 60 --report "$work/$id.json" "$@" > "$work/$id.log" 2>&1 &
     peer_pids+=($!)
     pids+=($!)

@@ -73,7 +73,7 @@ daemon_names=()
 start_daemon() {  # NAME ADDRESS [FLAGS...]
   local name="$1" address="$2"
   shift 2
-  "$peer_binary" daemon --cache "$work/$name" --bind "$address:7000" --supernode-tracker http://127.0.0.1:6969 \
+  "$peer_binary" daemon --cache "$work/$name" --listen-bittorrent "$address:7000" --supernode-tracker http://127.0.0.1:6969 \
     --quota-mb 500 "$@" > "$work/$name.log" 2>&1 &
   daemon_pids+=($!)
   daemon_names+=("$name")
@@ -116,7 +116,7 @@ fetch_pids=()
 start_fetch() {  # ID ADDRESS TORRENT [FLAGS...]
   local id="$1" address="$2" torrent="$3"
   shift 3
-  "$peer_binary" fetch "$torrent" -o "$work/$id" --bind "$address:7000" --quiet --no-daemon --stall-timeout 90 \
+  "$peer_binary" fetch "$torrent" -o "$work/$id" --listen-bittorrent "$address:7000" --no-progress --no-daemon --stall-timeout 90 \
     --report "$work/$id.json" "$@" > "$work/$id.log" 2>&1 &
   fetch_pids+=($!)
   pids+=($!)
