@@ -2,7 +2,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -14,8 +13,9 @@
 
 #include "http_server.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/listening.hpp"
-#include "nearcast/core/options.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/proximity/errors.hpp"
 #include "options.hpp"
 #include "udp_server.hpp"
@@ -170,10 +170,8 @@ int serve(const server_options& options) {
     supernode_timer supernode_rounds(io, service, options.supernode_election_s);
     supernode_rounds.start();
 
-    asio::signal_set stop_signals(io, SIGTERM, SIGINT);
-    stop_signals.async_wait([&](boost::system::error_code error, int signal) {
-        if (error) return;
-        spdlog::info("signal {}: stopping", signal);
+    core::stop_signals stop_signals(io);
+    stop_signals.on_stop([&](int) {
         for (auto& listener : http) listener->stop();
         for (auto& listener : udp) listener->stop();
         expiry.stop();
@@ -207,13 +205,9 @@ int serve(const server_options& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto logger = spdlog::stderr_color_mt("nearcast-tracker");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-
+    core::start_logging("nearcast-tracker");
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
-    spdlog::set_level(core::parse_log_level(command.options.log_level));
     try {
         if (command.what == parsed_command::action::mint_token) {
             const access_tokens tokens(read_secret(command.options.token_secret_file));

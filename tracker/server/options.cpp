@@ -4,8 +4,8 @@
 
 #include <charconv>
 #include <fstream>
-#include <iostream>
 
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/options.hpp"
 
 namespace po = boost::program_options;
@@ -72,18 +72,16 @@ parsed_command parse_command_line(int argc, char** argv) {
     server_options& out = parsed.options;
     tracker_config& config = out.tracker;
     std::vector<std::string> http, udp, proxies;
-    std::string config_file, origin_near;
+    std::string origin_near;
     bool no_proximity = false;
 
+    core::common_options common("nearcast-tracker");
     po::options_description general("General");
     general.add_options()
-        ("help,h", "show this help")
-        ("config,c", po::value(&config_file), "INI config file")
         ("listen-http", po::value(&http)->composing(), "HTTP address:port, repeatable; [::1]:port for IPv6 (default 127.0.0.1:6969)")
         ("listen-udp", po::value(&udp)->composing(), "UDP address:port, repeatable (default 127.0.0.1:6969)")
         ("port-file", po::value(&out.port_file), "write 'http|udp ADDR:PORT' lines here once listening (port 0 picks one)")
-        ("data,d", po::value(&out.data)->composing(), "proximity routing data, repeatable (default: the embedded snapshot)")
-        ("log-level", po::value(&out.log_level)->default_value("info"), "trace, debug, info, warn, error");
+        ("data,d", po::value(&out.data)->composing(), "proximity routing data, repeatable (default: the embedded snapshot)");
     po::options_description swarm_options("Swarms and answers");
     swarm_options.add_options()
         ("interval", po::value(&config.interval)->default_value(config.interval), "announce interval, seconds")
@@ -129,7 +127,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("subject", po::value(&parsed.token_subject), "who the token is for")
         ("ttl", po::value(&parsed.token_ttl_s)->default_value(parsed.token_ttl_s), "seconds the token is valid");
     po::options_description all;
-    all.add(general).add(swarm_options).add(origin_options).add(supernode_options).add(protection).add(token_options);
+    all.add(common.description()).add(general).add(swarm_options).add(origin_options).add(supernode_options).add(protection).add(token_options);
 
     try {
         std::vector<std::string> args(argv + 1, argv + argc);
@@ -142,14 +140,13 @@ parsed_command parse_command_line(int argc, char** argv) {
         core::refuse_extra_arguments(po::collect_unrecognized(given.options, po::include_positional),
                                      parsed.what == parsed_command::action::mint_token ? "token" : "nearcast-tracker");
         po::store(given, values);
-        if (values.count("help")) {
-            std::cout << usage << "\n" << all;
+        if (common.answered(values, usage, all)) {
             parsed.what = parsed_command::action::exit;
             return parsed;
         }
-        if (values.count("config")) core::merge_config_file(values["config"].as<std::string>(), all, values);
+        common.merge_config(values, all);
         po::notify(values);
-        core::parse_log_level(out.log_level);
+        common.apply_log_level(values);
 
         for (const auto& text : http.empty() ? std::vector<std::string>{"127.0.0.1:6969"} : http) {
             const auto address = parse_listen_address(text);
@@ -197,9 +194,8 @@ parsed_command parse_command_line(int argc, char** argv) {
             throw usage_error("token needs --token-secret-file and --subject");
         }
     } catch (const std::exception& error) {
-        std::cerr << "nearcast-tracker: " << error.what() << " (see nearcast-tracker --help)\n";
         parsed.what = parsed_command::action::exit;
-        parsed.exit_status = 2;
+        parsed.exit_status = common.refuse(error);
     }
     return parsed;
 }

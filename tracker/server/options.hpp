@@ -33,7 +33,6 @@ struct server_options {
     double supernode_min_capacity = 256 * 1024;
     std::uint32_t supernode_min_peers = 20;
     std::uint64_t supernode_split_at = 5000;  // an AS with this many peers is served per prefix
-    std::string log_level = "info";
 };
 
 // What the command line asked for.
@@ -45,7 +44,8 @@ struct parsed_command {
     std::uint64_t token_ttl_s = 86400;
 };
 
-// Parses argv; prints help or usage errors itself. Usage errors exit with status 2.
+// Parses argv and sets the log level; prints help, the version or usage errors itself. Usage
+// errors exit with status 2.
 parsed_command parse_command_line(int argc, char** argv);
 
 std::optional<listen_address> parse_listen_address(const std::string& text);
