@@ -5,7 +5,6 @@
 // that blocks - hashing a file dropped in the watch folder, talking to a tracker - runs on a
 // helper thread whose result the io thread picks up; the catalogue is shared only through
 // SQLite (each thread has its own connection).
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/fmt/ranges.h>
@@ -20,6 +19,7 @@
 #include "commands.hpp"
 #include "fellows.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/seeder/piece_verifier.hpp"
 #include "nearcast/seeder/replication.hpp"
 #include "seeding_session.hpp"
@@ -105,11 +105,8 @@ public:
         spdlog::info("listening http {}", host_port{options_.http.host, web_.local_endpoint().port()}.to_string());
         write_port_file();
 
-        asio::signal_set stop_signals(io_, SIGTERM, SIGINT);
-        stop_signals.async_wait([this](boost::system::error_code error, int signal) {
-            if (!error) spdlog::info("signal {}: stopping", signal);
-            io_.stop();
-        });
+        core::stop_signals stop_signals(io_);
+        stop_signals.on_stop([this](int) { io_.stop(); });
         repeating_timer alerts(io_, 250ms, [this] {
             session_.poll();
             take_finished();

@@ -1,10 +1,9 @@
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "commands.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/listening.hpp"
-#include "nearcast/core/options.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
 #include "options.hpp"
 
@@ -12,13 +11,9 @@ using namespace nearcast::seeder;
 using namespace nearcast::seeder::server;
 
 int main(int argc, char** argv) {
-    auto logger = spdlog::stderr_color_mt("nearcast-seeder");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-
+    nearcast::core::start_logging("nearcast-seeder");
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
-    spdlog::set_level(nearcast::core::parse_log_level(command.options.log_level));
     try {
         switch (command.what) {
             case parsed_command::action::serve: return serve_command(command.options);

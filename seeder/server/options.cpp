@@ -7,8 +7,8 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/options.hpp"
 
 namespace po = boost::program_options;
@@ -78,20 +78,19 @@ host_port parse_host_port(const std::string& text, const std::string& option) {
 parsed_command parse_command_line(int argc, char** argv) {
     parsed_command parsed;
     seeder_options& out = parsed.options;
-    std::string config_file, bittorrent, http, data_dir;
+    std::string bittorrent, http, data_dir;
     std::vector<std::string> positional;
     double upload_limit_mb = 0;
     bool v1_only = false;
     bool no_bittorrent = false;
     std::vector<std::string> fellows;
 
+    core::common_options common("nearcast-seeder");
     po::options_description general("General");
     general.add_options()
-        ("help,h", "show this help")
-        ("config,c", po::value(&config_file), "INI config file")
-        ("data-dir,d", po::value(&data_dir)->default_value(out.data_dir.string()), "catalogue.db, torrents/ and replicated content/ live here")
-        ("name", po::value(&out.name), "this seeder's name, as trackers and fellow seeders know it (default: the host name)")
-        ("log-level", po::value(&out.log_level)->default_value(out.log_level), "trace, debug, info, warn, error");
+        // No -d: that is proximity routing data in the other tools.
+        ("data-dir", po::value(&data_dir)->default_value(out.data_dir.string()), "catalogue.db, torrents/ and replicated content/ live here")
+        ("name", po::value(&out.name), "this seeder's name, as trackers and fellow seeders know it (default: the host name)");
     po::options_description network("Network");
     network.add_options()
         ("listen-bittorrent", po::value(&bittorrent)->default_value(out.bittorrent.to_string()), "BitTorrent address:port; also the address connections leave from")
@@ -123,21 +122,22 @@ parsed_command parse_command_line(int argc, char** argv) {
     po::positional_options_description positions;
     positions.add("arguments", -1);
     po::options_description visible;
-    visible.add(general).add(network).add(content).add(budget);
+    visible.add(common.description()).add(general).add(network).add(content).add(budget);
     po::options_description all;
     all.add(visible).add(hidden);
 
     try {
         po::variables_map values;
         po::store(po::command_line_parser(argc, argv).options(all).positional(positions).run(), values);
-        if (values.count("help") || argc < 2) {
-            std::cout << usage << "\n" << visible;
-            parsed.exit_status = argc < 2 ? 2 : 0;
+        if (argc < 2) {
+            common.print_help(usage, visible);
+            parsed.exit_status = 2;
             return parsed;
         }
-        if (values.count("config")) core::merge_config_file(values["config"].as<std::string>(), visible, values);
+        if (common.answered(values, usage, visible)) return parsed;
+        common.merge_config(values, visible);
         po::notify(values);
-        core::parse_log_level(out.log_level);
+        common.apply_log_level(values);
         if (positional.empty()) throw usage_error("no command: serve, publish, list, info, remove or replicate");
         const std::string command = positional.front();
         parsed.items.assign(positional.begin() + 1, positional.end());
@@ -205,9 +205,8 @@ parsed_command parse_command_line(int argc, char** argv) {
             throw usage_error("replicate needs at least one --fellow to fetch from");
         }
     } catch (const std::exception& error) {
-        std::cerr << "nearcast-seeder: " << error.what() << " (see nearcast-seeder --help)\n";
         parsed.what = parsed_command::action::exit;
-        parsed.exit_status = 2;
+        parsed.exit_status = common.refuse(error);
     }
     return parsed;
 }

@@ -34,7 +34,6 @@ struct seeder_options {
     std::vector<std::pair<std::string, std::string>> fellows;  // name, HTTP base of each fellow seeder
     std::size_t replicas = 2;                // every item on this many seeders
     std::uint32_t replicate_every_s = 30;
-    std::string log_level = "info";
 
     // publish
     std::vector<std::string> paths;
@@ -53,7 +52,8 @@ struct parsed_command {
     std::vector<std::string> items;  // for info and remove: ids, hashes or names
 };
 
-// Parses argv; prints help and usage errors itself (usage errors: exit status 2).
+// Parses argv and sets the log level; prints help, the version and usage errors itself (usage
+// errors: exit status 2).
 parsed_command parse_command_line(int argc, char** argv);
 
 host_port parse_host_port(const std::string& text, const std::string& option);
