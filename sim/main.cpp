@@ -1,19 +1,19 @@
 // nearcast-sim: runs a scenario under each strategy and writes the results and a report.
 #include <boost/program_options.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <iostream>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
 
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/input_files.hpp"
 #include "nearcast/core/options.hpp"
+#include "nearcast/core/stop_signals.hpp"
 #include "nearcast/sim/report.hpp"
 #include "nearcast/sim/scenario.hpp"
 #include "nearcast/sim/simulation.hpp"
@@ -24,9 +24,6 @@ using namespace nearcast::sim;
 
 namespace {
 
-std::atomic<int> stop_signal{0};
-void on_stop(int signal) { stop_signal = signal; }
-
 struct interrupted {};
 
 constexpr const char* usage =
@@ -36,44 +33,42 @@ constexpr const char* usage =
     "supernodes), with the production policy code, and writes results.json, results.csv,\n"
     "series.csv, per_as.csv and report.html into the output folder.\n\n"
     "SCENARIO is a JSON (.json) or INI file; without one the built-in default scenario runs\n"
-    "(10,000 peers on a synthetic Internet of 40 ASes, 1,000 items, 24 hours).\n\n"
-    "Options";
+    "(10,000 peers on a synthetic Internet of 40 ASes, 1,000 items, 24 hours). SIGTERM or SIGINT\n"
+    "stops it, with no results written.\n";
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto logger = spdlog::stderr_color_mt("nearcast-sim");
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
-    spdlog::set_default_logger(logger);
-
-    po::options_description options(usage);
+    nearcast::core::start_logging("nearcast-sim");
+    // No --config: the scenario file is the simulator's configuration.
+    nearcast::core::common_options common("nearcast-sim", {.config_file = false, .progress = true});
+    po::options_description options("Options");
     options.add_options()
-        ("help,h", "show this help")
+        ("data,d", po::value<std::vector<std::string>>()->composing(),
+         "proximity routing data for the topology, repeatable (earlier sources win): --set topology.source=A,B in short")
         ("set,s", po::value<std::vector<std::string>>()->composing(), "override one key: KEY=VALUE (repeatable), e.g. --set workload.peers=100000")
         ("out,o", po::value<std::string>()->default_value("nearcast-sim-out"), "folder for the results and the report")
         ("keys", "print every scenario key with its default value (the INI form) and exit")
         ("threads,j", po::value<unsigned>()->default_value(std::max(1u, std::thread::hardware_concurrency())),
-         "strategies simulated side by side (each is one thread; the results do not depend on it)")
-        ("quiet,q", "no progress line");
+         "strategies simulated side by side (each is one thread; the results do not depend on it)");
+    po::options_description shown;
+    shown.add(common.description()).add(options);
     po::options_description hidden;
     hidden.add_options()("scenario", po::value<std::string>(), "scenario file");
     po::options_description all;
-    all.add(options).add(hidden);
+    all.add(shown).add(hidden);
     po::positional_options_description positional;
     positional.add("scenario", 1);
 
     po::variables_map args;
     try {
         po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), args);
+        if (common.answered(args, usage, shown)) return 0;
         po::notify(args);
+        common.apply_log_level(args);
         if (args["threads"].as<unsigned>() == 0) throw po::error("--threads must be at least 1");
-    } catch (const po::error& error) {
-        spdlog::error("{} (nearcast-sim --help shows the options)", error.what());
-        return 2;
-    }
-    if (args.count("help")) {
-        std::cout << options << "\n";
-        return 0;
+    } catch (const std::exception& error) {
+        return common.refuse(error);
     }
 
     scenario config;
@@ -82,6 +77,11 @@ int main(int argc, char** argv) {
             const std::string path = args["scenario"].as<std::string>();
             nearcast::core::require_readable_file(path, "scenario file");
             config = load_scenario(path);
+        }
+        if (args.count("data")) {
+            std::string sources;
+            for (const auto& source : args["data"].as<std::vector<std::string>>()) sources += (sources.empty() ? "" : ",") + source;
+            apply_override(config, "topology.source=" + sources);
         }
         if (args.count("set")) {
             for (const auto& assignment : args["set"].as<std::vector<std::string>>()) apply_override(config, assignment);
@@ -99,9 +99,8 @@ int main(int argc, char** argv) {
         return 0;
     }
 
-    std::signal(SIGTERM, on_stop);
-    std::signal(SIGINT, on_stop);
-    const bool show_progress = !args.count("quiet");
+    nearcast::core::catch_stop_signals();
+    const bool show_progress = common.show_progress();
     const bool terminal = isatty(STDERR_FILENO);
     const std::string folder = args["out"].as<std::string>();
 
@@ -128,7 +127,7 @@ int main(int argc, char** argv) {
         int last_decile = -1;
         const auto progress_of = [&](std::size_t slot) {
             return [&, slot](strategy, double simulated_s, std::uint64_t events) {
-                if (stop_signal) throw interrupted{};
+                if (nearcast::core::stop_requested()) throw interrupted{};
                 if (!show_progress) return;
                 const auto now = std::chrono::steady_clock::now();
                 std::lock_guard lock(report_lock);
@@ -194,8 +193,8 @@ int main(int argc, char** argv) {
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     } catch (const interrupted&) {
         if (terminal && show_progress) std::fprintf(stderr, "\n");
-        spdlog::warn("stopped by signal {}: no results written (a partial run would mislead)", stop_signal.load());
-        return 128 + stop_signal.load();
+        spdlog::warn("stopped by signal {}: no results written (a partial run would mislead)", nearcast::core::stop_signal());
+        return 128 + nearcast::core::stop_signal();
     } catch (const scenario_error& error) {
         spdlog::error("{}", error.what());
         return 2;
