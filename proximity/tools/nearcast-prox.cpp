@@ -1,6 +1,5 @@
 // nearcast-prox: look up addresses, measure distances, compile and inspect routing data.
 #include <boost/program_options.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -11,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "nearcast/core/common_options.hpp"
 #include "nearcast/core/options.hpp"  // unsigned values refuse a minus sign
 
 #include "nearcast/proximity/distance.hpp"
@@ -27,9 +27,7 @@ constexpr int exit_failure = 1;
 constexpr int exit_bad_input = 2;
 
 // A usage problem: the message goes to stderr with a pointer to --help, exit code 2.
-struct usage_error : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using nearcast::core::usage_error;
 
 const char* overview = R"(nearcast-prox: how near are two Internet addresses, from real BGP data
 
@@ -46,18 +44,16 @@ DB files (GeoLite2-ASN layout), plain, gzip or bzip2; or one compiled snapshot. 
 layered in the order given: a later source only answers for addresses no earlier one covers.
 Without --data, the routing data is $NEARCAST_PROX_DATA or the embedded default snapshot.
 
-Run 'nearcast-prox COMMAND --help' for a command's options. Exit status: 0 success,
+Run 'nearcast-prox COMMAND --help' for a command's options; every command takes the common
+-d/--data, -v/--verbose, -q/--quiet, --log-level and --version. Exit status: 0 success,
 2 bad input or usage, 1 other failure.
 )";
 
-po::options_description common_options() {
-    po::options_description options("Common options");
+po::options_description data_option() {
+    po::options_description options("Routing data");
     options.add_options()
-        ("help,h", "show this help")
         ("data,d", po::value<std::vector<std::string>>()->composing(),
-         "routing source or snapshot (repeatable, earlier sources win)")
-        ("quiet,q", "only warnings and errors on stderr")
-        ("verbose,v", "debug messages on stderr");
+         "routing source or snapshot (repeatable, earlier sources win)");
     return options;
 }
 
@@ -99,38 +95,39 @@ std::string describe(const prox::model& routing, prox::ip_address address) {
     const auto found = routing.prefixes().lookup(address);
     if (!found) return address.to_string() + "\t-\tno route";
     std::string line = address.to_string() + "\t" + found->prefix.to_string() + "\t" + origins_text(found->origins);
-    if (const auto name = routing.as_name(found->primary_origin()); !name.empty()) line += "\t" + std::string(name);
+    if (const auto name = routing.as_name(found->primary_origin()); !name.empty()) line.append("\t").append(name);
     return line;
 }
 
 struct command_line {
     po::variables_map values;
     std::vector<std::string> arguments;
+    bool quiet = false;
 };
 
-// Parses a command's options; positional arguments go to `arguments`.
+// Parses a command's options after the common ones; positional arguments go to `arguments`.
 command_line parse_command(const std::vector<std::string>& args, const po::options_description& options,
                            const char* usage) {
+    nearcast::core::common_options common("nearcast-prox", {.config_file = false});
+    po::options_description shown;
+    shown.add(common.description()).add(options);
     po::options_description hidden;
     hidden.add_options()("arguments", po::value<std::vector<std::string>>());
     po::options_description all;
-    all.add(options).add(hidden);
+    all.add(shown).add(hidden);
     po::positional_options_description positional;
     positional.add("arguments", -1);
     command_line parsed;
     try {
         po::store(po::command_line_parser(args).options(all).positional(positional).run(), parsed.values);
+        if (common.answered(parsed.values, usage, shown)) std::exit(exit_ok);
         po::notify(parsed.values);
     } catch (const po::error& error) {
         throw usage_error(error.what());
     }
-    if (parsed.values.count("help")) {
-        std::cout << usage << "\n" << options;
-        std::exit(exit_ok);
-    }
+    common.apply_log_level(parsed.values);
+    parsed.quiet = common.quiet();
     if (parsed.values.count("arguments")) parsed.arguments = parsed.values["arguments"].as<std::vector<std::string>>();
-    if (parsed.values.count("quiet")) spdlog::set_level(spdlog::level::warn);
-    if (parsed.values.count("verbose")) spdlog::set_level(spdlog::level::debug);
     return parsed;
 }
 
@@ -155,7 +152,7 @@ int lookup_stream(const prox::model& routing) {
 }
 
 int run_lookup(const std::vector<std::string>& args) {
-    const auto parsed = parse_command(args, common_options(),
+    const auto parsed = parse_command(args, data_option(),
                                       "Usage: nearcast-prox lookup [OPTIONS] IP...\n"
                                       "       nearcast-prox lookup [OPTIONS] -     (addresses from stdin, one a line)\n"
                                       "Prints, for each address: address, prefix, origin AS(es), AS name.\n");
@@ -169,7 +166,7 @@ int run_lookup(const std::vector<std::string>& args) {
 }
 
 int run_distance(const std::vector<std::string>& args) {
-    po::options_description options = common_options();
+    po::options_description options = data_option();
     const prox::distance_options defaults;
     options.add_options()
         ("subnet-v4", po::value<unsigned>()->default_value(defaults.subnet_v4), "IPv4 subnet length for same-subnet")
@@ -210,15 +207,19 @@ void print_summary(const prox::model& routing) {
 }
 
 int run_compile(const std::vector<std::string>& args) {
-    po::options_description options = common_options();
+    po::options_description options = data_option();
     options.add_options()("output,o", po::value<std::string>(), "snapshot file to write");
     const auto parsed = parse_command(args, options,
                                       "Usage: nearcast-prox compile [OPTIONS] SOURCE... -o FILE\n"
-                                      "Combines the sources, in priority order, into one snapshot file.\n");
+                                      "Combines the sources, in priority order (those given with -d first), into one\n"
+                                      "snapshot file.\n");
     if (!parsed.values.count("output")) throw usage_error("compile needs -o FILE");
-    if (parsed.arguments.empty()) throw usage_error("compile needs at least one source");
+    std::vector<std::string> sources;
+    if (parsed.values.count("data")) sources = parsed.values["data"].as<std::vector<std::string>>();
+    sources.insert(sources.end(), parsed.arguments.begin(), parsed.arguments.end());
+    if (sources.empty()) throw usage_error("compile needs at least one source");
     const auto started = std::chrono::steady_clock::now();
-    const prox::model routing = prox::model::load(parsed.arguments);
+    const prox::model routing = prox::model::load(sources);
     for (const auto& report : routing.reports()) {
         std::string skipped;
         for (const auto& [kind, count] : report.skipped_by_kind) skipped += ", " + std::to_string(count) + " " + kind;
@@ -228,12 +229,12 @@ int run_compile(const std::vector<std::string>& args) {
     routing.save_snapshot(output);
     const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
     spdlog::info("wrote {} ({} bytes) in {:.2f} s", output, std::filesystem::file_size(output), elapsed.count());
-    if (!parsed.values.count("quiet")) print_summary(routing);
+    if (!parsed.quiet) print_summary(routing);
     return exit_ok;
 }
 
 int run_stats(const std::vector<std::string>& args) {
-    const auto parsed = parse_command(args, common_options(),
+    const auto parsed = parse_command(args, data_option(),
                                       "Usage: nearcast-prox stats [OPTIONS] [SOURCE...]\n"
                                       "Prints prefixes, ASes, AS links, AS names and memory of the routing data.\n");
     const auto started = std::chrono::steady_clock::now();
@@ -247,14 +248,15 @@ int run_stats(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    auto logger = spdlog::stderr_color_st("nearcast-prox");
-    logger->set_pattern("%^%l%$: %v");
-    spdlog::set_default_logger(logger);
-
+    nearcast::core::start_logging("nearcast-prox");
     const std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
         std::cout << overview;
         return args.empty() ? exit_bad_input : exit_ok;
+    }
+    if (args[0] == "--version") {
+        std::cout << "nearcast-prox " << nearcast::core::version() << "\n";
+        return exit_ok;
     }
     const std::string command = args[0];
     const std::vector<std::string> rest(args.begin() + 1, args.end());
