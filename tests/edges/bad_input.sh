@@ -78,6 +78,30 @@ expect_refusal "tracker stray argument" "too many positional|takes no argument" 
 expect_refusal "seeder list stray argument" "list takes no arguments, got 'extra'" "$seeder" list extra --data-dir "$work/data"
 expect_refusal "peer daemon stray argument" "daemon takes no ITEM, got 'extra'" "$peer" daemon extra
 
+# The common flags (core/common_options.hpp): two of -v, -q and --log-level at once are refused,
+# naming both, in every tool and from a config file too; -d is routing data wherever it exists,
+# so the seeder's catalogue folder is --data-dir only; the peer's old --bind is not taken beside
+# its new name.
+for tool in "$tracker" "$tracker token" "$seeder list --data-dir $work/data" "$seeder publish --data-dir $work/data x" \
+            "$peer daemon" "$peer fetch x" "$sim" "$prox lookup 1.1.1.1" "$prox compile x -o y"; do
+  name="$(basename "${tool%% *}")${tool#"${tool%% *}"}"
+  name="${name%% --*}"
+  # shellcheck disable=SC2086
+  expect_refusal "$name -v -q" "--verbose and --quiet contradict each other" $tool -v -q
+  # shellcheck disable=SC2086
+  expect_refusal "$name -q --log-level debug" "--quiet and --log-level contradict each other" $tool -q --log-level debug
+done
+printf 'verbose = true\nquiet = true\n' > "$work/loud-and-quiet.conf"
+expect_refusal "tracker config -v and -q" "--verbose and --quiet contradict each other \\(in .*loud-and-quiet.conf\\)" \
+  "$tracker" --config "$work/loud-and-quiet.conf"
+expect_refusal "seeder -d" "unrecognised option '-d'" "$seeder" list -d "$work/data"
+expect_refusal "tracker -d DIR" "/tmp.*is a directory" "$tracker" -d /tmp --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0
+expect_refusal "peer -d DIR" "/tmp.*is a directory" "$peer" fetch "$torrent" -d /tmp --no-daemon -o "$work/get"
+expect_refusal "sim -d DIR" "/tmp.*is a directory" "$sim" -d /tmp -o "$work/sim"
+expect_refusal "prox lookup -d DIR" "/tmp.*is a directory" "$prox" lookup -d /tmp 1.1.1.1
+expect_refusal "peer --bind beside --listen-bittorrent" "--bind is the old name of --listen-bittorrent" \
+  "$peer" daemon --bind 127.0.0.1:0 --listen-bittorrent 127.0.0.1:0
+
 # Config files: errors name the file and line; the command line wins over the file.
 printf '# tracker\nlog-level = info\ninterval = soon\n' > "$work/bad.conf"
 expect_refusal "tracker config bad value" "bad.conf:3: .*interval" "$tracker" --config "$work/bad.conf"
@@ -105,7 +129,7 @@ expect_refusal "tracker HTTP port in use" "HTTP on 127.0.0.1:7002 \\(TCP\\): Add
 expect_refusal "tracker UDP port in use" "UDP tracker requests on 127.0.0.1:7001 \\(UDP\\): Address already in use" "$tracker" --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:7001
 expect_refusal "seeder BitTorrent port in use" "BitTorrent on 127.0.0.1:7002.*in use" "$seeder" serve --data-dir "$work/data" --listen-bittorrent 127.0.0.1:7002 --listen-http 127.0.0.1:0
 expect_refusal "seeder HTTP port in use" "HTTP on 127.0.0.1:7002 \\(TCP\\): Address already in use" "$seeder" serve --data-dir "$work/data" --listen-bittorrent 127.0.0.1:0 --listen-http 127.0.0.1:7002
-expect_refusal "peer BitTorrent port in use" "127.0.0.1:7002.*in use" "$peer" fetch "$torrent" --no-daemon --bind 127.0.0.1:7002 -o "$work/get"
+expect_refusal "peer BitTorrent port in use" "127.0.0.1:7002.*in use" "$peer" fetch "$torrent" --no-daemon --listen-bittorrent 127.0.0.1:7002 -o "$work/get"
 
 # A full disk: nothing half-written is left. Each tool writes into a 64 KiB tmpfs of its own
 # mount namespace; what the folder holds afterwards is listed from inside it.
