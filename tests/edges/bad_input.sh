@@ -5,17 +5,9 @@
 # Usage: bad_input.sh BUILD_DIR
 set -uo pipefail
 
-build="$1"
-prox="$build/proximity/nearcast-prox"
-tracker="$build/tracker/nearcast-tracker"
-seeder="$build/seeder/nearcast-seeder"
-peer="$build/peer/nearcast-peer"
-sim="$build/sim/nearcast-sim"
 scenario=edges-input
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../interop/common.sh
-. "$here/../interop/common.sh"
-enter_loopback_namespace "$0" "$@"
+# shellcheck source=tools.sh
+. "$(dirname "$0")/tools.sh" "$@"
 
 failures=0
 cases=0

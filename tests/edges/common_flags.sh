@@ -11,17 +11,9 @@
 # shellcheck disable=SC2016,SC2034
 set -uo pipefail
 
-build="$1"
-prox="$build/proximity/nearcast-prox"
-tracker="$build/tracker/nearcast-tracker"
-seeder="$build/seeder/nearcast-seeder"
-peer="$build/peer/nearcast-peer"
-sim="$build/sim/nearcast-sim"
 scenario=common-flags
-here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=../interop/common.sh
-. "$here/../interop/common.sh"
-enter_loopback_namespace "$0" "$@"
+# shellcheck source=tools.sh
+. "$(dirname "$0")/tools.sh" "$@"
 
 version=$(sed -n 's/^project(nearcast VERSION \([0-9.]*\).*/\1/p' "$here/../../CMakeLists.txt")
 [ -n "$version" ] || fail "no version in CMakeLists.txt's project()"
