@@ -85,6 +85,10 @@ public:
         const auto bound = control_->local_endpoint();
         const std::string url = "http://" + endpoint_text(bound.address(), bound.port());
         core::write_file_atomically(options_.cache / "control.json", json{{"url", url}, {"token", token_}}.dump() + "\n", 0600);
+        if (!options_.port_file.empty()) {
+            core::write_file_atomically(options_.port_file, "bittorrent " + session_.listen_endpoint() + "\ncontrol " +
+                                                                endpoint_text(bound.address(), bound.port()) + "\n");
+        }
         spdlog::info("daemon: cache {} ({} of {} quota), control API at {} (token in {})", options_.cache.string(),
                      human_bytes(static_cast<double>(cache_bytes())), human_bytes(static_cast<double>(options_.quota_bytes)), url,
                      (options_.cache / "control.json").string());

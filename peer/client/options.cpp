@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/core/options.hpp"
 #include "nearcast/peer/item_source.hpp"
 
@@ -69,22 +70,9 @@ std::int64_t kilobytes(double value, const char* option) {
 }  // namespace
 
 boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const std::string& option) {
-    const std::size_t colon = text.rfind(':');
-    std::string host = colon == std::string::npos ? "" : text.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    boost::system::error_code error;
-    const auto address = boost::asio::ip::make_address(host, error);
-    int port = -1;
-    try {
-        std::size_t used = 0;
-        port = std::stoi(text.substr(colon + 1), &used);
-        if (used != text.size() - colon - 1) port = -1;
-    } catch (const std::exception&) {
-    }
-    if (colon == std::string::npos || error || port < 0 || port > 65535) {
-        throw item_error(option + ": '" + text + "' is not ADDRESS:PORT ([::1]:PORT for IPv6)");
-    }
-    return {address, static_cast<std::uint16_t>(port)};
+    const auto parsed = core::parse_address_port(text);
+    if (!parsed) throw item_error(core::address_port_problem(option, text));
+    return {parsed->address, parsed->port};
 }
 
 std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t port) {
@@ -117,7 +105,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address")
         ("bind", po::value(&old_bind), "deprecated: the old name of --listen-bittorrent")
         ("public-ip", po::value(&out.public_ip), "the address other networks see, when --listen-bittorrent is a wildcard (default: what the tracker reports)")
-        ("port-file", po::value(&out.port_file), "write 'bittorrent ADDR:PORT' (and 'http ADDR:PORT') here once listening")
+        ("port-file", po::value(&out.port_file), "write 'bittorrent ADDR:PORT' here once listening, and 'http ADDR:PORT' (stream) or 'control ADDR:PORT' (daemon)")
         ("dht", po::bool_switch(&out.dht), "use the Mainline DHT as well as the trackers")
         ("upload-limit-kb", po::value(&upload_kb)->default_value(0), "upload limit in kB/s, 0 = none")
         ("download-limit-kb", po::value(&download_kb)->default_value(0), "download limit in kB/s, 0 = none");

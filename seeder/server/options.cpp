@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/core/options.hpp"
 
 namespace po = boost::program_options;
@@ -59,20 +60,9 @@ std::string host_port::to_string() const {
 }
 
 host_port parse_host_port(const std::string& text, const std::string& option) {
-    const std::size_t colon = text.rfind(':');
-    const auto bad = [&] { return usage_error(option + ": '" + text + "' is not ADDRESS:PORT ([::1]:PORT for IPv6)"); };
-    if (colon == std::string::npos || colon == 0) throw bad();
-    std::string host = text.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    else if (host.find(':') != std::string::npos) throw bad();
-    boost::system::error_code error;
-    boost::asio::ip::make_address(host, error);
-    unsigned port = 0;
-    const char* first = text.data() + colon + 1;
-    const char* last = text.data() + text.size();
-    const auto [end, parse_error] = std::from_chars(first, last, port);
-    if (error || parse_error != std::errc() || end != last || first == last || port > 65535) throw bad();
-    return {host, static_cast<std::uint16_t>(port)};
+    const auto parsed = core::parse_address_port(text);
+    if (!parsed) throw usage_error(core::address_port_problem(option, text));
+    return {parsed->address.to_string(), parsed->port};
 }
 
 parsed_command parse_command_line(int argc, char** argv) {

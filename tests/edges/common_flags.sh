@@ -145,6 +145,31 @@ check "prox compile -q -d FILE: the snapshot of the file" eval 'runs 0 "$prox" c
   runs 0 "$prox" lookup -d "$work/routing.ncprox" 127.20.0.1 && says "AS64513" out'
 check "prox stats -v" eval 'runs 0 "$prox" stats -v "$routing" && says "^prefixes" out'
 
+# Every listening flag takes localhost:PORT (127.0.0.1, never looked up) as well as an address.
+localhost_run() {  # PORT_FILE COMMAND...: starts it, waits for its port file, stops it with SIGTERM
+  local ports="$1" status=0
+  shift
+  rm -f "$ports"
+  "$@" > "$work/out" 2> "$work/err" &
+  local pid=$!
+  pids+=("$pid")
+  wait_for_port_file "$ports" "$(basename "$1")"
+  kill -TERM "$pid"
+  wait "$pid" || status=$?
+  [ "$status" = 0 ] || { echo "    $(basename "$1") exited with $status on SIGTERM" >&2; return 1; }
+}
+check "tracker --listen-http/--listen-udp localhost:0: both on 127.0.0.1" eval 'localhost_run "$work/lt.ports" "$tracker" \
+  --listen-http localhost:0 --listen-udp localhost:0 --port-file "$work/lt.ports" &&
+  grep -q "^http 127.0.0.1:[0-9]" "$work/lt.ports" && grep -q "^udp 127.0.0.1:[0-9]" "$work/lt.ports"'
+check "seeder --listen-bittorrent/--listen-http localhost:0: both on 127.0.0.1" eval 'localhost_run "$work/ls.ports" "$seeder" serve \
+  --data-dir "$work/data" --listen-bittorrent localhost:0 --listen-http localhost:0 --port-file "$work/ls.ports" &&
+  grep -q "^bittorrent 127.0.0.1:[0-9]" "$work/ls.ports" && grep -q "^http 127.0.0.1:[0-9]" "$work/ls.ports"'
+check "peer --listen-bittorrent/--listen-control localhost:0: on 127.0.0.1" eval 'localhost_run "$work/lp.ports" "$peer" daemon \
+  --cache "$work/cache4" --listen-bittorrent localhost:0 --listen-control localhost:0 --port-file "$work/lp.ports" &&
+  grep -q "^bittorrent 127.0.0.1:[0-9]" "$work/lp.ports" && grep -q "^control 127.0.0.1:[0-9]" "$work/lp.ports"'
+check "a name that is not localhost is refused, naming the flag" eval 'runs 2 "$tracker" --listen-http example.com:80 &&
+  says "--listen-http: .example.com:80. is not ADDRESS:PORT \(localhost:PORT" err'
+
 echo "$cases cases, $failures failed"
 [ "$failures" = 0 ] || fail "$failures of $cases checks of the common flags failed"
 echo "PASS"

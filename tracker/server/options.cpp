@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/core/options.hpp"
 
 namespace po = boost::program_options;
@@ -44,19 +45,11 @@ std::string listen_address::to_string() const {
 }
 
 std::optional<listen_address> parse_listen_address(const std::string& text) {
-    const std::size_t colon = text.rfind(':');
-    if (colon == std::string::npos || colon == 0) return std::nullopt;
-    std::string host = text.substr(0, colon);
-    if (host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    else if (host.find(':') != std::string::npos) return std::nullopt;  // IPv6 needs brackets
-    const auto address = proximity::ip_address::parse(host);
-    unsigned port = 0;
-    const std::string port_text = text.substr(colon + 1);
-    const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-    if (!address || error != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-        return std::nullopt;
-    }
-    return listen_address{*address, static_cast<std::uint16_t>(port)};
+    const auto parsed = core::parse_address_port(text);
+    if (!parsed) return std::nullopt;
+    const auto address = proximity::ip_address::parse(parsed->address.to_string());
+    if (!address) return std::nullopt;
+    return listen_address{*address, parsed->port};
 }
 
 std::string read_secret(const std::string& path) {
@@ -150,12 +143,12 @@ parsed_command parse_command_line(int argc, char** argv) {
 
         for (const auto& text : http.empty() ? std::vector<std::string>{"127.0.0.1:6969"} : http) {
             const auto address = parse_listen_address(text);
-            if (!address) throw usage_error("--listen-http: '" + text + "' is not ADDRESS:PORT");
+            if (!address) throw usage_error(core::address_port_problem("--listen-http", text));
             out.http.push_back(*address);
         }
         for (const auto& text : udp.empty() ? std::vector<std::string>{"127.0.0.1:6969"} : udp) {
             const auto address = parse_listen_address(text);
-            if (!address) throw usage_error("--listen-udp: '" + text + "' is not ADDRESS:PORT");
+            if (!address) throw usage_error(core::address_port_problem("--listen-udp", text));
             out.udp.push_back(*address);
         }
         for (const auto& text : proxies) {
