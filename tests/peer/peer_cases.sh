@@ -188,9 +188,24 @@ daemon)
   [ "$code" = 403 ] || fail "a control request with Host rebound.example got $code, not 403"
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Origin: http://rebound.example" -H "Authorization: Bearer $token" "$url/status")
   [ "$code" = 403 ] || fail "a control request from Origin rebound.example got $code, not 403"
-  # No token: refused from the head alone, before 32 MB of body would be read.
-  code=$(head -c 32000000 /dev/zero | curl -s -o /dev/null -w '%{http_code}' --max-time 10 -X POST --data-binary @- "$url/add") || true
-  [ "$code" = 401 ] || fail "a 32 MB POST without the token got $code, not 401"
+  # No token: refused from the head alone, before 32 MB of body would be read; ten of them at
+  # once leave the daemon's memory where it was.
+  rss() { awk '/^VmRSS/ {print $2}' "/proc/$daemon_pid/status"; }
+  before=$(rss)
+  head -c 32000000 /dev/zero > "$work/zeros"
+  for i in $(seq 1 10); do
+    curl -s -o /dev/null -w '%{http_code}\n' --max-time 10 -X POST --data-binary @"$work/zeros" "$url/add" > "$work/refused-$i" &
+  done
+  answered=0
+  for i in $(seq 1 10); do
+    for _ in $(seq 1 150); do [ -s "$work/refused-$i" ] && break; sleep 0.1; done
+    [ "$(cat "$work/refused-$i")" = 401 ] && answered=$((answered + 1))
+  done
+  rm -f "$work/zeros"
+  grown=$(( $(rss) - before ))
+  echo "ten 32 MB POSTs without the token: $answered answered 401; the daemon's resident memory grew $grown kB"
+  [ "$answered" = 10 ] || fail "only $answered of ten 32 MB POSTs without the token got 401"
+  [ "$grown" -lt 16384 ] || fail "ten refused 32 MB POSTs grew the daemon by $grown kB"
 
   # fetch goes through the daemon: the file lands in its cache.
   "$peer_binary" fetch "$first" --cache "$cache" --no-progress > "$work/fetch-first.log" 2>&1 || { cat "$work/fetch-first.log"; show_logs; fail "fetch through the daemon failed"; }
