@@ -414,14 +414,10 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
 
     const json top = popular_in(groups_.as_of(group), 20);
     const bool elected = supernodes_.is_supernode(where);
-    std::uint32_t limit = 0;
-    for (const auto& view : supernodes_.supernodes()) {
-        if (view.where == where) limit = view.admission_limit;
-    }
     json answer{{"role", elected ? "supernode" : "candidate"}, {"as", groups_.as_of(group)}, {"operated", operated},
                 {"interval", state_.config().interval}, {"popular", top}};
     if (elected) {
-        answer["admission_limit"] = limit;
+        answer["admission_limit"] = supernodes_.admission_limit(where);
         // Its fellows, nearest first: it places them in its near peer class before it connects,
         // so the relay among supernodes is never held to the far limits.
         json fellows = json::array();

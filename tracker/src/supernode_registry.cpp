@@ -4,39 +4,75 @@
 
 namespace nearcast::tracker {
 
+supernode_registry::candidate* supernode_registry::find(const endpoint& where) {
+    const auto found = slots_.find(where);
+    return found == slots_.end() ? nullptr : &candidates_[found->second];
+}
+
+const supernode_registry::candidate* supernode_registry::find(const endpoint& where) const {
+    const auto found = slots_.find(where);
+    return found == slots_.end() ? nullptr : &candidates_[found->second];
+}
+
+void supernode_registry::erase(std::uint32_t slot) {
+    candidate& gone = candidates_[slot];
+    slots_.erase(gone.report.where);
+    if (--per_group_[gone.report.group] == 0) per_group_.erase(gone.report.group);
+    gone = candidate{};
+    free_slots_.push_back(slot);
+}
+
 bool supernode_registry::report(const candidate_report& report, std::uint32_t now) {
-    if (!candidates_.count(report.where)) {
-        if (candidates_.size() >= options_.max_candidates) return false;
-        // The map is ordered by address, then port: the same address's candidates are adjacent.
+    candidate* known = find(report.where);
+    if (!known) {
+        if (slots_.size() >= options_.max_candidates) return false;
+        // Ordered by address, then port: the same address's candidates are adjacent.
         std::uint32_t same_address = 0;
-        for (auto it = candidates_.lower_bound({report.where.address, 0});
-             it != candidates_.end() && it->first.address == report.where.address; ++it) {
+        for (auto it = slots_.lower_bound({report.where.address, 0});
+             it != slots_.end() && it->first.address == report.where.address; ++it) {
             if (++same_address >= options_.max_candidates_per_address) return false;
         }
+        std::uint32_t slot = static_cast<std::uint32_t>(candidates_.size());
+        if (free_slots_.empty()) {
+            candidates_.emplace_back();
+        } else {
+            slot = free_slots_.back();
+            free_slots_.pop_back();
+        }
+        slots_.emplace(report.where, slot);
+        known = &candidates_[slot];
+        known->live = true;
+        known->id = next_id_++;
+        known->first_heard = now;
+        ++per_group_[report.group];
+    } else {
+        // A gap longer than an interval starts the uptime again.
+        if (now - known->last_heard > options_.interval_s) known->first_heard = now;
+        if (known->report.group != report.group) {
+            if (--per_group_[known->report.group] == 0) per_group_.erase(known->report.group);
+            ++per_group_[report.group];
+        }
     }
-    auto [at, inserted] = candidates_.try_emplace(report.where);
-    candidate& known = at->second;
-    // A gap longer than an interval starts the uptime again.
-    if (inserted || now - known.last_heard > options_.interval_s) known.first_heard = now;
-    if (inserted) known.id = next_id_++;
-    known.report = report;
-    known.last_heard = now;
+    known->report = report;
+    known->last_heard = now;
     return true;
 }
 
 void supernode_registry::reachability(const endpoint& where, bool reachable, std::uint32_t now) {
-    const auto found = candidates_.find(where);
-    if (found == candidates_.end()) return;
-    found->second.reachable = reachable;
-    found->second.checked_at = now;
+    candidate* known = find(where);
+    if (!known) return;
+    known->reachable = reachable;
+    known->checked_at = now;
 }
 
 std::vector<endpoint> supernode_registry::due_for_check(std::uint32_t now) const {
     std::vector<endpoint> due;
     // A supernode is checked at every round: one that vanished without a word is dropped at
     // the next election instead of after an interval of silence.
-    for (const auto& [where, known] : candidates_) {
-        if (!known.reachable || known.supernode || now - known.checked_at >= options_.recheck_s) due.push_back(where);
+    for (const candidate& known : candidates_) {
+        if (known.live && (!known.reachable || known.supernode || now - known.checked_at >= options_.recheck_s)) {
+            due.push_back(known.report.where);
+        }
     }
     return due;
 }
@@ -76,26 +112,27 @@ void supernode_registry::shed(candidate& over, std::uint32_t now, std::mt19937_6
 }
 
 void supernode_registry::leave(const endpoint& where, std::uint32_t now, std::mt19937_64& random) {
-    const auto found = candidates_.find(where);
-    if (found == candidates_.end()) return;
-    if (found->second.supernode) drop(found->second, now, random);
-    candidates_.erase(found);
-    refresh_elected();
+    const auto found = slots_.find(where);
+    if (found == slots_.end()) return;
+    const std::uint32_t slot = found->second;
+    if (candidates_[slot].supernode) {
+        drop(candidates_[slot], now, random);
+        std::erase(elected_, slot);
+    }
+    erase(slot);
 }
 
 supernode_registry::change supernode_registry::elect(std::span<const group_population> groups, std::uint32_t now,
                                                      std::mt19937_64& random) {
     change result;
-    for (auto at = candidates_.begin(); at != candidates_.end();) {
-        if (now - at->second.last_heard > options_.interval_s) {
-            if (at->second.supernode) {
-                result.dropped.push_back(at->first);
-                drop(at->second, now, random);
-            }
-            at = candidates_.erase(at);
-        } else {
-            ++at;
+    for (std::uint32_t slot = 0; slot < candidates_.size(); ++slot) {
+        candidate& known = candidates_[slot];
+        if (!known.live || now - known.last_heard <= options_.interval_s) continue;
+        if (known.supernode) {
+            result.dropped.push_back(known.report.where);
+            drop(known, now, random);
         }
+        erase(slot);
     }
 
     for (auto at = children_.begin(); at != children_.end();) {
@@ -108,45 +145,49 @@ supernode_registry::change supernode_registry::elect(std::span<const group_popul
         }
     }
 
+    // The pool in slot order, with each entry's slot beside it.
     std::vector<supernode_candidate> pool;
-    std::map<std::uint64_t, candidate*> by_id;
-    for (auto& [where, known] : candidates_) {
-        pool.push_back({known.id, known.report.group, known.report.upload_capacity,
-                        static_cast<double>(now - known.first_heard), known.reachable.value_or(false), known.supernode,
-                        known.report.operated});
-        by_id[known.id] = &known;
+    std::vector<std::uint32_t> slot_of;
+    pool.reserve(slots_.size());
+    slot_of.reserve(slots_.size());
+    for (std::uint32_t slot = 0; slot < candidates_.size(); ++slot) {
+        const candidate& known = candidates_[slot];
+        if (!known.live) continue;
+        pool.push_back({known.id, known.report.group, known.report.upload_capacity, static_cast<double>(now - known.first_heard),
+                        known.reachable.value_or(false), known.supernode, known.report.operated});
+        slot_of.push_back(slot);
     }
-    const auto elected = elect_supernodes(pool, groups, options_.election);
-    std::map<std::uint64_t, const elected_supernode*> chosen;
-    for (const auto& e : elected) chosen[e.id] = &e;
-    for (auto& [id, known] : by_id) {
-        const auto pick = chosen.find(id);
-        if (pick != chosen.end()) {
-            if (!known->supernode) result.elected.push_back(known->report.where);
-            known->supernode = true;
-            known->admission_limit = pick->second->admission_limit;
+    auto chosen = elect_supernodes(pool, groups, options_.election);
+    std::sort(chosen.begin(), chosen.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+    elected_.clear();
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+        candidate& known = candidates_[slot_of[i]];
+        const auto pick = std::lower_bound(chosen.begin(), chosen.end(), known.id,
+                                           [](const elected_supernode& e, std::uint64_t id) { return e.id < id; });
+        if (pick != chosen.end() && pick->id == known.id) {
+            if (!known.supernode) result.elected.push_back(known.report.where);
+            known.supernode = true;
+            known.admission_limit = pick->admission_limit;
             // A lower limit than before (an operator's server now reporting as a desktop):
             // the children beyond it re-home like orphans, so the limit holds at once.
-            if (known->children > known->admission_limit) shed(*known, now, random);
-        } else if (known->supernode) {
-            result.dropped.push_back(known->report.where);
-            drop(*known, now, random);
+            if (known.children > known.admission_limit) shed(known, now, random);
+            elected_.push_back(slot_of[i]);
+        } else if (known.supernode) {
+            result.dropped.push_back(known.report.where);
+            drop(known, now, random);
         }
     }
-    refresh_elected();
     return result;
 }
 
-void supernode_registry::refresh_elected() {
-    elected_.clear();
-    for (auto& [where, known] : candidates_) {
-        if (known.supernode) elected_.push_back(&known);
-    }
+bool supernode_registry::is_supernode(const endpoint& where) const {
+    const candidate* known = find(where);
+    return known && known->supernode;
 }
 
-bool supernode_registry::is_supernode(const endpoint& where) const {
-    const auto found = candidates_.find(where);
-    return found != candidates_.end() && found->second.supernode;
+std::uint32_t supernode_registry::admission_limit(const endpoint& where) const {
+    const candidate* known = find(where);
+    return known && known->supernode ? known->admission_limit : 0;
 }
 
 std::vector<endpoint> supernode_registry::supernodes_for(const endpoint& peer, std::uint32_t group,
@@ -166,20 +207,29 @@ std::vector<endpoint> supernode_registry::supernodes_for(const endpoint& peer, s
     if (record.supernodes.size() >= options_.children_per_peer || now < record.rehome_at) return record.supernodes;
 
     std::vector<supernode_load> loads;
-    std::map<std::uint64_t, candidate*> by_id;
-    for (candidate* elected : elected_) {
-        const candidate& known = *elected;
+    std::vector<std::uint32_t> slot_of;  // beside loads
+    // Supernodes are many per group: the distance to each group is asked once.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> hops_to;
+    const auto distance = [&](std::uint32_t other) {
+        if (other == group) return 0u;
+        for (const auto& [known, counted] : hops_to) {
+            if (known == other) return counted;
+        }
+        return hops_to.emplace_back(other, hops(other)).second;
+    };
+    for (const std::uint32_t slot : elected_) {
+        const candidate& known = candidates_[slot];
         const endpoint& where = known.report.where;
         if (where == peer) continue;
         if (std::find(record.supernodes.begin(), record.supernodes.end(), where) != record.supernodes.end()) continue;
-        loads.push_back({known.id, known.report.group, known.report.group == group ? 0 : hops(known.report.group),
-                         known.children, known.admission_limit});
-        by_id[known.id] = elected;
+        loads.push_back({known.id, known.report.group, distance(known.report.group), known.children, known.admission_limit});
+        slot_of.push_back(slot);
     }
     const auto wanted = static_cast<std::uint32_t>(options_.children_per_peer - record.supernodes.size());
     const auto picked = assign_supernodes(loads, wanted);
     for (const auto id : picked) {
-        candidate& chosen = *by_id[id];
+        const auto at = std::find_if(loads.begin(), loads.end(), [&](const supernode_load& load) { return load.id == id; });
+        candidate& chosen = candidates_[slot_of[static_cast<std::size_t>(at - loads.begin())]];
         ++chosen.children;
         max_load_seen_ = std::max(max_load_seen_, static_cast<double>(chosen.children) / chosen.admission_limit);
         record.supernodes.push_back(chosen.report.where);
@@ -198,8 +248,8 @@ void supernode_registry::forget_child(const endpoint& peer) {
     const auto found = children_.find(peer);
     if (found == children_.end()) return;
     for (const auto& where : found->second.supernodes) {
-        const auto known = candidates_.find(where);
-        if (known != candidates_.end() && known->second.children > 0) --known->second.children;
+        candidate* known = find(where);
+        if (known && known->children > 0) --known->children;
     }
     children_.erase(found);
 }
@@ -214,21 +264,16 @@ std::vector<endpoint> supernode_registry::fellow_supernodes(const endpoint& self
                                                             const std::function<std::uint32_t(std::uint32_t)>& hops,
                                                             std::size_t most) const {
     std::vector<std::pair<std::uint32_t, const candidate*>> ranked;
-    for (const candidate* elected : elected_) {
-        if (elected->report.where == self) continue;
-        ranked.emplace_back(elected->report.group == group ? 0 : hops(elected->report.group), elected);
+    for (const std::uint32_t slot : elected_) {
+        const candidate& elected = candidates_[slot];
+        if (elected.report.where == self) continue;
+        ranked.emplace_back(elected.report.group == group ? 0 : hops(elected.report.group), &elected);
     }
     std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
         return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
     });
     std::vector<endpoint> out;
     for (std::size_t i = 0; i < ranked.size() && i < most; ++i) out.push_back(ranked[i].second->report.where);
-    return out;
-}
-
-std::map<std::uint32_t, std::uint32_t> supernode_registry::candidates_per_group() const {
-    std::map<std::uint32_t, std::uint32_t> out;
-    for (const auto& [where, known] : candidates_) ++out[known.report.group];
     return out;
 }
 
@@ -240,9 +285,11 @@ supernode_registry::rehome_record supernode_registry::rehoming() const {
 
 std::vector<supernode_view> supernode_registry::supernodes() const {
     std::vector<supernode_view> out;
-    for (const auto& [where, known] : candidates_) {
-        if (known.supernode) out.push_back({where, known.report.group, known.children, known.admission_limit, known.report.operated});
+    for (const std::uint32_t slot : elected_) {
+        const candidate& known = candidates_[slot];
+        out.push_back({known.report.where, known.report.group, known.children, known.admission_limit, known.report.operated});
     }
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.where < b.where; });
     return out;
 }
 

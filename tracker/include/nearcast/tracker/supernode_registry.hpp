@@ -71,6 +71,8 @@ public:
     change elect(std::span<const group_population> groups, std::uint32_t now, std::mt19937_64& random);
 
     bool is_supernode(const endpoint& where) const;
+    // A supernode's admission limit; 0 for anyone else.
+    std::uint32_t admission_limit(const endpoint& where) const;
     // The supernodes of a peer in `group`: its current ones while they are supernodes, topped
     // up by assign_supernodes (nearest by `hops`, least loaded, never past the admission limit).
     // An orphan waits for its jittered re-home time and gets none before it.
@@ -95,10 +97,10 @@ public:
     };
     rehome_record rehoming() const;
 
-    std::vector<supernode_view> supernodes() const;
-    std::size_t candidate_count() const { return candidates_.size(); }
+    std::vector<supernode_view> supernodes() const;  // by endpoint
+    std::size_t candidate_count() const { return slots_.size(); }
     // Candidates per group: a daemon that reports is a peer of its AS even before it holds anything.
-    std::map<std::uint32_t, std::uint32_t> candidates_per_group() const;
+    const std::map<std::uint32_t, std::uint32_t>& candidates_per_group() const { return per_group_; }
     // Children over the admission limit, the highest ever seen (at most 1 by construction).
     double max_load_seen() const { return max_load_seen_; }
 
@@ -109,6 +111,7 @@ private:
         std::uint32_t last_heard = 0;
         std::optional<bool> reachable;
         std::uint32_t checked_at = 0;
+        bool live = false;  // false: a free slot
         bool supernode = false;
         std::uint32_t admission_limit = 0;
         std::uint32_t children = 0;
@@ -120,15 +123,23 @@ private:
         std::uint32_t last_seen = 0;
         std::optional<std::uint32_t> orphaned_at;  // when it lost a supernode, until it gets another
     };
+    candidate* find(const endpoint& where);
+    const candidate* find(const endpoint& where) const;
+    void erase(std::uint32_t slot);
     void drop(candidate& gone, std::uint32_t now, std::mt19937_64& random);
     void shed(candidate& over, std::uint32_t now, std::mt19937_64& random);  // children beyond its limit re-home
-    void refresh_elected();
     void orphan(child& record, std::uint32_t now, std::mt19937_64& random);
 
     supernode_registry_options options_;
-    std::map<endpoint, candidate> candidates_;
+    // Candidates in slots, so that a round walks them in one sweep of memory (a tree of 60,000
+    // nodes cost 10 ms a walk); a free slot is reused. Looked up by endpoint through slots_,
+    // ordered so that one address's ports are adjacent.
+    std::vector<candidate> candidates_;
+    std::vector<std::uint32_t> free_slots_;
+    std::map<endpoint, std::uint32_t> slots_;
+    std::map<std::uint32_t, std::uint32_t> per_group_;  // candidates per group, kept as they come and go
     std::map<endpoint, child> children_;
-    std::vector<candidate*> elected_;  // the supernodes among candidates_ (map nodes do not move)
+    std::vector<std::uint32_t> elected_;  // the supernodes' slots
     std::uint64_t next_id_ = 1;
     double max_load_seen_ = 0;
     rehome_record rehome_;
