@@ -87,3 +87,35 @@ TEST_CASE("a reachable daemon is elected supernode, flagged in its answers and l
     const auto after = nlohmann::json::parse(body_of(http_get(tracker.http_port, "/stats")));
     CHECK(after["supernodes"]["elected"].empty());
 }
+
+TEST_CASE("a daemon claiming 1,000 times the capacity is not elected over one whose announces show its upload",
+          "[server]") {
+    tracker_process tracker({"--supernode-election-every", "1", "--supernode-min-uptime", "0", "--supernode-min-peers", "2"});
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor honest(io, {boost::asio::ip::make_address("127.10.0.80"), 0});
+    boost::asio::ip::tcp::acceptor liar(io, {boost::asio::ip::make_address("127.10.0.81"), 0});
+    const auto honest_port = honest.local_endpoint().port(), liar_port = liar.local_endpoint().port();
+    const info_hash hash = hash_of(0x6b);
+    for (int peer = 0; peer < 4; ++peer) {
+        const std::string from = "127.10.2." + std::to_string(peer + 1);
+        body_of(http_get(tracker.http_port, announce_target(hash, peer, 7000, false) + "&event=started", "", "127.0.0.1", from));
+    }
+    // Both listen (the tracker checks); the honest one claims 2 MB/s and its announce says it
+    // uploaded 200 MB, the liar claims 2 GB/s and has uploaded nothing.
+    CHECK(report(tracker, "127.10.0.80", honest_port, "&capacity=2000000")["role"] == "candidate");
+    CHECK(report(tracker, "127.10.0.81", liar_port, "&capacity=2000000000")["role"] == "candidate");
+    std::string seeding = announce_target(hash, 8, honest_port, true);
+    seeding.replace(seeding.find("uploaded=0"), 10, "uploaded=200000000");
+    body_of(http_get(tracker.http_port, seeding, "", "127.0.0.1", "127.10.0.80"));
+
+    // One supernode for the AS: the honest one, now and over the next rounds.
+    bool elected = false;
+    for (int waited = 0; waited < 100 && !elected; ++waited) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        elected = report(tracker, "127.10.0.80", honest_port, "&capacity=2000000")["role"] == "supernode";
+    }
+    REQUIRE(elected);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    CHECK(report(tracker, "127.10.0.81", liar_port, "&capacity=2000000000")["role"] == "candidate");
+    CHECK(report(tracker, "127.10.0.80", honest_port, "&capacity=2000000")["role"] == "supernode");
+}

@@ -77,6 +77,10 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
           // is re-homed within one interval of the loss.
           registry.rehome_spread = 0.5;
           registry.recheck_s = options.tracker.interval;
+          // A desktop's claimed capacity counts up to what its children can draw (250 kB/s, a
+          // 2 Mbit/s stream, each); unproven by its announces, up to four times the minimum.
+          registry.capacity.ceiling = options.supernode_admission * 250e3;
+          registry.capacity.allowance = 4 * options.supernode_min_capacity;
           return registry;
       }()),
       groups_(options.supernode_split_at),
@@ -341,6 +345,9 @@ void tracker_service::supernode_answer(const announce_request& request, const en
         }
         ++requests_in_as_[{asn, state_.canonical(request.hash)}];  // a hybrid item counts once
     }
+    // What a candidate's announces say it uploaded proves its claimed capacity (a hybrid item's
+    // v2 announce carries the same counters: the v1 one counts).
+    if (state_.canonical(request.hash) == request.hash) supernodes_.observe_upload(peer, request.hash, request.uploaded);
     const auto hops = hops_from(asn);
     std::vector<endpoint> mine;
     if (supernodes_.is_supernode(peer)) {

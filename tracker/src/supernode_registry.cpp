@@ -18,7 +18,7 @@ void supernode_registry::erase(std::uint32_t slot) {
     candidate& gone = candidates_[slot];
     slots_.erase(gone.report.where);
     if (--per_group_[gone.report.group] == 0) per_group_.erase(gone.report.group);
-    gone = candidate{};
+    gone = candidate{};  // frees its counters
     free_slots_.push_back(slot);
 }
 
@@ -56,6 +56,29 @@ bool supernode_registry::report(const candidate_report& report, std::uint32_t no
     known->report = report;
     known->last_heard = now;
     return true;
+}
+
+void supernode_registry::observe_upload(const endpoint& where, const info_hash& hash, std::uint64_t uploaded) {
+    candidate* known = find(where);
+    if (!known) return;
+    std::uint64_t key = 0;
+    for (std::size_t i = 0; i < sizeof key; ++i) key = key << 8 | hash[i];
+    auto at = std::find_if(known->counters.begin(), known->counters.end(), [&](const auto& entry) { return entry.first == key; });
+    std::uint64_t grown = uploaded;  // a swarm seen first, or a new session: the whole counter is new
+    if (at == known->counters.end()) {
+        if (known->counters.size() >= options_.max_swarms_per_candidate) return;
+        known->counters.emplace_back(key, uploaded);
+    } else {
+        if (uploaded >= at->second) grown = uploaded - at->second;
+        at->second = uploaded;
+    }
+    known->uploaded = grown > UINT64_MAX - known->uploaded ? UINT64_MAX : known->uploaded + grown;
+}
+
+double supernode_registry::credited_capacity(const endpoint& where) const {
+    const candidate* known = find(where);
+    if (!known) return 0;
+    return tracker::credited_capacity(known->report.upload_capacity, known->uploaded, known->report.operated, options_.capacity);
 }
 
 void supernode_registry::reachability(const endpoint& where, bool reachable, std::uint32_t now) {
@@ -153,7 +176,9 @@ supernode_registry::change supernode_registry::elect(std::span<const group_popul
     for (std::uint32_t slot = 0; slot < candidates_.size(); ++slot) {
         const candidate& known = candidates_[slot];
         if (!known.live) continue;
-        pool.push_back({known.id, known.report.group, known.report.upload_capacity, static_cast<double>(now - known.first_heard),
+        const double capacity = tracker::credited_capacity(known.report.upload_capacity, known.uploaded,
+                                                           known.report.operated, options_.capacity);
+        pool.push_back({known.id, known.report.group, capacity, static_cast<double>(now - known.first_heard),
                         known.reachable.value_or(false), known.supernode, known.report.operated});
         slot_of.push_back(slot);
     }

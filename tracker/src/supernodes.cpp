@@ -21,6 +21,12 @@ bool eligible(const supernode_candidate& candidate, const election_options& opti
 
 }  // namespace
 
+double credited_capacity(double claimed, std::uint64_t uploaded_bytes, bool operated, const capacity_credit_options& options) {
+    if (operated) return claimed;
+    const double proven = options.allowance + static_cast<double>(uploaded_bytes) / std::max(options.proof_s, 1.0);
+    return std::min({claimed, options.ceiling, proven});
+}
+
 double supernode_score(const supernode_candidate& candidate) {
     const double capacity = std::clamp(candidate.upload_capacity, 1.0, capacity_cap);
     const double uptime = std::clamp(candidate.uptime_s, 1.0, uptime_cap);

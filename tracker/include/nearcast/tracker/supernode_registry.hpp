@@ -28,12 +28,16 @@ struct supernode_registry_options {
     // candidates behind one address (its ports), and candidates in all.
     std::uint32_t max_candidates_per_address = 4;
     std::size_t max_candidates = 100'000;
+    // How much of a claimed capacity counts (supernodes.hpp): the ceiling, the allowance before
+    // anything is proven, and the upload a claim is proven by.
+    capacity_credit_options capacity;
+    std::uint32_t max_swarms_per_candidate = 32;  // swarms whose `uploaded` counters are followed (16 bytes each)
 };
 
 struct candidate_report {
     endpoint where;                  // address as the tracker sees it, the announced port
     std::uint32_t group = 0;         // its AS, from the proximity model
-    double upload_capacity = 0;      // bytes/s, as the daemon measured its upload
+    double upload_capacity = 0;      // bytes/s, as the daemon says it measured its upload
     bool operated = false;           // an operator's server, registered with the admin secret
 };
 
@@ -54,6 +58,12 @@ public:
     // False, and nothing kept, for a new candidate past max_candidates_per_address or
     // max_candidates; a known one is always heard.
     bool report(const candidate_report& report, std::uint32_t now);
+    // An announce from a candidate's endpoint: its `uploaded` counter in one swarm (the session's
+    // bytes so far; a counter that falls is a new session). What the counters grow by proves the
+    // claimed capacity (capacity_credit_options). Announces of others are ignored.
+    void observe_upload(const endpoint& where, const info_hash& hash, std::uint64_t uploaded);
+    // The capacity the election counts for a candidate (0 for an unknown one).
+    double credited_capacity(const endpoint& where) const;
     // The result of the tracker's connection back to the candidate's port.
     void reachability(const endpoint& where, bool reachable, std::uint32_t now);
     // Candidates whose reachability is unknown or due for a new check.
@@ -116,6 +126,8 @@ private:
         std::uint32_t admission_limit = 0;
         std::uint32_t children = 0;
         std::uint64_t id = 0;
+        std::uint64_t uploaded = 0;  // bytes its announces' counters grew by
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> counters;  // per swarm (a hash's first 8 bytes): the last
     };
     struct child {
         std::vector<endpoint> supernodes;

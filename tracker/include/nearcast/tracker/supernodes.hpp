@@ -37,6 +37,27 @@ struct election_options {
     std::uint32_t operated_admission_limit = 1000;
 };
 
+// How much of a candidate's claimed capacity the election believes. The daemon measures its own
+// upload and says so, which a liar can make up; the tracker cannot measure bandwidth itself, so
+// it bounds the claim by what it can check. An operator's server (registered with the admin
+// secret) is believed as it is.
+struct capacity_credit_options {
+    // No candidate is credited with more: a desktop supernode takes a bounded number of
+    // children, and capacity beyond what they can draw buys the neighbourhood nothing
+    // (50 children x 250 kB/s, a 2 Mbit/s stream each).
+    double ceiling = 12.5e6;  // bytes/s
+    // What a claim is credited with before the candidate's announces show any upload: enough to
+    // qualify (four times the default minimum), not to outrank a candidate that proved more.
+    double allowance = 4 * 256 * 1024;  // bytes/s
+    // A claimed rate is proven by this many seconds' worth of it uploaded, as the candidate's
+    // own announces report (`uploaded`, summed over its swarms).
+    double proof_s = 60;
+};
+
+// The capacity the election counts: the claim, but no more than the ceiling, nor than the
+// allowance plus the rate the bytes uploaded so far prove (`uploaded_bytes` / proof_s).
+double credited_capacity(double claimed, std::uint64_t uploaded_bytes, bool operated, const capacity_credit_options& options);
+
 struct elected_supernode {
     std::uint64_t id = 0;
     std::uint32_t group = 0;
