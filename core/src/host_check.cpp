@@ -32,6 +32,9 @@ bool host_is_local(std::string_view host, std::uint16_t port) {
         if (problem != std::errc() || end != port_text.data() + port_text.size() || given != port) return false;
     }
     if (name == "localhost") return true;
+    // The address parser reads a C string: "127.0.0.1\0.evil.example" would pass as its part
+    // before the NUL.
+    if (name.find('\0') != std::string_view::npos) return false;
     boost::system::error_code error;
     boost::asio::ip::make_address(std::string(name), error);
     return !error;

@@ -20,6 +20,8 @@ std::optional<address_port> parse_address_port(std::string_view text) {
     }
     const bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
     if (bracketed) host = host.substr(1, host.size() - 2);
+    // The address parser reads a C string: "127.0.0.1\0junk" would pass as its part before the NUL.
+    if (host.find('\0') != std::string_view::npos) return std::nullopt;
     boost::system::error_code failed;
     out.address = boost::asio::ip::make_address(std::string(host), failed);
     // IPv6 needs its brackets (the last colon would be ambiguous without them); IPv4 has none.

@@ -68,8 +68,11 @@ void merge_config_file(const std::string& path, const po::options_description& o
         if (equals == std::string::npos) throw usage_error(where + "'" + text + "' is not NAME = VALUE");
         const std::string name = section + trimmed(std::string_view(text).substr(0, equals));
         const std::string value = trimmed(std::string_view(text).substr(equals + 1));
+        // Checked before the lookup: an empty name matches every option without a short name,
+        // and find_nothrow throws ambiguous_option for it.
+        if (name.empty()) throw usage_error(where + "'" + text + "' names no option");
         const po::option_description* option = options.find_nothrow(name, false);
-        if (!option || name.empty()) throw usage_error(where + "unknown option '" + name + "'");
+        if (!option) throw usage_error(where + "unknown option '" + name + "'");
         const std::string key = option->long_name();
         const bool repeatable = option->semantic()->is_composing() || option->semantic()->max_tokens() > 1;
         if (!repeatable) {

@@ -90,6 +90,14 @@ TEST_CASE("config file errors name the file and the line", "[core]") {
     CHECK_THROWS_WITH(parse(out, {}, "/tmp"), Catch::Contains("is a directory"));
 }
 
+TEST_CASE("a config line with no name before its '=' is a usage_error naming the line", "[core]") {
+    // Found by fuzz_config: "= x" escaped as Boost's ambiguous_option, which names no file.
+    const std::string config = temporary_file("no-name.conf", "interval = 5\n= x\n");
+    parsed out;
+    CHECK_THROWS_WITH(parse(out, {}, config), Catch::Contains("no-name.conf:2: '= x' names no option"));
+    std::filesystem::remove(config);
+}
+
 TEST_CASE("unsigned values refuse signs, spaces and overflow; reals must be finite", "[core]") {
     for (const std::string bad : {"-5", "+5", "5 ", "", "4294967296", "1e3", "0x10"}) {
         CAPTURE(bad);
@@ -129,6 +137,14 @@ TEST_CASE("only an IP literal or localhost with the server's own port is a local
     CHECK(origin_is_local("http://127.0.0.1:8080", 8080));
     CHECK_FALSE(origin_is_local("http://evil.example:8080", 8080));
     CHECK_FALSE(origin_is_local("null", 8080));
+}
+
+TEST_CASE("a Host with a NUL in its name is not local, whatever address comes before the NUL", "[core]") {
+    // Found by fuzz_peer_input: the address parser stopped at the NUL and took "::".
+    using namespace std::string_view_literals;
+    CHECK_FALSE(host_is_local("[::\0\0\0\n&&1@1]:8080"sv, 8080));
+    CHECK_FALSE(host_is_local("127.0.0.1\0.evil.example:8080"sv, 8080));
+    CHECK_FALSE(origin_is_local("http://127.0.0.1\0.evil.example:8080"sv, 8080));
 }
 
 TEST_CASE("an input file must be a readable regular file with something in it", "[core]") {

@@ -26,6 +26,13 @@ TEST_CASE("ADDRESS:PORT is read as every tool takes it: IPv4, [IPv6], localhost"
           "--listen-http: 'nope' is not ADDRESS:PORT (localhost:PORT, 127.0.0.1:PORT, [::1]:PORT)");
 }
 
+TEST_CASE("ADDRESS:PORT with a NUL in its address is refused, whatever comes before the NUL", "[listening]") {
+    // fuzz_config checks it: a config file's "127.0.0.1\0junk:80" was read as 127.0.0.1:80.
+    using namespace std::string_view_literals;
+    CHECK_FALSE(parse_address_port("127.0.0.1\0junk:80"sv));
+    CHECK_FALSE(parse_address_port("[::1\0junk]:80"sv));
+}
+
 TEST_CASE("a port in use is named with what was to listen, where and how", "[listening]") {
     boost::asio::io_context io;
     boost::asio::ip::tcp::acceptor first(io), second(io);
