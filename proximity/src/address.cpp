@@ -54,7 +54,8 @@ std::optional<ip_address> ip_address::parse(std::string_view text) {
         if (!bits) return std::nullopt;
         return v4(*bits);
     }
-    if (text.size() > 45) return std::nullopt;
+    // inet_pton reads a C string: "2001:db8::\0junk" would pass as its part before the NUL.
+    if (text.size() > 45 || text.find('\0') != std::string_view::npos) return std::nullopt;
     char buffer[46];
     text.copy(buffer, text.size());
     buffer[text.size()] = '\0';

@@ -31,6 +31,15 @@ TEST_CASE("malformed addresses are refused", "[address]") {
     }
 }
 
+TEST_CASE("an IPv6 address with a NUL in it is refused, whatever comes before the NUL", "[address]") {
+    // fuzz_text checks that a table with a NUL in a data line is refused: "2001:200::\0/32"
+    // in an IPASN table read as 2001:200::/32.
+    using namespace std::string_view_literals;
+    CHECK_FALSE(ip_address::parse("2001:200::\0"sv));
+    CHECK_FALSE(ip_address::parse("::1\0.evil"sv));
+    CHECK_FALSE(ip_prefix::parse("2001:200::\0/32"sv));
+}
+
 TEST_CASE("prefixes mask, contain and refuse host bits unless asked", "[address]") {
     const auto prefix = ip_prefix::parse("10.0.0.0/8");
     REQUIRE(prefix);
