@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -26,6 +28,8 @@ double parse_double(const std::string& text) {
     const char* end = text.data() + text.size();
     const auto [stop, error] = std::from_chars(text.data(), end, value);
     if (error != std::errc() || stop != end) throw std::invalid_argument("not a number: '" + text + "'");
+    // from_chars reads "nan" and "inf", which every check of a value would let through.
+    if (!std::isfinite(value)) throw std::invalid_argument("not a finite number: '" + text + "'");
     return value;
 }
 
@@ -77,7 +81,9 @@ fault parse_fault(const std::string& text) {
         if (parsed.share < 0 || parsed.share > 1) throw std::invalid_argument("a fault's share is 0..1: '" + text + "'");
     } else if (parts[0] == "as") {
         parsed.kind = fault_kind::as;
-        parsed.asn = static_cast<std::uint32_t>(parse_unsigned(parts[2]));
+        const std::uint64_t asn = parse_unsigned(parts[2]);
+        if (asn > std::numeric_limits<std::uint32_t>::max()) throw std::invalid_argument("an AS number is 32 bits: '" + text + "'");
+        parsed.asn = static_cast<std::uint32_t>(asn);
     } else {
         throw std::invalid_argument("unknown fault kind '" + parts[0] + "' (supernodes, seeders or as)");
     }
@@ -95,7 +101,12 @@ field number(T scenario::*member) {
                 if constexpr (std::is_floating_point_v<T>) {
                     s.*member = static_cast<T>(parse_double(text));
                 } else {
-                    s.*member = static_cast<T>(parse_unsigned(text));
+                    const std::uint64_t value = parse_unsigned(text);
+                    if (value > std::numeric_limits<T>::max()) {
+                        throw std::invalid_argument("too large: '" + text + "' (at most " +
+                                                    std::to_string(std::numeric_limits<T>::max()) + ")");
+                    }
+                    s.*member = static_cast<T>(value);
                 }
             },
             [member](const scenario& s) {
@@ -239,7 +250,7 @@ scenario load_scenario(const std::string& path) {
         nlohmann::json document;
         try {
             document = nlohmann::json::parse(in);
-        } catch (const nlohmann::json::parse_error& error) {
+        } catch (const nlohmann::json::exception& error) {  // a syntax error, or a number too large for a double
             throw scenario_error(path + ": not valid JSON: " + error.what());
         }
         if (!document.is_object()) throw scenario_error(path + ": the scenario must be a JSON object of sections");

@@ -35,7 +35,7 @@ std::vector<std::pair<std::uint32_t, double>> parse_table(const std::string& tex
         const bool ok = colon != std::string::npos &&
                         std::from_chars(entry.data(), entry.data() + colon, asn).ec == std::errc() &&
                         std::from_chars(entry.data() + colon + 1, entry.data() + entry.size(), weight).ec == std::errc();
-        if (!ok || weight <= 0) {
+        if (!ok || !std::isfinite(weight) || weight <= 0) {
             throw scenario_error("topology.placement: expected 'address_space' or ASN:WEIGHT,..., not '" + entry + "'");
         }
         table.emplace_back(asn, weight);
@@ -151,7 +151,8 @@ topology build_topology(const scenario& config) {
         }
     } else {
         for (const auto& [asn, weight] : parse_table(config.placement)) {
-            const auto found = std::find_if(ranked.begin(), ranked.end(), [&](const placed_as& a) { return a.asn == asn; });
+            // Captured by copy: clang before 16 cannot capture a structured binding.
+            const auto found = std::find_if(ranked.begin(), ranked.end(), [wanted = asn](const placed_as& a) { return a.asn == wanted; });
             if (found == ranked.end()) {
                 throw scenario_error("topology.placement: AS" + std::to_string(asn) + " has no IPv4 prefix in " +
                                      world.description);

@@ -101,6 +101,25 @@ TEST_CASE("a scenario file sets keys by section, and bad input names the file an
     CHECK(describe(load_scenario(round_trip)) == describe(from_json));
 }
 
+TEST_CASE("a scenario refuses numbers that are not finite, too large for their key or for a double") {
+    // What fuzz_scenario checks: each of these was accepted, and the JSON number too large for a
+    // double (found by the fuzzer) threw past scenario_error, out of nearcast-sim.
+    scenario value;
+    CHECK_THROWS_WITH(apply_override(value, "run.tick_s=nan"), Catch::Contains("run.tick_s") && Catch::Contains("finite"));
+    CHECK_THROWS_WITH(apply_override(value, "run.duration_h=inf"), Catch::Contains("finite"));
+    CHECK_THROWS_WITH(apply_override(value, "workload.classes=dsl:nan:1:16"), Catch::Contains("finite"));
+    CHECK_THROWS_WITH(apply_override(value, "workload.flash_crowd=4294967296"),
+                      Catch::Contains("workload.flash_crowd") && Catch::Contains("too large"));
+    CHECK_THROWS_WITH(apply_override(value, "faults.list=as:1:4294967297"), Catch::Contains("32 bits"));
+    CHECK(value.flash_crowd == 0);
+    CHECK(value.faults.empty());
+    apply_override(value, "topology.placement=4200000000:inf,4200000001:1");
+    value.as_count = 4;
+    CHECK_THROWS_WITH(build_topology(value), Catch::Contains("topology.placement") && Catch::Contains("inf"));
+    const auto huge = temporary_file("huge.json", R"({"workload": {"peers": 1e1800}})");
+    CHECK_THROWS_WITH(load_scenario(huge), Catch::Contains(huge) && Catch::Contains("not valid JSON"));
+}
+
 TEST_CASE("the synthetic Internet: every AS reachable from every other, addresses map back") {
     scenario config;
     config.as_count = 30;
