@@ -2,7 +2,7 @@
 BUILD      ?= build
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 45
 
 .PHONY: all deps build demo test bench sanitize fuzz clean \
         bench-proximity bench-tracker bench-seeder bench-peer bench-supernodes bench-sim
@@ -53,7 +53,8 @@ sanitize: deps
 	cmake --build build-sanitize -j $(JOBS)
 	cd build-sanitize && ctest --output-on-failure -j $(JOBS)
 
-# libFuzzer targets, each run for FUZZ_SECONDS. Not part of CI.
+# libFuzzer targets (tests/fuzz/), each run for FUZZ_SECONDS: twelve targets, about nine minutes by
+# default. Not part of CI. `tests/fuzz/run-fuzzers build-fuzz SECONDS TARGET...` runs some of them.
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DNEARCAST_FUZZ=ON -DNEARCAST_TESTS=OFF -DNEARCAST_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build build-fuzz -j $(JOBS) --target fuzz-targets

@@ -17,6 +17,7 @@ using namespace nearcast;
 using namespace nearcast::tracker;
 using nearcast::core::read_simple_get;
 using nearcast::core::simple_get;
+using nearcast::core::simple_head_limit;
 
 namespace {
 

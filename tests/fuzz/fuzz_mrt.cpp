@@ -1,5 +1,6 @@
-// libFuzzer target for the MRT loader: any bytes must either parse or be refused with an
-// input_error. Any other exception, a crash, a sanitizer report or a hang is a finding.
+// libFuzzer target for the MRT loader, TABLE_DUMP_V2 and TABLE_DUMP (run-fuzzers seeds both
+// kinds, IPv4 and IPv6): any bytes must either parse or be refused with an input_error. Any other
+// exception, a crash, a sanitizer report or a hang is a finding.
 #include <cstddef>
 #include <cstdint>
 #include <string>

@@ -1,7 +1,9 @@
-// libFuzzer target for what the seeder reads from outside: HTTP Range headers and item paths
-// (from any web seed client) and torrents (from fellow seeders). The first byte picks the
-// parser. Nothing may crash or throw anything but the documented error; ranges must lie
-// inside the file, in order of asking, without overlap; a path must never leave its root.
+// libFuzzer target for what the seeder reads from outside: HTTP Range, If-None-Match and
+// If-Range headers and item paths (from any web seed client; the peer's stream server reads
+// the first three with the same core code) and torrents (from fellow seeders). The first byte
+// picks the parser. Nothing may crash or throw anything but the documented error; ranges must
+// lie inside the file, in order of asking, without overlap; a path must never leave its root;
+// "*" and a validator's own entity tag must match it.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -58,15 +60,39 @@ void torrent(std::string_view bytes) {
     }
 }
 
+// Entity tags as the seeder writes them (strong), and a weak one as another server might.
+constexpr std::string_view etags[] = {"\"5f3a-1000\"", "\"\"", "W/\"5f3a-1000\""};
+constexpr std::string_view last_modified = "Tue, 15 Nov 1994 08:12:31 GMT";
+
+void none_match(std::string_view header) {
+    for (const std::string_view etag : etags) {
+        const bool hit = none_match_hits(header, etag);
+        if (header == "*") check(hit, "If-None-Match: * did not match");
+        if (header == etag) check(hit, "If-None-Match with the entity tag itself did not match");
+    }
+}
+
+void if_range(std::string_view header) {
+    for (const std::string_view etag : etags) {
+        const bool holds = if_range_holds(header, etag, last_modified);
+        if (header.empty()) check(holds, "an absent If-Range did not hold");
+        if (header == etag && !etag.starts_with("W/")) check(holds, "If-Range with the strong entity tag did not hold");
+        if (header == last_modified) check(holds, "If-Range with the Last-Modified date did not hold");
+        if (header.starts_with("W/")) check(!holds, "a weak If-Range held");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size == 0) return 0;
     const std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-    switch (data[0] % 3) {
+    switch (data[0] % 5) {
         case 0: ranges(rest); break;
         case 1: path(rest); break;
-        default: torrent(rest); break;
+        case 2: torrent(rest); break;
+        case 3: none_match(rest); break;
+        default: if_range(rest); break;
     }
     return 0;
 }
