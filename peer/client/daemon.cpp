@@ -12,6 +12,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -434,7 +435,12 @@ private:
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
             if (!entry.stream) {
                 session_.keep_origin(entry.handle);
-                const int file = std::stoi(query_value(query, "file").value_or("-1"));
+                const std::string file_text = query_value(query, "file").value_or("-1");
+                int file = -1;
+                const auto [end, failed] = std::from_chars(file_text.data(), file_text.data() + file_text.size(), file);
+                if (failed != std::errc() || end != file_text.data() + file_text.size() || file < -1) {
+                    return {400, json{{"error", "file=" + file_text + ": give a file's number, from 0, or -1 for the largest"}}.dump()};
+                }
                 entry.stream = std::make_unique<stream_server>(io_, parse_endpoint(options_.listen_http, "--listen-http"),
                                                                choose_file(entry.handle, options_.output, file), options_.window);
                 entry.stream->start();

@@ -73,7 +73,19 @@ void supernode_agent::report_loop() {
             // Half an interval: a supernode that vanishes is missed within one.
             const auto interval = answer.value("interval", 60u);
             wait = std::chrono::seconds(std::clamp(interval / 2, 1u, 900u));
-            boost::asio::post(io_, [this, answer = std::move(answer)] { apply(answer); });
+            boost::asio::post(io_, [this, answer = std::move(answer)] {
+                // An answer of the wrong shape ({"role": 5}) is the tracker's fault, not a reason
+                // for the daemon to stop: it is logged and the next report tries again.
+                const std::string before = last_error_;  // apply() clears it
+                try {
+                    apply(answer);
+                } catch (const json::exception& error) {
+                    ++failed_reports_;
+                    const std::string what = std::string("the tracker's answer is not as expected: ") + error.what();
+                    if (what != before) spdlog::warn("supernode: {}", what);
+                    last_error_ = what;
+                }
+            });
         } catch (const std::exception& error) {
             boost::asio::post(io_, [this, what = std::string(error.what())] {
                 ++failed_reports_;

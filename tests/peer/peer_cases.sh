@@ -240,6 +240,8 @@ daemon)
   second_id=$(echo "$status" | grep -Eo '"id":"[0-9a-f]{40}"' | head -n 1 | cut -d'"' -f4)
   control POST "/pause?id=$second_id" | grep -q '"state":"paused"' || fail "pause did not pause"
   control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
+  answer=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/stream?id=$second_id&file=first")
+  echo "$answer" | grep -q "file=first: give a file's number" || fail "a word for a file number was not refused by name: $answer"
 
   # stream goes through the daemon too.
   "$peer_binary" stream "$second" --cache "$cache" --no-progress > "$work/stream.url" 2> "$work/stream-client.log" &
