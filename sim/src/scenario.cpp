@@ -1,6 +1,5 @@
 #include "nearcast/sim/scenario.hpp"
 
-#include <boost/program_options/parsers.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -8,6 +7,7 @@
 #include <cmath>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <sstream>
@@ -191,7 +191,7 @@ const std::map<std::string, field>& fields() {
             },
             [](const scenario& s) {
                 std::string out;
-                for (const auto value : s.strategies) out += (out.empty() ? "" : ",") + to_string(value);
+                for (const auto value : s.strategies) (out += out.empty() ? "" : ",") += to_string(value);
                 return out;
             }};
         t["faults.list"] = {
@@ -202,7 +202,7 @@ const std::map<std::string, field>& fields() {
             },
             [](const scenario& s) {
                 std::string out;
-                for (const auto& f : s.faults) out += (out.empty() ? "" : ",") + fault_text(f);
+                for (const auto& f : s.faults) (out += out.empty() ? "" : ",") += fault_text(f);
                 return out;
             }};
         return t;
@@ -216,10 +216,95 @@ std::string json_scalar_text(const nlohmann::json& value) {
     if (value.is_number()) return format_number(value.get<double>());
     if (value.is_array()) {
         std::string out;
-        for (const auto& element : value) out += (out.empty() ? "" : ",") + json_scalar_text(element);
+        for (const auto& element : value) (out += out.empty() ? "" : ",") += json_scalar_text(element);
         return out;
     }
     throw std::invalid_argument("expected a string, a number or a list, found " + std::string(value.type_name()));
+}
+
+std::string trimmed(const std::string& text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos) return {};
+    return text.substr(first, text.find_last_not_of(" \t\r\n") + 1 - first);
+}
+
+// Remembers the line of each key in one file, and refuses a key set again.
+class key_lines {
+public:
+    explicit key_lines(std::string path) : path_(std::move(path)) {}
+    void add(const std::string& key, std::size_t line) {
+        const auto [earlier, fresh] = lines_.emplace(key, line);
+        if (!fresh) {
+            throw scenario_error(where(line) + "'" + key + "' is set again (first on line " +
+                                 std::to_string(earlier->second) + ")");
+        }
+    }
+    std::string origin(const std::string& key) const {
+        const auto found = lines_.find(key);
+        return found == lines_.end() ? path_ : path_ + ":" + std::to_string(found->second);
+    }
+    std::string where(std::size_t line) const { return path_ + ":" + std::to_string(line) + ": "; }
+
+private:
+    std::string path_;
+    std::map<std::string, std::size_t> lines_;
+};
+
+// Counts the line breaks the JSON parser has read past. nlohmann reports a key once it has read
+// its closing quote, and a JSON string holds no raw line break, so the count is the key's line.
+struct line_counting_iterator {
+    using iterator_category = std::input_iterator_tag;
+    using value_type = char;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const char*;
+    using reference = const char&;
+
+    const char* at = nullptr;
+    std::size_t* line = nullptr;
+
+    reference operator*() const { return *at; }
+    line_counting_iterator& operator++() {
+        if (*at == '\n') ++*line;
+        ++at;
+        return *this;
+    }
+    line_counting_iterator operator++(int) {
+        auto before = *this;
+        ++*this;
+        return before;
+    }
+    bool operator==(const line_counting_iterator& other) const { return at == other.at; }
+};
+
+// Parses a JSON scenario, noting the line of each section and of each "section.name" key, and
+// refusing a key set twice in one object (nlohmann would keep the last).
+nlohmann::json parse_json(const std::string& path, const std::string& text, key_lines& lines) {
+    std::size_t line = 1;
+    std::vector<std::map<std::string, std::size_t>> objects;  // the keys of each open object
+    std::string section;
+    const auto callback = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+        using event_type = nlohmann::json::parse_event_t;
+        if (event == event_type::object_start) objects.emplace_back();
+        if (event == event_type::object_end && !objects.empty()) objects.pop_back();
+        if (event == event_type::key && !objects.empty()) {
+            const std::string name = parsed.get<std::string>();
+            if (depth == 1) section = name;
+            const std::string key = depth == 2 ? section + "." + name : name;
+            const auto [earlier, fresh] = objects.back().emplace(name, line);
+            if (!fresh) {
+                throw scenario_error(lines.where(line) + "'" + key + "' is set again (first on line " +
+                                     std::to_string(earlier->second) + ")");
+            }
+            if (depth == 1 || depth == 2) lines.add(key, line);
+        }
+        return true;
+    };
+    try {
+        return nlohmann::json::parse(line_counting_iterator{text.data(), &line},
+                                     line_counting_iterator{text.data() + text.size(), &line}, callback);
+    } catch (const nlohmann::json::exception& error) {  // a syntax error, or a number too large for a double
+        throw scenario_error(path + ": not valid JSON: " + error.what());
+    }
 }
 
 }  // namespace
@@ -239,41 +324,55 @@ void set_value(scenario& target, const std::string& key, const std::string& valu
     } catch (const std::invalid_argument& error) {
         throw scenario_error(origin + ": " + key + ": " + error.what());
     }
+    target.origins[key] = origin;
 }
 
 scenario load_scenario(const std::string& path) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw scenario_error(path + ": cannot open the scenario file");
+    std::ostringstream contents;
+    contents << in.rdbuf();
+    if (in.bad()) throw scenario_error(path + ": read error");
+    const std::string text = contents.str();
     scenario loaded;
+    key_lines lines(path);
     const bool json = path.size() >= 5 && path.compare(path.size() - 5, 5, ".json") == 0;
     if (json) {
-        nlohmann::json document;
-        try {
-            document = nlohmann::json::parse(in);
-        } catch (const nlohmann::json::exception& error) {  // a syntax error, or a number too large for a double
-            throw scenario_error(path + ": not valid JSON: " + error.what());
-        }
+        const nlohmann::json document = parse_json(path, text, lines);
         if (!document.is_object()) throw scenario_error(path + ": the scenario must be a JSON object of sections");
         for (const auto& [section, values] : document.items()) {
-            if (!values.is_object()) throw scenario_error(path + ": section '" + section + "' must be an object");
+            if (!values.is_object()) throw scenario_error(lines.origin(section) + ": section '" + section + "' must be an object");
             for (const auto& [name, value] : values.items()) {
                 const std::string key = section + "." + name;
                 try {
-                    set_value(loaded, key, json_scalar_text(value), path);
+                    set_value(loaded, key, json_scalar_text(value), lines.origin(key));
                 } catch (const std::invalid_argument& error) {
-                    throw scenario_error(path + ": " + key + ": " + error.what());
+                    throw scenario_error(lines.origin(key) + ": " + key + ": " + error.what());
                 }
             }
         }
     } else {
-        try {
-            const auto parsed = boost::program_options::parse_config_file(in, {}, true);
-            for (const auto& option : parsed.options) {
-                if (option.value.empty()) throw scenario_error(path + ": " + option.string_key + " has no value");
-                set_value(loaded, option.string_key, option.value.front(), path);
+        // INI as Boost's config files read it: '#' starts a comment, [section] prefixes the
+        // names that follow, NAME = VALUE; here with the line of each key kept.
+        std::istringstream file(text);
+        std::string line, prefix;
+        for (std::size_t number = 1; std::getline(file, line); ++number) {
+            line = trimmed(line.substr(0, line.find('#')));
+            if (line.empty()) continue;
+            if (line.front() == '[' && line.back() == ']') {
+                prefix = trimmed(line.substr(1, line.size() - 2));
+                if (!prefix.empty() && prefix.back() != '.') prefix += '.';
+                continue;
             }
-        } catch (const boost::program_options::error& error) {
-            throw scenario_error(path + ": not a valid INI file: " + error.what());
+            const auto equals = line.find('=');
+            if (equals == std::string::npos) {
+                throw scenario_error(lines.where(number) + "'" + line + "' is not KEY = VALUE or a [section]");
+            }
+            const std::string name = trimmed(line.substr(0, equals));
+            if (name.empty()) throw scenario_error(lines.where(number) + "'" + line + "' names no key");
+            const std::string key = prefix + name;
+            lines.add(key, number);
+            set_value(loaded, key, trimmed(line.substr(equals + 1)), lines.origin(key));
         }
     }
     validate(loaded);
@@ -295,38 +394,61 @@ std::string describe(const scenario& value) {
 }
 
 void validate(const scenario& value) {
-    const auto fail = [](const std::string& why) { throw scenario_error("scenario: " + why); };
-    if (value.peers == 0) fail("workload.peers must be at least 1");
-    if (value.items == 0) fail("workload.items must be at least 1");
-    if (value.duration_h <= 0) fail("run.duration_h must be above 0");
-    if (value.tick_s <= 0 || value.tick_s > 60) fail("run.tick_s must be in (0, 60]");
-    if (value.item_size_mb <= 0) fail("workload.item_size_mb must be above 0");
-    if (value.item_size_spread < 0 || value.item_size_spread >= 1) fail("workload.item_size_spread must be in [0, 1)");
-    if (value.zipf_exponent < 0) fail("workload.zipf_exponent must be 0 or more");
-    for (const double share : {value.stream_share, value.daemon_share, value.reachable_share, value.daily_cycle}) {
-        if (share < 0 || share > 1) fail("shares (stream, daemon, reachable, daily_cycle) must be in [0, 1]");
+    // Names where `key` was set (the file and line, or --set), or "scenario" for a default.
+    const auto fail = [&value](const std::string& key, const std::string& why) {
+        const auto found = value.origins.find(key);
+        throw scenario_error((found == value.origins.end() ? std::string("scenario") : found->second) + ": " + key + " " + why);
+    };
+    const auto set_here = [&value](const std::string& key) { return value.origins.count(key) > 0; };
+    if (value.peers == 0) fail("workload.peers", "must be at least 1");
+    if (value.peers > max_peers) fail("workload.peers", "must be at most " + std::to_string(max_peers));
+    if (value.items == 0) fail("workload.items", "must be at least 1");
+    if (value.items > max_items) fail("workload.items", "must be at most " + std::to_string(max_items));
+    if (value.duration_h <= 0) fail("run.duration_h", "must be above 0");
+    if (value.duration_h > max_duration_h) {
+        fail("run.duration_h", "must be at most " + format_number(max_duration_h) + " (ten years)");
     }
-    if (value.classes.empty()) fail("workload.classes must name at least one capacity class");
+    if (value.tick_s <= 0 || value.tick_s > 60) fail("run.tick_s", "must be in (0, 60]");
+    if (value.item_size_mb <= 0) fail("workload.item_size_mb", "must be above 0");
+    if (value.item_size_spread < 0 || value.item_size_spread >= 1) fail("workload.item_size_spread", "must be in [0, 1)");
+    if (value.zipf_exponent < 0) fail("workload.zipf_exponent", "must be 0 or more");
+    for (const auto& [key, share] : {std::pair{"workload.stream_share", value.stream_share},
+                                     {"workload.daemon_share", value.daemon_share},
+                                     {"workload.reachable_share", value.reachable_share},
+                                     {"workload.daily_cycle", value.daily_cycle}}) {
+        if (share < 0 || share > 1) fail(key, "must be in [0, 1]");
+    }
+    if (value.classes.empty()) fail("workload.classes", "must name at least one capacity class");
     double total = 0;
     for (const auto& c : value.classes) {
-        if (c.share < 0 || c.upload_mbps < 0 || c.download_mbps <= 0) fail("capacity class '" + c.name + "' is negative or has no download");
+        if (c.share < 0 || c.upload_mbps < 0 || c.download_mbps <= 0) {
+            fail("workload.classes", "has a class '" + c.name + "' that is negative or has no download");
+        }
         total += c.share;
     }
-    if (total <= 0) fail("the capacity classes' shares add up to 0");
-    if (value.seeders == 0) fail("origin.seeders must be at least 1: the origin is the floor");
-    if (value.seeder_capacity_mbps <= 0) fail("origin.capacity_mbps must be above 0");
-    if (value.max_connections == 0 || value.numwant == 0) fail("peer.max_connections and peer.numwant must be at least 1");
-    if (value.announce_interval_s <= 0) fail("peer.announce_interval_s must be above 0");
-    if (value.election_interval_s <= 0) fail("supernodes.election_interval_s must be above 0");
-    if (value.peers_per_supernode < 1 || value.admission_limit == 0) {
-        fail("supernodes.peers_per_supernode and supernodes.admission_limit must be at least 1");
+    if (total <= 0) fail("workload.classes", "has shares that add up to 0");
+    if (value.seeders == 0) fail("origin.seeders", "must be at least 1: the origin is the floor");
+    if (value.seeders > max_seeders) fail("origin.seeders", "must be at most " + std::to_string(max_seeders));
+    if (value.seeder_capacity_mbps <= 0) fail("origin.capacity_mbps", "must be above 0");
+    if (value.max_connections == 0) fail("peer.max_connections", "must be at least 1");
+    if (value.numwant == 0) fail("peer.numwant", "must be at least 1");
+    if (value.announce_interval_s <= 0) fail("peer.announce_interval_s", "must be above 0");
+    if (value.election_interval_s <= 0) fail("supernodes.election_interval_s", "must be above 0");
+    if (value.peers_per_supernode < 1) fail("supernodes.peers_per_supernode", "must be at least 1");
+    if (value.admission_limit == 0) fail("supernodes.admission_limit", "must be at least 1");
+    if (value.play_rate_kbps <= 0) fail("workload.play_rate_kbps", "must be above 0");
+    if (value.strategies.empty()) fail("run.strategies", "names no strategy");
+    if (value.as_count == 0) fail("topology.as_count", "must be at least 1");
+    if (value.flash_crowd > value.peers) {
+        if (set_here("workload.flash_crowd") || !set_here("workload.peers")) {
+            fail("workload.flash_crowd", "is larger than workload.peers (" + std::to_string(value.peers) + ")");
+        }
+        fail("workload.peers", "is smaller than workload.flash_crowd (" + std::to_string(value.flash_crowd) + ")");
     }
-    if (value.play_rate_kbps <= 0) fail("workload.play_rate_kbps must be above 0");
-    if (value.strategies.empty()) fail("run.strategies names no strategy");
-    if (value.as_count == 0) fail("topology.as_count must be at least 1");
-    if (value.flash_crowd > value.peers) fail("workload.flash_crowd is larger than workload.peers");
     for (const auto& f : value.faults) {
-        if (f.at_h < 0 || f.at_h > value.duration_h) fail("a fault's hour lies outside the run: " + fault_text(f));
+        if (f.at_h < 0 || f.at_h > value.duration_h) {
+            fail("faults.list", "has a fault whose hour lies outside the run (0 to run.duration_h): " + fault_text(f));
+        }
     }
 }
 

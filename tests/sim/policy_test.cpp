@@ -120,6 +120,69 @@ TEST_CASE("a scenario refuses numbers that are not finite, too large for their k
     CHECK_THROWS_WITH(load_scenario(huge), Catch::Contains(huge) && Catch::Contains("not valid JSON"));
 }
 
+TEST_CASE("a scenario file refuses a key set twice, naming the file and both lines") {
+    const auto ini = temporary_file("twice.ini", "workload.peers = 100\n# a comment\nworkload.peers = 200\n");
+    CHECK_THROWS_WITH(load_scenario(ini), Catch::Contains(ini + ":3: 'workload.peers' is set again (first on line 1)"));
+    // The same key through a section and through its full name.
+    const auto sections = temporary_file("twice-section.ini", "[workload]\npeers = 100\n[run]\nseed = 2\n[]\nworkload.peers = 5\n");
+    CHECK_THROWS_WITH(load_scenario(sections), Catch::Contains(sections + ":6: 'workload.peers' is set again (first on line 2)"));
+    const auto json = temporary_file("twice.json", "{\"workload\": {\n  \"peers\": 100,\n  \"items\": 5,\n  \"peers\": 200\n}}\n");
+    CHECK_THROWS_WITH(load_scenario(json), Catch::Contains(json + ":4: 'workload.peers' is set again (first on line 2)"));
+    const auto section_twice = temporary_file("twice-section.json", "{\"run\": {\"seed\": 2},\n \"run\": {\"seed\": 3}}");
+    CHECK_THROWS_WITH(load_scenario(section_twice), Catch::Contains(section_twice + ":2: 'run' is set again (first on line 1)"));
+    // The same name in two sections is two keys.
+    const auto distinct = temporary_file("distinct.json", R"({"workload": {"peers": 7}, "origin": {"seeders": 3}})");
+    CHECK(load_scenario(distinct).peers == 7);
+}
+
+TEST_CASE("scenario errors name the file and line of the key, or the --set that gave it") {
+    const auto unknown = temporary_file("typo.ini", "[workload]\n\npeeers = 10\n");
+    CHECK_THROWS_WITH(load_scenario(unknown), Catch::StartsWith(unknown + ":3: unknown key 'workload.peeers'"));
+    const auto bad_value = temporary_file("bad-line.ini", "[workload]\npeers = many\n");
+    CHECK_THROWS_WITH(load_scenario(bad_value), Catch::StartsWith(bad_value + ":2: workload.peers: ") && Catch::Contains("many"));
+    const auto range = temporary_file("range.ini", "[run]\nseed = 3\n[workload]\nzipf_exponent = -1\n");
+    CHECK_THROWS_WITH(load_scenario(range), Catch::Equals(range + ":4: workload.zipf_exponent must be 0 or more"));
+    const auto json = temporary_file("range.json", "{\"workload\": {\"peers\": 10},\n \"run\": {\"seed\": 1,\n  \"tick_s\": 0}}");
+    CHECK_THROWS_WITH(load_scenario(json), Catch::Equals(json + ":3: run.tick_s must be in (0, 60]"));
+    const auto json_typo = temporary_file("typo.json", "{\"workload\":\n {\"peeers\": 10}}");
+    CHECK_THROWS_WITH(load_scenario(json_typo), Catch::StartsWith(json_typo + ":2: unknown key 'workload.peeers'"));
+    const auto share = temporary_file("share-line.ini", "[workload]\nstream_share = 0.5\ndaemon_share = 1.5\n");
+    CHECK_THROWS_WITH(load_scenario(share), Catch::Equals(share + ":3: workload.daemon_share must be in [0, 1]"));
+
+    // A key given again with --set is named by the --set.
+    scenario value = load_scenario(temporary_file("fine.ini", "[workload]\nzipf_exponent = 1\n"));
+    CHECK(value.origins.at("workload.zipf_exponent") == "/tmp/nearcast-sim-test-fine.ini:2");
+    apply_override(value, "workload.zipf_exponent=-0.5");
+    CHECK_THROWS_WITH(validate(value),
+                      Catch::Equals("--set workload.zipf_exponent=-0.5: workload.zipf_exponent must be 0 or more"));
+    // Two keys that contradict: the one set is named.
+    scenario crowd;
+    apply_override(crowd, "workload.flash_crowd=20000");
+    CHECK_THROWS_WITH(validate(crowd), Catch::StartsWith("--set workload.flash_crowd=20000: workload.flash_crowd is larger"));
+}
+
+TEST_CASE("keys whose memory grows with them have upper bounds, refused with the key and the bound") {
+    scenario value;
+    apply_override(value, "workload.peers=99999999999");
+    CHECK_THROWS_WITH(validate(value), Catch::Contains("workload.peers must be at most 100000000"));
+    value = scenario{};
+    apply_override(value, "run.duration_h=99999999999");
+    CHECK_THROWS_WITH(validate(value), Catch::Contains("run.duration_h must be at most 87600"));
+    value = scenario{};
+    apply_override(value, "workload.items=4000000000");
+    CHECK_THROWS_WITH(validate(value), Catch::Contains("workload.items must be at most 10000000"));
+    value = scenario{};
+    apply_override(value, "origin.seeders=4000000000");
+    CHECK_THROWS_WITH(validate(value), Catch::Contains("origin.seeders must be at most 100000"));
+    // The bounds themselves are accepted.
+    value = scenario{};
+    apply_override(value, "workload.peers=100000000");
+    apply_override(value, "run.duration_h=87600");
+    apply_override(value, "workload.items=10000000");
+    apply_override(value, "origin.seeders=100000");
+    CHECK_NOTHROW(validate(value));
+}
+
 TEST_CASE("the synthetic Internet: every AS reachable from every other, addresses map back") {
     scenario config;
     config.as_count = 30;

@@ -58,3 +58,20 @@ TEST_CASE("nearcast-sim refuses bad input with status 2 and writes nothing") {
     CHECK_FALSE(std::filesystem::exists(out));
     CHECK(run("--help") == 0);
 }
+
+TEST_CASE("nearcast-sim refuses a key set twice and keys beyond their bounds with status 2, not bad_alloc") {
+    const std::filesystem::path out = "/tmp/nearcast-sim-tool-test-bounds";
+    std::filesystem::remove_all(out);
+    const std::string ini = "/tmp/nearcast-sim-tool-test-twice.ini", json = "/tmp/nearcast-sim-tool-test-twice.json";
+    std::ofstream(ini) << "workload.peers = 100\nworkload.peers = 200\n";
+    std::ofstream(json) << R"({"workload": {"peers": 100, "peers": 200}})";
+    CHECK(run(ini + " --out " + out.string()) == 2);
+    CHECK(run(json + " --out " + out.string()) == 2);
+    CHECK(run("--set workload.peers=99999999999 --out " + out.string()) == 2);
+    CHECK(run("--set run.duration_h=99999999999 --out " + out.string()) == 2);
+    CHECK(run("--set workload.items=4000000000 --out " + out.string()) == 2);
+    CHECK(run("--set origin.seeders=4000000000 --out " + out.string()) == 2);
+    CHECK_FALSE(std::filesystem::exists(out));
+    std::filesystem::remove(ini);
+    std::filesystem::remove(json);
+}

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -85,14 +86,27 @@ struct scenario {
                                         strategy::as,          strategy::as_adjacent, strategy::nearcast};
     std::vector<fault> faults;
 
+    // Where each key was last set, for messages: "FILE:LINE" or "--set KEY=VALUE". Keys left
+    // at their defaults are not in it.
+    std::map<std::string, std::string> origins;
+
     // Derived.
     double duration_s() const { return duration_h * 3600; }
 };
 
-// Sets one key from its text value; throws scenario_error naming `origin` (the file or flag).
+// The largest values of the keys whose memory grows with them: beyond these a scenario is
+// refused (a capacity plan, not an out-of-memory crash).
+inline constexpr std::uint64_t max_peers = 100'000'000;
+inline constexpr std::uint32_t max_items = 10'000'000;
+inline constexpr double max_duration_h = 87'600;  // ten years
+inline constexpr std::uint32_t max_seeders = 100'000;
+
+// Sets one key from its text value and records `origin` (FILE:LINE or the flag) as where it was
+// set; throws scenario_error naming `origin`.
 void set_value(scenario& target, const std::string& key, const std::string& value, const std::string& origin);
 
-// Reads a JSON (.json) or INI file over the defaults.
+// Reads a JSON (.json) or INI file over the defaults. A key set twice is refused, naming the
+// file and both lines.
 scenario load_scenario(const std::string& path);
 
 // Applies "key=value".
@@ -101,7 +115,8 @@ void apply_override(scenario& target, const std::string& assignment);
 // Every key with its current value, sorted, as "key = value" lines (the INI form).
 std::string describe(const scenario& value);
 
-// Throws scenario_error when values contradict each other (shares above 1, zero peers, ...).
+// Throws scenario_error when values are out of range or contradict each other (shares above 1,
+// zero peers, more peers than max_peers, ...), naming where the key was set (`origins`).
 void validate(const scenario& value);
 
 }  // namespace nearcast::sim
