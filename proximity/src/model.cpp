@@ -99,6 +99,7 @@ model model::load(const std::vector<std::string>& paths) {
         sources.push_back(parse_source(bytes, path));
         routing_data& parsed = sources.back();
         parsed.report.warnings.insert(parsed.report.warnings.begin(), warnings.begin(), warnings.end());
+        if (!warnings.empty()) parsed.report.cut_short = true;  // read_input warns only of a cut
         for (const std::string& warning : parsed.report.warnings) spdlog::warn("{}: {}", path, warning);
         if (parsed.routes.empty() && parsed.links.empty()) {
             throw input_error(path, "holds no prefix and no AS link" + skipped_summary(parsed.report));

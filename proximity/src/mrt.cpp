@@ -302,6 +302,7 @@ private:
                               " is cut off by the end of the input (" + std::to_string(needed) + " bytes needed, " +
                               std::to_string(left) + " left); the records before it are kept";
         result_.report.warnings.push_back(std::move(warning));  // the loader logs it with the input's name
+        result_.report.cut_short = true;
     }
 
     void skip(const std::string& kind) {

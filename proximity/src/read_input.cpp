@@ -219,6 +219,14 @@ std::string read_input(const std::string& path, std::vector<std::string>* warnin
         bytes.resize(last_newline == std::string::npos ? 0 : last_newline + 1);
         warning += ", up to its last whole line";
     }
+    // Too little came out before the cut to say what the file is: "unknown format" would send
+    // the operator looking for the wrong problem.
+    if (!detect_format(bytes)) {
+        throw input_error(path, std::string("compressed data cut short after ") + std::to_string(raw.size()) +
+                                    " bytes; too little to tell its format (" + std::to_string(bytes.size()) +
+                                    " bytes decompressed before the cut; the " + (gzip ? "gzip" : "bzip2") +
+                                    " file is truncated)");
+    }
     if (warnings) {
         warnings->push_back(std::move(warning));  // the caller reports it with the source's other warnings
     } else {
@@ -240,6 +248,7 @@ routing_data load_source(const std::string& path, std::optional<source_format> f
     const std::string bytes = read_input(path, &warnings);
     routing_data data = parse_source(bytes, path, format);
     data.report.warnings.insert(data.report.warnings.begin(), warnings.begin(), warnings.end());
+    if (!warnings.empty()) data.report.cut_short = true;  // read_input warns only of a cut
     return data;
 }
 

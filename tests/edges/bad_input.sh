@@ -154,6 +154,21 @@ else
   echo "ok: sim left nothing on the full disk"
 fi
 
+# Secret files and token options (exit 2 naming the option and what is wrong, not 1).
+printf 'short\n' > "$work/short.secret"
+expect_refusal "tracker --admin-secret-file missing" "admin-secret-file '.*no-such.secret': no such file" \
+  "$tracker" --admin-secret-file "$work/no-such.secret" --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0
+expect_refusal "tracker --admin-secret-file DIR" "admin-secret-file '/tmp': is a directory" \
+  "$tracker" --admin-secret-file /tmp --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0
+expect_refusal "tracker --token-secret-file empty" "token-secret-file '.*empty': is empty" \
+  "$tracker" --closed --token-secret-file "$work/empty" --listen-http 127.0.0.1:0 --listen-udp 127.0.0.1:0
+expect_refusal "tracker token short secret" "token-secret-file '.*short.secret'.*at least 16 bytes" \
+  "$tracker" token --token-secret-file "$work/short.secret" --subject a
+expect_refusal "tracker token --subject a.b" "--subject: 'a.b'" \
+  "$tracker" token --token-secret-file "$work/token.secret" --subject a.b
+expect_refusal "tracker token --ttl 2^64-1" "--ttl must be at most" \
+  "$tracker" token --token-secret-file "$work/token.secret" --subject alice --ttl 18446744073709551615
+
 echo "$cases cases, $failures failed"
 [ "$failures" = 0 ] || fail "$failures of $cases bad inputs were not refused as they should be"
 echo "PASS"

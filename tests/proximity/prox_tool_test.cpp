@@ -184,3 +184,13 @@ TEST_CASE("a compile that finds no prefix is refused, naming the source and what
     CHECK_FALSE(std::filesystem::exists(snapshot));
     for (const auto& path : {source, links}) std::filesystem::remove(path);
 }
+
+TEST_CASE("a compressed file cut too early to tell its format is called cut short and exits with status 2", "[tool]") {
+    const std::string cut = temporary_path("early.gz");
+    write_file(cut, std::string("\x1f\x8b\x08\x00\x00", 5));  // head -c 5 of a .gz: inside the header
+    const auto result = prox({"stats", cut});
+    CHECK(result.status == 2);
+    CHECK_THAT(result.err, Catch::Contains(cut) && Catch::Contains("compressed data cut short after 5 bytes") &&
+                               Catch::Contains("too little to tell its format"));
+    std::filesystem::remove(cut);
+}

@@ -75,6 +75,41 @@ TEST_CASE("a gzip or bzip2 file cut short keeps the whole records before the cut
         REQUIRE(data.report.warnings.size() == 2);
         CHECK_THAT(data.report.warnings[0], Catch::Contains("compressed byte offset"));
         CHECK_THAT(data.report.warnings[1], Catch::Contains("MRT record at byte offset"));
+        CHECK(data.report.cut_short);  // what a tracker's reload refuses
+        std::filesystem::remove(path);
+    }
+}
+
+TEST_CASE("a whole compressed file is not cut short", "[input]") {
+    const routing_data data = load_source(nearcast::testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz"));
+    CHECK_FALSE(data.report.cut_short);
+    CHECK(data.report.warnings.empty());
+}
+
+TEST_CASE("a gzip or bzip2 file cut too early to tell its format says it is cut short, not 'unknown format'", "[input]") {
+    const std::string mrt = read_input(nearcast::testing::shared_data("bgp/routeviews2-rib.20140523.0600.first9069.mrt.gz"));
+    // head -c 5 of a .gz (inside the gzip header), head -c 100 of a .bz2 (inside the first block),
+    // and a text table cut before the end of its first line.
+    // (The gzip ones are written by hand: a header, then a stored deflate block that is not the last.)
+    const std::string gzip_header("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff", 10);
+    const std::string line = "1.0.0.0/2";  // of "1.0.0.0/24\t15169\n"
+    const std::string stored = std::string(1, '\x00') + static_cast<char>(line.size()) + '\x00' +
+                               static_cast<char>(~line.size() & 0xff) + '\xff' + line;
+    for (const auto& [name, bytes] : {std::pair{"early.gz", gzip_header.substr(0, 5)},
+                                      std::pair{"early.bz2", compress<io::bzip2_compressor>(mrt).substr(0, 100)},
+                                      std::pair{"line.gz", gzip_header + stored}}) {
+        CAPTURE(name);
+        const std::string path = write_temporary(name, bytes);
+        std::string expected = "compressed data cut short after ";
+        expected.append(std::to_string(bytes.size())).append(" bytes");
+        try {
+            load_source(path);
+            FAIL("a cut-short file with too little in it was read");
+        } catch (const input_error& error) {
+            CHECK_THAT(error.what(), Catch::Contains(path) && Catch::Contains(expected) &&
+                                         Catch::Contains("too little to tell its format"));
+            CHECK_THAT(error.what(), !Catch::Contains("unknown format"));
+        }
         std::filesystem::remove(path);
     }
 }

@@ -14,6 +14,7 @@
 #include "http_server.hpp"
 #include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/core/stop_signals.hpp"
 #include "nearcast/proximity/errors.hpp"
@@ -33,14 +34,28 @@ std::vector<std::string> data_sources(const server_options& options) {
     for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
         if (std::filesystem::exists(candidate)) return {candidate};
     }
-    throw std::runtime_error("no proximity data: give --data SOURCE (no embedded default snapshot at " +
-                             std::string(NEARCAST_DEFAULT_SNAPSHOT) + ")");
+    throw core::input_file_error("no proximity data: give --data SOURCE (no embedded default snapshot at " +
+                                 std::string(NEARCAST_DEFAULT_SNAPSHOT) + " nor at " + NEARCAST_INSTALLED_SNAPSHOT + ")");
 }
 
-std::shared_ptr<const prox::model> load_routing(const server_options& options) {
+// Routing data read again for a reload (SIGHUP). At start-up a source cut short is read up
+// to the cut, with a warning; on a reload the tracker already has whole data, so a source cut
+// short (a download still being written, a copy interrupted) is refused and the old data kept.
+void refuse_cut_short(const prox::model& routing) {
+    for (const prox::load_report& report : routing.reports()) {
+        if (!report.cut_short) continue;
+        std::string cut;
+        for (const std::string& warning : report.warnings) cut += (cut.empty() ? "" : "; ") + warning;
+        throw prox::input_error(report.input, "is cut short, so it is not used on a reload: " + cut);
+    }
+}
+
+// `reload`: a source cut short is refused (see refuse_cut_short) before the data is announced.
+std::shared_ptr<const prox::model> load_routing(const server_options& options, bool reload = false) {
     const auto sources = data_sources(options);
     const auto started = std::chrono::steady_clock::now();
     auto routing = std::make_shared<const prox::model>(prox::model::load(sources));
+    if (reload) refuse_cut_short(*routing);
     spdlog::info("proximity data: {} prefixes, {} ASes in the graph, from {} in {} ms", routing->prefixes().size(),
                  routing->graph().as_count(), sources.front(),
                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count());
@@ -183,7 +198,7 @@ int serve(const server_options& options) {
         reload_signal.async_wait([&](boost::system::error_code error, int) {
             if (error) return;
             try {
-                auto reloaded = load_routing(options);
+                auto reloaded = load_routing(options, true);
                 service.set_snapshot(snapshot_bytes(*reloaded, options));
                 service.set_routing(std::move(reloaded));
                 spdlog::info("proximity data reloaded");
@@ -209,8 +224,11 @@ int main(int argc, char** argv) {
     const parsed_command command = parse_command_line(argc, argv);
     if (command.what == parsed_command::action::exit) return command.exit_status;
     try {
+        // Checked here, named by their options, before anything starts (exit status 2).
+        if (!command.options.token_secret_file.empty()) read_secret(command.options.token_secret_file, "--token-secret-file");
+        if (!command.options.admin_secret_file.empty()) read_secret(command.options.admin_secret_file, "--admin-secret-file");
         if (command.what == parsed_command::action::mint_token) {
-            const access_tokens tokens(read_secret(command.options.token_secret_file));
+            const access_tokens tokens(read_secret(command.options.token_secret_file, "--token-secret-file"));
             std::cout << tokens.issue(command.token_subject, wall_clock_ms() / 1000 + command.token_ttl_s) << "\n";
             return 0;
         }
@@ -219,6 +237,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const core::listen_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const core::input_file_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const core::output_error& error) {

@@ -2,10 +2,12 @@
 
 #include <boost/program_options.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/core/options.hpp"
 
@@ -52,11 +54,16 @@ std::optional<listen_address> parse_listen_address(const std::string& text) {
     return listen_address{*address, parsed->port};
 }
 
-std::string read_secret(const std::string& path) {
+std::string read_secret(const std::string& path, const std::string& what) {
+    core::require_readable_file(path, what);  // no such file, a directory, empty: said as such
     std::ifstream file(path);
     std::string secret;
-    if (!file || !std::getline(file, secret)) throw std::runtime_error(path + ": cannot read the secret");
-    if (secret.size() < 16) throw std::runtime_error(path + ": the secret must be at least 16 bytes");
+    if (!file || !std::getline(file, secret)) throw core::input_file_error(what + " '" + path + "': cannot read the secret");
+    if (secret.empty()) throw core::input_file_error(what + " '" + path + "': its first line (the secret) is empty");
+    if (secret.size() < 16) {
+        throw core::input_file_error(what + " '" + path + "': the secret (its first line) must be at least 16 bytes, not " +
+                                     std::to_string(secret.size()));
+    }
     return secret;
 }
 
@@ -129,7 +136,7 @@ parsed_command parse_command_line(int argc, char** argv) {
             args.erase(args.begin());
         }
         po::variables_map values;
-        const po::parsed_options given = po::command_line_parser(args).options(all).run();
+        const po::parsed_options given = po::command_line_parser(args).options(all).style(core::command_line_style).run();
         core::refuse_extra_arguments(po::collect_unrecognized(given.options, po::include_positional),
                                      parsed.what == parsed_command::action::mint_token ? "token" : "nearcast-tracker");
         po::store(given, values);
@@ -178,6 +185,11 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (parsed.what == parsed_command::action::mint_token && parsed.token_ttl_s == 0) {
             throw usage_error("--ttl must be at least 1 second");
         }
+        // A larger one would overflow the expiry time into the past.
+        if (parsed.what == parsed_command::action::mint_token && parsed.token_ttl_s > max_token_ttl_s) {
+            throw usage_error("--ttl must be at most " + std::to_string(max_token_ttl_s) + " seconds (10 years), not " +
+                              std::to_string(parsed.token_ttl_s));
+        }
         if (config.selection.distance.subnet_v4 > 32 || config.selection.distance.subnet_v6 > 128) {
             throw usage_error("--subnet-v4 must be 0 to 32 and --subnet-v6 0 to 128");
         }
@@ -185,6 +197,13 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (parsed.what == parsed_command::action::mint_token &&
             (out.token_secret_file.empty() || parsed.token_subject.empty())) {
             throw usage_error("token needs --token-secret-file and --subject");
+        }
+        if (parsed.what == parsed_command::action::mint_token) {
+            const std::string& subject = parsed.token_subject;
+            const bool valid = subject.size() <= 64 && std::all_of(subject.begin(), subject.end(), [](char c) {
+                return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+            });
+            if (!valid) throw usage_error("--subject: '" + subject + "' must be 1 to 64 of A-Z, a-z, 0-9, '-' and '_'");
         }
     } catch (const std::exception& error) {
         parsed.what = parsed_command::action::exit;

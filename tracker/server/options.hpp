@@ -49,7 +49,12 @@ struct parsed_command {
 parsed_command parse_command_line(int argc, char** argv);
 
 std::optional<listen_address> parse_listen_address(const std::string& text);
-// The first line of a secret file, at least 16 bytes; throws std::runtime_error naming the file.
-std::string read_secret(const std::string& path);
+// The first line of a secret file, at least 16 bytes; throws core::input_file_error naming
+// `what` (the option, e.g. "--admin-secret-file") and the file, and saying what is wrong: no
+// such file, a directory, empty, or too short.
+std::string read_secret(const std::string& path, const std::string& what = "secret file");
+
+// The longest --ttl a minted token may have: 10 years.
+inline constexpr std::uint64_t max_token_ttl_s = 10ull * 366 * 86400;
 
 }  // namespace nearcast::tracker::server

@@ -33,6 +33,9 @@ struct load_report {
     std::uint64_t skipped = 0;                       // records skipped, all kinds
     std::map<std::string, std::uint64_t> skipped_by_kind;  // e.g. "MRT type 16 subtype 4" -> 12
     std::vector<std::string> warnings;               // e.g. a truncated last record, with offset
+    // The input was cut short (compressed data without its end, or a last MRT record cut off):
+    // the records before the cut were read, and one of `warnings` says where the cut is.
+    bool cut_short = false;
 };
 
 struct routing_data {
