@@ -62,7 +62,7 @@ int main(int argc, char** argv) {
 
     po::variables_map args;
     try {
-        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).run(), args);
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positional).style(nearcast::core::command_line_style).run(), args);
         if (common.answered(args, usage, shown)) return 0;
         po::notify(args);
         common.apply_log_level(args);

@@ -16,6 +16,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "commands.hpp"
 #include "control_api.hpp"
@@ -393,7 +394,13 @@ private:
                               {"supernode", agent_ ? agent_->status() : json(nullptr)},
                               {"cache_bytes", cache_bytes()}, {"quota", options_.quota_bytes}}.dump()};
         }
-        if (method != "POST") return {405, R"({"error":"use GET /status or POST"})"};
+        static const std::set<std::string> posts{"/fetch", "/limits", "/pause", "/resume", "/remove", "/stream"};
+        if (path != "/status" && !posts.count(path)) {
+            return {404, json{{"error", "no " + path + " here: GET /status; POST /fetch, /pause, /resume, /remove, /limits, /stream"}}.dump()};
+        }
+        if (method != (path == "/status" ? "GET" : "POST")) {
+            return {405, json{{"error", "use " + std::string(path == "/status" ? "GET " : "POST ") + path}}.dump()};
+        }
         if (path == "/fetch") {
             auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
             const auto [id, added] = add_item(std::move(params));

@@ -156,7 +156,7 @@ parsed_command parse_command_line(int argc, char** argv) {
 
     try {
         po::variables_map values;
-        po::store(po::command_line_parser(argc, argv).options(all).positional(positions).run(), values);
+        po::store(po::command_line_parser(argc, argv).options(all).positional(positions).style(core::command_line_style).run(), values);
         if (argc < 2) {
             common.print_help(usage, visible);
             parsed.exit_status = 2;

@@ -119,7 +119,7 @@ command_line parse_command(const std::vector<std::string>& args, const po::optio
     positional.add("arguments", -1);
     command_line parsed;
     try {
-        po::store(po::command_line_parser(args).options(all).positional(positional).run(), parsed.values);
+        po::store(po::command_line_parser(args).options(all).positional(positional).style(nearcast::core::command_line_style).run(), parsed.values);
         if (common.answered(parsed.values, usage, shown)) std::exit(exit_ok);
         po::notify(parsed.values);
     } catch (const po::error& error) {

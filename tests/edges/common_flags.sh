@@ -170,6 +170,12 @@ check "peer --listen-bittorrent/--listen-control localhost:0: on 127.0.0.1" eval
 check "a name that is not localhost is refused, naming the flag" eval 'runs 2 "$tracker" --listen-http example.com:80 &&
   says "--listen-http: .example.com:80. is not ADDRESS:PORT \(localhost:PORT" err'
 
+# A long option is spelt whole, as in config files: no guessing at a prefix.
+check "tracker --inter is not taken for --interval" eval 'runs 2 "$tracker" --inter 5 && says "unrecognised option .--inter." err'
+check "seeder --data is not taken for --data-dir" eval 'runs 2 "$seeder" list --data "$work/data" && says "unrecognised option .--data." err'
+check "peer, sim and prox refuse a prefix too" eval 'runs 2 "$peer" fetch x --stall 5 && runs 2 "$sim" --thr 1 &&
+  runs 2 "$prox" lookup --dat "$routing" 127.10.0.5'
+
 echo "$cases cases, $failures failed"
 [ "$failures" = 0 ] || fail "$failures of $cases checks of the common flags failed"
 echo "PASS"

@@ -242,6 +242,10 @@ daemon)
   control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
   answer=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/stream?id=$second_id&file=first")
   echo "$answer" | grep -q "file=first: give a file's number" || fail "a word for a file number was not refused by name: $answer"
+  answer=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $token" "$url/bogus")
+  echo "$answer" | grep -q 'no /bogus here.* 404$' || fail "an unknown path did not get a 404 naming it: $answer"
+  answer=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $token" "$url/status")
+  echo "$answer" | grep -q 'use GET /status.* 405$' || fail "POST /status did not get a 405 saying GET: $answer"
 
   # stream goes through the daemon too.
   "$peer_binary" stream "$second" --cache "$cache" --no-progress > "$work/stream.url" 2> "$work/stream-client.log" &

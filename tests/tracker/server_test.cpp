@@ -173,6 +173,14 @@ TEST_CASE("origins register over HTTP with the admin secret and back up a lonely
     CHECK_THAT(post(""), Catch::StartsWith("HTTP/1.1 401"));
     CHECK_THAT(post("Authorization: Bearer wrong secret for the test\r\n"), Catch::StartsWith("HTTP/1.1 401"));
     CHECK_THAT(post("Authorization: Bearer an admin secret for the test\r\n"), Catch::StartsWith("HTTP/1.1 200"));
+    // Past 16 MB a registration is too large even with the secret (413 from the head), and
+    // without it, it gets its 401 rather than a size error.
+    const auto announced = [&](const std::string& authorization) {
+        return http_exchange(tracker.http_port, "POST /origins HTTP/1.1\r\nHost: x\r\n" + authorization +
+                                                    "Content-Length: 16777217\r\nConnection: close\r\n\r\n");
+    };
+    CHECK_THAT(announced("Authorization: Bearer an admin secret for the test\r\n"), Catch::StartsWith("HTTP/1.1 413"));
+    CHECK_THAT(announced(""), Catch::StartsWith("HTTP/1.1 401"));
     const std::string answer = body_of(http_get(tracker.http_port, announce_target(hash_of(0xcc), 3, 7000, false)));
     CHECK_THAT(answer, Catch::Contains(std::string("5:peers12:\x7f\x28\x00\x01\x1a\xe1", 16)) ||
                            Catch::Contains(std::string("5:peers12:\x7f\x32\x00\x01\x1a\xe1", 16)));

@@ -40,8 +40,10 @@ core::http_handlers handlers_for(tracker_service& service) {
         std::uint64_t declared = 0;
         const bool known = !length.empty() &&
                            std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc();
-        if (known && declared > admission.body_limit && head.method == "POST" && head.path() == "/origins") {
+        if (known && declared > admission.body_limit && admission.body_limit < tracker_service::registration_body_limit &&
+            head.method == "POST" && head.path() == "/origins") {
             // A large registration without the admin secret: its 401 or 403, not a size error.
+            // With the secret, past 16 MB, it is the 413 of any body too large.
             admission.refusal = answer_of(service.handle_http(head.method, head.target, head.authorization, {},
                                                               endpoint_of(head.remote.address(), head.remote.port()),
                                                               wall_clock_ms()));

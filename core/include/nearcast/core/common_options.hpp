@@ -18,6 +18,12 @@ namespace nearcast::core {
 
 namespace po = boost::program_options;
 
+// How every tool reads its command line: Boost's default, except that a long option must be
+// spelt whole (`--inter` is not taken for `--interval`, nor `--data` for `--data-dir`), as in
+// config files.
+inline constexpr int command_line_style =
+    po::command_line_style::default_style & ~po::command_line_style::allow_guessing;
+
 // The project's version, from CMake's project(VERSION ...).
 const char* version();
 
