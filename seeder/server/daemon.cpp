@@ -102,7 +102,11 @@ public:
             bittorrent_endpoint_ = host_port{options_.bittorrent.host, session_.listen_port()}.to_string();
             spdlog::info("listening bittorrent {}", bittorrent_endpoint_);
         }
-        spdlog::info("listening http {}", host_port{options_.http.host, web_.local_endpoint().port()}.to_string());
+        const std::string http_endpoint = host_port{options_.http.host, web_.local_endpoint().port()}.to_string();
+        spdlog::info("listening http {}", http_endpoint);
+        // Torrents published from here (the watch folder) name the port the web seed really has,
+        // not the 0 of --listen-http ADDRESS:0.
+        if (options_.web_seed_is_own) options_.web_seeds = {"http://" + http_endpoint};
         write_port_file();
 
         core::stop_signals stop_signals(io_);

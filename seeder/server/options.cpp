@@ -150,7 +150,10 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.bittorrent = parse_host_port(bittorrent, "--listen-bittorrent");
         out.http = parse_host_port(http, "--listen-http");
         if (out.name.empty()) out.name = default_name();
-        if (out.web_seeds.empty()) out.web_seeds.push_back("http://" + out.http.to_string());
+        if (out.web_seeds.empty()) {
+            out.web_seeds.push_back("http://" + out.http.to_string());
+            out.web_seed_is_own = true;
+        }
         if (out.tracker_admins.empty()) {
             for (const auto& tracker : out.trackers) {
                 if (auto base = admin_base_of(tracker); !base.empty()) out.tracker_admins.push_back(base);

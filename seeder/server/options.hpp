@@ -28,6 +28,7 @@ struct seeder_options {
     std::string port_file;                   // written once listening: "bittorrent|http ADDR:PORT"
     bool dht = false;
     bool bittorrent_enabled = true;          // false: HTTP web seed only, no BitTorrent at all
+    bool web_seed_is_own = false;            // web_seeds is this seeder's own base (no --web-seed given)
     upload_budget_config budget;
     std::uint32_t register_every_s = 60;
     std::string watch_dir;                   // files and folders dropped here are published

@@ -320,6 +320,10 @@ TEST_CASE("serve takes its settings from a config file and publishes what is dro
     CHECK(stats["added"] == 1);
     CHECK_THAT(run(folder, {"list", "--data-dir", data}).out, Catch::Contains("dropped.bin"));
     CHECK_THAT(seeder.log_when("from the watch folder"), Catch::Contains("from the watch folder"));
+    // Its torrent's web seed is the port the seeder listens on, not the 0 it was given.
+    const std::string port = seeder.http_base.substr(seeder.http_base.rfind(':') + 1);
+    CHECK_THAT(run(folder, {"info", "--data-dir", data, "dropped.bin"}).out,
+               Catch::Contains("ws=http%3a%2f%2f127.0.0.1%3a" + port + "%2fitems%2f") && !Catch::Contains("%3a0%2f"));
 
     const auto metrics = nearcast::seeder::server::http_request("GET", seeder.http_base, "/metrics", "", "", 5s);
     CHECK(metrics.status == 200);
