@@ -22,4 +22,20 @@ void require_readable_file(const std::filesystem::path& path, const std::string&
     if (!allow_empty && std::filesystem::file_size(path, error) == 0 && !error) refuse("is empty");
 }
 
+void require_folder(const std::filesystem::path& path, const std::string& what) {
+    const auto refuse = [&](const std::string& problem) {
+        throw input_file_error(what + " '" + path.string() + "': " + problem);
+    };
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error)) return;
+    // The first part of the path that exists and is not a folder is what is in the way.
+    for (auto part = path; !part.empty() && part != part.parent_path(); part = part.parent_path()) {
+        if (std::filesystem::exists(part, error) && !std::filesystem::is_directory(part, error)) {
+            refuse(part == path ? "is a file, not a folder" : part.string() + " is a file, not a folder");
+        }
+    }
+    std::filesystem::create_directories(path, error);
+    if (error) refuse("cannot be made: " + error.message());
+}
+
 }  // namespace nearcast::core

@@ -20,6 +20,7 @@
 
 #include "commands.hpp"
 #include "control_api.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/cache_policy.hpp"
@@ -487,7 +488,7 @@ private:
 }  // namespace
 
 int daemon_command(const peer_options& options) {
-    fs::create_directories(options.cache);
+    core::require_folder(options.cache, "--cache");
     if (const auto running = find_daemon(options.cache)) {
         throw item_error(options.cache.string() + ": a daemon already runs for this cache, at " + running->url);
     }

@@ -2,8 +2,9 @@
 
 #include "commands.hpp"
 #include "http_fetch.hpp"
-#include "nearcast/core/listening.hpp"
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/input_files.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/item_source.hpp"
 #include "nearcast/proximity/errors.hpp"
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const nearcast::proximity::input_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::core::input_file_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const nearcast::core::listen_error& error) {

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "fellows.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
 
 namespace fs = std::filesystem;
@@ -74,7 +75,7 @@ catalogue_item publish_one(catalogue& store, const seeder_options& options, cons
 }
 
 int publish_command(const seeder_options& options) {
-    fs::create_directories(options.data_dir);
+    core::require_folder(options.data_dir, "--data-dir");
     catalogue store(options.catalogue_file());
     const bool progress = ::isatty(STDERR_FILENO);
     int failures = 0;
@@ -141,7 +142,7 @@ int remove_command(const seeder_options& options, const std::vector<std::string>
 namespace nearcast::seeder::server {
 
 int replicate_command(const seeder_options& options, const std::vector<std::string>& hashes) {
-    fs::create_directories(options.content_dir());
+    core::require_folder(options.content_dir(), "--data-dir");
     catalogue store(options.catalogue_file());
     const auto fellows = look_at_fellows(options.fellows, std::chrono::seconds(5));
     for (const auto& fellow : fellows) {

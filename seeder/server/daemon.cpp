@@ -18,6 +18,7 @@
 
 #include "commands.hpp"
 #include "fellows.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/stop_signals.hpp"
 #include "nearcast/seeder/piece_verifier.hpp"
@@ -37,7 +38,10 @@ namespace {
 std::string read_first_line(const std::string& path) {
     std::ifstream file(path);
     std::string line;
-    if (!file || !std::getline(file, line) || line.empty()) throw std::runtime_error(path + ": cannot read the secret");
+    core::require_readable_file(path, "--admin-secret-file");
+    if (!file || !std::getline(file, line) || line.empty()) {
+        throw core::input_file_error("--admin-secret-file '" + path + "': its first line is empty");
+    }
     return line;
 }
 
@@ -542,7 +546,7 @@ private:
 }  // namespace
 
 int serve_command(const seeder_options& options) {
-    fs::create_directories(options.data_dir);
+    core::require_folder(options.data_dir, "--data-dir");
     seeder_daemon daemon(options);
     return daemon.run();
 }

@@ -3,6 +3,7 @@
 #include "commands.hpp"
 #include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/seeder/torrent_maker.hpp"
 #include "options.hpp"
@@ -28,6 +29,9 @@ int main(int argc, char** argv) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const publish_error& error) {
+        spdlog::error("{}", error.what());
+        return 2;
+    } catch (const nearcast::core::input_file_error& error) {
         spdlog::error("{}", error.what());
         return 2;
     } catch (const nearcast::core::listen_error& error) {

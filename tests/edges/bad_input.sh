@@ -169,6 +169,18 @@ expect_refusal "tracker token --subject a.b" "--subject: 'a.b'" \
 expect_refusal "tracker token --ttl 2^64-1" "--ttl must be at most" \
   "$tracker" token --token-secret-file "$work/token.secret" --subject alice --ttl 18446744073709551615
 
+# A file where a folder should be, and the seeder's secret file.
+printf 'not a folder\n' > "$work/plain-file"
+expect_refusal "seeder publish --data-dir FILE" "--data-dir '.*plain-file': is a file, not a folder" \
+  "$seeder" publish --data-dir "$work/plain-file" "$work/plain-file"
+expect_refusal "seeder serve --data-dir under a FILE" "plain-file is a file, not a folder" \
+  "$seeder" serve --data-dir "$work/plain-file/data" --listen-http 127.0.0.1:0 --listen-bittorrent 127.0.0.1:0
+expect_refusal "peer daemon --cache FILE" "--cache '.*plain-file': is a file, not a folder" \
+  "$peer" daemon --cache "$work/plain-file" --listen-control 127.0.0.1:0 --listen-bittorrent 127.0.0.1:0
+expect_refusal "seeder serve --admin-secret-file missing" "--admin-secret-file '.*no-such.secret': no such file" \
+  "$seeder" serve --data-dir "$work/seeder-secret" --admin-secret-file "$work/no-such.secret" \
+  --tracker http://127.0.0.1:9/announce --listen-http 127.0.0.1:0 --listen-bittorrent 127.0.0.1:0
+
 echo "$cases cases, $failures failed"
 [ "$failures" = 0 ] || fail "$failures of $cases bad inputs were not refused as they should be"
 echo "PASS"

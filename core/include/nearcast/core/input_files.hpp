@@ -18,4 +18,8 @@ struct input_file_error : std::runtime_error {
 // at least one byte.
 void require_readable_file(const std::filesystem::path& path, const std::string& what, bool allow_empty = false);
 
+// Makes the folder `path` (and its parents) unless it exists, or throws input_file_error
+// "<what> '<path>': <problem>": a file where a folder should be, no permission, a full disk.
+void require_folder(const std::filesystem::path& path, const std::string& what);
+
 }  // namespace nearcast::core
