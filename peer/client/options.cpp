@@ -111,7 +111,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("download-limit-kb", po::value(&download_kb)->default_value(0), "download limit in kB/s, 0 = none");
     po::options_description locality("Locality");
     locality.add_options()
-        ("data,d", po::value(&out.data), "proximity snapshot (or routing files) to rank peers with, or a tracker's http(s)://HOST/proximity.ncprox (default: $NEARCAST_PROX_DATA or the embedded snapshot)")
+        ("data,d", po::value(&out.data), "proximity snapshot (or routing files) to rank peers with, or a tracker's http(s)://HOST/proximity.ncprox (default: $NEARCAST_PROX_DATA or the default snapshot installed with the tools)")
         ("near", po::value(&near)->default_value(near), "what counts as near: same-subnet, same-prefix, same-as, adjacent-as")
         ("max-far", po::value(&out.locality_rules.max_far_connections)->default_value(out.locality_rules.max_far_connections), "far connections kept while near peers are connected")
         ("far-upload-limit-kb", po::value(&far_upload_kb)->default_value(far_upload_kb), "upload to all far peers together, kB/s, 0 = none")

@@ -83,7 +83,7 @@ proximity::model load_routing(const std::string& data) {
                 break;
             }
         }
-        if (source.empty()) throw std::runtime_error("no proximity data: give --data (the embedded snapshot is not installed)");
+        if (source.empty()) throw std::runtime_error("no proximity data: give --data (the default snapshot is not installed)");
     }
     if (source.starts_with("http://") || source.starts_with("https://")) {
         const std::string bytes = http_get(source, std::chrono::seconds(30), 512ull * 1024 * 1024);

@@ -42,7 +42,7 @@ Commands:
 Routing sources are MRT RIB dumps (TABLE_DUMP_V2), CAIDA pfx2as and pyasn IPASN text, MaxMind
 DB files (GeoLite2-ASN layout), plain, gzip or bzip2; or one compiled snapshot. Sources are
 layered in the order given: a later source only answers for addresses no earlier one covers.
-Without --data, the routing data is $NEARCAST_PROX_DATA or the embedded default snapshot.
+Without --data, the routing data is $NEARCAST_PROX_DATA or the default snapshot installed with the tools.
 
 Run 'nearcast-prox COMMAND --help' for a command's options; every command takes the common
 -d/--data, -v/--verbose, -q/--quiet, --log-level and --version. Exit status: 0 success,
@@ -64,7 +64,7 @@ std::vector<std::string> default_data() {
     for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
         if (std::filesystem::exists(candidate)) return {candidate};
     }
-    throw usage_error("no routing data: give --data SOURCE (no embedded default snapshot was found at " +
+    throw usage_error("no routing data: give --data SOURCE (no default snapshot was found at " +
                       std::string(NEARCAST_DEFAULT_SNAPSHOT) + ")");
 }
 

@@ -34,7 +34,7 @@ std::vector<std::string> data_sources(const server_options& options) {
     for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
         if (std::filesystem::exists(candidate)) return {candidate};
     }
-    throw core::input_file_error("no proximity data: give --data SOURCE (no embedded default snapshot at " +
+    throw core::input_file_error("no proximity data: give --data SOURCE (no default snapshot at " +
                                  std::string(NEARCAST_DEFAULT_SNAPSHOT) + " nor at " + NEARCAST_INSTALLED_SNAPSHOT + ")");
 }
 

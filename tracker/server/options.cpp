@@ -81,7 +81,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("listen-http", po::value(&http)->composing(), "HTTP address:port, repeatable; [::1]:port for IPv6 (default 127.0.0.1:6969)")
         ("listen-udp", po::value(&udp)->composing(), "UDP address:port, repeatable (default 127.0.0.1:6969)")
         ("port-file", po::value(&out.port_file), "write 'http|udp ADDR:PORT' lines here once listening (port 0 picks one)")
-        ("data,d", po::value(&out.data)->composing(), "proximity routing data, repeatable (default: the embedded snapshot)");
+        ("data,d", po::value(&out.data)->composing(), "proximity routing data, repeatable (default: the default snapshot installed with the tools)");
     po::options_description swarm_options("Swarms and answers");
     swarm_options.add_options()
         ("interval", po::value(&config.interval)->default_value(config.interval), "announce interval, seconds")
