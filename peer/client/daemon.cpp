@@ -117,6 +117,29 @@ public:
     }
 
 private:
+    // Each item's files live in a folder of its own, named by its id (the info hash): two items
+    // of the same name never share, or overwrite, a file.
+    fs::path item_folder(const std::string& id) const { return options_.output / id; }
+
+    // Caches written before items had folders of their own kept NAME in content/: it moves into
+    // its item's folder, so that nothing is fetched again.
+    void move_into_item_folder(const std::string& id, const lt::add_torrent_params& params) const {
+        if (!params.ti) return;
+        std::error_code error;
+        const fs::path old_place = options_.output / params.ti->name();
+        if (fs::exists(item_folder(id), error) || !fs::exists(old_place, error)) return;
+        fs::create_directories(item_folder(id), error);
+        fs::rename(old_place, item_folder(id) / params.ti->name(), error);
+        if (error) spdlog::warn("cache: cannot move {} into {}: {}", old_place.string(), item_folder(id).string(), error.message());
+    }
+
+    // An item's folder once libtorrent has deleted its files (which it does in the background):
+    // removed when empty, on the next start otherwise.
+    void remove_item_folder(const std::string& id) const {
+        std::error_code ignored;
+        fs::remove(item_folder(id), ignored);
+    }
+
     static peer_options with_content_folder(peer_options options) {
         options.output = options.cache / "content";
         fs::create_directories(options.output);
@@ -149,16 +172,23 @@ private:
             const std::string id = file_entry.path().stem().string();
             try {
                 auto params = params_from_torrent_file(file_entry.path().string());
+                move_into_item_folder(id, params);
                 const json saved = index.value("/items"_json_pointer, json::object()).value(id, json::object());
                 cache_entry entry;
                 entry.last_used_s = saved.value("last_used", unix_now());
                 entry.paused = saved.value("paused", false);
-                entry.handle = session_.add(std::move(params), options_.output);
+                entry.handle = session_.add(std::move(params), item_folder(id));
                 if (entry.paused) entry.handle.pause();
                 entries_[id] = std::move(entry);
             } catch (const std::exception& error) {
                 spdlog::warn("{}: not resumed: {}", file_entry.path().string(), error.what());
             }
+        }
+        // Folders of removed items whose files libtorrent deleted after we last looked.
+        std::error_code error;
+        for (const auto& folder : fs::directory_iterator(options_.output, error)) {
+            const std::string id = folder.path().filename().string();
+            if (!entries_.count(id) && folder.is_directory(error) && fs::is_empty(folder.path(), error)) remove_item_folder(id);
         }
     }
 
@@ -200,6 +230,7 @@ private:
             session_.remove(found->second.handle, true);
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
+            remove_item_folder(id);
             entries_.erase(found);
         }
     }
@@ -353,7 +384,7 @@ private:
         }
         cache_entry entry;
         entry.last_used_s = unix_now();
-        entry.handle = session_.add(std::move(params), options_.output);
+        entry.handle = session_.add(std::move(params), item_folder(id));
         entries_[id] = std::move(entry);
         save_index();
         return {id, true};
@@ -376,7 +407,7 @@ private:
         return {{"id", id}, {"name", status.name}, {"state", phase}, {"complete", state.complete},
                 {"bytes_done", status.total_wanted_done}, {"bytes_wanted", status.total_wanted},
                 {"rate", status.download_payload_rate}, {"peers", status.num_peers}, {"error", state.error},
-                {"last_used", entry.last_used_s}, {"path", (options_.output / status.name).string()},
+                {"last_used", entry.last_used_s}, {"path", (item_folder(id) / status.name).string()},
                 {"stream", entry.stream ? entry.stream->url() : ""}};
     }
 
@@ -436,6 +467,7 @@ private:
             session_.remove(entry.handle, true);
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
+            remove_item_folder(id);
             entries_.erase(id);
             save_index();
             return {200, json{{"removed", id}}.dump()};
@@ -450,7 +482,7 @@ private:
                     return {400, json{{"error", "file=" + file_text + ": give a file's number, from 0, or -1 for the largest"}}.dump()};
                 }
                 entry.stream = std::make_unique<stream_server>(io_, parse_endpoint(options_.listen_http, "--listen-http"),
-                                                               choose_file(entry.handle, options_.output, file), options_.window);
+                                                               choose_file(entry.handle, item_folder(*query_value(query, "id")), file), options_.window);
                 entry.stream->start();
             }
             return {200, json{{"url", entry.stream->url()}, {"ready", entry.stream->head_ready()}}.dump()};

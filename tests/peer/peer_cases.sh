@@ -210,16 +210,18 @@ daemon)
   # fetch goes through the daemon: the file lands in its cache.
   "$peer_binary" fetch "$first" --cache "$cache" --no-progress > "$work/fetch-first.log" 2>&1 || { cat "$work/fetch-first.log"; show_logs; fail "fetch through the daemon failed"; }
   grep -q "a daemon runs" "$work/fetch-first.log" || fail "fetch did not use the running daemon"
-  [ "$(sha256_of "$cache/content/first.bin")" = "$(sha256_of "$work/content/first.bin")" ] || fail "first.bin in the cache is wrong"
+  first_id=$(control GET /status | grep -Eo '"id":"[0-9a-f]{40}"' | head -n 1 | cut -d'"' -f4)
+  [ "$(sha256_of "$cache/content/$first_id/first.bin")" = "$(sha256_of "$work/content/first.bin")" ] || fail "first.bin in the cache is wrong"
   echo "fetch through the daemon: first.bin in the cache, SHA-256 right"
 
   # The second item needs room: first.bin, complete and unused, is evicted.
   sleep 1
   "$peer_binary" fetch "$second" --cache "$cache" --no-progress > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
-  [ "$(sha256_of "$cache/content/second.bin")" = "$(sha256_of "$work/content/second.bin")" ] || fail "second.bin in the cache is wrong"
+  second_in_cache=$(ls "$cache"/content/*/second.bin)
+  [ "$(sha256_of "$second_in_cache")" = "$(sha256_of "$work/content/second.bin")" ] || fail "second.bin in the cache is wrong"
   status=$(control GET /status)
   echo "$status" | grep -q '"name":"first.bin"' && fail "first.bin was not evicted under the quota: $status"
-  [ ! -e "$cache/content/first.bin" ] || fail "first.bin's file is still in the cache"
+  [ ! -e "$cache/content/$first_id/first.bin" ] || fail "first.bin's file is still in the cache"
   echo "quota: first.bin evicted for second.bin"
 
   # The upload switch and limits.
@@ -277,6 +279,19 @@ daemon)
     echo "$limits" | grep -q "$kept" || fail "the restarted daemon lost a limit set through the API ($kept): $limits"
   done
   grep -q "limits set through the control API in an earlier run" "$work/daemon.log" || fail "the restart does not say it kept the limits"
+  # Two items of the same name: each in a folder of its own, neither overwrites the other.
+  mkdir -p "$work/other"
+  random_file "$work/other/second.bin" 2000000
+  same_name=$(publish "$work/other/second.bin")
+  "$peer_binary" fetch "$same_name" --cache "$cache" --no-progress > "$work/fetch-same.log" 2>&1 ||
+    { cat "$work/fetch-same.log"; show_logs; fail "fetching another item named second.bin failed"; }
+  copies=$(ls "$cache"/content/*/second.bin | wc -l)
+  [ "$copies" = 2 ] || fail "two items named second.bin left $copies files in the cache"
+  want_both="$(sha256_of "$work/content/second.bin") $(sha256_of "$work/other/second.bin")"
+  have_both=""
+  for copy in "$cache"/content/*/second.bin; do have_both="$have_both $(sha256_of "$copy")"; done
+  for want in $want_both; do echo "$have_both" | grep -q "$want" || fail "an item named second.bin was overwritten: $have_both"; done
+  echo "two items named second.bin: each whole in its own folder"
   # The switch turned off through the API stays off across a restart.
   control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
   kill -TERM "$(cat "$work/daemon2.pid")"
