@@ -50,6 +50,24 @@ nlohmann::json item_status_from(const daemon_address& daemon, const std::string&
 }
 
 int fetch_through_daemon(const peer_options& options, const daemon_address& daemon) {
+    // The daemon fetches into its cache with its own settings: say what of this command line
+    // it does not use, rather than drop it in silence.
+    const peer_options defaults;
+    std::vector<std::string> unused;
+    if (options.output != defaults.output) unused.push_back("-o");
+    if (!options.report_file.empty()) unused.push_back("--report");
+    if (options.seed_for_s != defaults.seed_for_s) unused.push_back("--seed-for");
+    if (options.stall_timeout_s != defaults.stall_timeout_s) unused.push_back("--stall-timeout");
+    if (options.locality != defaults.locality) unused.push_back("--no-locality");
+    if (options.upload_limit != defaults.upload_limit || options.download_limit != defaults.download_limit) {
+        unused.push_back("--upload-limit-kb/--download-limit-kb (set them with the daemon's /limits)");
+    }
+    if (!unused.empty()) {
+        std::string list;
+        for (const auto& flag : unused) list += (list.empty() ? "" : ", ") + flag;
+        spdlog::warn("a daemon runs for this cache and fetches into it with its own settings: {} not used here "
+                     "(--no-daemon fetches alone)", list);
+    }
     const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
     const std::string id = added.at("id");
     spdlog::info("a daemon runs ({}): it fetches {} into its cache", daemon.url, id);

@@ -216,7 +216,9 @@ daemon)
 
   # The second item needs room: first.bin, complete and unused, is evicted.
   sleep 1
-  "$peer_binary" fetch "$second" --cache "$cache" --no-progress > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
+  "$peer_binary" fetch "$second" --cache "$cache" --no-progress --report "$work/unused.json" > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
+  grep -q -- "with its own settings: --report not used here" "$work/fetch-second.log" ||
+    fail "a fetch through the daemon did not say it does not use --report"
   second_in_cache=$(ls "$cache"/content/*/second.bin)
   [ "$(sha256_of "$second_in_cache")" = "$(sha256_of "$work/content/second.bin")" ] || fail "second.bin in the cache is wrong"
   status=$(control GET /status)
