@@ -310,6 +310,8 @@ private:
 
     // An answer after which the connection closes: the rest of the request is never read.
     void refuse(http_answer answer) {
+        spdlog::debug("{}: refused a request from {} with {}: {}", server_->options.what, endpoint_text(remote_), answer.status,
+                      answer.body.substr(0, answer.body.find('\n')));
         keep_alive_ = false;
         parser_.reset();
         this->answer(std::move(answer));
