@@ -100,7 +100,7 @@ void common_options::print_help(std::string_view usage, const po::options_descri
 }
 
 int common_options::refuse(const std::exception& error, const std::string& command) const {
-    std::cerr << tool_ << ": " << error.what() << " (see " << tool_ << " " << (command.empty() ? "" : command + " ") << "--help)\n";
+    std::cerr << tool_ << ": " << with_config_origin(error.what()) << " (see " << tool_ << " " << (command.empty() ? "" : command + " ") << "--help)\n";
     return 2;
 }
 

@@ -2,6 +2,7 @@
 
 #include <boost/lexical_cast.hpp>
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -40,6 +41,27 @@ void validate_unsigned(boost::any& value, const std::vector<std::string>& tokens
 }
 
 }  // namespace
+
+namespace {
+// Where each option of the config file was set; the tools read their options once, at start.
+std::map<std::string, std::string>& config_origins() {
+    static std::map<std::string, std::string> origins;
+    return origins;
+}
+}  // namespace
+
+std::string config_origin(const std::string& option) {
+    const auto found = config_origins().find(option);
+    return found == config_origins().end() ? std::string() : found->second;
+}
+
+std::string with_config_origin(const std::string& message) {
+    if (!message.starts_with("--")) return message;
+    std::size_t end = 2;
+    while (end < message.size() && (std::isalnum(static_cast<unsigned char>(message[end])) || message[end] == '-')) ++end;
+    const std::string origin = config_origin(message.substr(2, end - 2));
+    return origin.empty() ? message : origin + ": " + message;
+}
 
 void merge_config_file(const std::string& path, const po::options_description& options, po::variables_map& values) {
     try {
@@ -92,6 +114,7 @@ void merge_config_file(const std::string& path, const po::options_description& o
         } catch (const po::error& error) {
             throw usage_error(where + error.what());
         }
+        config_origins()[key] = path + ":" + std::to_string(number);
     }
     if (file.bad()) throw usage_error(path + ": read error");
 }

@@ -155,3 +155,15 @@ TEST_CASE("an input file must be a readable regular file with something in it", 
     CHECK_NOTHROW(require_readable_file(empty, "config file", true));
     std::filesystem::remove(empty);
 }
+
+TEST_CASE("a check made after parsing names the config file's line that set the value, not a flag never typed", "[core]") {
+    const auto config = temporary_file("origin.conf", "# the operator's settings\n\ninterval = 0\n");
+    parsed from_file;
+    parse(from_file, {"--share", "2"}, config);
+    CHECK(config_origin("interval") == config + ":3");
+    CHECK(config_origin("share").empty());  // from the command line
+    CHECK(with_config_origin("--interval must be at least 1 second") == config + ":3: --interval must be at least 1 second");
+    CHECK(with_config_origin("--share must be 0 to 1") == "--share must be 0 to 1");
+    CHECK(with_config_origin("no flag here") == "no flag here");
+    std::filesystem::remove(config);
+}

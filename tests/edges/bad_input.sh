@@ -169,6 +169,13 @@ expect_refusal "tracker token --subject a.b" "--subject: 'a.b'" \
 expect_refusal "tracker token --ttl 2^64-1" "--ttl must be at most" \
   "$tracker" token --token-secret-file "$work/token.secret" --subject alice --ttl 18446744073709551615
 
+# A value out of range in a config file: the check after parsing names the file and line.
+printf '# settings\nfar-share = 1.5\n' > "$work/range.conf"
+expect_refusal "tracker far-share = 1.5 in a config file" "range.conf:2: --far-share must be 0 to 1" "$tracker" -c "$work/range.conf"
+printf 'stall-timeout = 0\n' > "$work/peer-range.conf"
+expect_refusal "peer stall-timeout = 0 in a config file" "peer-range.conf:1: --stall-timeout must be at least" \
+  "$peer" fetch "$torrent" -c "$work/peer-range.conf" --no-daemon -o "$work/get"
+
 # A file where a folder should be, and the seeder's secret file.
 printf 'not a folder\n' > "$work/plain-file"
 expect_refusal "seeder publish --data-dir FILE" "--data-dir '.*plain-file': is a file, not a folder" \

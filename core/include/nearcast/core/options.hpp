@@ -28,6 +28,14 @@ struct usage_error : std::runtime_error {
 // file are usage_errors that name the file (and the line).
 void merge_config_file(const std::string& path, const po::options_description& options, po::variables_map& values);
 
+// "FILE:LINE" where the last merge_config_file took `option` (its long name) from, or "" when
+// the value came from elsewhere: so that a check made later ("--interval must be at least 1")
+// can name the line of the config file that set it.
+std::string config_origin(const std::string& option);
+// `message`, prefixed with "FILE:LINE: " when it begins with a flag ("--interval ...") that the
+// config file set.
+std::string with_config_origin(const std::string& message);
+
 // The spdlog level of "trace", "debug", "info", "warn", "error", "critical" or "off"; anything
 // else is a usage_error naming `flag`.
 spdlog::level::level_enum parse_log_level(const std::string& text, const std::string& flag = "--log-level");
