@@ -96,6 +96,10 @@ void merge_config_file(const std::string& path, const po::options_description& o
         const po::option_description* option = options.find_nothrow(name, false);
         if (!option) throw usage_error(where + "unknown option '" + name + "'");
         const std::string key = option->long_name();
+        // These steer the reading of the command line itself: in a file they would be ignored.
+        if (key == "config" || key == "help" || key == "version") {
+            throw usage_error(where + "'" + name + "' belongs on the command line, not in a config file");
+        }
         const bool repeatable = option->semantic()->is_composing() || option->semantic()->max_tokens() > 1;
         if (!repeatable) {
             const auto [earlier, fresh] = first_line.emplace(key, number);

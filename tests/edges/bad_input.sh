@@ -176,6 +176,11 @@ printf 'stall-timeout = 0\n' > "$work/peer-range.conf"
 expect_refusal "peer stall-timeout = 0 in a config file" "peer-range.conf:1: --stall-timeout must be at least" \
   "$peer" fetch "$torrent" -c "$work/peer-range.conf" --no-daemon -o "$work/get"
 
+printf 'config = other.conf\n' > "$work/meta.conf"
+expect_refusal "config = FILE inside a config file" "meta.conf:1: 'config' belongs on the command line" "$tracker" -c "$work/meta.conf"
+expect_refusal "tracker --numwant-default over --numwant-max" "--numwant-default 500 is more than --numwant-max 200" \
+  "$tracker" --numwant-default 500 --numwant-max 200
+
 # A file where a folder should be, and the seeder's secret file.
 printf 'not a folder\n' > "$work/plain-file"
 expect_refusal "seeder publish --data-dir FILE" "--data-dir '.*plain-file': is a file, not a folder" \

@@ -177,6 +177,10 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (config.min_interval > config.interval) throw usage_error("--min-interval must not exceed --interval");
         if (config.max_numwant == 0) throw usage_error("--numwant-max must be at least 1");
         if (config.default_numwant == 0) throw usage_error("--numwant-default must be at least 1");
+        if (config.default_numwant > config.max_numwant) {
+            throw usage_error("--numwant-default " + std::to_string(config.default_numwant) + " is more than --numwant-max " +
+                              std::to_string(config.max_numwant) + ": an answer never holds more than the most");
+        }
         if (out.max_connections == 0) throw usage_error("--max-connections must be at least 1");
         if (out.expire_every_s == 0) throw usage_error("--expire-every must be at least 1 second");
         if (config.selection.scan_limit == 0) throw usage_error("--scan-limit must be at least 1");
