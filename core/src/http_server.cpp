@@ -245,7 +245,8 @@ private:
     void on_head(beast::error_code error) {
         if (read_failed(error)) return;
         auto& message = parser_->get();
-        const http_request head = request_of(message);
+        http_request head = request_of(message);
+        if (const auto declared = parser_->content_length()) head.content_length = *declared;
         version_ = head.version;
         keep_alive_ = head.keep_alive;
         head_only_ = message.method() == http::verb::head;
@@ -264,8 +265,7 @@ private:
             }
         }
         if (admission.refusal) return refuse(std::move(*admission.refusal));
-        const auto declared = parser_->content_length();
-        if (declared && *declared > admission.body_limit) {
+        if (head.content_length && *head.content_length > admission.body_limit) {
             return refuse({413, "text/plain",
                            "request body too large: at most " + std::to_string(admission.body_limit) + " bytes here\n", {}});
         }

@@ -462,14 +462,14 @@ core::http_handlers web_handlers(std::shared_ptr<const web_routes> routes) {
 
 }  // namespace
 
-web_server::web_server(asio::io_context& io, const tcp::endpoint& where, web_routes routes)
-    : server_((
-          // sendfile to a client that has hung up raises SIGPIPE, which would end the process;
-          // unlike send() it has no MSG_NOSIGNAL, so the signal is ignored process-wide, as
-          // servers do. EPIPE still reaches us and ends the answer.
-          std::signal(SIGPIPE, SIG_IGN),
-          std::make_unique<core::http_server>(io, where, web_options(),
-                                              web_handlers(std::make_shared<const web_routes>(std::move(routes)))))) {}
+web_server::web_server(asio::io_context& io, const tcp::endpoint& where, web_routes routes) {
+    // sendfile to a client that has hung up raises SIGPIPE, which would end the process; unlike
+    // send() it has no MSG_NOSIGNAL, so the signal is ignored process-wide, as servers do. EPIPE
+    // still reaches us and ends the answer.
+    std::signal(SIGPIPE, SIG_IGN);
+    server_ = std::make_unique<core::http_server>(io, where, web_options(),
+                                                  web_handlers(std::make_shared<const web_routes>(std::move(routes))));
+}
 
 web_server::~web_server() { stop(); }
 

@@ -1,14 +1,10 @@
 #include "http_server.hpp"
 
-#include <boost/beast/http/field.hpp>
-
-#include <charconv>
 #include <chrono>
 
 namespace nearcast::tracker::server {
 
 namespace asio = boost::asio;
-namespace http = boost::beast::http;
 
 std::uint64_t wall_clock_ms() {
     return static_cast<std::uint64_t>(
@@ -36,11 +32,8 @@ core::http_handlers handlers_for(tracker_service& service) {
     // carries the admin secret, 8 KiB for anything else.
     handlers.admit = [&service](const core::http_request& head) {
         core::http_admission admission{service.body_limit(head.method, head.target, head.authorization), std::nullopt};
-        const std::string_view length = head.field(http::field::content_length);
-        std::uint64_t declared = 0;
-        const bool known = !length.empty() &&
-                           std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc();
-        if (known && declared > admission.body_limit && admission.body_limit < tracker_service::registration_body_limit &&
+        if (head.content_length && *head.content_length > admission.body_limit &&
+            admission.body_limit < tracker_service::registration_body_limit &&
             head.method == "POST" && head.path() == "/origins") {
             // A large registration without the admin secret: its 401 or 403, not a size error.
             // With the secret, past 16 MB, it is the 413 of any body too large.

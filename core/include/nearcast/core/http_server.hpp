@@ -47,6 +47,8 @@ struct http_request {
     std::string_view target;         // path and query, as sent
     std::string_view authorization;  // empty when absent
     std::string_view body;
+    // The Content-Length the head declares, when it declares one (admit() sees it before the body).
+    std::optional<std::uint64_t> content_length;
     // Every header field, when the general parser read the request; null for a simple GET read
     // on the fast path, of which only the fields above are known.
     const boost::beast::http::fields* fields = nullptr;
