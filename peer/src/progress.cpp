@@ -28,6 +28,34 @@ std::string human_duration(double seconds) {
     return text;
 }
 
+void moving_rate::sample(std::int64_t total_bytes, double now_s) {
+    if (!started_ || total_bytes < last_bytes_ || now_s < last_s_) {
+        if (started_) rate_ = 0;
+        started_ = true;
+        first_s_ = now_s;
+        last_bytes_ = total_bytes;
+        last_s_ = now_s;
+        return;
+    }
+    const double elapsed = now_s - last_s_;
+    if (elapsed <= 0) return;
+    const double instant = static_cast<double>(total_bytes - last_bytes_) / elapsed;
+    // The weight of the new sample grows with the time it covers: samples taken at any pace
+    // give the same average. In the first seconds it is the plain average since the start, so
+    // a new download's rate is right at once rather than rising from 0 for a time constant.
+    const double weight = std::max(1 - std::exp(-elapsed / time_constant_s_), elapsed / (now_s - first_s_));
+    rate_ += weight * (instant - rate_);
+    last_bytes_ = total_bytes;
+    last_s_ = now_s;
+}
+
+std::int64_t eta_seconds(std::int64_t remaining, double rate) {
+    if (remaining <= 0) return 0;
+    if (!(rate >= 1)) return -1;  // under a byte a second (or NaN): no honest estimate
+    const double seconds = std::ceil(static_cast<double>(remaining) / rate);
+    return seconds > 1e9 ? -1 : static_cast<std::int64_t>(seconds);
+}
+
 namespace {
 
 double percent_of(const progress_sample& sample) {
