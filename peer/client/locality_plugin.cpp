@@ -105,6 +105,24 @@ bool locality_state::origin_waits(const lt::torrent_handle& torrent) const {
     return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
 }
 
+std::shared_ptr<item_source_counters> locality_state::item_counters(const lt::torrent_handle& torrent) {
+    std::lock_guard lock(mutex_);
+    auto& item = items_[torrent];
+    if (!item) item = std::make_shared<item_source_counters>();
+    return item;
+}
+
+bytes_by_source locality_state::downloaded_by(const lt::torrent_handle& torrent) const {
+    std::lock_guard lock(mutex_);
+    const auto found = items_.find(torrent);
+    return found == items_.end() ? bytes_by_source{} : found->second->downloaded();
+}
+
+void locality_state::forget_item(const lt::torrent_handle& torrent) {
+    std::lock_guard lock(mutex_);
+    items_.erase(torrent);
+}
+
 bool locality_state::origin_held(const lt::torrent_handle& torrent) const {
     std::lock_guard lock(mutex_);
     return origin_held_.count(torrent) > 0;
@@ -178,8 +196,8 @@ constexpr int largest_summary = 64 * 1024;
 class peer_locality final : public lt::peer_plugin {
 public:
     peer_locality(const lt::peer_connection_handle& connection, std::shared_ptr<locality_state> state, std::uint64_t id,
-                  lt::torrent_handle torrent)
-        : connection_(connection), state_(std::move(state)), id_(id), torrent_(std::move(torrent)) {
+                  lt::torrent_handle torrent, std::shared_ptr<item_source_counters> item)
+        : connection_(connection), state_(std::move(state)), id_(id), torrent_(std::move(torrent)), item_(std::move(item)) {
         address_ = to_proximity(connection.remote().address());
         distance_ = address_ ? state_->distance_to(*address_) : proximity::network_distance{};
         asn_ = address_ ? state_->as_of(*address_) : 0;
@@ -283,9 +301,9 @@ public:
         const auto bytes = static_cast<std::uint64_t>(piece.length);
         state_->count_from_as(asn_, bytes);
         switch (classify(distance_, origin_, state_->options())) {
-            case peer_kind::near: counters.from_near += bytes; break;
-            case peer_kind::far: counters.from_far += bytes; break;
-            case peer_kind::origin: counters.from_origin += bytes; break;
+            case peer_kind::near: counters.from_near += bytes, item_->from_near += bytes; break;
+            case peer_kind::far: counters.from_far += bytes, item_->from_far += bytes; break;
+            case peer_kind::origin: counters.from_origin += bytes, item_->from_origin += bytes; break;
         }
         return false;
     }
@@ -324,13 +342,14 @@ private:
     bool fellow_ = false;
     int remote_message_id_ = 0;
     lt::torrent_handle torrent_;
+    std::shared_ptr<item_source_counters> item_;
     bool unchoke_waiting_ = false;
 };
 
 class torrent_locality final : public lt::torrent_plugin {
 public:
     torrent_locality(std::shared_ptr<locality_state> state, lt::torrent_handle handle)
-        : state_(std::move(state)), handle_(std::move(handle)) {}
+        : state_(std::move(state)), handle_(std::move(handle)), item_(state_->item_counters(handle_)) {}
 
     // Nearest first: a near peer is queued for a connection the moment we learn of it, ahead
     // of libtorrent's own pacing through its peer list (which takes no notice of distance).
@@ -346,7 +365,7 @@ public:
     }
 
     std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& connection) override {
-        auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_, handle_);
+        auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_, handle_, item_);
         peers_.push_back(plugin);
         return plugin;
     }
@@ -394,6 +413,7 @@ public:
 private:
     std::shared_ptr<locality_state> state_;
     lt::torrent_handle handle_;
+    std::shared_ptr<item_source_counters> item_;
     std::vector<std::weak_ptr<peer_locality>> peers_;
     std::uint64_t next_id_ = 0;
     unsigned ticks_ = 0;

@@ -34,6 +34,12 @@ struct locality_counters {
     bytes_by_source uploaded() const { return {to_near.load(), to_far.load(), to_origin.load()}; }
 };
 
+// The same for one item: the payload it received from each kind of source.
+struct item_source_counters {
+    std::atomic<std::uint64_t> from_near{0}, from_far{0}, from_origin{0};
+    bytes_by_source downloaded() const { return {from_near.load(), from_far.load(), from_origin.load()}; }
+};
+
 // What the plugin shares with the client's thread.
 class locality_state {
 public:
@@ -89,6 +95,12 @@ public:
     // the origin in the moment before it knows them).
     bool origin_waits(const lt::torrent_handle& torrent) const;
 
+    // An item's own counters, made when libtorrent adds it; what it received so far (zero for
+    // an item not known); forgotten with the item.
+    std::shared_ptr<item_source_counters> item_counters(const lt::torrent_handle& torrent);
+    bytes_by_source downloaded_by(const lt::torrent_handle& torrent) const;
+    void forget_item(const lt::torrent_handle& torrent);
+
     const locality_options& options() const { return options_; }
     // false: count bytes by source but never close a connection (the control, --no-locality).
     bool enforce() const { return enforce_; }
@@ -114,6 +126,7 @@ private:
     std::set<lt::torrent_handle> origin_held_;
     std::set<lt::torrent_handle> origin_verdicts_;
     std::set<lt::torrent_handle> near_named_;
+    std::map<lt::torrent_handle, std::shared_ptr<item_source_counters>> items_;
     bool defers_ = false;
 };
 

@@ -265,6 +265,7 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params) { return add
 void peer_session::remove(const lt::torrent_handle& handle, bool delete_files) {
     std::erase_if(items_, [&](const tracked_item& item) { return item.handle == handle; });
     locality_->forget_origin(handle);
+    locality_->forget_item(handle);
     if (handle == handle_) handle_ = {};
     session_.remove_torrent(handle, delete_files ? lt::session::delete_files : lt::remove_flags_t{});
 }

@@ -214,7 +214,8 @@ void supernode_agent::leave(std::chrono::milliseconds deadline) {
 json supernode_agent::status() const {
     const auto admission = session_.locality().admission();
     return {{"tracker", options_.supernode_tracker}, {"role", role_}, {"admission_limit", admission_limit_},
-            {"children", admission.children()}, {"max_children_seen", admission.max_children_seen()},
+            {"children", admission.children()},
+            {"child_addresses", admission.child_addresses()}, {"max_children_seen", admission.max_children_seen()},
             {"refused", admission.refused()}, {"capacity", capacity_.load()}, {"reports", reports_},
             {"failed_reports", failed_reports_}, {"prefetched", prefetched_}, {"fellows", fellows_},
             {"origin_held_back", origin_held_back_}, {"interval", interval_s_}};

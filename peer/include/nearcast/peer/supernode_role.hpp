@@ -50,6 +50,12 @@ public:
     bool admit(const std::string& address);
     void release(const std::string& address);
     std::uint32_t children() const { return static_cast<std::uint32_t>(connections_.size()); }
+    // The children's addresses, in the order they came.
+    std::vector<std::string> child_addresses() const {
+        std::vector<std::string> out;
+        for (const auto& [address, connections] : connections_) out.push_back(address);
+        return out;
+    }
     std::uint32_t max_children_seen() const { return max_seen_; }
     std::uint64_t refused() const { return refused_; }
 
