@@ -1,4 +1,4 @@
-// The commands of nearcast-peer: fetch and stream. Each returns the process exit status:
+// The commands of nearcast-peer: fetch, stream, daemon and ui. Each returns the process exit status:
 // 0 done, 1 the download failed or was stopped, 2 bad input (an unreadable item, bad options).
 #pragma once
 
@@ -17,5 +17,7 @@ lt::add_torrent_params resolve_item(const std::string& item);
 int fetch_command(const peer_options& options);
 int daemon_command(const peer_options& options);
 int stream_command(const peer_options& options);
+// The running daemon's web interface: a one-time login link, printed and opened in a browser.
+int ui_command(const peer_options& options);
 
 }  // namespace nearcast::peer::client

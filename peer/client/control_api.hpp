@@ -2,11 +2,26 @@
 // CACHE/control.json as `Authorization: Bearer TOKEN`. The daemon serves it; fetch and stream
 // use it when a daemon runs, so that one session holds the cache and seeds it.
 //
-//   GET  /status                          items, limits, usage (JSON)
-//   POST /fetch     body: .torrent bytes or a magnet link        -> {"id": HASH}
-//   POST /pause?id=HASH   /resume?id=HASH   /remove?id=HASH
+//   GET  /status                          items (with sources near/far/origin, rate, eta),
+//                                         limits, usage, the supernode role (JSON)
+//   POST /fetch     body: .torrent bytes, a magnet link, or an http(s) URL of a .torrent
+//                   (the daemon fetches it)                    -> {"id": HASH}
+//   POST /pause?id=HASH   /resume?id=HASH
+//   POST /remove?id=HASH[&data=delete|keep]   keep: the files stay on disk, the item is forgotten
 //   POST /limits?upload_kb=N&download_kb=N&uploading=on|off&monthly_cap_mb=N
 //   POST /stream?id=HASH[&file=N]         -> {"url": "http://127.0.0.1:PORT/NAME"}
+//   POST /login-code                      token only: a one-time login code for a browser,
+//                                         valid 60 s -> {"code": C, "url": ".../login?code=C"}
+//
+// The web interface, on the same port, for a browser (web_ui.hpp): no token in any URL.
+//   GET  /                 the page (to /login without a session)
+//   GET  /login?code=C     consumes a one-time code, sets the session cookie, 303 to /
+//   GET  /login            a form to paste the token into; POST /login (form: token=...)
+//   GET  /session          the session's CSRF token (JSON), for the page's POSTs
+//   POST /logout           closes the session
+// A browser's requests carry the session cookie (HttpOnly, SameSite=Strict) instead of the
+// token, and every POST its X-CSRF-Token; without them: 401 (no session) or 403 (no CSRF
+// token), decided from the head before any body is read.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -30,8 +45,13 @@ struct control_request {
 };
 
 struct control_answer {
-    unsigned status = 200;
+    control_answer(unsigned status_code = 200, std::string json = {}) : status(status_code), body(std::move(json)) {}
+    unsigned status;
     std::string body;   // JSON
+    // An answer that comes later (a .torrent the daemon fetches from a URL): the handler sets
+    // this and leaves the rest; the server calls it with a function to call once, on the
+    // server's io thread, with the answer.
+    std::function<void(std::function<void(control_answer)>)> later;
 };
 
 // The name=value pairs of a query string ("a=1&b=x%20y"), decoded, in order.

@@ -4,7 +4,9 @@
 // last used and what was uploaded this month, CACHE/control.json where the control API listens
 // and its token (readable by the user only). One thread runs everything: the control API, the
 // stream servers, and a timer that polls libtorrent, applies the limits and the quota.
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/hex.hpp>
 #include <libtorrent/torrent_info.hpp>
@@ -20,11 +22,13 @@
 
 #include "commands.hpp"
 #include "control_api.hpp"
+#include "http_fetch.hpp"
 #include "nearcast/core/input_files.hpp"
 #include "nearcast/core/atomic_file.hpp"
 #include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/cache_policy.hpp"
 #include "nearcast/peer/item_source.hpp"
+#include "nearcast/peer/progress.hpp"
 #include "peer_session.hpp"
 #include "stream_server.hpp"
 #include "supernode_agent.hpp"
@@ -51,7 +55,12 @@ struct cache_entry {
     std::int64_t last_used_s = 0;
     bool paused = false;
     std::unique_ptr<stream_server> stream;
+    moving_rate download_rate, upload_rate;  // payload, averaged over a few seconds
 };
+
+double steady_now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 class peer_daemon {
 public:
@@ -107,6 +116,9 @@ public:
         apply_upload_rule();
         tick();
         io_.run();
+        // A .torrent still being fetched from a URL is given up at its deadline.
+        fetcher_.stop();
+        fetcher_.join();
         save_index();
         std::error_code ignored;
         fs::remove(options_.cache / "control.json", ignored);
@@ -309,8 +321,12 @@ private:
 
     void tick() {
         session_.poll();
+        const double now = steady_now_s();
         for (auto& [id, entry] : entries_) {
-            if (entry.stream) entry.stream->update_pieces(session_.status_of(entry.handle).status.pieces);
+            const auto& status = session_.status_of(entry.handle).status;
+            if (entry.stream) entry.stream->update_pieces(status.pieces);
+            entry.download_rate.sample(status.total_payload_download, now);
+            entry.upload_rate.sample(status.total_payload_upload, now);
         }
         apply_upload_rule();  // a supernode's election changes its unchoke slots
         if (agent_ && ticks_ % 5 == 0) {
@@ -390,6 +406,33 @@ private:
         return {id, true};
     }
 
+    // A .torrent at an http(s) URL: fetched on the worker thread (the io thread never waits
+    // on the network), then added here; the request is answered then.
+    control_answer fetch_from_url(const std::string& url) {
+        control_answer answer;
+        answer.later = [this, url](std::function<void(control_answer)> reply) {
+            asio::post(fetcher_, [this, url, reply = std::move(reply)]() mutable {
+                std::string bytes, problem;
+                try {
+                    bytes = http_get(url, 20s, 16 * 1024 * 1024);
+                } catch (const std::exception& error) {
+                    problem = error.what();
+                }
+                asio::post(io_, [this, url, bytes = std::move(bytes), problem = std::move(problem), reply = std::move(reply)] {
+                    if (!problem.empty()) return reply({502, json{{"error", problem}}.dump()});
+                    try {
+                        const auto [id, added] = add_item(params_from_torrent(bytes, url));
+                        if (added) spdlog::info("fetch {} from {} asked through the control API", id, url);
+                        reply({200, json{{"id", id}, {"added", added}}.dump()});
+                    } catch (const std::exception& error) {
+                        reply({400, json{{"error", error.what()}}.dump()});
+                    }
+                });
+            });
+        };
+        return answer;
+    }
+
     cache_entry& entry_for(const std::string& query) {
         const auto id = query_value(query, "id");
         if (!id) throw item_error("give the item as ?id=HASH");
@@ -404,9 +447,15 @@ private:
         std::string phase = entry.paused ? "paused" : !state.has_metadata ? "metadata"
                             : status.state == lt::torrent_status::checking_files ? "checking"
                             : state.complete ? "seeding" : "downloading";
+        const auto from = session_.locality().downloaded_by(entry.handle);
+        // A finished or paused item downloads nothing more: no average fading out over seconds.
+        const double rate = entry.paused || state.complete ? 0 : entry.download_rate.rate();
+        const std::int64_t eta = state.complete ? 0 : !state.has_metadata ? -1 : eta_seconds(status.total_wanted - status.total_wanted_done, rate);
         return {{"id", id}, {"name", status.name}, {"state", phase}, {"complete", state.complete},
                 {"bytes_done", status.total_wanted_done}, {"bytes_wanted", status.total_wanted},
-                {"rate", status.download_payload_rate}, {"peers", status.num_peers}, {"error", state.error},
+                {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : entry.upload_rate.rate())},
+                {"eta", eta}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
+                {"peers", status.num_peers}, {"error", state.error},
                 {"last_used", entry.last_used_s}, {"path", (item_folder(id) / status.name).string()},
                 {"stream", entry.stream ? entry.stream->url() : ""}};
     }
@@ -434,6 +483,7 @@ private:
             return {405, json{{"error", "use " + std::string(path == "/status" ? "GET " : "POST ") + path}}.dump()};
         }
         if (path == "/fetch") {
+            if (body.starts_with("http://") || body.starts_with("https://")) return fetch_from_url(body);
             auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
             const auto [id, added] = add_item(std::move(params));
             if (added) spdlog::info("fetch {} asked through the control API", id);
@@ -463,14 +513,23 @@ private:
             entry.paused = false;
         } else if (path == "/remove") {
             const std::string id = *query_value(query, "id");
+            // keep: the files stay where they are (CACHE/content/ID/), no longer counted in the
+            // quota nor seeded; delete (the default): they go with the item.
+            const std::string data = query_value(query, "data").value_or("delete");
+            if (data != "delete" && data != "keep") {
+                return {400, json{{"error", "data=" + data + ": give data=keep (the files stay on disk) or data=delete"}}.dump()};
+            }
+            const bool keep = data == "keep";
             if (entry.stream) entry.stream->stop();
-            session_.remove(entry.handle, true);
+            const std::string files = (item_folder(id) / session_.status_of(entry.handle).status.name).string();
+            session_.remove(entry.handle, !keep);
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
-            remove_item_folder(id);
+            if (!keep) remove_item_folder(id);
             entries_.erase(id);
             save_index();
-            return {200, json{{"removed", id}}.dump()};
+            spdlog::info("removed {} through the control API{}", id, keep ? "; its files are kept in " + files : " with its files");
+            return {200, json{{"removed", id}, {"files", keep ? "kept" : "deleted"}, {"path", files}}.dump()};
         } else if (path == "/stream") {
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
             if (!entry.stream) {
@@ -505,6 +564,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::string token_;
     std::map<std::string, cache_entry> entries_;
+    asio::thread_pool fetcher_{1};  // .torrent files fetched from URLs
     upload_cap cap_;
     std::int64_t download_limit_ = 0;  // bytes/s, 0: none
     limit_change saved_limits_;        // what the control API changed, kept across runs

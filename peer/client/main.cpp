@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
             case parsed_command::action::fetch: return fetch_command(command.options);
             case parsed_command::action::stream: return stream_command(command.options);
             case parsed_command::action::daemon: return daemon_command(command.options);
+            case parsed_command::action::ui: return ui_command(command.options);
             case parsed_command::action::exit: break;
         }
     } catch (const item_error& error) {

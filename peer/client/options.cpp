@@ -21,6 +21,7 @@ constexpr const char* usage = R"(nearcast-peer: fetch and stream content from th
 
 Usage: nearcast-peer fetch|stream ITEM [OPTIONS]
        nearcast-peer daemon [OPTIONS]
+       nearcast-peer ui [--no-open] [--cache CACHE]
 
 Commands:
   fetch ITEM            download ITEM into --output with a progress bar; exits 0 only when every
@@ -32,6 +33,8 @@ Commands:
                         recently used items go first), seeding what it holds, upload limits
                         and a monthly cap, and a control API on 127.0.0.1 with a token that
                         fetch and stream use when the daemon runs (see --no-daemon)
+  ui                    the running daemon's web interface: prints a login link that works
+                        once, within a minute, and opens it in the browser (see --no-open)
 
 ITEM is a .torrent file, a magnet link, or the http(s) URL of a .torrent.
 
@@ -127,7 +130,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("window-mb", po::value(&window_mb)->default_value(window_mb), "how far ahead of the play position pieces get deadlines, MB");
     std::string cache;
     double quota_mb = 10'000, monthly_cap_mb = 0;
-    bool no_upload = false, no_daemon = false;
+    bool no_upload = false, no_daemon = false, no_open = false;
     po::options_description daemon("Daemon");
     daemon.add_options()
         ("cache", po::value(&cache), "the daemon's folder: content/, torrents/, index.json, control.json (default: $XDG_CACHE_HOME/nearcast or ~/.cache/nearcast)")
@@ -136,7 +139,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("no-upload", po::bool_switch(&no_upload), "upload nothing (the switch; the control API turns it back on)")
         ("listen-control", po::value(&out.listen_control)->default_value(out.listen_control), "address:port of the control API, on loopback (port 0: any free port, written to CACHE/control.json); limits it changes are kept in CACHE/index.json and win over these flags at the next start")
         ("control", po::value(&old_control), "deprecated: the old name of --listen-control")
-        ("no-daemon", po::bool_switch(&no_daemon), "fetch and stream: work alone even when a daemon runs");
+        ("no-daemon", po::bool_switch(&no_daemon), "fetch and stream: work alone even when a daemon runs")
+        ("no-open", po::bool_switch(&no_open), "ui: print the login link, do not open a browser");
     double origin_trickle_kb = 64;
     po::options_description supernode("Supernode (daemon)");
     supernode.add_options()
@@ -169,14 +173,15 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.no_progress = !common.show_progress();
         take_old_name(values, "bind", "listen-bittorrent", old_bind, out.listen_bittorrent);
         take_old_name(values, "control", "listen-control", old_control, out.listen_control);
-        if (positional.empty()) throw usage_error("no command: fetch, stream or daemon");
+        if (positional.empty()) throw usage_error("no command: fetch, stream, daemon or ui");
         const std::string command = positional.front();
         if (command == "fetch") parsed.what = parsed_command::action::fetch;
         else if (command == "stream") parsed.what = parsed_command::action::stream;
         else if (command == "daemon") parsed.what = parsed_command::action::daemon;
-        else throw usage_error("unknown command '" + command + "': fetch, stream or daemon");
-        if (parsed.what == parsed_command::action::daemon) {
-            if (positional.size() != 1) throw usage_error("daemon takes no ITEM, got '" + positional[1] + "'");
+        else if (command == "ui") parsed.what = parsed_command::action::ui;
+        else throw usage_error("unknown command '" + command + "': fetch, stream, daemon or ui");
+        if (parsed.what == parsed_command::action::daemon || parsed.what == parsed_command::action::ui) {
+            if (positional.size() != 1) throw usage_error(command + " takes no ITEM, got '" + positional[1] + "'");
         } else {
             if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
             out.item = positional[1];
@@ -191,6 +196,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         }
         out.cache = cache.empty() ? default_cache_folder() : std::filesystem::path(cache);
         out.use_daemon = !no_daemon;
+        out.open_browser = !no_open;
         if (quota_mb <= 0) throw usage_error("--quota-mb must be positive");
         if (monthly_cap_mb < 0) throw usage_error("--monthly-cap-mb must not be negative");
         out.quota_bytes = static_cast<std::uint64_t>(quota_mb * 1e6);

@@ -46,6 +46,7 @@ struct peer_options {
     std::uint64_t monthly_cap_bytes = 0;       // 0: none
     bool uploading = true;
     std::string listen_control = "127.0.0.1:0";  // the daemon's control API
+    bool open_browser = true;                  // ui: open the login link with xdg-open
     // the supernode role (daemon)
     std::string supernode_tracker;             // tracker's base URL: offer to serve the neighbourhood
     std::string tracker_token;                 // a closed tracker's access token, for /supernode and /announce
@@ -63,7 +64,7 @@ std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t
 std::filesystem::path default_cache_folder();
 
 struct parsed_command {
-    enum class action { fetch, stream, daemon, exit } what = action::exit;
+    enum class action { fetch, stream, daemon, ui, exit } what = action::exit;
     peer_options options;
     int exit_status = 0;
 };
