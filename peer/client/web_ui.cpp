@@ -43,7 +43,7 @@ th { font-weight:600; color:var(--muted); font-size:.85em; text-transform:upperc
 td.name { white-space:normal; word-break:break-all; max-width:22em; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; }
 .bar { position:relative; width:11em; height:1.15em; background:#eef0f3; border-radius:4px; overflow:hidden; }
-.bar .fill { position:absolute; inset:0 auto 0 0; background:var(--accent); transition:width .4s; }
+.bar .fill { position:absolute; inset:0 auto 0 0; background:var(--accent); }
 .bar.done .fill { background:var(--near); }
 .bar span { position:absolute; inset:0; text-align:center; font-size:.8em; line-height:1.45em; color:#111; }
 .sources { display:flex; height:.5em; width:9em; border-radius:3px; overflow:hidden; background:#eef0f3; margin-bottom:.2em; }

@@ -58,12 +58,12 @@ async function recordClip(out) {
     };
     draw();
     const timer = setInterval(draw, 1000 / 30);
-    const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: "video/webm;codecs=vp8", videoBitsPerSecond: 600000 });
+    const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: "video/webm;codecs=vp8", videoBitsPerSecond: 200000 });
     const chunks = [];
     recorder.ondataavailable = event => chunks.push(event.data);
     const stopped = new Promise(resolve => (recorder.onstop = resolve));
     recorder.start(500);
-    await new Promise(resolve => setTimeout(resolve, 8000));
+    await new Promise(resolve => setTimeout(resolve, 10000));
     recorder.stop();
     await stopped;
     clearInterval(timer);
@@ -221,7 +221,9 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   await page.click("#add-button");
   await row("clip.webm").waitFor({ timeout: 30000 });
   torrentServer.close();
+  await waitFor("the clip's metadata", async () => (await itemNamed("clip.webm")) !== undefined, 30);
   await row("clip.webm").locator("button.play").click();
+  const atPlay = await itemNamed("clip.webm");
   await page.locator("#player.shown").waitFor();
   const played = await waitFor("the clip playing for 2 s", async () => {
     const state = await page.evaluate(() => ({ time: document.getElementById("video").currentTime, paused: document.getElementById("video").paused,
@@ -229,9 +231,14 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
     if (state.error) fail(`the video element failed: ${state.error}`);
     return state.time >= 2 && !state.paused ? state : null;
   }, 30);
+  const atTwo = await itemNamed("clip.webm");
   await page.screenshot({ path: path.join(shots, "playing.png"), fullPage: true });
   const src = await page.evaluate(() => document.getElementById("video").currentSrc);
-  console.log(`playing: clip.webm at ${played.time.toFixed(1)} s in the page's <video>, not paused, from ${src}`);
+  const share = item => `${(100 * item.bytes_done / Math.max(item.bytes_wanted, 1)).toFixed(0)}%`;
+  console.log(`playing: clip.webm at ${played.time.toFixed(1)} s in the page's <video>, not paused, from ${src}; ` +
+              `downloaded ${share(atPlay)} when Play was clicked, ${share(atTwo)} at 2 s played`);
+  await waitFor("the clip shown at 100%", async () => (await row("clip.webm").locator(".pct").textContent()) === "100%", 60);
+  const playedAll = await page.evaluate(() => document.getElementById("video").currentTime);
 
   // Pause and resume.
   await row("bulk.bin").locator("button.toggle").click();
@@ -282,5 +289,6 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   const leaked = urls.filter(u => u.includes(token));
   check(leaked.length === 0, `the token was in URLs the page loaded: ${leaked.join(" ")}`);
   console.log(`logout: the session is closed; the token was in none of the ${urls.length} URLs the browser loaded`);
-  console.log(`figures: finished in ${finishSeconds.toFixed(1)} s; played ${played.time.toFixed(1)} s; screenshots in ${shots}`);
+  console.log(`figures: bulk.bin finished in ${finishSeconds.toFixed(1)} s; the clip played ${played.time.toFixed(1)} s (${playedAll.toFixed(1)} s once whole); ` +
+              `screenshots in ${shots}`);
 }
