@@ -97,7 +97,7 @@ video { width:100%; max-height:60vh; background:#000; border-radius:6px; }
 <div class="usage"><div class="muted">Uploaded this month: <span id="month-used">-</span></div>
 <div class="bar" id="month-bar"><div class="fill"></div><span></span></div></div>
 <label class="switch"><input type="checkbox" id="uploading"> Upload to other peers (seeding)</label></section>
-<section id="supernode"><h2>Supernode</h2><div id="supernode-body" class="muted">This daemon does not offer itself as a supernode (--supernode-tracker).</div></section>
+<section id="supernode"><h2>Supernode</h2><div id="supernode-body" class="muted"></div></section>
 </div></main>
 <script>
 "use strict";
@@ -237,7 +237,11 @@ function render(status) {
 
 function renderSupernode(sn) {
   const box = $("supernode-body");
-  if (!sn) return;
+  if (!sn) {
+    box.className = "muted";
+    box.textContent = "This daemon does not offer itself as a supernode (--supernode-tracker).";
+    return;
+  }
   box.className = "";
   const children = sn.child_addresses || [];
   const rows = [["Role", sn.role], ["Tracker", sn.tracker], ["Children", `${sn.children} of ${sn.admission_limit} admitted (most seen ${sn.max_children_seen}, refused ${sn.refused})`],

@@ -120,6 +120,7 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   let answer = await page.goto(base + "/");
   check(page.url() === base + "/login", `/ without a session went to ${page.url()}, not /login`);
   check(answer.status() === 200 && (await page.locator("#token").count()) === 1, "the login form is not shown");
+  await page.screenshot({ path: path.join(shots, "login.png") });
   for (const target of ["/", "/login", "/session", "/status"]) {
     const refused = await request(base, { target, headers: { Host: `evil.example:${new URL(base).port}` } });
     check(refused.status === 403, `Host evil.example on ${target} got ${refused.status}, not 403`);
@@ -239,6 +240,24 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
               `downloaded ${share(atPlay)} when Play was clicked, ${share(atTwo)} at 2 s played`);
   await waitFor("the clip shown at 100%", async () => (await row("clip.webm").locator(".pct").textContent()) === "100%", 60);
   const playedAll = await page.evaluate(() => document.getElementById("video").currentTime);
+
+  // The supernode panel, fed what a supernode's /status says (a daemon is elected only by a
+  // tracker that measured it: tests/peer/supernode_swarm.sh runs real ones).
+  const panel = await page.evaluate(() => {
+    renderSupernode({ tracker: "http://127.0.0.1:6969", role: "supernode", admission_limit: 8, children: 2,
+                      child_addresses: ["127.10.0.21", "127.10.0.22"], max_children_seen: 3, refused: 1, capacity: 2500000,
+                      reports: 12, failed_reports: 0, prefetched: 4, fellows: 2, origin_held_back: 0, interval: 5 });
+    return document.getElementById("supernode-body").textContent;
+  });
+  check(panel.includes("supernode") && panel.includes("2 of 8 admitted") && panel.includes("127.10.0.21, 127.10.0.22"),
+        `the supernode panel shows '${panel}'`);
+  await page.screenshot({ path: path.join(shots, "supernode.png"), fullPage: true });
+  await waitFor("the panel back to this daemon's own role (none)", async () => /does not offer/.test(await page.locator("#supernode-body").textContent()), 5);
+  console.log(`supernode panel: ${panel.slice(0, 80)}...`);
+
+  // A removal names what it keeps: data=keep or data=delete, nothing else.
+  const badRemove = await request(base, { method: "POST", target: `/remove?id=${bulk.id}&data=maybe`, headers: { Authorization: `Bearer ${token}` } });
+  check(badRemove.status === 400 && badRemove.body.includes("data=maybe"), `data=maybe got ${badRemove.status}: ${badRemove.body}`);
 
   // Pause and resume.
   await row("bulk.bin").locator("button.toggle").click();
