@@ -10,6 +10,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -39,6 +40,21 @@ namespace nearcast::peer::client {
 namespace {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
+
+// What a folder takes on the disk: the blocks allocated to its files, not their apparent
+// sizes (a file being downloaded is sparse; libtorrent's part files count too).
+std::uint64_t disk_usage(const fs::path& folder) {
+    std::uint64_t total = 0;
+    std::error_code error;
+    for (fs::recursive_directory_iterator at(folder, fs::directory_options::skip_permission_denied, error), end; !error && at != end;
+         at.increment(error)) {
+        struct stat facts {};
+        if (::lstat(at->path().c_str(), &facts) == 0 && S_ISREG(facts.st_mode)) {
+            total += static_cast<std::uint64_t>(facts.st_blocks) * 512;
+        }
+    }
+    return total;
+}
 
 std::string random_token() {
     unsigned char bytes[24];
@@ -206,9 +222,19 @@ private:
         }
     }
 
-    std::uint64_t cache_bytes() {
+    // From the disk, not from what libtorrent says it verified: files written but not yet
+    // verified, part files and anything left in content/ take space too.
+    std::uint64_t cache_bytes() const { return disk_usage(options_.output); }
+
+    // What the downloads under way will still write: room is made for it before it comes.
+    std::uint64_t still_to_come() {
         std::uint64_t total = 0;
-        for (auto& [id, entry] : entries_) total += static_cast<std::uint64_t>(session_.status_of(entry.handle).status.total_wanted_done);
+        for (auto& [id, entry] : entries_) {
+            const item_status state = session_.status_of(entry.handle);
+            if (state.complete || entry.paused || !state.has_metadata) continue;
+            const auto wanted = static_cast<std::uint64_t>(std::max<std::int64_t>(state.status.total_wanted, 0));
+            total += wanted - std::min(wanted, disk_usage(item_folder(id)));
+        }
         return total;
     }
 
@@ -216,13 +242,17 @@ private:
     // being downloaded or streamed, never `keep`.
     void make_room(std::uint64_t incoming, const std::string& keep) {
         std::vector<cached_item> items;
+        std::uint64_t counted = 0;
         for (auto& [id, entry] : entries_) {
-            if (id == keep) continue;
+            const std::uint64_t bytes = disk_usage(item_folder(id));
+            counted += bytes;
             const item_status state = session_.status_of(entry.handle);
-            const bool in_use = entry.stream || (!state.complete && !entry.paused);
-            items.push_back({id, static_cast<std::uint64_t>(std::max<std::int64_t>(state.status.total_wanted_done, 0)),
-                             entry.last_used_s, in_use});
+            const bool in_use = id == keep || entry.stream || (!state.complete && !entry.paused);
+            items.push_back({id, bytes, entry.last_used_s, in_use});
         }
+        // What the disk holds beyond the items' folders (a removed item's files that libtorrent
+        // is still deleting) counts against the quota but is nothing to evict.
+        if (const std::uint64_t total = cache_bytes(); total > counted) items.push_back({"", total - counted, 0, true});
         for (const auto& id : evict_for(items, options_.quota_bytes, incoming)) {
             auto found = entries_.find(id);
             spdlog::info("cache: removing {} ({}), the least recently used, to stay under the {} quota",
@@ -332,7 +362,7 @@ private:
         counted_upload_ = total;
         if (const std::string now = month_of(unix_now()); now != month_) month_ = now, uploaded_this_month_ = 0;
         apply_upload_rule();
-        make_room(0, {});  // magnet items learn their size late
+        make_room(still_to_come(), {});  // magnet items learn their size late
         keep_metadata();
         save_index();
     }
@@ -379,7 +409,9 @@ private:
             return {id, false};
         }
         if (params.ti) {
-            make_room(static_cast<std::uint64_t>(params.ti->total_size()), id);
+            // What it will still take: a folder kept from an earlier time may hold some of it.
+            const auto size = static_cast<std::uint64_t>(params.ti->total_size());
+            make_room(size - std::min(size, disk_usage(item_folder(id))), id);
             save_torrent(id, *params.ti);
         }
         cache_entry entry;
@@ -463,14 +495,19 @@ private:
             entry.paused = false;
         } else if (path == "/remove") {
             const std::string id = *query_value(query, "id");
+            // data=keep forgets the item and leaves its files where they are; data=delete (the
+            // default) deletes them too.
+            const std::string data = query_value(query, "data").value_or("delete");
+            if (data != "keep" && data != "delete") return {400, json{{"error", "data=" + data + ": give keep or delete"}}.dump()};
             if (entry.stream) entry.stream->stop();
-            session_.remove(entry.handle, true);
+            session_.remove(entry.handle, data == "delete");
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
-            remove_item_folder(id);
+            if (data == "delete") remove_item_folder(id);
             entries_.erase(id);
             save_index();
-            return {200, json{{"removed", id}}.dump()};
+            spdlog::info("removed {} through the control API{}", id, data == "keep" ? ", its files kept in " + item_folder(id).string() : "");
+            return {200, json{{"removed", id}, {"data", data == "keep" ? "kept" : "deleted"}}.dump()};
         } else if (path == "/stream") {
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
             if (!entry.stream) {
