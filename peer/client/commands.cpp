@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
@@ -20,12 +21,10 @@
 #include "stream_server.hpp"
 #include "transfer.hpp"
 
+namespace fs = std::filesystem;
+
 namespace nearcast::peer::client {
 
-namespace {
-
-// What a daemon is sent for an item: the .torrent bytes (read here, so that a path or URL
-// means what it means to the user), or the magnet link itself.
 std::string item_for_daemon(const std::string& item) {
     switch (kind_of(item)) {
         case item_kind::magnet: params_from_magnet(item); return item;
@@ -41,6 +40,8 @@ std::string item_for_daemon(const std::string& item) {
     return bytes;
 }
 
+namespace {
+
 nlohmann::json item_status_from(const daemon_address& daemon, const std::string& id) {
     const auto status = nlohmann::json::parse(call_daemon(daemon, "GET", "/status"));
     for (const auto& item : status.at("items")) {
@@ -49,15 +50,53 @@ nlohmann::json item_status_from(const daemon_address& daemon, const std::string&
     throw std::runtime_error("the daemon no longer holds " + id + " (removed, or evicted under its quota)");
 }
 
+// -o DIR through a daemon: the daemon fetches into its cache (and seeds from there); the
+// finished files are copied into DIR as NAME.part and checked here piece by piece, as a fetch
+// without a daemon checks what it finds on disk, before they get their final names. A piece
+// the copy got wrong is fetched again like any other.
+int deliver_to_output(const peer_options& options, const nlohmann::json& item, const std::string& id) {
+    const fs::path torrent = options.cache / "torrents" / (id + ".torrent");
+    const auto params = params_from_torrent_file(torrent.string());
+    const fs::path held = fs::path(item.at("path").get<std::string>()).parent_path();
+    const auto& files = params.ti->orig_files();
+    std::error_code error;
+    fs::create_directories(options.output, error);
+    if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
+    for (const auto index : files.file_range()) {
+        if (files.pad_file_at(index)) continue;
+        const fs::path target = options.output / files.file_path(index);
+        if (fs::exists(target, error)) continue;  // checked below like the rest
+        const fs::path part = target.string() + ".part";
+        fs::create_directories(part.parent_path(), error);
+        if (!error) fs::copy_file(held / files.file_path(index), part, fs::copy_options::overwrite_existing, error);
+        if (error) {
+            throw std::runtime_error("cannot copy " + (held / files.file_path(index)).string() + " to " + part.string() + ": " +
+                                     error.message());
+        }
+    }
+    spdlog::info("copied {} from the daemon's cache into {}; checking every piece there", item.at("name").get<std::string>(),
+                 options.output.string());
+    peer_options alone = options;
+    alone.item = torrent.string();
+    alone.use_daemon = false;
+    // The daemon holds the usual port: any free one on the same address will do.
+    alone.listen_bittorrent = endpoint_text(parse_endpoint(options.listen_bittorrent, "--listen-bittorrent").address(), 0);
+    transfer job(alone);
+    const transfer_outcome outcome = job.run(true);
+    if (outcome.exit_status != 0) spdlog::error("{}", outcome.message);
+    return outcome.exit_status;
+}
+
 int fetch_through_daemon(const peer_options& options, const daemon_address& daemon) {
     // The daemon fetches into its cache with its own settings: say what of this command line
-    // it does not use, rather than drop it in silence.
+    // it does not use, rather than drop it in silence. With -o the files are then copied there
+    // and checked by this command, which also writes --report and seeds for --seed-for.
     const peer_options defaults;
+    const bool to_output = options.output != defaults.output;
     std::vector<std::string> unused;
-    if (options.output != defaults.output) unused.push_back("-o");
-    if (!options.report_file.empty()) unused.push_back("--report");
-    if (options.seed_for_s != defaults.seed_for_s) unused.push_back("--seed-for");
-    if (options.stall_timeout_s != defaults.stall_timeout_s) unused.push_back("--stall-timeout");
+    if (!to_output && !options.report_file.empty()) unused.push_back("--report (give -o DIR to have one)");
+    if (!to_output && options.seed_for_s != defaults.seed_for_s) unused.push_back("--seed-for");
+    if (!to_output && options.stall_timeout_s != defaults.stall_timeout_s) unused.push_back("--stall-timeout");
     if (options.locality != defaults.locality) unused.push_back("--no-locality");
     if (options.upload_limit != defaults.upload_limit || options.download_limit != defaults.download_limit) {
         unused.push_back("--upload-limit-kb/--download-limit-kb (set them with the daemon's /limits)");
@@ -70,12 +109,14 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
     }
     const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
     const std::string id = added.at("id");
-    spdlog::info("a daemon runs ({}): it fetches {} into its cache", daemon.url, id);
+    spdlog::info("a daemon runs ({}): it fetches {} into its cache{}", daemon.url, id,
+                 to_output ? ", then it is copied into " + options.output.string() + " and checked there" : "");
     progress_reporter reporter(options.no_progress);
     for (;;) {
         const auto item = item_status_from(daemon, id);
         if (item.at("complete").get<bool>()) {
             reporter.finish();
+            if (to_output) return deliver_to_output(options, item, id);
             spdlog::info("{}: complete, every piece verified: {}", item.at("name").get<std::string>(), item.at("path").get<std::string>());
             return 0;
         }
@@ -141,8 +182,8 @@ int fetch_command(const peer_options& options) {
     transfer job(options);
     spdlog::info("fetching {} into {}", options.item, options.output.string());
     const transfer_outcome outcome = job.run(true);
-    if (outcome.exit_status == 0) spdlog::info("{}", outcome.message);
-    else spdlog::error("{}", outcome.message);
+    if (outcome.exit_status != 0) spdlog::error("{}", outcome.message);
+    else if (!outcome.message.empty()) spdlog::info("{}", outcome.message);
     return outcome.exit_status;
 }
 

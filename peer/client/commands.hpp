@@ -14,6 +14,10 @@ namespace nearcast::peer::client {
 // Throws item_error or fetch_error with a message that names the item.
 lt::add_torrent_params resolve_item(const std::string& item);
 
+// What a daemon is sent for an item: the .torrent bytes (read here, so that a path or URL
+// means what it means to the user), or the magnet link itself. Throws as resolve_item does.
+std::string item_for_daemon(const std::string& item);
+
 int fetch_command(const peer_options& options);
 int daemon_command(const peer_options& options);
 int stream_command(const peer_options& options);

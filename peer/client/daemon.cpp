@@ -12,6 +12,7 @@
 #include <libtorrent/torrent_info.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
 #include <charconv>
@@ -44,6 +45,21 @@ namespace {
 
 std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); }
 
+// What a folder takes on the disk: the blocks allocated to its files, not their apparent
+// sizes (a file being downloaded is sparse; libtorrent's part files count too).
+std::uint64_t disk_usage(const fs::path& folder) {
+    std::uint64_t total = 0;
+    std::error_code error;
+    for (fs::recursive_directory_iterator at(folder, fs::directory_options::skip_permission_denied, error), end; !error && at != end;
+         at.increment(error)) {
+        struct stat facts {};
+        if (::lstat(at->path().c_str(), &facts) == 0 && S_ISREG(facts.st_mode)) {
+            total += static_cast<std::uint64_t>(facts.st_blocks) * 512;
+        }
+    }
+    return total;
+}
+
 std::string random_token() {
     unsigned char bytes[24];
     if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("cannot make a control token: no randomness");
@@ -55,7 +71,9 @@ struct cache_entry {
     std::int64_t last_used_s = 0;
     bool paused = false;
     std::unique_ptr<stream_server> stream;
-    moving_rate download_rate, upload_rate;  // payload, averaged over a few seconds
+    // Averaged over a sliding window: the payload received and sent (the rates shown), and
+    // the bytes verified (the ETA).
+    rate_meter download_rate, upload_rate, progress;
 };
 
 double steady_now_s() {
@@ -218,9 +236,19 @@ private:
         }
     }
 
-    std::uint64_t cache_bytes() {
+    // From the disk, not from what libtorrent says it verified: files written but not yet
+    // verified, part files and anything left in content/ take space too.
+    std::uint64_t cache_bytes() const { return disk_usage(options_.output); }
+
+    // What the downloads under way will still write: room is made for it before it comes.
+    std::uint64_t still_to_come() {
         std::uint64_t total = 0;
-        for (auto& [id, entry] : entries_) total += static_cast<std::uint64_t>(session_.status_of(entry.handle).status.total_wanted_done);
+        for (auto& [id, entry] : entries_) {
+            const item_status state = session_.status_of(entry.handle);
+            if (state.complete || entry.paused || !state.has_metadata) continue;
+            const auto wanted = static_cast<std::uint64_t>(std::max<std::int64_t>(state.status.total_wanted, 0));
+            total += wanted - std::min(wanted, disk_usage(item_folder(id)));
+        }
         return total;
     }
 
@@ -228,13 +256,17 @@ private:
     // being downloaded or streamed, never `keep`.
     void make_room(std::uint64_t incoming, const std::string& keep) {
         std::vector<cached_item> items;
+        std::uint64_t counted = 0;
         for (auto& [id, entry] : entries_) {
-            if (id == keep) continue;
+            const std::uint64_t bytes = disk_usage(item_folder(id));
+            counted += bytes;
             const item_status state = session_.status_of(entry.handle);
-            const bool in_use = entry.stream || (!state.complete && !entry.paused);
-            items.push_back({id, static_cast<std::uint64_t>(std::max<std::int64_t>(state.status.total_wanted_done, 0)),
-                             entry.last_used_s, in_use});
+            const bool in_use = id == keep || entry.stream || (!state.complete && !entry.paused);
+            items.push_back({id, bytes, entry.last_used_s, in_use});
         }
+        // What the disk holds beyond the items' folders (a removed item's files that libtorrent
+        // is still deleting) counts against the quota but is nothing to evict.
+        if (const std::uint64_t total = cache_bytes(); total > counted) items.push_back({"", total - counted, 0, true});
         for (const auto& id : evict_for(items, options_.quota_bytes, incoming)) {
             auto found = entries_.find(id);
             spdlog::info("cache: removing {} ({}), the least recently used, to stay under the {} quota",
@@ -325,8 +357,9 @@ private:
         for (auto& [id, entry] : entries_) {
             const auto& status = session_.status_of(entry.handle).status;
             if (entry.stream) entry.stream->update_pieces(status.pieces);
-            entry.download_rate.sample(status.total_payload_download, now);
-            entry.upload_rate.sample(status.total_payload_upload, now);
+            entry.download_rate.add(now, status.total_payload_download);
+            entry.upload_rate.add(now, status.total_payload_upload);
+            entry.progress.add(now, status.total_wanted_done);
         }
         apply_upload_rule();  // a supernode's election changes its unchoke slots
         if (agent_ && ticks_ % 5 == 0) {
@@ -348,7 +381,7 @@ private:
         counted_upload_ = total;
         if (const std::string now = month_of(unix_now()); now != month_) month_ = now, uploaded_this_month_ = 0;
         apply_upload_rule();
-        make_room(0, {});  // magnet items learn their size late
+        make_room(still_to_come(), {});  // magnet items learn their size late
         keep_metadata();
         save_index();
     }
@@ -395,7 +428,9 @@ private:
             return {id, false};
         }
         if (params.ti) {
-            make_room(static_cast<std::uint64_t>(params.ti->total_size()), id);
+            // What it will still take: a folder kept from an earlier time may hold some of it.
+            const auto size = static_cast<std::uint64_t>(params.ti->total_size());
+            make_room(size - std::min(size, disk_usage(item_folder(id))), id);
             save_torrent(id, *params.ti);
         }
         cache_entry entry;
@@ -449,12 +484,12 @@ private:
                             : state.complete ? "seeding" : "downloading";
         const auto from = session_.locality().downloaded_by(entry.handle);
         // A finished or paused item downloads nothing more: no average fading out over seconds.
-        const double rate = entry.paused || state.complete ? 0 : entry.download_rate.rate();
-        const std::int64_t eta = state.complete ? 0 : !state.has_metadata ? -1 : eta_seconds(status.total_wanted - status.total_wanted_done, rate);
+        const double rate = entry.paused || state.complete ? 0 : std::max(entry.download_rate.rate(), 0.0);
+        const double eta = entry.paused || !state.has_metadata ? -1 : entry.progress.eta(status.total_wanted);
         return {{"id", id}, {"name", status.name}, {"state", phase}, {"complete", state.complete},
                 {"bytes_done", status.total_wanted_done}, {"bytes_wanted", status.total_wanted},
-                {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : entry.upload_rate.rate())},
-                {"eta", eta}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
+                {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : std::max(entry.upload_rate.rate(), 0.0))},
+                {"eta", state.complete ? 0 : eta < 0 ? -1 : std::llround(std::ceil(eta))}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
                 {"peers", status.num_peers}, {"error", state.error},
                 {"last_used", entry.last_used_s}, {"path", (item_folder(id) / status.name).string()},
                 {"stream", entry.stream ? entry.stream->url() : ""}};
@@ -513,23 +548,19 @@ private:
             entry.paused = false;
         } else if (path == "/remove") {
             const std::string id = *query_value(query, "id");
-            // keep: the files stay where they are (CACHE/content/ID/), no longer counted in the
-            // quota nor seeded; delete (the default): they go with the item.
+            // data=keep forgets the item and leaves its files where they are; data=delete (the
+            // default) deletes them too.
             const std::string data = query_value(query, "data").value_or("delete");
-            if (data != "delete" && data != "keep") {
-                return {400, json{{"error", "data=" + data + ": give data=keep (the files stay on disk) or data=delete"}}.dump()};
-            }
-            const bool keep = data == "keep";
+            if (data != "keep" && data != "delete") return {400, json{{"error", "data=" + data + ": give keep or delete"}}.dump()};
             if (entry.stream) entry.stream->stop();
-            const std::string files = (item_folder(id) / session_.status_of(entry.handle).status.name).string();
-            session_.remove(entry.handle, !keep);
+            session_.remove(entry.handle, data == "delete");
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
-            if (!keep) remove_item_folder(id);
+            if (data == "delete") remove_item_folder(id);
             entries_.erase(id);
             save_index();
-            spdlog::info("removed {} through the control API{}", id, keep ? "; its files are kept in " + files : " with its files");
-            return {200, json{{"removed", id}, {"files", keep ? "kept" : "deleted"}, {"path", files}}.dump()};
+            spdlog::info("removed {} through the control API{}", id, data == "keep" ? ", its files kept in " + item_folder(id).string() : "");
+            return {200, json{{"removed", id}, {"data", data == "keep" ? "kept" : "deleted"}}.dump()};
         } else if (path == "/stream") {
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
             if (!entry.stream) {

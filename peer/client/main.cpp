@@ -9,6 +9,7 @@
 #include "nearcast/peer/item_source.hpp"
 #include "nearcast/proximity/errors.hpp"
 #include "options.hpp"
+#include "remote.hpp"
 
 using namespace nearcast::peer;
 using namespace nearcast::peer::client;
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
             case parsed_command::action::stream: return stream_command(command.options);
             case parsed_command::action::daemon: return daemon_command(command.options);
             case parsed_command::action::ui: return ui_command(command.options);
+            case parsed_command::action::remote: return remote_command(command.options, command.remote);
             case parsed_command::action::exit: break;
         }
     } catch (const item_error& error) {

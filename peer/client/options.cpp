@@ -8,8 +8,13 @@
 #include "nearcast/core/options.hpp"
 #include "nearcast/peer/item_source.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <iomanip>
+#include <map>
+#include <set>
+#include <sstream>
 
 namespace po = boost::program_options;
 
@@ -22,6 +27,8 @@ constexpr const char* usage = R"(nearcast-peer: fetch and stream content from th
 Usage: nearcast-peer fetch|stream ITEM [OPTIONS]
        nearcast-peer daemon [OPTIONS]
        nearcast-peer ui [--no-open] [--cache CACHE]
+       nearcast-peer list|status|pause|resume|remove|limits|open ... (the remote: see
+                     nearcast-peer COMMAND --help)
 
 Commands:
   fetch ITEM            download ITEM into --output with a progress bar; exits 0 only when every
@@ -36,15 +43,86 @@ Commands:
   ui                    the running daemon's web interface: prints a login link that works
                         once, within a minute, and opens it in the browser (see --no-open)
 
+The remote drives a running daemon (the token is read from CACHE/control.json):
+  list                  the daemon's items: progress, size, rate, ETA, state, name
+  status ID             one item in full
+  pause ID..., resume ID..., remove ID... [--keep-data]
+  limits                shows the limits; --upload-limit-kb, --download-limit-kb,
+                        --monthly-cap-mb, --uploading on|off and --reset change them
+  open ITEM             hands ITEM to the daemon, starting one when none runs (the desktop's
+                        handler of magnet links and .torrent files)
+Each takes --json for scripts. ID is an item's info hash, an unambiguous start of one (as
+`list` shows it), or its name.
+
 ITEM is a .torrent file, a magnet link, or the http(s) URL of a .torrent.
 
 Traffic stays near: peers are ranked by network distance from real BGP data (same subnet,
 prefix, AS, adjacent AS); far peers get few connections and a rate limit; peer exchange is off.
-Every option can also be set in an INI file given with --config (names without the dashes).
+Every option can also be set in an INI file given with --config (names without the dashes);
+without --config, ~/.config/nearcast/peer.conf ($XDG_CONFIG_HOME) is read when it exists.
 SIGTERM or SIGINT stops cleanly; a later run resumes without downloading verified pieces again.
 )";
 
 using core::usage_error;
+
+struct remote_command_help {
+    const char* usage;
+    std::vector<const char*> options;  // beyond the common ones, --cache and --json
+};
+
+// Each command of the remote, with the help `nearcast-peer COMMAND --help` prints and the
+// options it takes.
+const std::map<std::string, remote_command_help>& remote_commands() {
+    static const std::map<std::string, remote_command_help> commands{
+        {"list", {R"(Usage: nearcast-peer list [--json] [--cache DIR]
+
+The items of the daemon that runs for the cache: an id (the start of the info hash), progress,
+size, download rate, ETA, state and name, one line each, then the totals. --json prints the
+daemon's own description of every item.
+)", {}}},
+        {"status", {R"(Usage: nearcast-peer status ID [--json] [--cache DIR]
+
+One item of the running daemon in full: state, progress, rate, ETA, peers, bytes from near
+peers, far peers and the origin, where its files are, its stream URL. ID is the item's info
+hash, an unambiguous start of one (as `list` shows it), or its name.
+)", {}}},
+        {"pause", {R"(Usage: nearcast-peer pause ID... [--json] [--cache DIR]
+
+Pauses the items: nothing is downloaded or uploaded for them until `resume`.
+)", {}}},
+        {"resume", {R"(Usage: nearcast-peer resume ID... [--json] [--cache DIR]
+
+Resumes paused items.
+)", {}}},
+        {"remove", {R"(Usage: nearcast-peer remove ID... [--keep-data] [--json] [--cache DIR]
+
+Removes the items from the daemon, and their files from its cache unless --keep-data is given.
+)", {"keep-data"}}},
+        {"limits", {R"(Usage: nearcast-peer limits [--upload-limit-kb N] [--download-limit-kb N]
+                            [--monthly-cap-mb N] [--uploading on|off] [--reset] [--json]
+
+Shows the daemon's limits and what it uploaded this month; with options, changes them first
+(0 means none). The daemon keeps what is changed here across restarts; --reset goes back to
+the limits of its command line and config file.
+)", {"upload-limit-kb", "download-limit-kb", "monthly-cap-mb", "uploading", "reset"}}},
+        {"open", {R"(Usage: nearcast-peer open ITEM [--json] [--cache DIR] [-c FILE]
+
+Hands ITEM (a .torrent file, a magnet link or an http(s) URL of a .torrent) to the daemon that
+runs for the cache, and starts one (`nearcast-peer daemon`, with the same --cache and
+--config) when none runs. This is what the desktop runs for a magnet link or a .torrent file.
+)", {}}},
+    };
+    return commands;
+}
+
+// The flags that were given on the command line itself (not from a config file, not defaults).
+std::vector<std::string> given_flags(const po::variables_map& values) {
+    std::vector<std::string> out;
+    for (const auto& [name, value] : values) {
+        if (!value.defaulted() && name != "arguments") out.push_back(name);
+    }
+    return out;
+}
 
 proximity::nearness parse_nearness(const std::string& text) {
     using proximity::nearness;
@@ -80,6 +158,12 @@ boost::asio::ip::tcp::endpoint parse_endpoint(const std::string& text, const std
 
 std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t port) {
     return (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" + std::to_string(port);
+}
+
+std::filesystem::path default_config_file() {
+    if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "nearcast" / "peer.conf";
+    if (const char* home = std::getenv("HOME"); home && *home) return std::filesystem::path(home) / ".config" / "nearcast" / "peer.conf";
+    return {};
 }
 
 std::filesystem::path default_cache_folder() {
@@ -149,15 +233,38 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("admin-secret-file", po::value(&out.admin_secret_file), "an operator's server: register with the tracker's admin secret (a larger admission limit)")
         ("prefetch-items", po::value(&out.prefetch_items)->default_value(out.prefetch_items), "popular items a supernode pre-fetches at most")
         ("origin-trickle-kb", po::value(&origin_trickle_kb)->default_value(origin_trickle_kb), "a supernode's download from the origin while fellow supernodes can relay the items, kB/s");
+    std::string uploading_switch;
+    bool json = false, keep_data = false, reset = false;
+    po::options_description remote("Remote (list, status, pause, resume, remove, limits, open)");
+    remote.add_options()
+        ("json", po::bool_switch(&json), "print the daemon's JSON, for scripts")
+        ("keep-data", po::bool_switch(&keep_data), "remove: keep the item's files on disk")
+        ("uploading", po::value(&uploading_switch), "limits: on or off")
+        ("reset", po::bool_switch(&reset), "limits: back to the daemon's configured limits");
     po::options_description hidden;
     hidden.add_options()("arguments", po::value(&positional)->composing());
     po::positional_options_description positions;
     positions.add("arguments", -1);
     po::options_description visible;
-    visible.add(common.description()).add(general).add(network).add(locality).add(stream).add(daemon).add(supernode);
+    visible.add(common.description()).add(general).add(network).add(locality).add(stream).add(daemon).add(supernode).add(remote);
     po::options_description all;
     all.add(visible).add(hidden);
+    // A remote command's help shows its own options, --cache and --json, then the common ones.
+    const auto remote_options_of = [&](const remote_command_help& command) {
+        po::options_description own("Options");
+        std::vector<std::string> names(command.options.begin(), command.options.end());
+        names.insert(names.end(), {"cache", "json"});
+        for (const auto& name : names) {
+            for (const auto& option : all.options()) {
+                if (option->long_name() == name) own.add(option);
+            }
+        }
+        po::options_description shown;
+        shown.add(own).add(common.description());
+        return shown;
+    };
 
+    std::string refused_in;  // the remote command whose --help a refusal points to
     try {
         po::variables_map values;
         po::store(po::command_line_parser(argc, argv).options(all).positional(positions).style(core::command_line_style).run(), values);
@@ -166,21 +273,82 @@ parsed_command parse_command_line(int argc, char** argv) {
             parsed.exit_status = 2;
             return parsed;
         }
+        // The command word, before notify() fills `positional`.
+        const auto words = values.count("arguments") ? values["arguments"].as<std::vector<std::string>>() : std::vector<std::string>{};
+        const std::string command = words.empty() ? "" : words.front();
+        refused_in = command;
+        const auto remote_found = remote_commands().find(command);
+        const remote_command_help* remote_command = remote_found == remote_commands().end() ? nullptr : &remote_found->second;
+        if (remote_command && common.answered(values, remote_command->usage, remote_options_of(*remote_command))) return parsed;
         if (common.answered(values, usage, visible)) return parsed;
+        const std::vector<std::string> on_command_line = given_flags(values);
+        if (remote_command) {
+            // A remote command takes its own options and the common ones; anything else would
+            // be dropped in silence (the daemon's settings are the daemon's).
+            static const std::set<std::string> everywhere{"config", "verbose", "quiet", "log-level", "no-progress", "cache", "json"};
+            for (const auto& flag : on_command_line) {
+                const bool own = std::find_if(remote_command->options.begin(), remote_command->options.end(),
+                                              [&](const char* name) { return flag == name; }) != remote_command->options.end();
+                if (!own && !everywhere.count(flag)) throw usage_error(command + " does not take --" + flag);
+            }
+        }
         common.merge_config(values, visible);
+        if (!values.count("config")) {
+            // The user's own settings, read by every command unless -c names another file.
+            if (const auto file = default_config_file(); !file.empty() && std::filesystem::exists(file)) {
+                core::merge_config_file(file.string(), visible, values);
+            }
+        }
         po::notify(values);
         common.apply_log_level(values);
         out.no_progress = !common.show_progress();
         take_old_name(values, "bind", "listen-bittorrent", old_bind, out.listen_bittorrent);
         take_old_name(values, "control", "listen-control", old_control, out.listen_control);
-        if (positional.empty()) throw usage_error("no command: fetch, stream, daemon or ui");
-        const std::string command = positional.front();
+        if (positional.empty()) throw usage_error("no command: fetch, stream, daemon, ui, or a remote command (list, status, ...)");
         if (command == "fetch") parsed.what = parsed_command::action::fetch;
         else if (command == "stream") parsed.what = parsed_command::action::stream;
         else if (command == "daemon") parsed.what = parsed_command::action::daemon;
         else if (command == "ui") parsed.what = parsed_command::action::ui;
-        else throw usage_error("unknown command '" + command + "': fetch, stream, daemon or ui");
-        if (parsed.what == parsed_command::action::daemon || parsed.what == parsed_command::action::ui) {
+        else if (remote_command) parsed.what = parsed_command::action::remote;
+        else throw usage_error("unknown command '" + command + "': fetch, stream, daemon, ui, list, status, pause, resume, remove, limits or open");
+        if (parsed.what == parsed_command::action::remote) {
+            remote_options& asked = parsed.remote;
+            asked.command = command;
+            asked.items.assign(positional.begin() + 1, positional.end());
+            asked.json = json;
+            asked.keep_data = keep_data;
+            const bool takes_ids = command == "status" || command == "pause" || command == "resume" || command == "remove";
+            if ((command == "list" || command == "limits") && !asked.items.empty()) {
+                throw usage_error(command + " takes no ID, got '" + asked.items.front() + "'");
+            }
+            if (command == "status" && asked.items.size() != 1) throw usage_error("status takes one ID (nearcast-peer list shows them)");
+            if (takes_ids && asked.items.empty()) throw usage_error(command + " takes one or more IDs (nearcast-peer list shows them)");
+            if (command == "open" && asked.items.size() != 1) {
+                throw usage_error("open takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
+            }
+            if (command == "limits") {
+                // Only what this command line asks for: a config file's limits are the daemon's settings.
+                const auto asked_for = [&](const char* flag) {
+                    return std::find(on_command_line.begin(), on_command_line.end(), flag) != on_command_line.end();
+                };
+                const auto number = [](double value) {
+                    std::ostringstream text;
+                    text << std::setprecision(15) << value;
+                    return text.str();
+                };
+                if (asked_for("upload-limit-kb")) asked.limits.emplace_back("upload_kb", number(upload_kb));
+                if (asked_for("download-limit-kb")) asked.limits.emplace_back("download_kb", number(download_kb));
+                if (asked_for("monthly-cap-mb")) asked.limits.emplace_back("monthly_cap_mb", number(monthly_cap_mb));
+                if (asked_for("uploading")) {
+                    if (uploading_switch != "on" && uploading_switch != "off") {
+                        throw usage_error("--uploading: '" + uploading_switch + "' is not on or off");
+                    }
+                    asked.limits.emplace_back("uploading", uploading_switch);
+                }
+                if (reset) asked.limits.emplace_back("reset", "1");
+            }
+            if (values.count("config")) asked.daemon_arguments = {"--config", values["config"].as<std::string>()};
+        } else if (parsed.what == parsed_command::action::daemon || parsed.what == parsed_command::action::ui) {
             if (positional.size() != 1) throw usage_error(command + " takes no ITEM, got '" + positional[1] + "'");
         } else {
             if (positional.size() != 2) throw usage_error(command + " takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
@@ -233,7 +401,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (out.origin_trickle == 0) throw usage_error("--origin-trickle-kb must be positive: the origin is the floor");
     } catch (const std::exception& error) {
         parsed.what = parsed_command::action::exit;
-        parsed.exit_status = common.refuse(error);
+        parsed.exit_status = common.refuse(error, remote_commands().count(refused_in) ? refused_in : "");
     }
     return parsed;
 }

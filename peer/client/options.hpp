@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nearcast/peer/ranking.hpp"
@@ -63,9 +64,24 @@ std::string endpoint_text(const boost::asio::ip::address& address, std::uint16_t
 // $XDG_CACHE_HOME/nearcast, or ~/.cache/nearcast, or ./nearcast-cache.
 std::filesystem::path default_cache_folder();
 
+// The commands that drive a running daemon, as transmission-remote drives its daemon.
+struct remote_options {
+    std::string command;                 // list, status, pause, resume, remove, limits, open
+    std::vector<std::string> items;      // ids (a whole info hash, an unambiguous prefix of one, or a name); open: the ITEM
+    bool json = false;                   // the daemon's JSON instead of text, for scripts
+    bool keep_data = false;              // remove: forget the item, keep its files
+    std::vector<std::pair<std::string, std::string>> limits;  // limits: the /limits parameters to change
+    std::vector<std::string> daemon_arguments;                // open: how to start a daemon when none runs
+};
+
+// $XDG_CONFIG_HOME/nearcast/peer.conf, or ~/.config/nearcast/peer.conf: read by every command
+// when it exists and no -c is given.
+std::filesystem::path default_config_file();
+
 struct parsed_command {
-    enum class action { fetch, stream, daemon, ui, exit } what = action::exit;
+    enum class action { fetch, stream, daemon, remote, ui, exit } what = action::exit;
     peer_options options;
+    remote_options remote;
     int exit_status = 0;
 };
 

@@ -227,6 +227,30 @@ void peer_session::add_origin_hosts(const lt::torrent_info& info) {
     }
 }
 
+namespace {
+
+constexpr std::string_view part_suffix = ".part";
+
+// The files of an item are written as NAME.part until every piece is verified: a download that
+// stopped or failed never leaves a file under its final name (and, sparse, at its full apparent
+// size). A file already under its final name with no NAME.part beside it was finished by an
+// earlier run: it keeps its name, and libtorrent hashes it like anything else on disk.
+std::map<lt::file_index_t, std::string> part_names(const lt::torrent_info& info, const fs::path& save_path) {
+    std::map<lt::file_index_t, std::string> out;
+    const auto& files = info.orig_files();
+    for (const auto index : files.file_range()) {
+        if (files.pad_file_at(index)) continue;
+        const std::string name = files.file_path(index);
+        std::error_code error;
+        const fs::path final_path = save_path / name;
+        if (fs::exists(final_path, error) && !fs::exists(fs::path(final_path.string() + std::string(part_suffix)), error)) continue;
+        out[index] = name + std::string(part_suffix);
+    }
+    return out;
+}
+
+}  // namespace
+
 lt::torrent_handle peer_session::add(lt::add_torrent_params params, const fs::path& save_path) {
     // A magnet link whose metadata an earlier run received: start from the kept metadata.
     if (!params.ti) {
@@ -241,6 +265,7 @@ lt::torrent_handle peer_session::add(lt::add_torrent_params params, const fs::pa
     }
     tracked_item item(backstop(options_.backstop), save_path);
     if (params.ti) {
+        params.renamed_files = part_names(*params.ti, save_path);
         add_origin_hosts(*params.ti);
         for (const auto& seed : params.ti->web_seeds()) item.withheld_web_seeds.push_back(seed.url);
         params.ti->set_web_seeds({});
@@ -280,6 +305,7 @@ peer_session::tracked_item* peer_session::find(const lt::torrent_handle& handle)
 void peer_session::remember_metadata(tracked_item& item) {
     const auto info = item.handle.torrent_file();
     if (!info) return;
+    for (const auto& [index, name] : part_names(*info, item.save_path)) item.handle.rename_file(index, name);
     add_origin_hosts(*info);
     if (options_.locality) apply_peer_classes();
     const fs::path kept = metadata_file(item.save_path, info->info_hashes());
@@ -379,6 +405,14 @@ void peer_session::handle_alert(lt::alert* alert) {
         last.error = storage_error_text(torrent_error->error.message() +
                                             (torrent_error->filename()[0] ? std::string(" (") + torrent_error->filename() + ")" : ""),
                                         item->save_path);
+    } else if (auto* renamed = lt::alert_cast<lt::file_renamed_alert>(alert)) {
+        item->renaming.erase(renamed->index);
+        spdlog::debug("{}: every piece verified, {} has its final name", item->save_path.string(), renamed->new_name());
+    } else if (auto* rename_failed = lt::alert_cast<lt::file_rename_failed_alert>(alert)) {
+        item->renaming.erase(rename_failed->index);
+        last.error = storage_error_text("cannot give file " + std::to_string(static_cast<int>(rename_failed->index)) +
+                                            " its final name: " + rename_failed->error.message(),
+                                        item->save_path);
     } else if (auto* failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
         spdlog::warn("piece {} failed its hash check; asking for it again", static_cast<int>(failed->piece_index));
     }
@@ -393,9 +427,31 @@ void peer_session::refresh(tracked_item& item) {
                     last.status.total_wanted_done == last.status.total_wanted &&
                     last.status.state != lt::torrent_status::checking_files &&
                     last.status.state != lt::torrent_status::checking_resume_data;
+    // Complete only once the files are under their final names too: what is reported complete
+    // is what the user finds on disk.
+    if (last.complete) last.complete = give_final_names(item);
     if (last.status.errc && last.error.empty()) last.error = storage_error_text(last.status.errc.message(), item.save_path);
     if (!session_error_.empty() && last.error.empty()) last.error = session_error_;
     call_in_web_seeds(item);
+}
+
+bool peer_session::give_final_names(tracked_item& item) {
+    if (item.named) return true;
+    const auto info = item.handle.torrent_file();
+    if (!info) return false;
+    if (!item.renaming.empty()) return false;
+    const auto& files = info->files();
+    const auto& original = info->orig_files();
+    const auto priorities = item.handle.get_file_priorities();
+    for (const auto index : files.file_range()) {
+        const bool wanted = static_cast<std::size_t>(static_cast<int>(index)) >= priorities.size() ||
+                            priorities[static_cast<std::size_t>(static_cast<int>(index))] > lt::dont_download;
+        if (files.pad_file_at(index) || !wanted || files.file_path(index) == original.file_path(index)) continue;
+        item.renaming.insert(index);
+        item.handle.rename_file(index, original.file_path(index));
+    }
+    item.named = item.renaming.empty();
+    return item.named;
 }
 
 item_status peer_session::poll() {

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +32,7 @@ proximity::model load_routing(const std::string& data);
 struct item_status {
     lt::torrent_status status;
     bool has_metadata = false;
-    bool complete = false;          // every wanted piece verified
+    bool complete = false;          // every wanted piece verified, and every wanted file under its final name
     std::string error;              // fatal: a file error, a torrent error
     bool tracker_answered = false;  // some tracker gave a reply
     std::string tracker_problem;    // the last tracker error, for the stall message
@@ -92,7 +93,13 @@ private:
         // When each near peer was first among our connections: how long its answer is awaited.
         std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_seen_at;
         std::chrono::steady_clock::time_point deference_checked{};
+        // Files still named NAME.part that a rename back to NAME is under way for; `named` once
+        // every wanted file has its final name.
+        std::set<lt::file_index_t> renaming;
+        bool named = false;
     };
+    // NAME.part until verified: the files of a finished item get their final names back.
+    bool give_final_names(tracked_item& item);
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.
     void defer_origin(tracked_item& item);
     void apply_peer_classes();

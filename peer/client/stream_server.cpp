@@ -189,6 +189,8 @@ private:
         const std::int64_t piece_end = file.geometry.piece_start(piece) + file.geometry.piece_size(piece);
         const std::int64_t count = std::min({to - from, piece_end - at, pending_head_.empty() ? chunk_bytes : first_chunk_bytes});
         if (fd_ < 0) fd_ = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+        // Not finished yet: still NAME.part (an open descriptor follows the rename).
+        if (fd_ < 0) fd_ = ::open((file.path.string() + ".part").c_str(), O_RDONLY | O_CLOEXEC);
         chunk_.resize(static_cast<std::size_t>(count));
         const ssize_t got = fd_ < 0 ? -1 : ::pread(fd_, chunk_.data(), chunk_.size(), from);
         if (got != count) {
@@ -259,7 +261,8 @@ std::string stream_server::url() const {
 
 streamed_file choose_file(const lt::torrent_handle& handle, const std::filesystem::path& save_path, int file_index) {
     const auto info = handle.torrent_file();
-    const auto& files = info->files();
+    // The names the item gives its files: on disk a file is NAME.part until it is verified.
+    const auto& files = info->orig_files();
     int index = file_index;
     if (index >= files.num_files()) {
         throw item_error("--file " + std::to_string(index) + ": " + info->name() + " has " +

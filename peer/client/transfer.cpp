@@ -24,9 +24,14 @@ namespace nearcast::peer::client {
 
 progress_reporter::progress_reporter(bool quiet) : quiet_(quiet), terminal_(isatty(STDERR_FILENO) == 1) {}
 
-void progress_reporter::update(const progress_sample& sample, bool force) {
+void progress_reporter::update(progress_sample sample, bool force) {
     if (quiet_) return;
     const auto now = std::chrono::steady_clock::now();
+    // Hashing what is on disk is not download speed: the meter starts after it.
+    if (sample.checking || sample.fetching_metadata) meter_ = rate_meter();
+    else meter_.add(std::chrono::duration<double>(now - started_).count(), sample.done);
+    sample.rate = static_cast<std::int64_t>(meter_.rate());
+    sample.eta_s = meter_.eta(sample.wanted);
     const auto every = terminal_ ? 250ms : 5s;
     if (!force && now - last_ < every) return;
     last_ = now;
@@ -137,7 +142,7 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
             break;
         }
         if (completed_at_ && stop_when_complete && now - *completed_at_ >= std::chrono::seconds(options_.seed_for_s)) {
-            outcome = {0, name + ": complete"};
+            outcome = {0, ""};  // the "complete" line was written when it completed
             break;
         }
         if (!completed_at_) reporter.update(sample(last_));

@@ -20,7 +20,9 @@ namespace nearcast::peer::client {
 class progress_reporter {
 public:
     explicit progress_reporter(bool quiet);
-    void update(const progress_sample& sample, bool force = false);
+    // The rate and ETA shown are the reporter's own (a rate_meter over the verified bytes), not
+    // the sample's.
+    void update(progress_sample sample, bool force = false);
     void finish();  // ends the bar's line
 
 private:
@@ -28,6 +30,8 @@ private:
     bool terminal_;
     bool drawn_ = false;
     std::chrono::steady_clock::time_point last_{};
+    std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+    rate_meter meter_;
 };
 
 struct transfer_outcome {

@@ -28,32 +28,26 @@ std::string human_duration(double seconds) {
     return text;
 }
 
-void moving_rate::sample(std::int64_t total_bytes, double now_s) {
-    if (!started_ || total_bytes < last_bytes_ || now_s < last_s_) {
-        if (started_) rate_ = 0;
-        started_ = true;
-        first_s_ = now_s;
-        last_bytes_ = total_bytes;
-        last_s_ = now_s;
-        return;
-    }
-    const double elapsed = now_s - last_s_;
-    if (elapsed <= 0) return;
-    const double instant = static_cast<double>(total_bytes - last_bytes_) / elapsed;
-    // The weight of the new sample grows with the time it covers: samples taken at any pace
-    // give the same average. In the first seconds it is the plain average since the start, so
-    // a new download's rate is right at once rather than rising from 0 for a time constant.
-    const double weight = std::max(1 - std::exp(-elapsed / time_constant_s_), elapsed / (now_s - first_s_));
-    rate_ += weight * (instant - rate_);
-    last_bytes_ = total_bytes;
-    last_s_ = now_s;
+void rate_meter::add(double now_s, std::int64_t done) {
+    if (!points_.empty() && (done < points_.back().done || now_s < points_.back().at_s)) points_.clear();
+    points_.push_back({now_s, done});
+    // Keep the newest point that is at least a window old, and everything after it.
+    std::size_t first = 0;
+    while (first + 1 < points_.size() && now_s - points_[first + 1].at_s >= window_s_) ++first;
+    points_.erase(points_.begin(), points_.begin() + static_cast<std::ptrdiff_t>(first));
 }
 
-std::int64_t eta_seconds(std::int64_t remaining, double rate) {
-    if (remaining <= 0) return 0;
-    if (!(rate >= 1)) return -1;  // under a byte a second (or NaN): no honest estimate
-    const double seconds = std::ceil(static_cast<double>(remaining) / rate);
-    return seconds > 1e9 ? -1 : static_cast<std::int64_t>(seconds);
+double rate_meter::rate() const {
+    if (points_.size() < 2) return -1;
+    const double span = points_.back().at_s - points_.front().at_s;
+    if (span < 1.0) return -1;
+    return static_cast<double>(points_.back().done - points_.front().done) / span;
+}
+
+double rate_meter::eta(std::int64_t wanted) const {
+    const double per_second = rate();
+    if (per_second <= 0 || points_.empty()) return -1;
+    return static_cast<double>(std::max<std::int64_t>(wanted - points_.back().done, 0)) / per_second;
 }
 
 namespace {
@@ -64,13 +58,12 @@ double percent_of(const progress_sample& sample) {
 
 std::string facts(const progress_sample& sample) {
     if (sample.fetching_metadata) return "fetching metadata, " + std::to_string(sample.peers) + " peers";
-    const double eta = sample.rate > 0 ? static_cast<double>(sample.wanted - sample.done) / static_cast<double>(sample.rate)
-                                       : -1.0;
     char head[64];
     std::snprintf(head, sizeof head, "%5.1f%%", percent_of(sample));
     std::string out = head;
     if (sample.checking) return out + " checking what is on disk";
-    out += "  " + human_bytes(static_cast<double>(sample.rate)) + "/s  ETA " + human_duration(eta);
+    out += "  " + (sample.rate < 0 ? std::string("-- B/s") : human_bytes(static_cast<double>(sample.rate)) + "/s") + "  ETA " +
+           human_duration(sample.eta_s);
     out += "  near " + human_bytes(static_cast<double>(sample.sources.near)) + "  far " +
            human_bytes(static_cast<double>(sample.sources.far)) + "  origin " +
            human_bytes(static_cast<double>(sample.sources.origin));
@@ -82,12 +75,13 @@ std::string facts(const progress_sample& sample) {
 
 std::string progress_bar(const progress_sample& sample, unsigned width) {
     const std::string tail = facts(sample);
-    // The bar takes what the facts leave, between 10 and 40 cells.
-    const long room = static_cast<long>(width) - static_cast<long>(tail.size()) - 3;
-    if (room < 10) return tail.substr(0, std::min<std::size_t>(tail.size(), width));
-    const auto cells = static_cast<std::size_t>(std::min(room, 40L));
+    // The bar keeps its width whatever the facts after it say, so it does not jump about; the
+    // facts are cut to what the terminal leaves.
+    constexpr std::size_t cells = 20;
+    if (width < cells + 3 + 20) return tail.substr(0, std::min<std::size_t>(tail.size(), width));
     const auto filled = static_cast<std::size_t>(std::clamp(percent_of(sample) / 100.0, 0.0, 1.0) * static_cast<double>(cells));
-    return "[" + std::string(filled, '#') + std::string(cells - filled, '.') + "] " + tail;
+    const std::string line = "[" + std::string(filled, '#') + std::string(cells - filled, '.') + "] " + tail;
+    return line.substr(0, std::min<std::size_t>(line.size(), width));
 }
 
 std::string progress_line(const progress_sample& sample) {

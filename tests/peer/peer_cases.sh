@@ -10,8 +10,14 @@
 #   daemon: a daemon holds a cache under a quota; fetch and stream go through it; the control
 #           API refuses requests without the token; the least recently used item is evicted
 #           for a new one; uploading is switched off and on; the cache survives a restart.
+#   cache:  the daemon's cache never lies: NAME.part until verified, a file cut short or deleted
+#           while it was stopped is checked again and fetched again, the quota counts what is on
+#           the disk, `fetch -o DIR` through the daemon delivers a checked copy into DIR.
+#   remote: list, status, pause, resume, remove (with and without the files), limits, each with
+#           --json; unknown and ambiguous ids; `open` starts a daemon when none runs; the
+#           user's ~/.config/nearcast/peer.conf is read by every command.
 #
-# Usage: peer_cases.sh PEER SEEDER TRACKER STREAM_READER stream|resume|errors|daemon
+# Usage: peer_cases.sh PEER SEEDER TRACKER STREAM_READER stream|resume|errors|daemon|cache|remote
 set -euo pipefail
 
 peer_binary="$1"
@@ -24,7 +30,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=../interop/common.sh
 . "$here/../interop/common.sh"
 
-case "$scenario" in stream | resume | errors | daemon) ;; *) fail "the scenario must be stream, resume, errors or daemon, not '$scenario'" ;; esac
+case "$scenario" in stream | resume | errors | daemon | cache | remote) ;; *) fail "the scenario must be stream, resume, errors, daemon, cache or remote, not '$scenario'" ;; esac
 for binary in "$peer_binary" "$seeder_binary" "$tracker_binary" "$reader_binary"; do
   [ -x "$binary" ] || fail "$binary is not an executable"
 done
@@ -112,9 +118,14 @@ resume)
   wait "$first_pid" 2> /dev/null || true
   had=$(curl -sf http://127.30.0.1:8080/stats | tr -d ' \n' | grep -Eo '"served_bittorrent_bytes":[0-9]+' | cut -d: -f2)
   echo "first fetch killed with SIGKILL after the origin had sent $had bytes"
+  # What was stopped part-way is not under the final name: only film.bin.part is there.
+  [ ! -e "$work/get/film.bin" ] || fail "a killed fetch left film.bin under its final name"
+  [ -f "$work/get/film.bin.part" ] || fail "a killed fetch left no film.bin.part"
   "$peer_binary" fetch "$torrent" -o "$work/get" --listen-bittorrent 127.10.0.5:7000 --no-progress --report "$work/second.json" \
     > "$work/second.log" 2>&1 || { show_logs; fail "the second fetch did not complete"; }
   [ "$(sha256_of "$work/get/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "the resumed file has the wrong SHA-256"
+  [ ! -e "$work/get/film.bin.part" ] || fail "film.bin.part is still there after the fetch completed"
+  [ "$(grep -c 'complete' "$work/second.log")" = 1 ] || { cat "$work/second.log"; fail "the fetch did not say complete exactly once"; }
   again=$(report_field "$work/second.json" payload_downloaded_this_run)
   echo "second fetch complete, SHA-256 right, downloaded $again of $size bytes"
   # What the first run verified is kept: the second needs at most what was missing, give or
@@ -217,7 +228,7 @@ daemon)
   # The second item needs room: first.bin, complete and unused, is evicted.
   sleep 1
   "$peer_binary" fetch "$second" --cache "$cache" --no-progress --report "$work/unused.json" > "$work/fetch-second.log" 2>&1 || { show_logs; fail "the second fetch failed"; }
-  grep -q -- "with its own settings: --report not used here" "$work/fetch-second.log" ||
+  grep -q -- "with its own settings: --report (give -o DIR to have one) not used here" "$work/fetch-second.log" ||
     fail "a fetch through the daemon did not say it does not use --report"
   second_in_cache=$(ls "$cache"/content/*/second.bin)
   [ "$(sha256_of "$second_in_cache")" = "$(sha256_of "$work/content/second.bin")" ] || fail "second.bin in the cache is wrong"
@@ -311,6 +322,172 @@ daemon)
   done
   jq -e '.limits == {}' "$cache/index.json" > /dev/null || fail "the index still keeps limits after a reset: $(jq -c .limits "$cache/index.json")"
   echo "restart: the cache and its item are back; the limits set through the API are kept, the switch stays off; reset=1 restores the configured ones"
+  ;;
+cache)
+  random_file "$work/content/film.bin" 12000000
+  random_file "$work/content/clip.bin" 3000000
+  film=$(publish "$work/content/film.bin")
+  clip=$(publish "$work/content/clip.bin")
+  start_seeder 2  # about 6 s for film.bin: time to look at the cache while it downloads
+  cache="$work/cache"
+  start_daemon() {
+    "$peer_binary" daemon --cache "$cache" --quota-mb 40 --listen-bittorrent 127.10.0.6:7000 --log-level debug >> "$work/daemon.log" 2>&1 &
+    daemon_pid=$!
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
+    [ -s "$cache/control.json" ] || { show_logs; fail "the daemon wrote no control.json"; }
+  }
+  stop_daemon() {
+    kill -TERM "$daemon_pid"
+    wait "$daemon_pid" || fail "the daemon did not stop cleanly on SIGTERM"
+  }
+  item_json() {  # NAME: the daemon's description of the item
+    "$peer_binary" status "$1" --cache "$cache" --json
+  }
+  start_daemon
+  "$peer_binary" fetch "$film" --cache "$cache" --no-progress > "$work/fetch-film.log" 2>&1 &
+  fetch_pid=$!
+  pids+=($!)
+  # While it downloads: film.bin.part only, and the daemon does not call it complete.
+  for _ in $(seq 1 100); do
+    [ -n "$(ls "$cache"/content/*/film.bin.part 2> /dev/null)" ] && break
+    sleep 0.1
+  done
+  part=$(ls "$cache"/content/*/film.bin.part 2> /dev/null) || { show_logs; fail "no film.bin.part in the cache while it downloads"; }
+  folder=$(dirname "$part")
+  [ ! -e "$folder/film.bin" ] || fail "film.bin is under its final name before it is verified"
+  [ "$(item_json film.bin | jq .complete)" = false ] || fail "the daemon calls film.bin complete while it downloads"
+  echo "while downloading: $(basename "$folder")/film.bin.part, not complete"
+  wait "$fetch_pid" || { cat "$work/fetch-film.log"; show_logs; fail "the fetch through the daemon failed"; }
+  [ -f "$folder/film.bin" ] && [ ! -e "$part" ] || fail "film.bin did not get its final name once complete"
+  [ "$(sha256_of "$folder/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin in the cache is wrong"
+  echo "complete: film.bin under its final name, SHA-256 right"
+
+  # -o DIR through the daemon: a checked copy lands in DIR, with the cache's copy kept.
+  "$peer_binary" fetch "$film" --cache "$cache" -o "$work/videos" --no-progress --report "$work/copy.json" > "$work/fetch-copy.log" 2>&1 ||
+    { cat "$work/fetch-copy.log"; show_logs; fail "fetch -o through the daemon failed"; }
+  grep -q "copied film.bin from the daemon's cache into $work/videos" "$work/fetch-copy.log" || fail "fetch -o did not say it copied from the cache"
+  grep -q "not used here" "$work/fetch-copy.log" && fail "fetch -o through the daemon still says -o or --report is not used"
+  [ "$(sha256_of "$work/videos/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "the copy in -o DIR is wrong"
+  [ ! -e "$work/videos/film.bin.part" ] || fail "film.bin.part was left in -o DIR"
+  [ "$(jq .complete "$work/copy.json")" = true ] || fail "the --report of fetch -o does not say complete"
+  echo "fetch -o through the daemon: a checked copy in $work/videos, the cache keeps its own"
+  # A copy that went wrong is found by the check and mended from the swarm.
+  rm -f "$work/videos/film.bin"
+  "$peer_binary" fetch "$clip" --cache "$cache" -o "$work/videos" --no-progress > /dev/null 2>&1 || fail "fetch -o of clip.bin failed"
+  printf 'garbage' | dd of="$work/videos/clip.bin" bs=1 seek=100000 conv=notrunc 2> /dev/null
+  mv "$work/videos/clip.bin" "$work/videos/clip.bin.part"
+  "$peer_binary" fetch "$clip" --cache "$cache" -o "$work/videos" --no-progress > "$work/fetch-mend.log" 2>&1 ||
+    { cat "$work/fetch-mend.log"; fail "fetch -o did not mend a damaged copy"; }
+  [ "$(sha256_of "$work/videos/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "a damaged copy in -o DIR was not mended"
+  echo "fetch -o: a damaged .part in DIR is checked, its bad piece fetched again"
+
+  # The quota is counted from the disk: 5 MB dropped into the cache show in cache_bytes.
+  cache_bytes() {
+    curl -sf -H "Authorization: Bearer $(jq -r .token "$cache/control.json")" "$(jq -r .url "$cache/control.json")/status" | jq .cache_bytes
+  }
+  before=$(cache_bytes)
+  head -c 5000000 /dev/urandom > "$folder/stray.bin"
+  after=$(cache_bytes)
+  grown=$((after - before))
+  [ "$grown" -ge 4900000 ] && [ "$grown" -le 5200000 ] || fail "5 MB written into the cache changed cache_bytes by $grown"
+  rm -f "$folder/stray.bin"
+  echo "quota from the disk: 5 MB written into the cache show as $grown bytes more"
+
+  # Cut short and deleted while the daemon is stopped: checked again, never trusted.
+  clip_folder=$(dirname "$(ls "$cache"/content/*/clip.bin)")
+  stop_daemon
+  truncate -s 6000000 "$folder/film.bin"
+  rm -f "$clip_folder/clip.bin"
+  start_daemon
+  seen_incomplete=""
+  for _ in $(seq 1 30); do
+    state=$(item_json film.bin | jq -c '[.complete, .bytes_done]')
+    case "$state" in "[false,"*) seen_incomplete=yes; break ;; esac
+    sleep 0.1
+  done
+  [ -n "$seen_incomplete" ] || fail "film.bin, cut short while the daemon was stopped, was reported complete: $state"
+  [ "$(item_json clip.bin | jq .complete)" = false ] || fail "clip.bin, deleted while the daemon was stopped, was reported complete"
+  for _ in $(seq 1 300); do
+    [ "$(item_json film.bin | jq .complete)" = true ] && [ "$(item_json clip.bin | jq .complete)" = true ] && break
+    sleep 0.1
+  done
+  [ "$(sha256_of "$folder/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin was not fetched again whole after it was cut"
+  [ "$(sha256_of "$clip_folder/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "clip.bin was not fetched again after it was deleted"
+  echo "restart: a file cut short and a file deleted were checked, reported incomplete, and fetched again"
+  stop_daemon
+  ;;
+remote)
+  random_file "$work/content/alpha.bin" 2000000
+  random_file "$work/content/beta.bin" 2000000
+  alpha=$(publish "$work/content/alpha.bin")
+  beta=$(publish "$work/content/beta.bin")
+  start_seeder 0
+  cache="$work/cache"
+  # The user's own config file names the cache and the daemon's address: no command below
+  # gives --cache.
+  export XDG_CONFIG_HOME="$work/config"
+  mkdir -p "$XDG_CONFIG_HOME/nearcast"
+  printf 'cache = %s\nlisten-bittorrent = 127.10.0.7:7000\nquota-mb = 50\n' "$cache" > "$XDG_CONFIG_HOME/nearcast/peer.conf"
+  remote() { "$peer_binary" "$@"; }
+  remote list > "$work/nodaemon.out" 2> "$work/nodaemon.err" && fail "list with no daemon running exited 0"
+  grep -q "no daemon runs for the cache $cache" "$work/nodaemon.err" || fail "list with no daemon did not say so: $(cat "$work/nodaemon.err")"
+  # open: no daemon runs, so one is started (with the user's config), and it takes the item.
+  remote open "$alpha" > "$work/open.out" 2> "$work/open.err" || { cat "$work/open.err"; fail "open did not start a daemon"; }
+  [ -s "$cache/control.json" ] || fail "open started no daemon for $cache"
+  daemon_pid=$(pgrep -f "nearcast-peer daemon --cache $cache" | head -n 1)
+  [ -n "$daemon_pid" ] && pids+=("$daemon_pid")
+  grep -q "^added " "$work/open.out" || fail "open did not say it added the item: $(cat "$work/open.out")"
+  [ "$(curl -sf -H "Authorization: Bearer $(jq -r .token "$cache/control.json")" "$(jq -r .url "$cache/control.json")/status" | jq .quota)" = 50000000 ] ||
+    fail "the daemon open started did not take quota-mb from peer.conf"
+  remote open "$beta" > /dev/null || fail "open of a second item failed"
+  for _ in $(seq 1 100); do
+    [ "$(remote list --json | jq '[.[] | select(.complete)] | length')" = 2 ] && break
+    sleep 0.1
+  done
+  remote list > "$work/list.out" || fail "list failed"
+  cat "$work/list.out"
+  head -n 1 "$work/list.out" | grep -q "^ID .*DONE.*SIZE.*RATE.*ETA.*STATE.*NAME" || fail "list has no header"
+  grep -q "100.0%.*done.*seeding.*alpha.bin" "$work/list.out" || fail "list does not show alpha.bin done"
+  grep -q "^2 items" "$work/list.out" || fail "list does not sum up two items"
+  alpha_id=$(remote list --json | jq -r '.[] | select(.name == "alpha.bin") | .id')
+  remote status "${alpha_id:0:8}" > "$work/status.out" || fail "status by the id's start failed"
+  grep -q "^Name: *alpha.bin" "$work/status.out" && grep -q "^Progress: *100.0%" "$work/status.out" || fail "status: $(cat "$work/status.out")"
+  [ "$(remote status alpha.bin --json | jq -r .id)" = "$alpha_id" ] || fail "status by name gave another item"
+  remote status "${alpha_id:0:8}" --json | jq -e '.complete == true' > /dev/null || fail "status --json is not the item's JSON"
+  rc=0; remote status nosuchitem 2> "$work/unknown.err" || rc=$?; [ "$rc" = 2 ] || fail "status of an unknown item did not exit 2"
+  grep -q "no item 'nosuchitem' in the daemon" "$work/unknown.err" || fail "an unknown item was not named: $(cat "$work/unknown.err")"
+  rc=0; remote status ab 2> /dev/null || rc=$?; [ "$rc" = 2 ] || fail "a two-character id was taken"
+  # A typo among good ids changes nothing.
+  remote pause alpha.bin nosuchitem > /dev/null 2>&1 && fail "pause with an unknown id exited 0"
+  [ "$(remote status alpha.bin --json | jq -r .state)" = seeding ] || fail "a pause with an unknown id among the ids paused the good one"
+  remote pause alpha.bin beta.bin | grep -c "^paused" | grep -q 2 || fail "pause of two items did not say so twice"
+  [ "$(remote list --json | jq -r '[.[].state] | unique | join(",")')" = paused ] || fail "pause did not pause both"
+  remote resume alpha.bin beta.bin --json | jq -e 'length == 2' > /dev/null || fail "resume --json did not answer for two items"
+  [ "$(remote status beta.bin --json | jq -r .state)" != paused ] || fail "resume did not resume"
+  # limits: shown, changed, kept; a config file's limits are not changes.
+  remote limits | grep -q "^Uploading: *on" || fail "limits does not show uploading on"
+  remote limits --upload-limit-kb 250 --uploading off > "$work/limits.out" || fail "limits with changes failed"
+  grep -q "^Uploading: *off" "$work/limits.out" && grep -q "^Upload limit: *250 kB/s" "$work/limits.out" || fail "limits: $(cat "$work/limits.out")"
+  [ "$(remote limits --json | jq .upload_limit)" = 250000 ] || fail "limits --json does not show the new limit"
+  rc=0; remote limits --uploading maybe 2> /dev/null || rc=$?; [ "$rc" = 2 ] || fail "--uploading maybe was not refused with exit 2"
+  rc=0; remote list --quota-mb 5 2> "$work/flag.err" || rc=$?; [ "$rc" = 2 ] || fail "list --quota-mb was not refused"
+  grep -q "list does not take --quota-mb (see nearcast-peer list --help)" "$work/flag.err" || fail "list --quota-mb: $(cat "$work/flag.err")"
+  remote limits --reset | grep -q "^Uploading: *on" || fail "limits --reset did not restore uploading"
+  remote remove --help | grep -q "keep-data" || fail "remove --help does not show --keep-data"
+  # remove --keep-data keeps the files; remove deletes them.
+  alpha_file="$cache/content/$alpha_id/alpha.bin"
+  beta_id=$(remote status beta.bin --json | jq -r .id)
+  beta_file="$cache/content/$beta_id/beta.bin"
+  remote remove alpha.bin --keep-data | grep -q "removed (its files are kept)" || fail "remove --keep-data did not say so"
+  [ -f "$alpha_file" ] || fail "remove --keep-data deleted $alpha_file"
+  remote remove beta.bin | grep -q "removed with its files" || fail "remove did not say so"
+  for _ in $(seq 1 50); do [ ! -e "$beta_file" ] && break; sleep 0.1; done
+  [ ! -e "$beta_file" ] || fail "remove kept $beta_file"
+  [ "$(remote list --json | jq length)" = 0 ] || fail "the removed items are still listed"
+  echo "remote: list, status, pause, resume, limits, remove with and without the files all work; bad ids exit 2"
+  kill -TERM "$daemon_pid"
+  for _ in $(seq 1 50); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.1; done
   ;;
 esac
 echo "PASS ($scenario)"

@@ -21,6 +21,7 @@ TEST_CASE("the progress bar fits its width and says where the bytes came from") 
     sample.done = 50'000'000;
     sample.wanted = 200'000'000;
     sample.rate = 10'000'000;
+    sample.eta_s = 15;
     sample.peers = 7;
     sample.sources = {30'000'000, 5'000'000, 15'000'000};
     const std::string bar = progress_bar(sample, 150);
@@ -30,8 +31,45 @@ TEST_CASE("the progress bar fits its width and says where the bytes came from") 
     CHECK(bar.find("ETA 0:15") != std::string::npos);
     CHECK(bar.find("near 30.0 MB") != std::string::npos);
     CHECK(bar.find("origin 15.0 MB") != std::string::npos);
-    CHECK(bar.find("[##########..............................]") == 0);
+    CHECK(bar.find("[#####...............] ") == 0);
     CHECK(progress_bar(sample, 40).size() <= 40);
+    // The bar keeps its width when the facts after it grow or shrink.
+    sample.sources = {};
+    sample.peers = 123;
+    CHECK(progress_bar(sample, 150).find("[#####...............] ") == 0);
+    CHECK(progress_bar(sample, 60).find("[#####...............] ") == 0);
+    CHECK(progress_bar(sample, 60).size() <= 60);
+    sample.rate = -1;
+    CHECK(progress_bar(sample, 150).find("-- B/s") != std::string::npos);
+}
+
+TEST_CASE("the rate is bytes over a sliding window: a pause between pieces is not 0 B/s") {
+    rate_meter meter(8.0);
+    CHECK(meter.rate() == -1);
+    meter.add(0.0, 0);
+    meter.add(0.5, 0);
+    CHECK(meter.rate() == -1);  // under a second: not known yet
+    // 4 MB pieces arriving every 2 s: 2 MB/s, though most samples see no new byte.
+    std::int64_t done = 0;
+    for (int tick = 1; tick <= 40; ++tick) {
+        const double now = 0.5 + tick * 0.25;
+        if (tick % 8 == 0) done += 4'000'000;
+        meter.add(now, done);
+        if (now >= 9.0) {
+            CHECK(meter.rate() > 1.4e6);
+            CHECK(meter.rate() < 2.6e6);
+        }
+    }
+    const double rate = meter.rate();
+    CHECK(meter.eta(done + 20'000'000) == Approx(20'000'000 / rate));
+    CHECK(meter.eta(done) == 0);
+    // Nothing more for a whole window: the rate does fall to 0, and no ETA is made up.
+    for (int tick = 1; tick <= 40; ++tick) meter.add(10.5 + tick * 0.25, done);
+    CHECK(meter.rate() == 0);
+    CHECK(meter.eta(done + 1) == -1);
+    // Fewer bytes than before (a recheck): the meter starts over.
+    meter.add(21.0, 5);
+    CHECK(meter.rate() == -1);
 }
 
 TEST_CASE("the log line carries the same facts and the totals") {
@@ -41,52 +79,8 @@ TEST_CASE("the log line carries the same facts and the totals") {
     sample.wanted = 4'000'000;
     const std::string line = progress_line(sample);
     CHECK(line.find("film.mkv:  25.0%") == 0);
-    CHECK(line.find("ETA --:--") != std::string::npos);
+    CHECK(line.find("ETA --:--") != std::string::npos);  // eta_s -1: unknown
     CHECK(line.find("(1.00 MB of 4.00 MB)") != std::string::npos);
     sample.fetching_metadata = true;
     CHECK(progress_line(sample).find("fetching metadata") != std::string::npos);
-}
-
-TEST_CASE("the moving rate follows a steady download and does not jump with one burst") {
-    moving_rate rate(5);
-    CHECK(rate.rate() == 0);
-    // 1 MB/s sampled five times a second for 30 s: the average settles on it.
-    for (int tick = 0; tick <= 150; ++tick) rate.sample(tick * 200'000, tick * 0.2);
-    CHECK(rate.rate() == Approx(1e6).epsilon(0.01));
-    // A burst of 10 MB in one 0.2 s tick moves the average by a fraction of it, not to 50 MB/s.
-    rate.sample(150 * 200'000 + 10'000'000, 30.2);
-    CHECK(rate.rate() < 3e6);
-    CHECK(rate.rate() > 1e6);
-    // Then nothing for a long while: it decays towards 0.
-    for (int tick = 1; tick <= 200; ++tick) rate.sample(150 * 200'000 + 10'000'000, 30.2 + tick * 0.2);
-    CHECK(rate.rate() < 1e4);
-}
-
-TEST_CASE("the moving rate of a new download is right from its first samples") {
-    moving_rate rate(5);
-    rate.sample(0, 100);
-    rate.sample(200'000, 100.2);
-    CHECK(rate.rate() == Approx(1e6));
-    rate.sample(400'000, 100.4);
-    CHECK(rate.rate() == Approx(1e6));
-}
-
-TEST_CASE("the moving rate is the same sampled at any pace, and starts again when the counter goes back") {
-    moving_rate fast(5), slow(5);
-    for (int tick = 0; tick <= 100; ++tick) fast.sample(tick * 100'000, tick * 0.1);
-    for (int tick = 0; tick <= 10; ++tick) slow.sample(tick * 1'000'000, tick * 1.0);
-    CHECK(fast.rate() == Approx(slow.rate()).epsilon(0.01));
-    fast.sample(0, 10.1);  // a resumed item: libtorrent counts from 0 again
-    CHECK(fast.rate() == 0);
-    fast.sample(500'000, 11.1);
-    CHECK(fast.rate() > 0);
-}
-
-TEST_CASE("the ETA is whole seconds, 0 when done and -1 without a rate") {
-    CHECK(eta_seconds(1'000'000, 300'000) == 4);
-    CHECK(eta_seconds(0, 0) == 0);
-    CHECK(eta_seconds(1000, 0) == -1);
-    CHECK(eta_seconds(1000, 0.5) == -1);
-    CHECK(eta_seconds(1000, std::nan("")) == -1);
-    CHECK(eta_seconds(INT64_MAX, 1) == -1);
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nearcast::peer {
 
@@ -18,11 +19,36 @@ struct progress_sample {
     std::string name;
     std::int64_t done = 0;       // verified bytes
     std::int64_t wanted = 0;     // bytes in all
-    std::int64_t rate = 0;       // payload bytes/s, recent
+    std::int64_t rate = 0;       // payload bytes/s, recent (a rate_meter's; -1 unknown)
+    double eta_s = -1;           // seconds to go, -1 unknown
     int peers = 0;
     bytes_by_source sources;
     bool checking = false;       // hashing what is already on disk
     bool fetching_metadata = false;
+};
+
+// The rate a progress line shows: bytes done over a sliding window of recent samples (about
+// `window_s` seconds), so that a pause between two pieces does not read as 0 B/s and a burst
+// does not read as the speed of the whole download. Until it has two samples a second apart,
+// it knows no rate (-1).
+class rate_meter {
+public:
+    explicit rate_meter(double window_s = 8.0) : window_s_(window_s) {}
+    // `done` bytes at `now_s` seconds (any epoch, not decreasing). A drop in `done` (a piece
+    // that failed its check, a recheck) starts the meter over.
+    void add(double now_s, std::int64_t done);
+    // Bytes per second over the window, -1 when not known yet.
+    double rate() const;
+    // Seconds until `wanted` bytes are done at that rate; -1 when unknown or no progress.
+    double eta(std::int64_t wanted) const;
+
+private:
+    double window_s_;
+    struct point {
+        double at_s;
+        std::int64_t done;
+    };
+    std::vector<point> points_;
 };
 
 // "1.5 MB", "312 kB", "17 B": decimal units, three significant digits.
@@ -30,31 +56,8 @@ std::string human_bytes(double bytes);
 // "1:02:03", "4:05", "--:--" when unknown.
 std::string human_duration(double seconds);
 
-// A byte counter's rate, averaged: an exponential moving average with a time constant of a
-// few seconds, so a rate shown once a second neither jumps with every block nor lags far
-// behind (in its first seconds, the plain average since the start). Time is passed in (seconds on a steady clock). A counter that goes back (libtorrent
-// restarts its session counters when an item is resumed) starts the average again from there.
-class moving_rate {
-public:
-    explicit moving_rate(double time_constant_s = 5) : time_constant_s_(time_constant_s) {}
-    void sample(std::int64_t total_bytes, double now_s);
-    // Bytes/s; 0 before two samples.
-    double rate() const { return rate_; }
-
-private:
-    double time_constant_s_;
-    std::int64_t last_bytes_ = 0;
-    double last_s_ = 0;
-    double first_s_ = 0;
-    bool started_ = false;
-    double rate_ = 0;
-};
-
-// Seconds until `remaining` bytes arrive at `rate` bytes/s, rounded up; -1 when unknown (no
-// rate), 0 when nothing remains.
-std::int64_t eta_seconds(std::int64_t remaining, double rate);
-
-// One line that fits `width` columns: a bar, percent, rate, ETA and where the bytes came from.
+// One line that fits `width` columns: a bar of fixed width (20 cells, none on a very narrow
+// terminal), percent, rate, ETA and where the bytes came from.
 std::string progress_bar(const progress_sample& sample, unsigned width);
 // The same facts as a plain log line, for when stderr is not a terminal.
 std::string progress_line(const progress_sample& sample);
