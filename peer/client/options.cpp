@@ -25,10 +25,9 @@ namespace {
 constexpr const char* usage = R"(nearcast-peer: fetch and stream content from the nearest peers
 
 Usage: nearcast-peer fetch|stream ITEM [OPTIONS]
-       nearcast-peer daemon [OPTIONS]
-       nearcast-peer ui [--no-open] [--cache CACHE]
-       nearcast-peer list|status|pause|resume|remove|limits|open ... (the remote: see
-                     nearcast-peer COMMAND --help)
+   or:  nearcast-peer daemon [OPTIONS]
+   or:  nearcast-peer ui [--no-open] [--cache CACHE]
+   or:  nearcast-peer list|status|pause|resume|remove|limits|open [ID...|ITEM] [OPTIONS]
 
 Commands:
   fetch ITEM            download ITEM into --output with a progress bar; exits 0 only when every
@@ -178,6 +177,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     std::string output, near = "same-as", web_seeds = "backstop", old_bind, old_control;
     std::vector<std::string> positional;
     double upload_kb = 0, download_kb = 0, far_upload_kb = 100, far_download_kb = 0, window_mb = 16;
+    double defer_min_near_kb = static_cast<double>(out.deference.min_near_rate) / 1000;
     bool no_locality = false;
 
     core::common_options common("nearcast-peer", {.config_file = true, .progress = true});
@@ -206,6 +206,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("web-seeds", po::value(&web_seeds)->default_value(web_seeds), "the origin's HTTP web seeds: backstop (only when BitTorrent delivers too little), always, never")
         ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
         ("defer-origin-at", po::value(&out.deference.hold_at)->default_value(out.deference.hold_at), "origin deference: leave the origin to the network's gateway (the near nearcast peer with the lowest address still downloading) and, with no near downloader, close the origin's connections while near peers hold this many pieces we lack, until they hold a quarter of it (0: never defer; streams never do)")
+        ("defer-min-near-kb", po::value(&defer_min_near_kb)->default_value(defer_min_near_kb), "origin deference holds the origin off only while near peers deliver at least this many kB/s (or what the origin delivered, when more); slower for 3 s and the origin is let in again for 20 s")
         ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
     po::options_description stream("Stream");
     stream.add_options()
@@ -382,6 +383,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.download_limit = kilobytes(download_kb, "--download-limit-kb");
         out.far_upload_limit = kilobytes(far_upload_kb, "--far-upload-limit-kb");
         out.far_download_limit = kilobytes(far_download_kb, "--far-download-limit-kb");
+        out.deference.min_near_rate = kilobytes(defer_min_near_kb, "--defer-min-near-kb");
         if (window_mb <= 0) throw usage_error("--window-mb must be positive");
         out.window.ahead_bytes = static_cast<std::int64_t>(window_mb * 1e6);
         if (out.file_index < -1) throw usage_error("--file must be 0 or more");

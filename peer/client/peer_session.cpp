@@ -479,7 +479,7 @@ item_status peer_session::poll() {
 void peer_session::defer_origin(tracked_item& item) {
     const auto now = std::chrono::steady_clock::now();
     const bool may_defer = options_.locality && item.defer_origin && options_.deference.hold_at > 0 &&
-                           item.last.has_metadata && !item.last.complete;
+                           item.last.has_metadata && !item.last.complete && now >= item.origin_kept_until;
     if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250)) return;
     item.deference_checked = now;
     origin_outlook outlook;
@@ -497,6 +497,7 @@ void peer_session::defer_origin(tracked_item& item) {
         std::vector<piece_supplier> suppliers;
         std::vector<proximity::ip_address> near_downloaders;
         const bool supernode = locality_->supernode();
+        std::int64_t near_rate = 0, origin_rate = 0;
         for (const auto& peer : peers) {
             const auto address = to_proximity(peer.ip.address());
             if (!address) continue;
@@ -513,6 +514,8 @@ void peer_session::defer_origin(tracked_item& item) {
             // defers by the same rule (another client may not fetch from the origin at all), and
             // it passes on what it fetches (one with uploading switched off chokes everyone).
             if (supplier.kind == peer_kind::near && supplier.unchokes_us) item.near_unchoked_at[*address] = now;
+            if (supplier.kind == peer_kind::near) near_rate += peer.payload_down_speed;
+            if (origin) origin_rate += peer.payload_down_speed;
             if (supplier.kind == peer_kind::near) {
                 const auto seen = item.near_seen_at.try_emplace(*address, now).first->second;
                 const bool unanswered = peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake | lt::peer_info::interesting);
@@ -535,6 +538,27 @@ void peer_session::defer_origin(tracked_item& item) {
         outlook.near_supply = near_supply(suppliers, missing);
         const auto self = locality_->self();
         if (self) outlook.position = place_among(*self, near_downloaders);
+        if (!item.origin_held && origin_rate > 0) item.origin_rate_seen = origin_rate;
+        // Held off for near peers that are no downloaders themselves (seeds, a daemon that holds
+        // the item), and they deliver less than the origin would: the origin again. A follower
+        // waits for its network's gateway instead, whose own pace is the origin's.
+        const std::int64_t needed = near_rate_needed(item.origin_rate_seen, options_.deference);
+        if (!item.origin_held || outlook.position != gateway_position::alone || near_rate >= needed) {
+            item.near_slow_since.reset();
+        } else if (!item.near_slow_since) {
+            item.near_slow_since = now;
+        } else if (now - *item.near_slow_since >= std::chrono::milliseconds(options_.deference.patience_ms)) {
+            spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs: "
+                         "the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
+                         human_bytes(static_cast<double>(needed)), options_.deference.cooldown_ms / 1000);
+            item.near_slow_since.reset();
+            item.origin_kept_until = now + std::chrono::milliseconds(options_.deference.cooldown_ms);
+            outlook = {};
+            locality_->set_origin_held(item.handle, false);
+            item.origin_held = false;
+            for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+            return;
+        }
     }
     const bool hold = may_defer && hold_off_origin(item.origin_held, outlook, options_.deference);
     if (may_defer && verdict_waits(hold, outlook)) return;  // the plugin keeps what it does now

@@ -93,6 +93,11 @@ private:
         // When each near peer was first among our connections: how long its answer is awaited.
         std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_seen_at;
         std::chrono::steady_clock::time_point deference_checked{};
+        // Near peers too slow while the origin is held off: since when, and until when the
+        // origin stays in because of it. What the origin last delivered while it was in.
+        std::optional<std::chrono::steady_clock::time_point> near_slow_since;
+        std::chrono::steady_clock::time_point origin_kept_until{};
+        std::int64_t origin_rate_seen = 0;
         // Files still named NAME.part that a rename back to NAME is under way for; `named` once
         // every wanted file has its final name.
         std::set<lt::file_index_t> renaming;

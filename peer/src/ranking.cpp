@@ -78,6 +78,10 @@ bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const orig
     return holding_now ? outlook.near_supply > rule.release_at : outlook.near_supply >= rule.hold_at;
 }
 
+std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_deference& rule) {
+    return std::max(rule.min_near_rate, origin_rate_seen);
+}
+
 bool verdict_waits(bool hold, const origin_outlook& outlook) { return !hold && outlook.missing > 0 && outlook.near_awaited > 0; }
 
 bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule) {

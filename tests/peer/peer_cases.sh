@@ -415,6 +415,20 @@ cache)
   [ "$(sha256_of "$folder/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin was not fetched again whole after it was cut"
   [ "$(sha256_of "$clip_folder/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "clip.bin was not fetched again after it was deleted"
   echo "restart: a file cut short and a file deleted were checked, reported incomplete, and fetched again"
+
+  # Origin deference never makes a download crawl: the daemon holds film.bin but uploads at
+  # 100 kB/s; a fetch alone on the same network leaves the origin to it at first, sees it
+  # deliver too little, and takes the origin again.
+  "$peer_binary" limits --cache "$cache" --upload-limit-kb 100 > /dev/null || fail "limits --upload-limit-kb failed"
+  "$peer_binary" fetch "$film" --no-daemon -o "$work/alone" --listen-bittorrent 127.10.0.8:7001 --no-progress -v \
+    --report "$work/alone.json" > "$work/alone.log" 2>&1 || { show_logs; fail "the fetch beside a slow near seed failed"; }
+  [ "$(sha256_of "$work/alone/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin fetched alone is wrong"
+  grep -q "leaving the origin alone" "$work/alone.log" || fail "the fetch never left the origin to its near seed (nothing was tested)"
+  grep -q "less than the .* it needs: the origin again" "$work/alone.log" || fail "the fetch stayed with a near seed sending 100 kB/s"
+  origin=$(jq .downloaded.origin "$work/alone.json")
+  near=$(jq .downloaded.near "$work/alone.json")
+  echo "beside a near seed capped at 100 kB/s: origin $origin bytes, near $near bytes, in $(jq .seconds_to_complete "$work/alone.json") s"
+  [ "$origin" -gt 6000000 ] || fail "the origin sent only $origin of 12 MB beside a near seed capped at 100 kB/s"
   stop_daemon
   ;;
 remote)

@@ -254,3 +254,13 @@ TEST_CASE("the origin's web seeds are called in only when BitTorrent delivers to
     never.observe(1000, 0);
     CHECK_FALSE(never.web_seeds_needed());
 }
+
+TEST_CASE("near peers must deliver at least the floor, or what the origin delivered, for the origin to stay held off") {
+    origin_deference rule;
+    rule.min_near_rate = 500'000;
+    CHECK(near_rate_needed(0, rule) == 500'000);          // the origin never seen: the floor
+    CHECK(near_rate_needed(100'000, rule) == 500'000);    // a slow origin: still the floor
+    CHECK(near_rate_needed(4'000'000, rule) == 4'000'000);  // a near seed slower than the origin was is no gain
+    rule.min_near_rate = 0;
+    CHECK(near_rate_needed(0, rule) == 0);
+}

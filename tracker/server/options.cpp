@@ -20,7 +20,7 @@ namespace {
 constexpr const char* usage = R"(nearcast-tracker: a BitTorrent tracker that introduces each peer to its nearest peers
 
 Usage: nearcast-tracker [OPTIONS]
-       nearcast-tracker token --token-secret-file FILE --subject NAME [--ttl SECONDS]
+  or:  nearcast-tracker token --token-secret-file FILE --subject NAME [--ttl SECONDS]
 
 Serves BitTorrent announce and scrape over HTTP (BEP 3, 23, 7, 48) and UDP (BEP 15), plus
 /stats (JSON), /metrics (Prometheus) and POST /origins (origin seeders register their

@@ -109,11 +109,24 @@ struct backstop_options {
 // A verdict that lets the origin in waits while near peers have not answered yet: they are
 // still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
 // takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
+// Deference must never make a download slower than going to the origin would: while it holds
+// off for near peers that are not downloading themselves (near seeds: no gateway to follow),
+// they must deliver at least `min_near_rate`, or what the origin was last seen delivering when
+// that is more (near_rate_needed). Slower for `patience_ms` on end, and the origin is let in
+// again and kept for `cooldown_ms` (a near seed that uploads little - a capped daemon, a peer
+// that sees us as far - is no reason to crawl). A follower's near supply comes at the pace
+// the gateway gets from the origin, so the rule does not apply to it.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
     std::uint32_t await_near_ms = 2000;
+    std::int64_t min_near_rate = 500'000;  // bytes/s
+    std::uint32_t patience_ms = 3000;
+    std::uint32_t cooldown_ms = 20000;
 };
+// The rate near peers must deliver for the origin to stay held off: the floor, or the rate the
+// origin was last seen delivering (`origin_rate_seen`, bytes/s, 0 unknown) when that is more.
+std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_deference& rule);
 // Where a peer stands among the near peers still downloading the item, by address.
 enum class gateway_position : std::uint8_t { alone, gateway, follower };
 gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders);

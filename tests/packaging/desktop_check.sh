@@ -1,0 +1,85 @@
+#!/bin/bash
+# Desktop integration as `cmake --install` lays it out: into a fresh prefix go the five tools,
+# a manual page for each (rendered here without a warning), the .desktop file that makes
+# `nearcast-peer open` the handler of magnet: links and .torrent files (desktop-file-validate,
+# and xdg-mime names it as the default once the desktop database is updated), and the systemd
+# user unit, which names the installed binary and verifies. Then the desktop's launch: the
+# .desktop file's Exec line with a magnet link starts a daemon for a user who has none running,
+# with that user's ~/.config/nearcast/peer.conf, and the daemon holds the item.
+#
+# Usage: desktop_check.sh BUILD_DIR
+set -euo pipefail
+
+build="$(realpath "$1")"
+scenario=desktop
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=../interop/common.sh
+. "$here/../interop/common.sh"
+
+[ -f "$build/CMakeCache.txt" ] || fail "$build is not a configured build folder"
+require_tools cmake desktop-file-validate update-desktop-database xdg-mime man groff systemd-analyze jq unshare ip
+enter_loopback_namespace "$0" "$@"
+
+prefix="$work/usr"
+cmake --install "$build" --prefix "$prefix" > "$work/install.log" 2>&1 || { cat "$work/install.log"; fail "cmake --install failed"; }
+for tool in tracker seeder peer sim prox; do
+  [ -x "$prefix/bin/nearcast-$tool" ] || fail "bin/nearcast-$tool was not installed"
+  page="$prefix/share/man/man1/nearcast-$tool.1"
+  [ -s "$page" ] || fail "share/man/man1/nearcast-$tool.1 was not installed"
+  warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1 || true)
+  [ -z "$warnings" ] || fail "nearcast-$tool.1 renders with warnings: $warnings"
+  MANPATH="$prefix/share/man" MANWIDTH=100 man "nearcast-$tool" 2> /dev/null > "$work/$tool.man" || fail "man nearcast-$tool does not find the page"
+  grep -q "^NAME" "$work/$tool.man" && grep -Eq "nearcast-$tool +- " "$work/$tool.man" || fail "man nearcast-$tool has no NAME line"
+  grep -q "^SYNOPSIS" "$work/$tool.man" && grep -q "^OPTIONS\|^ *Common options:" "$work/$tool.man" ||
+    fail "man nearcast-$tool lacks its synopsis or options"
+  grep -q "^SEE ALSO" "$work/$tool.man" || fail "man nearcast-$tool has no SEE ALSO"
+done
+grep -q "nearcast-peer list|status|pause|resume|remove|limits|open" "$work/peer.man" || fail "man nearcast-peer does not show the remote's synopsis"
+grep -q "peer.conf" "$work/peer.man" || fail "man nearcast-peer does not name ~/.config/nearcast/peer.conf"
+echo "manual pages: five, each with NAME, SYNOPSIS, options and SEE ALSO, no groff warning"
+
+desktop="$prefix/share/applications/nearcast-peer.desktop"
+[ -f "$desktop" ] || fail "share/applications/nearcast-peer.desktop was not installed"
+desktop-file-validate "$desktop" || fail "desktop-file-validate refuses nearcast-peer.desktop"
+update-desktop-database "$prefix/share/applications"
+export HOME="$work/home"
+mkdir -p "$HOME"
+unset XDG_CONFIG_HOME XDG_CACHE_HOME XDG_DATA_HOME
+for type in x-scheme-handler/magnet application/x-bittorrent; do
+  handler=$(XDG_DATA_DIRS="$prefix/share" xdg-mime query default "$type")
+  [ "$handler" = nearcast-peer.desktop ] || fail "xdg-mime names '$handler' as the handler of $type, not nearcast-peer.desktop"
+done
+echo "desktop file: valid; xdg-mime makes it the handler of magnet: links and .torrent files"
+
+unit="$prefix/lib/systemd/user/nearcast-peer.service"
+[ -f "$unit" ] || fail "lib/systemd/user/nearcast-peer.service was not installed"
+grep -q "^ExecStart=$prefix/bin/nearcast-peer daemon$" "$unit" || fail "the unit does not start the installed binary: $(grep ExecStart "$unit")"
+systemd-analyze verify "$unit" > "$work/verify.out" 2>&1 || fail "the user unit does not verify: $(cat "$work/verify.out")"
+echo "systemd user unit: installed, names $prefix/bin/nearcast-peer, verifies"
+
+# The desktop opens a magnet link: the Exec line, %u replaced as the desktop does.
+mkdir -p "$HOME/.config/nearcast"
+printf 'quota-mb = 123\nlisten-bittorrent = 127.0.0.1:6881\n' > "$HOME/.config/nearcast/peer.conf"
+magnet='magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=film.mkv'
+exec_line=$(sed -n 's/^Exec=//p' "$desktop")
+# (Not ${exec_line//%u/...}: bash 5.2 reads the & of the link there as the matched text.)
+command_line="${exec_line%%\%u*}'$magnet'${exec_line#*%u}"
+PATH="$prefix/bin:$PATH" bash -c "$command_line" > "$work/open.out" 2> "$work/open.log" || { cat "$work/open.log"; fail "the Exec line failed: $command_line"; }
+cache="$HOME/.cache/nearcast"
+daemon_pid=$(pgrep -f "nearcast-peer daemon --cache $cache" | head -n 1 || true)
+[ -n "$daemon_pid" ] || fail "opening a magnet link started no daemon"
+pids+=("$daemon_pid")
+grep -q "^added 01234567" "$work/open.out" || fail "open did not add the item: $(cat "$work/open.out")"
+items=$(PATH="$prefix/bin:$PATH" nearcast-peer list --json)
+[ "$(echo "$items" | jq -r '.[0].id')" = 0123456789abcdef0123456789abcdef01234567 ] || fail "the daemon does not hold the magnet's item: $items"
+[ "$(PATH="$prefix/bin:$PATH" nearcast-peer status 01234567 --json | jq -r .state)" = metadata ] || fail "the item is not waiting for its metadata"
+quota=$(curl -sf -H "Authorization: Bearer $(jq -r .token "$cache/control.json")" "$(jq -r .url "$cache/control.json")/status" | jq .quota)
+[ "$quota" = 123000000 ] || fail "the daemon started by the desktop did not read ~/.config/nearcast/peer.conf (quota $quota)"
+# A second link goes to the same daemon.
+PATH="$prefix/bin:$PATH" nearcast-peer open 'magnet:?xt=urn:btih:89abcdef0123456789abcdef0123456789abcdef' > /dev/null || fail "a second open failed"
+[ "$(pgrep -fc "nearcast-peer daemon --cache $cache")" = 1 ] || fail "a second open started a second daemon"
+[ "$(PATH="$prefix/bin:$PATH" nearcast-peer list --json | jq length)" = 2 ] || fail "the second link did not reach the running daemon"
+kill -TERM "$daemon_pid"
+for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.1; done
+echo "desktop launch: a magnet link started the daemon with the user's peer.conf; a second link went to it"
+echo "PASS ($scenario)"
