@@ -25,17 +25,17 @@ using json = nlohmann::json;
 
 namespace nearcast::peer::client {
 
-namespace {
-
-// The start of an info hash that `list` shows, and that `status` and the others accept.
-constexpr std::size_t short_id = 8;
-
 daemon_address running_daemon(const peer_options& options) {
     if (auto daemon = find_daemon(options.cache)) return *daemon;
     throw std::runtime_error("no daemon runs for the cache " + options.cache.string() + " (nothing answers at " +
                              (options.cache / "control.json").string() + "): start one with `nearcast-peer daemon" +
                              (options.cache == default_cache_folder() ? "" : " --cache " + options.cache.string()) + "`");
 }
+
+namespace {
+
+// The start of an info hash that `list` shows, and that `status` and the others accept.
+constexpr std::size_t short_id = 8;
 
 json daemon_status(const daemon_address& daemon) { return json::parse(call_daemon(daemon, "GET", "/status")); }
 

@@ -3,9 +3,14 @@
 // 2 bad input (an unknown or ambiguous ID, an unreadable ITEM).
 #pragma once
 
+#include "control_api.hpp"
 #include "options.hpp"
 
 namespace nearcast::peer::client {
+
+// The daemon that runs for options.cache; std::runtime_error (exit status 1) saying how to
+// start one when none answers.
+daemon_address running_daemon(const peer_options& options);
 
 int remote_command(const peer_options& options, const remote_options& remote);
 

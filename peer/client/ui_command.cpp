@@ -11,7 +11,7 @@
 
 #include "commands.hpp"
 #include "control_api.hpp"
-#include "nearcast/peer/item_source.hpp"
+#include "remote.hpp"
 
 extern char** environ;
 
@@ -37,12 +37,7 @@ bool open_in_browser(const std::string& url) {
 }  // namespace
 
 int ui_command(const peer_options& options) {
-    const auto daemon = find_daemon(options.cache);
-    if (!daemon) {
-        throw item_error("no daemon runs for " + options.cache.string() + ": start one with nearcast-peer daemon --cache " +
-                         options.cache.string());
-    }
-    const auto answer = nlohmann::json::parse(call_daemon(*daemon, "POST", "/login-code"));
+    const auto answer = nlohmann::json::parse(call_daemon(running_daemon(options), "POST", "/login-code"));
     const std::string url = answer.at("url").get<std::string>();
     std::cout << url << std::endl;
     if (!options.open_browser) return 0;
