@@ -43,22 +43,28 @@ async function recordClip(out) {
   const page = await browser.newPage();
   const base64 = await page.evaluate(async () => {
     const canvas = document.createElement("canvas");
-    canvas.width = 320;
-    canvas.height = 180;
+    canvas.width = 640;
+    canvas.height = 360;
     document.body.appendChild(canvas);
     const context = canvas.getContext("2d");
     let frame = 0;
+    // Noise under the text: the encoder has something to spend its bit rate on, so the clip is
+    // large enough to be still downloading while it plays.
     const draw = () => {
+      const noise = context.createImageData(640, 360);
+      const pixels = new Uint32Array(noise.data.buffer);
+      for (let i = 0; i < pixels.length; i++) pixels[i] = (Math.random() * 0xffffff) | 0xff000000;
+      context.putImageData(noise, 0, 0);
       context.fillStyle = `hsl(${(frame * 4) % 360} 70% 45%)`;
-      context.fillRect(0, 0, 320, 180);
+      context.fillRect(40, 100, 560, 160);
       context.fillStyle = "#fff";
-      context.font = "48px sans-serif";
-      context.fillText(`nearcast ${(frame / 30).toFixed(1)}`, 20, 110);
+      context.font = "64px sans-serif";
+      context.fillText(`nearcast ${(frame / 30).toFixed(1)}`, 80, 205);
       frame++;
     };
     draw();
     const timer = setInterval(draw, 1000 / 30);
-    const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: "video/webm;codecs=vp8", videoBitsPerSecond: 200000 });
+    const recorder = new MediaRecorder(canvas.captureStream(30), { mimeType: "video/webm;codecs=vp8", videoBitsPerSecond: 4000000 });
     const chunks = [];
     recorder.ondataavailable = event => chunks.push(event.data);
     const stopped = new Promise(resolve => (recorder.onstop = resolve));
@@ -218,6 +224,10 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   const shownError = await page.locator("#message-text").textContent();
   check(/add:/.test(shownError), `a URL that does not answer showed '${shownError}'`);
   console.log(`error shown in the page: ${shownError}`);
+  // At 1500 kB/s, above the clip's bit rate (about 600 kB/s): it plays while it downloads.
+  await page.fill("#download-kb", "1500");
+  await page.click("#limits-apply");
+  await waitFor("the download limit applied", async () => (await api("/status")).download_limit === 1500000, 10);
   await page.fill("#add-link", torrentUrl);
   await page.click("#add-button");
   await row("clip.webm").waitFor({ timeout: 30000 });
@@ -240,6 +250,8 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
               `downloaded ${share(atPlay)} when Play was clicked, ${share(atTwo)} at 2 s played`);
   await waitFor("the clip shown at 100%", async () => (await row("clip.webm").locator(".pct").textContent()) === "100%", 60);
   const playedAll = await page.evaluate(() => document.getElementById("video").currentTime);
+  await page.fill("#download-kb", "0");
+  await page.click("#limits-apply");
 
   // The supernode panel, fed what a supernode's /status says (a daemon is elected only by a
   // tracker that measured it: tests/peer/supernode_swarm.sh runs real ones).
