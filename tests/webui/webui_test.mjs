@@ -165,7 +165,14 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   await second.click("button[type=submit]");
   await second.waitForURL(base + "/");
   await other.close();
-  console.log("login: a used link gets 403; the form refuses a wrong token and takes the right one");
+  // The answer to a login link itself: 303 to / with the cookie's flags.
+  const another = execFileSync(peer, ["ui", "--no-open", "--cache", cache], { encoding: "utf8" }).trim();
+  const raw = await request(base, { target: new URL(another).pathname + new URL(another).search });
+  const setCookie = (raw.headers["set-cookie"] || []).join("; ");
+  check(raw.status === 303 && raw.headers.location === "/", `a login link got ${raw.status} to ${raw.headers.location}, not 303 to /`);
+  check(/HttpOnly/.test(setCookie) && /SameSite=Strict/.test(setCookie) && /Path=\//.test(setCookie), `Set-Cookie: ${setCookie}`);
+  console.log("login: a used link gets 403; the form refuses a wrong token and takes the right one; a link answers 303 to / with " +
+              setCookie.replace(/=[0-9a-f]{64}/, "=..."));
 
   // CSRF: the cookie alone does not make a POST; nor a wrong token; the page's does.
   const csrfCheck = await page.evaluate(async () => {
