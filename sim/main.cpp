@@ -2,6 +2,7 @@
 #include <boost/program_options.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "nearcast/core/input_files.hpp"
 #include "nearcast/core/options.hpp"
 #include "nearcast/core/stop_signals.hpp"
+#include "nearcast/sim/economics.hpp"
 #include "nearcast/sim/report.hpp"
 #include "nearcast/sim/scenario.hpp"
 #include "nearcast/sim/simulation.hpp"
@@ -99,6 +101,14 @@ int main(int argc, char** argv) {
         return 0;
     }
 
+    // The anchor of the savings figures runs too, first, unless the scenario names it already or
+    // says run.anchor=false.
+    const bool has_anchor = std::find(config.strategies.begin(), config.strategies.end(), strategy::origin_only) != config.strategies.end();
+    if (config.anchor && !has_anchor) {
+        config.strategies.insert(config.strategies.begin(), strategy::origin_only);
+        spdlog::info("origin_only runs beside the strategies as the anchor of the savings figures (run.anchor=false leaves it out)");
+    }
+
     nearcast::core::catch_stop_signals();
     const bool show_progress = common.show_progress();
     const bool terminal = isatty(STDERR_FILENO);
@@ -153,11 +163,11 @@ int main(int argc, char** argv) {
             };
         };
         const auto log_result = [&](const strategy_result& r) {
-            spdlog::info("{}: origin offload {:.1f}%, inter-AS share {:.1f}%, {} downloads done (p50 {:.1f} s), "
+            spdlog::info("{}: origin {:.1f} GB, peers {:.1f} GB ({:.1f}% of it inside the AS), {} downloads done (p50 {:.1f} s), "
                          "stall ratio {:.2f}%, {} events in {:.1f} s ({:.0f}/s)",
-                         to_string(r.which), 100 * r.origin_offload(), 100 * r.inter_as_share(), r.downloads_completed,
-                         r.download_time_s.p50, 100 * r.stall_ratio, r.events, r.wall_s,
-                         r.wall_s > 0 ? static_cast<double>(r.events) / r.wall_s : 0.0);
+                         to_string(r.which), r.origin_bytes / 1e9, (r.peer_intra_bytes + r.peer_inter_bytes) / 1e9,
+                         100 * (1 - r.peer_inter_as_share()), r.downloads_completed, r.download_time_s.p50, 100 * r.stall_ratio,
+                         r.events, r.wall_s, r.wall_s > 0 ? static_cast<double>(r.events) / r.wall_s : 0.0);
         };
         std::atomic<std::size_t> next{0};
         std::exception_ptr failure;
@@ -182,6 +192,20 @@ int main(int argc, char** argv) {
         for (auto& thread : pool) thread.join();
         if (failure) std::rethrow_exception(failure);
         run.results = std::move(results);
+        // Each strategy against the CDN on the same arrivals, once both have run.
+        if (const strategy_result* cdn = anchor_of(run)) {
+            for (const auto& r : run.results) {
+                if (&r == cdn) continue;
+                const versus_cdn against = compare_with_cdn(r, *cdn);
+                const auto ratio = [](const std::optional<double>& value) { return value ? fmt::format("{:.2f}", *value) : std::string("n/a"); };
+                spdlog::info("{} against origin_only: origin savings {:.1f}%, transit into the access ASes x{:.2f} "
+                             "(worst AS{} x{:.2f}), download p90 x{}, stall ratio x{}",
+                             to_string(r.which), 100 * against.origin_savings, against.transit_ratio_total, against.worst_asn,
+                             against.transit_ratio_worst_as, ratio(against.download_p90_ratio), ratio(against.stall_ratio));
+            }
+        } else {
+            spdlog::info("no origin_only run (run.anchor=false): no savings against a CDN are reported");
+        }
         std::vector<std::string> written;
         try {
             written = write_results(folder, config, run);

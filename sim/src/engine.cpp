@@ -427,6 +427,8 @@ void engine::update_playback(session& s, double from, double to) {
         const double wanted = s.played + rate * dt;
         if (wanted <= available) {
             s.played = wanted;
+        } else if (available >= t.size) {
+            s.played = t.size;  // the end of the item: playing past it is no stall
         } else {
             s.stall_s += (wanted - available) / rate;
             s.played = available;

@@ -32,14 +32,37 @@ void write_file(const std::filesystem::path& path, const std::string& text) {
     if (!out) throw std::runtime_error(path.string() + ": cannot write: " + std::strerror(errno));
 }
 
+// A figure against the anchor, or "" (CSV) / null (JSON) where there is none.
+std::string csv_figure(const std::optional<double>& value) { return value ? fixed(*value) : std::string(); }
+
+nlohmann::ordered_json json_figure(const std::optional<double>& value) {
+    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
+}
+
+std::optional<versus_cdn> against_anchor(const run_summary& run, const strategy_result& r) {
+    const strategy_result* cdn = anchor_of(run);
+    if (!cdn) return std::nullopt;
+    return compare_with_cdn(r, *cdn);
+}
+
 std::string results_csv(const run_summary& run) {
     std::ostringstream out;
-    out << "strategy,origin_offload,inter_as_share,peer_inter_as_share,origin_gb,peer_intra_gb,peer_inter_gb,"
+    out << "strategy,origin_savings_vs_cdn,transit_ratio_total,transit_ratio_worst_as,worst_asn,download_p90_ratio_vs_cdn,"
+           "stall_ratio_vs_cdn,peer_share_of_received,inter_as_share,peer_inter_as_share,origin_gb,peer_intra_gb,peer_inter_gb,"
            "supernode_gb,downloads_completed,streams_completed,aborted,unfinished,download_p50_s,download_p90_s,"
            "download_p99_s,startup_p50_s,startup_p90_s,stall_ratio,streams_with_stall,supernodes,"
            "max_children_over_limit,events\n";
     for (const auto& r : run.results) {
-        out << to_string(r.which) << ',' << fixed(r.origin_offload()) << ',' << fixed(r.inter_as_share()) << ','
+        const auto against = against_anchor(run, r);
+        out << to_string(r.which) << ',';
+        if (against) {
+            out << fixed(against->origin_savings) << ',' << fixed(against->transit_ratio_total) << ','
+                << fixed(against->transit_ratio_worst_as) << ',' << against->worst_asn << ','
+                << csv_figure(against->download_p90_ratio) << ',' << csv_figure(against->stall_ratio) << ',';
+        } else {
+            out << ",,,,,,";
+        }
+        out << fixed(peer_share_of_received(r)) << ',' << fixed(r.inter_as_share()) << ','
             << fixed(r.peer_inter_as_share()) << ',' << fixed(r.origin_bytes / 1e9, 3) << ','
             << fixed(r.peer_intra_bytes / 1e9, 3) << ',' << fixed(r.peer_inter_bytes / 1e9, 3) << ','
             << fixed(r.supernode_bytes / 1e9, 3) << ',' << r.downloads_completed << ',' << r.streams_completed << ','
@@ -102,11 +125,31 @@ std::string report_html(const scenario& config, const run_summary& run, bool plo
         << fixed(config.duration_h, 1) << " simulated hours</h1>\n";
     out << "<p>Topology: " << html_escape(run.topology) << " (" << run.ases << " ASes with peers). Seed "
         << config.seed << ".</p>\n";
-    out << "<h2>Per strategy</h2>\n<table><tr><th>strategy</th><th>origin offload</th><th>inter-AS share</th>"
+    if (anchor_of(run)) {
+        out << "<h2>Against a CDN on the same arrivals</h2>\n<p>Each strategy against <code>origin_only</code> (every "
+               "peer fetches from the origin) on the same scenario and seed. Transit is what entered the access ASes "
+               "from outside them (the origin and other ASes' peers): above 1, an ISP carries more than with a "
+               "CDN.</p>\n<table><tr><th>strategy</th><th>origin savings</th><th>transit, all ASes</th>"
+               "<th>transit, worst AS</th><th>download p90</th><th>stall ratio</th></tr>\n";
+        const auto times = [](const std::optional<double>& value) { return value ? "&times;" + fixed(*value, 2) : std::string("n/a"); };
+        for (const auto& r : run.results) {
+            if (&r == anchor_of(run)) continue;
+            const auto against = compare_with_cdn(r, *anchor_of(run));
+            out << "<tr><td>" << to_string(r.which) << "</td><td>" << fixed(100 * against.origin_savings, 1) << "%</td><td>&times;"
+                << fixed(against.transit_ratio_total, 2) << "</td><td>&times;" << fixed(against.transit_ratio_worst_as, 2)
+                << " (AS" << against.worst_asn << ")</td><td>" << times(against.download_p90_ratio) << "</td><td>"
+                << times(against.stall_ratio) << "</td></tr>\n";
+        }
+        out << "</table>\n";
+    } else {
+        out << "<p>No <code>origin_only</code> run (run.anchor=false): nothing here says what the origin saved.</p>\n";
+    }
+    out << "<h2>Per strategy</h2>\n<table><tr><th>strategy</th><th>share of received bytes not from the origin "
+           "(cache fills included)</th><th>inter-AS share</th>"
            "<th>origin GB</th><th>peer GB (intra / inter)</th><th>downloads done</th><th>download p50 / p90 s</th>"
            "<th>stream start p50 / p90 s</th><th>stall ratio</th><th>supernodes</th></tr>\n";
     for (const auto& r : run.results) {
-        out << "<tr><td>" << to_string(r.which) << "</td><td>" << fixed(100 * r.origin_offload(), 1) << "%</td><td>"
+        out << "<tr><td>" << to_string(r.which) << "</td><td>" << fixed(100 * peer_share_of_received(r), 1) << "%</td><td>"
             << fixed(100 * r.inter_as_share(), 1) << "%</td><td>" << fixed(r.origin_bytes / 1e9, 1) << "</td><td>"
             << fixed(r.peer_intra_bytes / 1e9, 1) << " / " << fixed(r.peer_inter_bytes / 1e9, 1) << "</td><td>"
             << r.downloads_completed << "</td><td>" << fixed(r.download_time_s.p50, 1) << " / "
@@ -143,6 +186,13 @@ std::string report_html(const scenario& config, const run_summary& run, bool plo
 
 }  // namespace
 
+const strategy_result* anchor_of(const run_summary& run) {
+    for (const auto& r : run.results) {
+        if (r.which == strategy::origin_only) return &r;
+    }
+    return nullptr;
+}
+
 std::string results_json(const scenario& config, const run_summary& run) {
     nlohmann::ordered_json document;
     document["scenario"] = describe(config);
@@ -152,7 +202,17 @@ std::string results_json(const scenario& config, const run_summary& run) {
     for (const auto& r : run.results) {
         nlohmann::ordered_json entry;
         entry["strategy"] = to_string(r.which);
-        entry["origin_offload"] = r.origin_offload();
+        if (const auto against = against_anchor(run, r)) {
+            entry["versus_origin_only"] = {{"origin_savings", against->origin_savings},
+                                           {"transit_ratio_total", against->transit_ratio_total},
+                                           {"transit_ratio_worst_as", against->transit_ratio_worst_as},
+                                           {"worst_asn", against->worst_asn},
+                                           {"download_p90_ratio", json_figure(against->download_p90_ratio)},
+                                           {"stall_ratio", json_figure(against->stall_ratio)}};
+        } else {
+            entry["versus_origin_only"] = nullptr;
+        }
+        entry["peer_share_of_received"] = peer_share_of_received(r);
         entry["inter_as_share"] = r.inter_as_share();
         entry["peer_inter_as_share"] = r.peer_inter_as_share();
         entry["bytes"] = {{"origin", r.origin_bytes}, {"peer_intra", r.peer_intra_bytes},
@@ -203,8 +263,8 @@ bool draw_plots(const std::string& folder, const run_summary& run) {
            << "'\nset ylabel 'GB'\nset style data histograms\nset style histogram rowstacked\n"
               "set style fill solid 0.8 border -1\nset boxwidth 0.7\nset datafile separator ','\n"
               "plot '" << (dir / "results.csv").string()
-           << "' every ::1 using 5:xtic(1) title 'origin', '' every ::1 using 6 title 'peers, same AS', "
-              "'' every ::1 using 7 title 'peers, other AS'\n";
+           << "' every ::1 using 11:xtic(1) title 'origin', '' every ::1 using 12 title 'peers, same AS', "
+              "'' every ::1 using 13 title 'peers, other AS'\n";
     const auto script_path = dir / "plots.gnuplot";
     write_file(script_path, script.str());
     const std::string command = "gnuplot '" + script_path.string() + "' 2>/dev/null";

@@ -194,6 +194,12 @@ const std::map<std::string, field>& fields() {
                 for (const auto value : s.strategies) (out += out.empty() ? "" : ",") += to_string(value);
                 return out;
             }};
+        t["run.anchor"] = {
+            [](scenario& s, const std::string& value) {
+                if (value != "true" && value != "false") throw std::invalid_argument("must be true or false, not '" + value + "'");
+                s.anchor = value == "true";
+            },
+            [](const scenario& s) { return std::string(s.anchor ? "true" : "false"); }};
         t["faults.list"] = {
             [](scenario& s, const std::string& value) {
                 std::vector<fault> parsed;

@@ -1,4 +1,5 @@
-// What a run leaves behind: results.json and results.csv (one row per strategy), series.csv
+// What a run leaves behind: results.json and results.csv (one row per strategy, each with its
+// figures against origin_only on the same arrivals, economics.hpp), series.csv
 // (origin and peer traffic over time), per_as.csv, and report.html with plots drawn by
 // gnuplot. Everything here depends only on the scenario and the results, never on the wall
 // clock, so the same scenario and seed give byte-identical files.
@@ -7,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "nearcast/sim/economics.hpp"
 #include "nearcast/sim/scenario.hpp"
 #include "nearcast/sim/simulation.hpp"
 
@@ -18,6 +20,9 @@ struct run_summary {
     std::uint32_t ases = 0;
     std::vector<strategy_result> results;
 };
+
+// The run's origin_only result, the anchor of the savings figures; nullptr when it did not run.
+const strategy_result* anchor_of(const run_summary& run);
 
 // Writes the files into `folder` (created if missing); throws std::runtime_error naming the
 // file that could not be written. Returns the names written.

@@ -85,6 +85,10 @@ struct scenario {
     std::vector<strategy> strategies = {strategy::origin_only, strategy::random,      strategy::prefix,
                                         strategy::as,          strategy::as_adjacent, strategy::nearcast};
     std::vector<fault> faults;
+    // origin_only runs beside the strategies when they leave it out: the anchor that origin
+    // savings, transit and quality are measured against (economics.hpp). false: only the
+    // strategies named (a timing run).
+    bool anchor = true;
 
     // Where each key was last set, for messages: "FILE:LINE" or "--set KEY=VALUE". Keys left
     // at their defaults are not in it.
