@@ -5,6 +5,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <libtorrent/torrent_info.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -64,8 +65,9 @@ int deliver_to_output(const peer_options& options, const nlohmann::json& item, c
     if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
     for (const auto index : files.file_range()) {
         if (files.pad_file_at(index)) continue;
+        // The cache's copy is verified: it goes in as NAME.part even where DIR already holds a
+        // NAME (an older or other file of that name), and replaces it once checked here.
         const fs::path target = options.output / files.file_path(index);
-        if (fs::exists(target, error)) continue;  // checked below like the rest
         const fs::path part = target.string() + ".part";
         fs::create_directories(part.parent_path(), error);
         if (!error) fs::copy_file(held / files.file_path(index), part, fs::copy_options::overwrite_existing, error);
@@ -94,11 +96,15 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
     const peer_options defaults;
     const bool to_output = options.output != defaults.output;
     std::vector<std::string> unused;
-    if (!to_output && !options.report_file.empty()) unused.push_back("--report (give -o DIR to have one)");
-    if (!to_output && options.seed_for_s != defaults.seed_for_s) unused.push_back("--seed-for");
-    if (!to_output && options.stall_timeout_s != defaults.stall_timeout_s) unused.push_back("--stall-timeout");
-    if (options.locality != defaults.locality) unused.push_back("--no-locality");
-    if (options.upload_limit != defaults.upload_limit || options.download_limit != defaults.download_limit) {
+    // Only what this command line says: a config file's settings are meant for the daemon too.
+    const auto given = [&](const char* flag) {
+        return std::find(options.command_line_flags.begin(), options.command_line_flags.end(), flag) != options.command_line_flags.end();
+    };
+    if (!to_output && given("report")) unused.push_back("--report (give -o DIR to have one)");
+    if (!to_output && given("seed-for")) unused.push_back("--seed-for");
+    if (!to_output && given("stall-timeout")) unused.push_back("--stall-timeout");
+    if (given("no-locality")) unused.push_back("--no-locality");
+    if (given("upload-limit-kb") || given("download-limit-kb")) {
         unused.push_back("--upload-limit-kb/--download-limit-kb (set them with the daemon's /limits)");
     }
     if (!unused.empty()) {
@@ -113,7 +119,17 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
                  to_output ? ", then it is copied into " + options.output.string() + " and checked there" : "");
     progress_reporter reporter(options.no_progress);
     for (;;) {
-        const auto item = item_status_from(daemon, id);
+        nlohmann::json item;
+        try {
+            item = item_status_from(daemon, id);
+        } catch (const daemon_refusal&) {
+            throw;
+        } catch (const fetch_error& error) {
+            // Not bad input: the daemon went away (stopped, crashed) while it fetched.
+            reporter.finish();
+            spdlog::error("the daemon stopped answering while it fetched {}: {}", id, error.what());
+            return 1;
+        }
         if (item.at("complete").get<bool>()) {
             reporter.finish();
             if (to_output) return deliver_to_output(options, item, id);
@@ -136,6 +152,10 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         sample.wanted = item.at("bytes_wanted");
         sample.rate = item.at("rate");
         sample.peers = item.at("peers");
+        if (const auto sources = item.find("sources"); sources != item.end()) {
+            sample.sources = {sources->value("near", std::uint64_t{0}), sources->value("far", std::uint64_t{0}),
+                              sources->value("origin", std::uint64_t{0})};
+        }
         sample.fetching_metadata = item.at("state") == "metadata";
         sample.checking = item.at("state") == "checking";
         reporter.update(sample);
@@ -159,8 +179,8 @@ int stream_through_daemon(const peer_options& options, const daemon_address& dae
                              daemon.url, id, answer.at("url").get<std::string>());
                 break;
             }
-        } catch (const fetch_error& error) {
-            if (std::string(error.what()).find(" 409 ") == std::string::npos) throw;  // 409: no metadata yet
+        } catch (const daemon_refusal& error) {
+            if (std::string(error.what()).find("no metadata yet") == std::string::npos) throw;  // 409: ask again
         }
         if (core::stop_requested()) return 1;
         if (std::chrono::steady_clock::now() > until) {

@@ -303,7 +303,20 @@ std::optional<daemon_address> find_daemon(const std::filesystem::path& cache) {
 
 std::string call_daemon(const daemon_address& daemon, const std::string& method, const std::string& target,
                         const std::string& body) {
-    return http_request(method, daemon.url + target, {{"Authorization", "Bearer " + daemon.token}}, body, 10s);
+    try {
+        return http_request(method, daemon.url + target, {{"Authorization", "Bearer " + daemon.token}}, body, 10s);
+    } catch (const fetch_error& error) {
+        // The daemon's own words when it refused ({"error": ...}), not the raw request and answer.
+        const std::string what = error.what();
+        if (const auto at = what.find("{\"error\""); at != std::string::npos) {
+            try {
+                const auto refusal = nlohmann::json::parse(what.substr(at));
+                throw daemon_refusal("the daemon refused: " + refusal.at("error").get<std::string>());
+            } catch (const nlohmann::json::exception&) {
+            }
+        }
+        throw;
+    }
 }
 
 }  // namespace nearcast::peer::client

@@ -35,6 +35,8 @@
 #include <utility>
 #include <vector>
 
+#include "http_fetch.hpp"
+
 namespace nearcast::peer::client {
 
 struct control_request {
@@ -81,7 +83,13 @@ struct daemon_address {
 };
 std::optional<daemon_address> find_daemon(const std::filesystem::path& cache);
 
-// One request to the daemon; throws fetch_error when it does not answer 2xx.
+// The daemon answered, and refused the request (4xx/5xx with {"error": ...}): what it said.
+struct daemon_refusal : fetch_error {
+    using fetch_error::fetch_error;
+};
+
+// One request to the daemon; throws daemon_refusal when it refuses, fetch_error when it does
+// not answer.
 std::string call_daemon(const daemon_address& daemon, const std::string& method, const std::string& target,
                         const std::string& body = {});
 

@@ -105,7 +105,13 @@ public:
         if (!options_.supernode_tracker.empty()) {
             supernode_agent::hooks calls;
             calls.items = [this] { return held_items(); };
-            calls.prefetch = [this](const std::string& magnet) { add_item(params_from_magnet(magnet)); };
+            calls.prefetch = [this](const std::string& magnet) {
+                try {
+                    add_item(params_from_magnet(magnet));
+                } catch (const item_error& error) {
+                    spdlog::warn("supernode: not pre-fetched: {}", error.what());
+                }
+            };
             agent_ = std::make_unique<supernode_agent>(io_, options_, session_, std::move(calls));
         }
     }
@@ -214,11 +220,20 @@ private:
                 spdlog::warn("{}: not resumed: {}", file_entry.path().string(), error.what());
             }
         }
-        // Folders of removed items whose files libtorrent deleted after we last looked.
+        // Folders of removed items whose files libtorrent deleted after we last looked; a folder
+        // with files but no metadata is said, as it counts against the quota.
         std::error_code error;
         for (const auto& folder : fs::directory_iterator(options_.output, error)) {
             const std::string id = folder.path().filename().string();
-            if (!entries_.count(id) && folder.is_directory(error) && fs::is_empty(folder.path(), error)) remove_item_folder(id);
+            if (entries_.count(id) || !folder.is_directory(error)) continue;
+            if (fs::is_empty(folder.path(), error)) {
+                remove_item_folder(id);
+            } else {
+                spdlog::warn("cache: {} holds {} of files but no item (no {}: removed with --keep-data, or its metadata "
+                             "is gone); it counts against the quota until you delete it", folder.path().string(),
+                             human_bytes(static_cast<double>(disk_usage(folder.path()))),
+                             (options_.cache / "torrents" / (id + ".torrent")).string());
+            }
         }
     }
 
@@ -239,6 +254,23 @@ private:
     // From the disk, not from what libtorrent says it verified: files written but not yet
     // verified, part files and anything left in content/ take space too.
     std::uint64_t cache_bytes() const { return disk_usage(options_.output); }
+
+    // Why nothing more can be evicted: the items in use, and files in content/ that are no item's
+    // (kept by a remove with data=keep).
+    std::string what_holds_the_cache() {
+        std::uint64_t in_use = 0, items = 0;
+        for (auto& [id, entry] : entries_) {
+            const std::uint64_t bytes = disk_usage(item_folder(id));
+            items += bytes;
+            const item_status state = session_.status_of(entry.handle);
+            if (entry.stream || (!state.complete && !entry.paused)) in_use += bytes;
+        }
+        const std::uint64_t total = cache_bytes();
+        const std::uint64_t other = total > items ? total - items : 0;
+        return human_bytes(static_cast<double>(in_use)) + " in items being downloaded or streamed, " +
+               human_bytes(static_cast<double>(other)) + " in files of no item (kept by a remove with --keep-data, in " +
+               options_.output.string() + ")";
+    }
 
     // What the downloads under way will still write: room is made for it before it comes.
     std::uint64_t still_to_come() {
@@ -381,7 +413,17 @@ private:
         counted_upload_ = total;
         if (const std::string now = month_of(unix_now()); now != month_) month_ = now, uploaded_this_month_ = 0;
         apply_upload_rule();
-        make_room(still_to_come(), {});  // magnet items learn their size late
+        const std::uint64_t coming = still_to_come();
+        make_room(coming, {});  // magnet items learn their size late
+        // What could not be evicted (items in use, files kept from removed items) may still
+        // exceed the quota: said once, until it fits again.
+        const std::uint64_t used = cache_bytes();
+        if (used + coming > options_.quota_bytes && !over_quota_) {
+            spdlog::warn("cache: {} on disk and {} still to come, over the quota of {}: held by {}", human_bytes(static_cast<double>(used)),
+                         human_bytes(static_cast<double>(coming)), human_bytes(static_cast<double>(options_.quota_bytes)),
+                         what_holds_the_cache());
+        }
+        over_quota_ = used + coming > options_.quota_bytes;
         keep_metadata();
         save_index();
     }
@@ -430,7 +472,18 @@ private:
         if (params.ti) {
             // What it will still take: a folder kept from an earlier time may hold some of it.
             const auto size = static_cast<std::uint64_t>(params.ti->total_size());
-            make_room(size - std::min(size, disk_usage(item_folder(id))), id);
+            const std::string what = params.ti->name() + " (" + human_bytes(static_cast<double>(size)) + ")";
+            if (size > options_.quota_bytes) {
+                throw item_error(what + " is larger than the cache's quota of " +
+                                 human_bytes(static_cast<double>(options_.quota_bytes)) + " (--quota-mb)");
+            }
+            const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
+            make_room(incoming, id);
+            if (const std::uint64_t used = cache_bytes(); used + incoming > options_.quota_bytes) {
+                throw item_error("no room for " + what + " under the cache's quota of " +
+                                 human_bytes(static_cast<double>(options_.quota_bytes)) + ": " +
+                                 human_bytes(static_cast<double>(used)) + " of it is held by " + what_holds_the_cache());
+            }
             save_torrent(id, *params.ti);
         }
         cache_entry entry;
@@ -606,6 +659,7 @@ private:
     int applied_slots_ = -1;
     unsigned ticks_ = 0;
     bool stopping_ = false;
+    bool over_quota_ = false;
 };
 
 }  // namespace

@@ -45,7 +45,8 @@ Commands:
 The remote drives a running daemon (the token is read from CACHE/control.json):
   list                  the daemon's items: progress, size, rate, ETA, state, name
   status ID             one item in full
-  pause ID..., resume ID..., remove ID... [--keep-data]
+  pause ID...           pauses items; resume ID... resumes them
+  remove ID...          removes items and their files (--keep-data keeps the files)
   limits                shows the limits; --upload-limit-kb, --download-limit-kb,
                         --monthly-cap-mb, --uploading on|off and --reset change them
   open ITEM             hands ITEM to the daemon, starting one when none runs (the desktop's
@@ -104,12 +105,20 @@ Shows the daemon's limits and what it uploaded this month; with options, changes
 (0 means none). The daemon keeps what is changed here across restarts; --reset goes back to
 the limits of its command line and config file.
 )", {"upload-limit-kb", "download-limit-kb", "monthly-cap-mb", "uploading", "reset"}}},
-        {"open", {R"(Usage: nearcast-peer open ITEM [--json] [--cache DIR] [-c FILE]
+        {"open", {R"(Usage: nearcast-peer open [ITEM] [--json] [--no-open] [--cache DIR] [-c FILE]
 
-Hands ITEM (a .torrent file, a magnet link or an http(s) URL of a .torrent) to the daemon that
-runs for the cache, and starts one (`nearcast-peer daemon`, with the same --cache and
---config) when none runs. This is what the desktop runs for a magnet link or a .torrent file.
-)", {}}},
+Hands ITEM (a .torrent file, a file:// URL of one, a magnet link or an http(s) URL of a
+.torrent) to the daemon that runs for the cache, and starts one (`nearcast-peer daemon`, with
+the same --cache and --config, its log in CACHE/daemon.log) when none runs. Without ITEM it
+opens the daemon's web interface, as `ui` does. This is what the desktop runs for a magnet
+link, a .torrent file, or the nearcast entry of its menu.
+)", {"no-open"}}},
+        {"ui", {R"(Usage: nearcast-peer ui [--no-open] [--cache DIR]
+
+The running daemon's web interface: prints a login link that works once, within a minute, and
+opens it in the browser when there is a display (--no-open: only print it). The control token
+never goes into a URL.
+)", {"no-open"}}},
     };
     return commands;
 }
@@ -283,6 +292,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (remote_command && common.answered(values, remote_command->usage, remote_options_of(*remote_command))) return parsed;
         if (common.answered(values, usage, visible)) return parsed;
         const std::vector<std::string> on_command_line = given_flags(values);
+        out.command_line_flags = on_command_line;
         if (remote_command) {
             // A remote command takes its own options and the common ones; anything else would
             // be dropped in silence (the daemon's settings are the daemon's).
@@ -324,8 +334,8 @@ parsed_command parse_command_line(int argc, char** argv) {
             }
             if (command == "status" && asked.items.size() != 1) throw usage_error("status takes one ID (nearcast-peer list shows them)");
             if (takes_ids && asked.items.empty()) throw usage_error(command + " takes one or more IDs (nearcast-peer list shows them)");
-            if (command == "open" && asked.items.size() != 1) {
-                throw usage_error("open takes one ITEM: a .torrent file, a magnet link or an http(s) URL");
+            if (command == "open" && asked.items.size() > 1) {
+                throw usage_error("open takes one ITEM (a .torrent file, a magnet link or an http(s) URL), or none for the web interface");
             }
             if (command == "limits") {
                 // Only what this command line asks for: a config file's limits are the daemon's settings.

@@ -36,6 +36,7 @@ struct peer_options {
     std::string report_file;                   // JSON summary written on exit
     std::string port_file;                     // "bittorrent ADDR:PORT" (and "http ..." for stream)
     bool no_progress = false;                  // no progress bar or lines (-q, --no-progress)
+    std::vector<std::string> command_line_flags;  // the long names given on the command line itself
     // stream
     int file_index = -1;                       // -1: the largest file
     std::string listen_http = "127.0.0.1:0";

@@ -430,6 +430,10 @@ void peer_session::refresh(tracked_item& item) {
     // Complete only once the files are under their final names too: what is reported complete
     // is what the user finds on disk.
     if (last.complete) last.complete = give_final_names(item);
+    else if (last.has_metadata && !item.parts_checked && last.status.state != lt::torrent_status::checking_files &&
+             last.status.state != lt::torrent_status::checking_resume_data) {
+        take_final_names_back(item);
+    }
     if (last.status.errc && last.error.empty()) last.error = storage_error_text(last.status.errc.message(), item.save_path);
     if (!session_error_.empty() && last.error.empty()) last.error = session_error_;
     call_in_web_seeds(item);
@@ -452,6 +456,27 @@ bool peer_session::give_final_names(tracked_item& item) {
     }
     item.named = item.renaming.empty();
     return item.named;
+}
+
+void peer_session::take_final_names_back(tracked_item& item) {
+    item.parts_checked = true;
+    const auto info = item.handle.torrent_file();
+    if (!info) return;
+    const auto& files = info->files();
+    const auto& original = info->orig_files();
+    const auto priorities = item.handle.get_file_priorities();
+    std::vector<std::int64_t> verified;
+    item.handle.file_progress(verified, lt::torrent_handle::piece_granularity);
+    for (const auto index : files.file_range()) {
+        const auto at = static_cast<std::size_t>(static_cast<int>(index));
+        const bool wanted = at >= priorities.size() || priorities[at] > lt::dont_download;
+        if (files.pad_file_at(index) || !wanted || files.file_path(index) != original.file_path(index)) continue;
+        if (at < verified.size() && verified[at] >= files.file_size(index)) continue;
+        spdlog::warn("{}: {} is not whole on disk (cut short, damaged or deleted): it is {}.part again until verified",
+                     item.save_path.string(), original.file_path(index), std::string(original.file_name(index)));
+        item.handle.rename_file(index, original.file_path(index) + std::string(part_suffix));
+        item.named = false;
+    }
 }
 
 item_status peer_session::poll() {
@@ -585,8 +610,11 @@ void peer_session::keep_origin(const lt::torrent_handle& handle) {
 }
 
 item_status peer_session::status_of(const lt::torrent_handle& handle) {
-    const tracked_item* item = find(handle);
-    return item ? item->last : item_status{};
+    tracked_item* item = find(handle);
+    if (!item) return {};
+    // An item added since the last poll: its state now, not an empty one ("no metadata").
+    if (item->last.status.handle != handle && handle.is_valid()) refresh(*item);
+    return item->last;
 }
 
 std::vector<lt::torrent_handle> peer_session::handles() const {

@@ -102,9 +102,14 @@ private:
         // every wanted file has its final name.
         std::set<lt::file_index_t> renaming;
         bool named = false;
+        // The first check of what is on disk is done and its unverified files are NAME.part.
+        bool parts_checked = false;
     };
     // NAME.part until verified: the files of a finished item get their final names back.
     bool give_final_names(tracked_item& item);
+    // After the first check of what is on disk: a file under its final name that the check did
+    // not find whole (cut short, damaged, deleted) is NAME.part again until verified.
+    void take_final_names_back(tracked_item& item);
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.
     void defer_origin(tracked_item& item);
     void apply_peer_classes();

@@ -88,7 +88,8 @@ int list_items(const daemon_address& daemon, bool as_json) {
                     (human_bytes(item.value("rate", 0.0)) + "/s").c_str(), complete ? "done" : human_duration(eta_of(item)).c_str(),
                     item.at("state").get<std::string>().c_str(), item.at("name").get<std::string>().c_str());
     }
-    std::printf("%zu items, %s in all, %s/s; cache %s of %s; uploaded this month %s%s\n", status.at("items").size(),
+    std::printf("%zu %s, %s in all, %s/s; cache %s of %s; uploaded this month %s%s\n", status.at("items").size(),
+                status.at("items").size() == 1 ? "item" : "items",
                 human_bytes(size).c_str(), human_bytes(rate).c_str(), human_bytes(status.value("cache_bytes", 0.0)).c_str(),
                 human_bytes(status.value("quota", 0.0)).c_str(), human_bytes(status.value("uploaded_this_month", 0.0)).c_str(),
                 status.value("monthly_cap", 0.0) > 0 ? (" of " + human_bytes(status.value("monthly_cap", 0.0)) + " allowed").c_str() : "");
@@ -205,6 +206,11 @@ daemon_address start_daemon(const peer_options& options, const remote_options& r
 }
 
 int open_item(const peer_options& options, const remote_options& remote) {
+    if (remote.items.empty()) {
+        // The desktop menu's entry: the web interface, with a daemon started first if need be.
+        if (!find_daemon(options.cache)) start_daemon(options, remote);
+        return ui_command(options);
+    }
     const std::string& item = remote.items.front();
     // Read here, before any daemon is started: a bad item is the user's error, shown at once.
     const std::string body = item_for_daemon(item);

@@ -4,6 +4,8 @@
 #include <libtorrent/torrent_info.hpp>
 
 #include <filesystem>
+#include <cctype>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -28,11 +30,35 @@ lt::add_torrent_params params_from_torrent(std::string_view bytes, const std::st
     return params;
 }
 
-std::string read_torrent_file(const std::string& path) {
+std::string local_path(const std::string& item) {
+    if (!item.starts_with("file://")) return item;
+    // file:///home/a/x%20y.torrent or file://localhost/home/...: what a desktop hands over for %u.
+    std::string rest = item.substr(7);
+    if (rest.starts_with("localhost/")) rest = rest.substr(9);
+    if (!rest.starts_with("/")) throw item_error(item + ": a file:// URL of another host, not a file here");
+    std::string out;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        if (rest[i] == '%' && i + 2 < rest.size() && std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
+            out += static_cast<char>(std::stoi(rest.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += rest[i];
+        }
+    }
+    if (out.find('\0') != std::string::npos) throw item_error(item + ": a file:// URL with a NUL in it");
+    return out;
+}
+
+std::string read_torrent_file(const std::string& item) {
+    const std::string path = local_path(item);
     std::error_code error;
     if (std::filesystem::is_directory(path, error)) throw item_error(path + ": is a directory, not a .torrent file");
+    if (!std::filesystem::exists(path, error)) {
+        throw item_error(path + ": no such file (and not a magnet link or an http(s) URL)");
+    }
     std::ifstream file(path, std::ios::binary);
-    if (!file) throw item_error(path + ": cannot open (not a file, a magnet link or an http(s) URL)");
+    if (!file) throw item_error(path + ": cannot open: " + std::strerror(errno));
     std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     if (file.bad()) throw item_error(path + ": read error");
     return bytes;

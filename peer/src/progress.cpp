@@ -57,7 +57,7 @@ double percent_of(const progress_sample& sample) {
 }
 
 std::string facts(const progress_sample& sample) {
-    if (sample.fetching_metadata) return "fetching metadata, " + std::to_string(sample.peers) + " peers";
+    if (sample.fetching_metadata) return "fetching metadata, " + std::to_string(sample.peers) + (sample.peers == 1 ? " peer" : " peers");
     char head[64];
     std::snprintf(head, sizeof head, "%5.1f%%", percent_of(sample));
     std::string out = head;
@@ -67,7 +67,7 @@ std::string facts(const progress_sample& sample) {
     out += "  near " + human_bytes(static_cast<double>(sample.sources.near)) + "  far " +
            human_bytes(static_cast<double>(sample.sources.far)) + "  origin " +
            human_bytes(static_cast<double>(sample.sources.origin));
-    out += "  " + std::to_string(sample.peers) + " peers";
+    out += "  " + std::to_string(sample.peers) + (sample.peers == 1 ? " peer" : " peers");
     return out;
 }
 

@@ -79,6 +79,30 @@ quota=$(curl -sf -H "Authorization: Bearer $(jq -r .token "$cache/control.json")
 PATH="$prefix/bin:$PATH" nearcast-peer open 'magnet:?xt=urn:btih:89abcdef0123456789abcdef0123456789abcdef' > /dev/null || fail "a second open failed"
 [ "$(pgrep -fc "nearcast-peer daemon --cache $cache")" = 1 ] || fail "a second open started a second daemon"
 [ "$(PATH="$prefix/bin:$PATH" nearcast-peer list --json | jq length)" = 2 ] || fail "the second link did not reach the running daemon"
+# A .torrent from the file manager comes as a file:// URL (%u), spaces percent-encoded.
+mkdir -p "$work/my files"
+head -c 100000 /dev/urandom > "$work/my files/clip.bin"
+python3 - "$work/my files/clip.bin" "$work/my files/a clip.torrent" <<'PY'
+import hashlib, sys
+data = open(sys.argv[1], 'rb').read()
+piece = 16384
+pieces = b''.join(hashlib.sha1(data[i:i + piece]).digest() for i in range(0, len(data), piece))
+def bencode(value):
+    if isinstance(value, int): return b'i%de' % value
+    if isinstance(value, bytes): return b'%d:%s' % (len(value), value)
+    if isinstance(value, dict): return b'd' + b''.join(bencode(k) + bencode(value[k]) for k in sorted(value)) + b'e'
+open(sys.argv[2], 'wb').write(bencode({b'announce': b'http://127.0.0.1:6969/announce',
+                                      b'info': {b'length': len(data), b'name': b'clip.bin', b'piece length': piece, b'pieces': pieces}}))
+PY
+file_url="file://${work// /%20}/my%20files/a%20clip.torrent"
+PATH="$prefix/bin:$PATH" nearcast-peer open "$file_url" > "$work/open-file.out" 2> "$work/open-file.log" ||
+  { cat "$work/open-file.log"; fail "open of a file:// URL failed: $file_url"; }
+PATH="$prefix/bin:$PATH" nearcast-peer status clip.bin --json > /dev/null || fail "the .torrent opened by its file:// URL is not in the daemon"
+echo "desktop launch: a .torrent handed over as a file:// URL reached the daemon"
+# The menu's entry (no link, no file): the web interface's login link.
+PATH="$prefix/bin:$PATH" nearcast-peer open --no-open > "$work/open-ui.out" 2> "$work/open-ui.log" || fail "open with no ITEM failed: $(cat "$work/open-ui.log")"
+grep -q "^http://127.0.0.1:[0-9]*/login?code=" "$work/open-ui.out" || fail "open with no ITEM did not give the web interface's login link: $(cat "$work/open-ui.out")"
+echo "desktop menu entry: open with no ITEM gives the web interface's one-time login link"
 kill -TERM "$daemon_pid"
 for _ in $(seq 1 100); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.1; done
 echo "desktop launch: a magnet link started the daemon with the user's peer.conf; a second link went to it"

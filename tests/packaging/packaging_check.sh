@@ -69,7 +69,7 @@ mkdir -p "$work/seeder"
 expect_refused "$packaging/config/seeder.conf" "replica = 2" "$seeder_binary" list --data-dir "$work/seeder"
 echo "seeder.conf: accepted"
 
-# The peer daemon: starts with the config (its supernode tracker is out of reach here), serves
+# The peer daemon: starts with the config, serves
 # its control API, stops cleanly.
 "$peer_binary" daemon --config "$packaging/config/peer.conf" --cache "$work/cache" --listen-bittorrent 127.0.0.1:6881 \
   > "$work/peer.log" 2>&1 &

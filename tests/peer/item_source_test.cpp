@@ -62,7 +62,7 @@ TEST_CASE("a corrupt or truncated torrent is refused with its name") {
 
 TEST_CASE("a missing torrent file is named") {
     CHECK(message_of([] { params_from_torrent_file("/nonexistent/film.torrent"); })
-              .starts_with("/nonexistent/film.torrent: cannot open"));
+              .starts_with("/nonexistent/film.torrent: no such file"));
 }
 
 TEST_CASE("a bad magnet link is refused and named") {
@@ -71,4 +71,14 @@ TEST_CASE("a bad magnet link is refused and named") {
     const auto good = params_from_magnet("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=film");
     CHECK(good.info_hashes.has_v1());
     CHECK(good.name == "film");
+}
+
+TEST_CASE("a file:// URL, as a desktop hands over a local .torrent, names the file it points to") {
+    CHECK(local_path("file:///home/alice/Downloads/film%20one.torrent") == "/home/alice/Downloads/film one.torrent");
+    CHECK(local_path("file://localhost/tmp/a.torrent") == "/tmp/a.torrent");
+    CHECK(local_path("/tmp/plain.torrent") == "/tmp/plain.torrent");
+    CHECK(local_path("relative.torrent") == "relative.torrent");
+    CHECK_THROWS_AS(local_path("file://otherhost/tmp/a.torrent"), item_error);
+    CHECK_THROWS_AS(local_path("file:///tmp/a%00b.torrent"), item_error);
+    CHECK_THROWS_WITH(read_torrent_file("file:///nonexistent/x.torrent"), Catch::Contains("/nonexistent/x.torrent: no such file"));
 }

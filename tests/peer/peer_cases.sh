@@ -382,6 +382,15 @@ cache)
   [ "$(sha256_of "$work/videos/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "a damaged copy in -o DIR was not mended"
   echo "fetch -o: a damaged .part in DIR is checked, its bad piece fetched again"
 
+  # A stale file of the same name in DIR does not win over the daemon's verified copy.
+  head -c 3000000 /dev/urandom > "$work/videos/clip.bin"
+  "$peer_binary" fetch "$clip" --cache "$cache" -o "$work/videos" --no-progress --report "$work/stale.json" > "$work/fetch-stale.log" 2>&1 ||
+    { cat "$work/fetch-stale.log"; fail "fetch -o over a stale clip.bin failed"; }
+  [ "$(sha256_of "$work/videos/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "a stale clip.bin in -o DIR was kept"
+  [ "$(jq '.downloaded.origin + .downloaded.near + .downloaded.far' "$work/stale.json")" = 0 ] ||
+    fail "fetch -o over a stale file downloaded again what the daemon's copy held: $(jq -c .downloaded "$work/stale.json")"
+  echo "fetch -o: a stale file of the same name is replaced by the daemon's checked copy, nothing downloaded"
+
   # The quota is counted from the disk: 5 MB dropped into the cache show in cache_bytes.
   cache_bytes() {
     curl -sf -H "Authorization: Bearer $(jq -r .token "$cache/control.json")" "$(jq -r .url "$cache/control.json")/status" | jq .cache_bytes
@@ -407,6 +416,9 @@ cache)
     sleep 0.1
   done
   [ -n "$seen_incomplete" ] || fail "film.bin, cut short while the daemon was stopped, was reported complete: $state"
+  for _ in $(seq 1 30); do [ -e "$folder/film.bin.part" ] && break; sleep 0.1; done
+  [ -e "$folder/film.bin.part" ] && [ ! -e "$folder/film.bin" ] ||
+    fail "film.bin, found cut short at the start, kept its final name while unverified: $(ls "$folder")"
   [ "$(item_json clip.bin | jq .complete)" = false ] || fail "clip.bin, deleted while the daemon was stopped, was reported complete"
   for _ in $(seq 1 300); do
     [ "$(item_json film.bin | jq .complete)" = true ] && [ "$(item_json clip.bin | jq .complete)" = true ] && break
@@ -500,6 +512,15 @@ remote)
   [ ! -e "$beta_file" ] || fail "remove kept $beta_file"
   [ "$(remote list --json | jq length)" = 0 ] || fail "the removed items are still listed"
   echo "remote: list, status, pause, resume, limits, remove with and without the files all work; bad ids exit 2"
+  # An item larger than the whole quota (50 MB from peer.conf) is refused, not half-fetched.
+  random_file "$work/content/huge.bin" 60000000
+  huge=$(publish "$work/content/huge.bin")
+  rc=0; remote open "$huge" 2> "$work/huge.err" || rc=$?
+  [ "$rc" = 2 ] || fail "an item larger than the quota was not refused with exit 2 (status $rc)"
+  grep -q "the daemon refused: huge.bin (60.0 MB) is larger than the cache's quota of 50.0 MB" "$work/huge.err" ||
+    fail "the quota refusal does not say why: $(cat "$work/huge.err")"
+  [ "$(remote list --json | jq length)" = 0 ] || fail "a refused item is listed"
+  echo "quota: an item larger than the quota is refused, saying so"
   kill -TERM "$daemon_pid"
   for _ in $(seq 1 50); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.1; done
   ;;

@@ -20,7 +20,11 @@ item_kind kind_of(std::string_view item);
 
 // A .torrent file's bytes, from a file or a URL: `origin` names them in errors.
 lt::add_torrent_params params_from_torrent(std::string_view bytes, const std::string& origin);
-// The bytes of a .torrent file; item_error naming it for a directory or a file that cannot be read.
+// A file:// URL (what a desktop hands over for a local file) as the path it names, decoded;
+// anything else as it is. item_error for another host's file:// URL.
+std::string local_path(const std::string& item);
+// The bytes of a .torrent file (a path or a file:// URL); item_error naming it for a directory,
+// a missing file or one that cannot be read.
 std::string read_torrent_file(const std::string& path);
 lt::add_torrent_params params_from_torrent_file(const std::string& path);
 lt::add_torrent_params params_from_magnet(const std::string& uri);
