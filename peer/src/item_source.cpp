@@ -1,5 +1,7 @@
 #include "nearcast/peer/item_source.hpp"
 
+#include "nearcast/core/byte_ranges.hpp"
+
 #include <libtorrent/magnet_uri.hpp>
 #include <libtorrent/torrent_info.hpp>
 
@@ -36,17 +38,15 @@ std::string local_path(const std::string& item) {
     std::string rest = item.substr(7);
     if (rest.starts_with("localhost/")) rest = rest.substr(9);
     if (!rest.starts_with("/")) throw item_error(item + ": a file:// URL of another host, not a file here");
+    // Each segment decoded on its own: an encoded '/' or NUL is no file name.
     std::string out;
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-        if (rest[i] == '%' && i + 2 < rest.size() && std::isxdigit(static_cast<unsigned char>(rest[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(rest[i + 2]))) {
-            out += static_cast<char>(std::stoi(rest.substr(i + 1, 2), nullptr, 16));
-            i += 2;
-        } else {
-            out += rest[i];
-        }
+    for (std::size_t at = 1; at <= rest.size();) {
+        const std::size_t slash = std::min(rest.find('/', at), rest.size());
+        const auto segment = core::percent_decode_segment(std::string_view(rest).substr(at, slash - at));
+        if (!segment) throw item_error(item + ": a file:// URL with a bad %-escape, an encoded '/' or a NUL in it");
+        out += "/" + *segment;
+        at = slash + 1;
     }
-    if (out.find('\0') != std::string::npos) throw item_error(item + ": a file:// URL with a NUL in it");
     return out;
 }
 
