@@ -2,6 +2,8 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <string>
 
@@ -31,7 +33,11 @@ bool host_is_local(std::string_view host, std::uint16_t port) {
         const auto [end, problem] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), given);
         if (problem != std::errc() || end != port_text.data() + port_text.size() || given != port) return false;
     }
-    if (name == "localhost") return true;
+    // Host names are case-insensitive (RFC 3986 section 3.2.2): LOCALHOST is localhost.
+    if (name.size() == 9 && std::equal(name.begin(), name.end(), "localhost",
+                                       [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; })) {
+        return true;
+    }
     // The address parser reads a C string: "127.0.0.1\0.evil.example" would pass as its part
     // before the NUL.
     if (name.find('\0') != std::string_view::npos) return false;

@@ -126,6 +126,8 @@ TEST_CASE("only an IP literal or localhost with the server's own port is a local
     CHECK(host_is_local("127.20.0.5:8080", 8080));
     CHECK(host_is_local("[::1]:8080", 8080));
     CHECK(host_is_local("localhost:8080", 8080));
+    CHECK(host_is_local("LocalHost:8080", 8080));  // host names are case-insensitive
+    CHECK_FALSE(host_is_local("LOCALHOSTS:8080", 8080));
     CHECK(host_is_local("127.0.0.1", 80));
     CHECK_FALSE(host_is_local("127.0.0.1:8081", 8080));
     CHECK_FALSE(host_is_local("127.0.0.1", 8080));
