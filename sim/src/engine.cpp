@@ -326,6 +326,7 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     release_supernodes(s);
     swarms_[s.item].remove(record_of(s.peer, false));
     if (s.kind == session_kind::cache) {
+        count_cache_fill(s);
         cache_of(s.peer).remove(id, transfer(s).size, use_links_);
         cached_.erase(cache_key(s.peer, s.item));
         auto& holders = holders_[s.item];
@@ -393,7 +394,15 @@ void engine::account(const flow& f, double delta, double now) {
     if (f.from_supernode) {
         result_.supernode_bytes += delta;
         supernode_upload_[f.source_peer] += delta;
+        if (sessions_[f.target_session].kind != session_kind::cache) sessions_[f.source_session].read_by_child = true;
     }
+}
+
+void engine::count_cache_fill(const session& s) {
+    if (s.kind != session_kind::cache) return;
+    const double fetched = transfers_[s.id].received;
+    result_.cache_fill_bytes += fetched;
+    if (!s.read_by_child) result_.cache_fill_unread_bytes += fetched;
 }
 
 void engine::update_playback(session& s, double from, double to) {
@@ -553,6 +562,10 @@ void engine::tick(double from, double to) {
 }
 
 void engine::finish() {
+    // What the caches still hold at the end counts as fetched too, read or not.
+    for (const auto& s : sessions_) {
+        if (transfer(s).state != phase::ended) count_cache_fill(s);
+    }
     for (const auto id : active_sessions_) {
         if (transfers_[id].state == phase::downloading && sessions_[id].kind != session_kind::cache) {
             ++result_.sessions_unfinished;

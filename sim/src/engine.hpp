@@ -64,6 +64,7 @@ struct session {
     double orphaned_at = -1;         // lost a supernode then
     std::uint32_t orphan_fault = 0xffff'ffffu;  // the fault that orphaned it, if one did
     double last_used = 0;            // a supernode's cache: last asked for
+    bool read_by_child = false;      // a supernode's cache: a child got bytes of it
     std::vector<std::uint32_t> in_flows, out_flows;
     std::vector<std::uint32_t> known;       // peers of the last tracker answer
     std::vector<std::uint32_t> supernodes;  // assigned (peer ids)
@@ -118,6 +119,8 @@ private:
     void tick(double from, double to);
     void settle_session(session& s, double now);
     void account(const flow& f, double delta_bytes, double now);
+    // A supernode's cache session ends (or the run does): what it fetched, and whether a child read it.
+    void count_cache_fill(const session& s);
 
     // Sessions.
     void arrive(double now);

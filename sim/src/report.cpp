@@ -51,7 +51,7 @@ std::string results_csv(const run_summary& run) {
            "stall_ratio_vs_cdn,peer_share_of_received,inter_as_share,peer_inter_as_share,origin_gb,peer_intra_gb,peer_inter_gb,"
            "supernode_gb,downloads_completed,streams_completed,aborted,unfinished,download_p50_s,download_p90_s,"
            "download_p99_s,startup_p50_s,startup_p90_s,stall_ratio,streams_with_stall,supernodes,"
-           "max_children_over_limit,events\n";
+           "max_children_over_limit,prefetch_waste_share,events\n";
     for (const auto& r : run.results) {
         const auto against = against_anchor(run, r);
         out << to_string(r.which) << ',';
@@ -70,7 +70,7 @@ std::string results_csv(const run_summary& run) {
             << fixed(r.download_time_s.p90, 2) << ',' << fixed(r.download_time_s.p99, 2) << ','
             << fixed(r.startup_delay_s.p50, 2) << ',' << fixed(r.startup_delay_s.p90, 2) << ','
             << fixed(r.stall_ratio) << ',' << fixed(r.streams_with_stall) << ',' << r.supernodes_peak << ','
-            << fixed(r.max_children_over_limit) << ',' << r.events << '\n';
+            << fixed(r.max_children_over_limit) << ',' << fixed(r.prefetch_waste_share()) << ',' << r.events << '\n';
     }
     return out.str();
 }
@@ -147,7 +147,8 @@ std::string report_html(const scenario& config, const run_summary& run, bool plo
     out << "<h2>Per strategy</h2>\n<table><tr><th>strategy</th><th>share of received bytes not from the origin "
            "(cache fills included)</th><th>inter-AS share</th>"
            "<th>origin GB</th><th>peer GB (intra / inter)</th><th>downloads done</th><th>download p50 / p90 s</th>"
-           "<th>stream start p50 / p90 s</th><th>stall ratio</th><th>supernodes</th></tr>\n";
+           "<th>stream start p50 / p90 s</th><th>stall ratio</th><th>supernodes</th>"
+           "<th>cache fills GB (never read by a child)</th></tr>\n";
     for (const auto& r : run.results) {
         out << "<tr><td>" << to_string(r.which) << "</td><td>" << fixed(100 * peer_share_of_received(r), 1) << "%</td><td>"
             << fixed(100 * r.inter_as_share(), 1) << "%</td><td>" << fixed(r.origin_bytes / 1e9, 1) << "</td><td>"
@@ -155,7 +156,8 @@ std::string report_html(const scenario& config, const run_summary& run, bool plo
             << r.downloads_completed << "</td><td>" << fixed(r.download_time_s.p50, 1) << " / "
             << fixed(r.download_time_s.p90, 1) << "</td><td>" << fixed(r.startup_delay_s.p50, 2) << " / "
             << fixed(r.startup_delay_s.p90, 2) << "</td><td>" << fixed(100 * r.stall_ratio, 2) << "%</td><td>"
-            << r.supernodes_peak << "</td></tr>\n";
+            << r.supernodes_peak << "</td><td>" << fixed(r.cache_fill_bytes / 1e9, 1) << " ("
+            << fixed(100 * r.prefetch_waste_share(), 1) << "%)</td></tr>\n";
     }
     out << "</table>\n";
     if (plots) {
@@ -227,6 +229,8 @@ std::string results_json(const scenario& config, const run_summary& run) {
         entry["stall_ratio"] = r.stall_ratio;
         entry["streams_with_stall"] = r.streams_with_stall;
         entry["supernodes"] = {{"elected", r.supernodes_elected}, {"peak", r.supernodes_peak},
+                               {"cache_fill_bytes", r.cache_fill_bytes}, {"cache_fill_unread_bytes", r.cache_fill_unread_bytes},
+                               {"prefetch_waste_share", r.prefetch_waste_share()},
                                {"max_children_over_limit", r.max_children_over_limit},
                                {"upload_gb", percentiles_json(r.supernode_upload_gb)},
                                {"children", percentiles_json(r.supernode_children)}};

@@ -85,6 +85,10 @@ struct strategy_result {
     double peer_intra_bytes = 0;
     double peer_inter_bytes = 0;
     double supernode_bytes = 0;          // of the peer bytes, served by supernodes
+    double cache_fill_bytes = 0;         // what supernodes fetched into their caches
+    double cache_fill_unread_bytes = 0;  // of it, items no child ever read a byte of
+    // Prefetch cost: the share of what supernodes fetched into their caches that no child read.
+    double prefetch_waste_share() const { return cache_fill_bytes > 0 ? cache_fill_unread_bytes / cache_fill_bytes : 0; }
     double total_bytes() const { return origin_bytes + peer_intra_bytes + peer_inter_bytes; }
     double origin_offload() const;       // share of bytes not served by the origin
     double inter_as_share() const;       // share of bytes that crossed an AS border (origin included)
