@@ -302,6 +302,14 @@ parsed_command parse_command_line(int argc, char** argv) {
                                               [&](const char* name) { return flag == name; }) != remote_command->options.end();
                 if (!own && !everywhere.count(flag)) throw usage_error(command + " does not take --" + flag);
             }
+        } else {
+            // And the remote's own options mean nothing to fetch, stream or daemon.
+            for (const char* flag : {"json", "keep-data", "uploading", "reset", "no-open"}) {
+                if (std::find(on_command_line.begin(), on_command_line.end(), flag) != on_command_line.end()) {
+                    throw usage_error((command.empty() ? std::string("this command") : command) + " does not take --" + flag +
+                                      " (an option of the remote: list, status, pause, resume, remove, limits, open, ui)");
+                }
+            }
         }
         common.merge_config(values, visible);
         if (!values.count("config")) {

@@ -501,6 +501,8 @@ remote)
   grep -q "list does not take --quota-mb (see nearcast-peer list --help)" "$work/flag.err" || fail "list --quota-mb: $(cat "$work/flag.err")"
   remote limits --reset | grep -q "^Uploading: *on" || fail "limits --reset did not restore uploading"
   remote remove --help | grep -q "keep-data" || fail "remove --help does not show --keep-data"
+  rc=0; remote fetch "$alpha" --json 2> "$work/flag2.err" || rc=$?; [ "$rc" = 2 ] || fail "fetch --json was not refused"
+  grep -q "fetch does not take --json" "$work/flag2.err" || fail "fetch --json: $(cat "$work/flag2.err")"
   # remove --keep-data keeps the files; remove deletes them.
   alpha_file="$cache/content/$alpha_id/alpha.bin"
   beta_id=$(remote status beta.bin --json | jq -r .id)
