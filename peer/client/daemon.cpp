@@ -591,6 +591,10 @@ private:
             }
             return {200, limits_json().dump()};
         }
+        // An item the cache does not hold is a resource that is not there: 404, not 400.
+        if (const auto id = query_value(query, "id"); id && !entries_.count(*id)) {
+            return {404, json{{"error", "no item " + *id + " in the cache"}}.dump()};
+        }
         cache_entry& entry = entry_for(query);
         entry.last_used_s = unix_now();
         if (path == "/pause") {

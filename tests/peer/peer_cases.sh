@@ -257,6 +257,8 @@ daemon)
   control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
   answer=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/stream?id=$second_id&file=first")
   echo "$answer" | grep -q "file=first: give a file's number" || fail "a word for a file number was not refused by name: $answer"
+  answer=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $token" "$url/pause?id=0000000000000000000000000000000000000000")
+  echo "$answer" | grep -q 'no item 0000000000000000000000000000000000000000 in the cache.* 404$' || fail "an unknown item did not get a 404: $answer"
   answer=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $token" "$url/bogus")
   echo "$answer" | grep -q 'no /bogus here.* 404$' || fail "an unknown path did not get a 404 naming it: $answer"
   answer=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $token" "$url/status")
