@@ -255,6 +255,23 @@ private:
     // verified, part files and anything left in content/ take space too.
     std::uint64_t cache_bytes() const { return disk_usage(options_.output); }
 
+    // The same without the folders of removed items whose files libtorrent is still deleting
+    // (it does so in the background): what the quota has to make room around.
+    std::uint64_t bytes_staying() {
+        std::uint64_t leaving = 0;
+        for (auto at = deleting_.begin(); at != deleting_.end();) {
+            std::error_code error;
+            if (entries_.count(*at) || !fs::exists(item_folder(*at), error)) {
+                at = deleting_.erase(at);  // gone, or fetched again since
+                continue;
+            }
+            leaving += disk_usage(item_folder(*at));
+            ++at;
+        }
+        const std::uint64_t total = cache_bytes();
+        return total - std::min(total, leaving);
+    }
+
     // Why nothing more can be evicted: the items in use, and files in content/ that are no item's
     // (kept by a remove with data=keep).
     std::string what_holds_the_cache() {
@@ -265,7 +282,7 @@ private:
             const item_status state = session_.status_of(entry.handle);
             if (entry.stream || (!state.complete && !entry.paused)) in_use += bytes;
         }
-        const std::uint64_t total = cache_bytes();
+        const std::uint64_t total = bytes_staying();
         const std::uint64_t other = total > items ? total - items : 0;
         return human_bytes(static_cast<double>(in_use)) + " in items being downloaded or streamed, " +
                human_bytes(static_cast<double>(other)) + " in files of no item (kept by a remove with --keep-data, in " +
@@ -296,13 +313,15 @@ private:
             const bool in_use = id == keep || entry.stream || (!state.complete && !entry.paused);
             items.push_back({id, bytes, entry.last_used_s, in_use});
         }
-        // What the disk holds beyond the items' folders (a removed item's files that libtorrent
-        // is still deleting) counts against the quota but is nothing to evict.
-        if (const std::uint64_t total = cache_bytes(); total > counted) items.push_back({"", total - counted, 0, true});
+        // What the disk holds beyond the items' folders (files kept by a remove with data=keep)
+        // counts against the quota but is nothing to evict; what libtorrent is still deleting
+        // is as good as gone.
+        if (const std::uint64_t total = bytes_staying(); total > counted) items.push_back({"", total - counted, 0, true});
         for (const auto& id : evict_for(items, options_.quota_bytes, incoming)) {
             auto found = entries_.find(id);
             spdlog::info("cache: removing {} ({}), the least recently used, to stay under the {} quota",
                          session_.status_of(found->second.handle).status.name, id, human_bytes(static_cast<double>(options_.quota_bytes)));
+            deleting_.insert(id);
             session_.remove(found->second.handle, true);
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
@@ -417,7 +436,7 @@ private:
         make_room(coming, {});  // magnet items learn their size late
         // What could not be evicted (items in use, files kept from removed items) may still
         // exceed the quota: said once, until it fits again.
-        const std::uint64_t used = cache_bytes();
+        const std::uint64_t used = bytes_staying();
         if (used + coming > options_.quota_bytes && !over_quota_) {
             spdlog::warn("cache: {} on disk and {} still to come, over the quota of {}: held by {}", human_bytes(static_cast<double>(used)),
                          human_bytes(static_cast<double>(coming)), human_bytes(static_cast<double>(options_.quota_bytes)),
@@ -479,7 +498,7 @@ private:
             }
             const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
             make_room(incoming, id);
-            if (const std::uint64_t used = cache_bytes(); used + incoming > options_.quota_bytes) {
+            if (const std::uint64_t used = bytes_staying(); used + incoming > options_.quota_bytes) {
                 throw item_error("no room for " + what + " under the cache's quota of " +
                                  human_bytes(static_cast<double>(options_.quota_bytes)) + ": " +
                                  human_bytes(static_cast<double>(used)) + " of it is held by " + what_holds_the_cache());
@@ -610,6 +629,7 @@ private:
             const std::string data = query_value(query, "data").value_or("delete");
             if (data != "keep" && data != "delete") return {400, json{{"error", "data=" + data + ": give keep or delete"}}.dump()};
             if (entry.stream) entry.stream->stop();
+            if (data == "delete") deleting_.insert(id);
             session_.remove(entry.handle, data == "delete");
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
@@ -664,6 +684,7 @@ private:
     unsigned ticks_ = 0;
     bool stopping_ = false;
     bool over_quota_ = false;
+    std::set<std::string> deleting_;   // items removed with their files, until the files are gone
 };
 
 }  // namespace
