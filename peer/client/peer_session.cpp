@@ -567,15 +567,15 @@ void peer_session::defer_origin(tracked_item& item) {
         // Held off for near peers that are no downloaders themselves (seeds, a daemon that holds
         // the item), and they deliver less than the origin would: the origin again. A follower
         // waits for its network's gateway instead, whose own pace is the origin's.
-        const std::int64_t needed = near_rate_needed(item.origin_rate_seen, options_.deference);
-        if (!item.origin_held || outlook.position != gateway_position::alone || near_rate >= needed) {
+        if (!near_too_slow(item.origin_held, outlook.position, near_rate, item.origin_rate_seen, options_.deference)) {
             item.near_slow_since.reset();
         } else if (!item.near_slow_since) {
             item.near_slow_since = now;
         } else if (now - *item.near_slow_since >= std::chrono::milliseconds(options_.deference.patience_ms)) {
             spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs: "
                          "the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
-                         human_bytes(static_cast<double>(needed)), options_.deference.cooldown_ms / 1000);
+                         human_bytes(static_cast<double>(near_rate_needed(item.origin_rate_seen, options_.deference))),
+                         options_.deference.cooldown_ms / 1000);
             item.near_slow_since.reset();
             item.origin_kept_until = now + std::chrono::milliseconds(options_.deference.cooldown_ms);
             outlook = {};

@@ -82,6 +82,11 @@ std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_defere
     return std::max(rule.min_near_rate, origin_rate_seen);
 }
 
+bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
+                   const origin_deference& rule) {
+    return holding_now && position == gateway_position::alone && near_rate < near_rate_needed(origin_rate_seen, rule);
+}
+
 bool verdict_waits(bool hold, const origin_outlook& outlook) { return !hold && outlook.missing > 0 && outlook.near_awaited > 0; }
 
 bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule) {

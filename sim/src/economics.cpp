@@ -45,6 +45,4 @@ versus_cdn compare_with_cdn(const strategy_result& r, const strategy_result& cdn
     return out;
 }
 
-double peer_share_of_received(const strategy_result& r) { return r.origin_offload(); }
-
 }  // namespace nearcast::sim

@@ -98,7 +98,7 @@ percentiles summarize(std::vector<float> samples) {
     return out;
 }
 
-double strategy_result::origin_offload() const {
+double strategy_result::peer_share_of_received() const {
     const double total = total_bytes();
     return total > 0 ? 1 - origin_bytes / total : 0;
 }

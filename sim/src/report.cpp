@@ -62,7 +62,7 @@ std::string results_csv(const run_summary& run) {
         } else {
             out << ",,,,,,";
         }
-        out << fixed(peer_share_of_received(r)) << ',' << fixed(r.inter_as_share()) << ','
+        out << fixed(r.peer_share_of_received()) << ',' << fixed(r.inter_as_share()) << ','
             << fixed(r.peer_inter_as_share()) << ',' << fixed(r.origin_bytes / 1e9, 3) << ','
             << fixed(r.peer_intra_bytes / 1e9, 3) << ',' << fixed(r.peer_inter_bytes / 1e9, 3) << ','
             << fixed(r.supernode_bytes / 1e9, 3) << ',' << r.downloads_completed << ',' << r.streams_completed << ','
@@ -150,7 +150,7 @@ std::string report_html(const scenario& config, const run_summary& run, bool plo
            "<th>stream start p50 / p90 s</th><th>stall ratio</th><th>supernodes</th>"
            "<th>cache fills GB (never read by a child)</th></tr>\n";
     for (const auto& r : run.results) {
-        out << "<tr><td>" << to_string(r.which) << "</td><td>" << fixed(100 * peer_share_of_received(r), 1) << "%</td><td>"
+        out << "<tr><td>" << to_string(r.which) << "</td><td>" << fixed(100 * r.peer_share_of_received(), 1) << "%</td><td>"
             << fixed(100 * r.inter_as_share(), 1) << "%</td><td>" << fixed(r.origin_bytes / 1e9, 1) << "</td><td>"
             << fixed(r.peer_intra_bytes / 1e9, 1) << " / " << fixed(r.peer_inter_bytes / 1e9, 1) << "</td><td>"
             << r.downloads_completed << "</td><td>" << fixed(r.download_time_s.p50, 1) << " / "
@@ -214,7 +214,7 @@ std::string results_json(const scenario& config, const run_summary& run) {
         } else {
             entry["versus_origin_only"] = nullptr;
         }
-        entry["peer_share_of_received"] = peer_share_of_received(r);
+        entry["peer_share_of_received"] = r.peer_share_of_received();
         entry["inter_as_share"] = r.inter_as_share();
         entry["peer_inter_as_share"] = r.peer_inter_as_share();
         entry["bytes"] = {{"origin", r.origin_bytes}, {"peer_intra", r.peer_intra_bytes},

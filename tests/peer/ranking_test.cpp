@@ -263,4 +263,11 @@ TEST_CASE("near peers must deliver at least the floor, or what the origin delive
     CHECK(near_rate_needed(4'000'000, rule) == 4'000'000);  // a near seed slower than the origin was is no gain
     rule.min_near_rate = 0;
     CHECK(near_rate_needed(0, rule) == 0);
+    rule.min_near_rate = 500'000;
+    // Only a hold for near seeds (alone) is judged by their pace: a follower waits for its gateway.
+    CHECK(near_too_slow(true, gateway_position::alone, 100'000, 0, rule));
+    CHECK_FALSE(near_too_slow(true, gateway_position::alone, 600'000, 0, rule));
+    CHECK(near_too_slow(true, gateway_position::alone, 600'000, 2'000'000, rule));
+    CHECK_FALSE(near_too_slow(true, gateway_position::follower, 100'000, 0, rule));
+    CHECK_FALSE(near_too_slow(false, gateway_position::alone, 100'000, 0, rule));  // nothing held
 }

@@ -34,7 +34,7 @@ TEST_CASE("origin savings divide by the CDN's origin bytes, not by everything re
     ours.peer_intra_bytes = 3000;
     const auto against = compare_with_cdn(ours, cdn);
     CHECK(against.origin_savings == Approx(0.5));
-    CHECK(peer_share_of_received(ours) == Approx(0.75));  // 3000 of 4000: flattering, and named for it
+    CHECK(ours.peer_share_of_received() == Approx(0.75));  // 3000 of 4000: flattering, and named for it
     CHECK(against.transit_ratio_total == Approx(0.8));
     CHECK(against.transit_ratio_worst_as == Approx(0.9));
     CHECK(against.worst_asn == 2);

@@ -151,7 +151,7 @@ TEST_CASE("a BitTorrent swarm in steady state downloads in the time of Qiu and S
     REQUIRE(r.downloads_completed > 9000);
     CHECK(r.download_time_s.mean == Approx(model).epsilon(0.10));
     // The origin is one seed among about forty: almost everything comes from peers.
-    CHECK(r.origin_offload() > 0.95);
+    CHECK(r.peer_share_of_received() > 0.95);
 }
 
 TEST_CASE("a swarm whose downloaders' capacity is the bottleneck downloads in the fluid model's 1/c") {
@@ -179,15 +179,15 @@ TEST_CASE("strategies rank as expected: more locality, less traffic across AS bo
     const auto& as_aware = of(run, strategy::as);
     const auto& nearcast = of(run, strategy::nearcast);
     for (const auto& r : run.results) {
-        INFO(to_string(r.which) << ": offload " << r.origin_offload() << ", inter-AS " << r.inter_as_share());
+        INFO(to_string(r.which) << ": offload " << r.peer_share_of_received() << ", inter-AS " << r.inter_as_share());
         CHECK(true);
     }
-    CHECK(origin_only.origin_offload() == 0);
+    CHECK(origin_only.peer_share_of_received() == 0);
     CHECK(origin_only.inter_as_share() == 1);
-    CHECK(random.origin_offload() > 0.5);
+    CHECK(random.peer_share_of_received() > 0.5);
     CHECK(as_aware.inter_as_share() < random.inter_as_share());
     CHECK(nearcast.inter_as_share() < as_aware.inter_as_share());
-    CHECK(nearcast.origin_offload() > random.origin_offload());
+    CHECK(nearcast.peer_share_of_received() > random.peer_share_of_received());
     CHECK(nearcast.supernodes_peak > 0);
     CHECK(nearcast.max_children_over_limit <= 1.0);
 }

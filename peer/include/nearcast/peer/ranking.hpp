@@ -130,6 +130,11 @@ std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_defere
 // Where a peer stands among the near peers still downloading the item, by address.
 enum class gateway_position : std::uint8_t { alone, gateway, follower };
 gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders);
+// Whether this sample counts towards letting the origin in again: it is held off for near seeds
+// (position alone) and they deliver `near_rate` (bytes/s), less than near_rate_needed. After
+// `patience_ms` of such samples on end, the origin is let in for `cooldown_ms`.
+bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
+                   const origin_deference& rule);
 struct origin_outlook {
     std::uint32_t near_supply = 0;  // pieces it lacks that near peers hold (near_supply below)
     std::uint32_t missing = 0;      // pieces it wants and lacks

@@ -32,8 +32,4 @@ struct versus_cdn {
 // `cdn` must be the origin_only result of the same scenario and seed.
 versus_cdn compare_with_cdn(const strategy_result& r, const strategy_result& cdn);
 
-// Share of the bytes peers received (supernodes' cache fills included) that did not come from
-// the origin: what was once called "origin offload", and flatters prefetching.
-double peer_share_of_received(const strategy_result& r);
-
 }  // namespace nearcast::sim

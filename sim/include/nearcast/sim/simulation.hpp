@@ -90,7 +90,10 @@ struct strategy_result {
     // Prefetch cost: the share of what supernodes fetched into their caches that no child read.
     double prefetch_waste_share() const { return cache_fill_bytes > 0 ? cache_fill_unread_bytes / cache_fill_bytes : 0; }
     double total_bytes() const { return origin_bytes + peer_intra_bytes + peer_inter_bytes; }
-    double origin_offload() const;       // share of bytes not served by the origin
+    // Share of the bytes peers received (supernodes' cache fills included) that did not come
+    // from the origin: once called "origin offload", and it flatters prefetching. What the
+    // origin saved is economics.hpp's origin_savings, against origin_only.
+    double peer_share_of_received() const;
     double inter_as_share() const;       // share of bytes that crossed an AS border (origin included)
     double peer_inter_as_share() const;  // share of peer-to-peer bytes that crossed one
 
