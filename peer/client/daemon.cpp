@@ -70,6 +70,7 @@ struct cache_entry {
     lt::torrent_handle handle;
     std::int64_t last_used_s = 0;
     bool paused = false;
+    bool prefetched = false;  // added by the supernode agent, not asked for on this host
     std::unique_ptr<stream_server> stream;
     // Averaged over a sliding window: the payload received and sent (the rates shown), and
     // the bytes verified (the ETA).
@@ -107,7 +108,8 @@ public:
             calls.items = [this] { return held_items(); };
             calls.prefetch = [this](const std::string& magnet) {
                 try {
-                    add_item(params_from_magnet(magnet));
+                    const auto [id, added] = add_item(params_from_magnet(magnet));
+                    if (added) entries_.at(id).prefetched = true, save_index();
                 } catch (const item_error& error) {
                     spdlog::warn("supernode: not pre-fetched: {}", error.what());
                 }
@@ -213,6 +215,7 @@ private:
                 cache_entry entry;
                 entry.last_used_s = saved.value("last_used", unix_now());
                 entry.paused = saved.value("paused", false);
+                entry.prefetched = saved.value("prefetched", false);
                 entry.handle = session_.add(std::move(params), item_folder(id));
                 if (entry.paused) entry.handle.pause();
                 entries_[id] = std::move(entry);
@@ -239,7 +242,7 @@ private:
 
     void save_index() const {
         json items = json::object();
-        for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}};
+        for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}, {"prefetched", entry.prefetched}};
         try {
             core::write_file_atomically(options_.cache / "index.json",
                                   json{{"items", items},
@@ -562,6 +565,7 @@ private:
                 {"bytes_done", status.total_wanted_done}, {"bytes_wanted", status.total_wanted},
                 {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : std::max(entry.upload_rate.rate(), 0.0))},
                 {"eta", state.complete ? 0 : eta < 0 ? -1 : std::llround(std::ceil(eta))}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
+                {"uploaded", status.all_time_upload}, {"prefetched", entry.prefetched},
                 {"peers", status.num_peers}, {"error", state.error},
                 {"last_used", entry.last_used_s}, {"path", (item_folder(id) / status.name).string()},
                 {"stream", entry.stream ? entry.stream->url() : ""}};
