@@ -247,7 +247,7 @@ def report(args):
                 popular_origin += origin
                 popular_total += total
         elif data.get("downloaded_by_as"):
-            # A supernode's pre-fetches are popular items: they count against the offload too.
+            # A supernode's pre-fetches are popular items: they count in the popular items' share too.
             popular_origin += origin
             popular_total += total
     peer_share_popular = 1 - popular_origin / popular_total if popular_total else 0.0
@@ -283,9 +283,9 @@ def report(args):
     final = load_json(os.path.join(work, "stats-final.json")) or {}
     if "transfer" in final:
         transfer = final["transfer"]
-        say(f"the tracker's own estimate from announces and registrations: peer share {transfer['origin_offload']:.1%} "
-            f"({fmt_bytes(transfer['origin_bytes'])} served by origins for {fmt_bytes(transfer['peers_downloaded'])} "
-            f"of finished downloads)")
+        say(f"the tracker's own estimate from announces and registrations: origin savings {transfer['origin_savings']:.1%} "
+            f"({fmt_bytes(transfer['origin_bytes'])} served by origins where a CDN would have sent {fmt_bytes(transfer['cdn_bytes'])}, "
+            f"the viewers' finished downloads; the supernodes' cache fills, {fmt_bytes(transfer['cache_fill_bytes'])}, not counted)")
     say(f"popular items ({', '.join(items[i]['name'] for i in items if items[i]['popular'])}): "
         f"peer share of received bytes {peer_share_popular:.1%} ({fmt_bytes(popular_origin)} of {fmt_bytes(popular_total)} from the origins)")
     say("per item: name, downloads, bytes from origins, bytes from peers")
@@ -360,11 +360,11 @@ def write_html(out, text, samples, items, per_item, shares, matrix, columns, pee
         with open(os.path.join(out, "offload.dat"), "w") as file:
             for at, stats in samples:
                 transfer = stats.get("transfer", {})
-                file.write(f"{at - start:.1f} {transfer.get('peers_downloaded', 0) / 1e6:.3f} "
+                file.write(f"{at - start:.1f} {transfer.get('cdn_bytes', 0) / 1e6:.3f} "
                            f"{transfer.get('origin_bytes', 0) / 1e6:.3f} {stats.get('peers', 0)}\n")
         if gnuplot("set terminal svg size 640,320 dynamic\nset output 'offload.svg'\nset key top left\n"
                    "set xlabel 'seconds'\nset ylabel 'MB'\nset y2label 'peers'\nset y2tics\nset grid\n"
-                   "plot 'offload.dat' using 1:2 with lines lw 2 title 'downloaded by peers (tracker)', "
+                   "plot 'offload.dat' using 1:2 with lines lw 2 title 'a CDN would have sent (viewers, tracker)', "
                    "'' using 1:3 with lines lw 2 title 'sent by origins (tracker)', "
                    "'' using 1:4 axes x1y2 with steps title 'peers in swarms'\n", out):
             plots.append(("Bytes over time, as the tracker saw them", "offload.svg"))

@@ -135,8 +135,11 @@ void supernode_agent::apply(const json& answer) {
     }
     for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;
-        const std::string magnet = "magnet:?xt=urn:btih:" + hash + "&tr=" + percent_encode(options_.supernode_tracker + "/announce" +
-                                                                       (options_.tracker_token.empty() ? "" : "/" + options_.tracker_token));
+        // cache_fill=1: the tracker counts this download as a cache fill, not as a viewer's
+        // (what a CDN would have sent does not include it).
+        const std::string announce = options_.supernode_tracker + "/announce" +
+                                     (options_.tracker_token.empty() ? "" : "/" + options_.tracker_token) + "?cache_fill=1";
+        const std::string magnet = "magnet:?xt=urn:btih:" + hash + "&tr=" + percent_encode(announce);
         spdlog::info("supernode: pre-fetching {}, popular in this AS", hash);
         try {
             hooks_.prefetch(magnet);

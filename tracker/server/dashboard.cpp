@@ -55,15 +55,16 @@ constexpr const char* page = R"PAGE(<!doctype html>
     </div>
   </section>
   <section>
-    <h2>Origin offload</h2>
+    <h2>Origin savings against a CDN</h2>
     <div class="figures">
-      <div class="figure"><b id="offload">-</b><span>served by peers</span></div>
-      <div class="figure"><b id="peer-bytes">-</b><span>downloaded by peers</span></div>
+      <div class="figure"><b id="savings">-</b><span>origin savings: 1 - origins sent / a CDN would send</span></div>
+      <div class="figure"><b id="cdn-bytes">-</b><span>a CDN would send (viewers' downloads)</span></div>
       <div class="figure"><b id="origin-bytes">-</b><span>sent by origins</span></div>
+      <div class="figure"><b id="cache-fill">-</b><span>supernodes' cache fills</span></div>
       <div class="figure"><b id="downloads">-</b><span>downloads counted</span></div>
     </div>
     <svg id="offload-chart" width="100%" height="190" viewBox="0 0 460 190" role="img"
-         aria-label="bytes downloaded by peers and sent by origins over time"></svg>
+         aria-label="bytes a CDN would have sent and bytes the origins sent over time"></svg>
   </section>
   <section>
     <h2>Peers per AS</h2>
@@ -129,7 +130,8 @@ function bars(id, rows) {
   });
 }
 
-// Two cumulative lines (peers' downloads, origin bytes) and the offload over the tracker's series.
+// Two cumulative lines (what a CDN would have sent, what the origins sent) and the origin
+// savings over the tracker's series [at_s, peers_downloaded, origin_bytes, cache_fill_bytes].
 function offloadChart(series) {
   const svg = document.getElementById("offload-chart");
   svg.replaceChildren();
@@ -139,7 +141,8 @@ function offloadChart(series) {
     return;
   }
   const t0 = series[0][0], t1 = Math.max(series[series.length - 1][0], t0 + 1);
-  const most = Math.max(1, ...series.map(p => Math.max(p[1], p[2])));
+  const cdn = p => p[1] - (p[3] || 0);
+  const most = Math.max(1, ...series.map(p => Math.max(cdn(p), p[2])));
   const x = t => left + (width - left - right) * (t - t0) / (t1 - t0);
   const y = v => height - bottom - (height - bottom - top) * v / most;
   svg.appendChild(svgElement("line", {x1: left, y1: height - bottom, x2: width - right, y2: height - bottom, stroke: "#99a"}));
@@ -148,10 +151,10 @@ function offloadChart(series) {
   svg.appendChild(svgElement("text", {x: 2, y: height - bottom}, "0"));
   svg.appendChild(svgElement("text", {x: left, y: height - 6}, "-" + duration(t1 - t0)));
   svg.appendChild(svgElement("text", {x: width - right - 24, y: height - 6}, "now"));
-  // The offload so far, on its own scale: 0 at the bottom, 100% at the top.
-  const offload = p => p[1] > 0 ? Math.max(0, 1 - p[2] / p[1]) * most : 0;
-  [[p => p[1], "#20bf6b", "peers downloaded"], [p => p[2], "#eb3b5a", "origins sent"],
-   [offload, "#3867d6", "offload (0-100%)"]].forEach(([value, colour, label], i) => {
+  // The savings so far, on their own scale: 0 (or less) at the bottom, 100% at the top.
+  const savings = p => cdn(p) > 0 ? Math.max(0, 1 - p[2] / cdn(p)) * most : 0;
+  [[cdn, "#20bf6b", "a CDN would send"], [p => p[2], "#eb3b5a", "origins sent"],
+   [savings, "#3867d6", "savings (0-100%)"]].forEach(([value, colour, label], i) => {
     const points = series.map(p => x(p[0]).toFixed(1) + "," + y(value(p)).toFixed(1)).join(" ");
     svg.appendChild(svgElement("polyline", {points, fill: "none", stroke: colour, "stroke-width": 2,
       "stroke-dasharray": i === 2 ? "5 3" : "none"}));
@@ -195,8 +198,9 @@ function show(stats) {
   for (const key of ["swarms", "peers", "seeders", "leechers", "origins", "announces", "refused"]) text(key, stats[key]);
   text("items", stats.registered_items);
   const transfer = stats.transfer;
-  text("offload", transfer.peers_downloaded ? (100 * transfer.origin_offload).toFixed(1) + "%" : "-");
-  text("peer-bytes", bytes(transfer.peers_downloaded));
+  text("savings", transfer.cdn_bytes ? (100 * transfer.origin_savings).toFixed(1) + "%" : "-");
+  text("cdn-bytes", bytes(transfer.cdn_bytes));
+  text("cache-fill", bytes(transfer.cache_fill_bytes));
   text("origin-bytes", bytes(transfer.origin_bytes));
   text("downloads", transfer.downloads);
   offloadChart(transfer.series);

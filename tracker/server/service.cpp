@@ -226,13 +226,13 @@ http_answer tracker_service::announce(std::string_view token, std::string_view q
 void tracker_service::note_announce(const char* protocol, const announce_request& request, const endpoint& source,
                                     const announce_response& answer, std::uint64_t now_ms) {
     ++(std::string_view(protocol) == "udp" ? udp_announces_ : http_announces_);
-    // Finished downloads count toward the origin offload. A hybrid torrent's client announces its
+    // Finished downloads count toward the origin savings. A hybrid torrent's client announces its
     // v1 and v2 hashes with the same counters: the v1 announce is counted. Origins report their
     // bytes when they register.
     const bool finished = request.event == announce_event::completed || request.event == announce_event::stopped;
     if (finished && state_.canonical(request.hash) == request.hash &&
         !state_.is_origin_endpoint({source.address, request.port})) {
-        transfers_.peer_report(request.event, request.downloaded, request.left);
+        transfers_.peer_report(request.event, request.downloaded, request.left, request.cache_fill);
     }
     const auto now_s = static_cast<std::uint32_t>(now_ms / 1000);
     transfers_.sample(now_s);
@@ -545,12 +545,17 @@ void tracker_service::expire(std::uint64_t now_ms) {
 nlohmann::json tracker_service::transfer_json() const {
     const transfer_totals& totals = transfers_.totals();
     json series = json::array();
-    for (const auto& point : transfers_.series()) series.push_back({point.at_s, point.peers_downloaded, point.origin_bytes});
+    for (const auto& point : transfers_.series()) {
+        series.push_back({point.at_s, point.peers_downloaded, point.origin_bytes, point.cache_fill_bytes});
+    }
     return {{"peers_downloaded", totals.peers_downloaded},
+            {"cache_fill_bytes", totals.cache_fill_bytes},
+            {"cdn_bytes", totals.cdn_bytes()},
             {"downloads", totals.downloads},
             {"origin_bytes", totals.origin_bytes},
-            {"origin_offload", totals.origin_offload()},
-            {"series_columns", {"at_s", "peers_downloaded", "origin_bytes"}},
+            {"origin_savings", totals.origin_savings()},
+            {"peer_share_of_downloads", totals.peer_share_of_downloads()},
+            {"series_columns", {"at_s", "peers_downloaded", "origin_bytes", "cache_fill_bytes"}},
             {"series", series}};
 }
 
@@ -576,6 +581,8 @@ http_answer tracker_service::metrics(std::uint64_t now_ms) const {
     metric("memory_bytes", "gauge", "Bytes held by swarms.", stats.memory_bytes);
     metric("peers_downloaded_bytes_total", "counter", "Bytes peers reported downloading when they completed or stopped.",
            transfers_.totals().peers_downloaded);
+    metric("cache_fill_bytes_total", "counter", "Of those, bytes supernodes downloaded filling their caches (cache_fill=1).",
+           transfers_.totals().cache_fill_bytes);
     metric("origin_bytes_total", "counter", "Bytes origins reported serving when they registered.",
            transfers_.totals().origin_bytes);
     out << "# HELP nearcast_tracker_returned_peers_total Peers returned, by network distance to the requester.\n"

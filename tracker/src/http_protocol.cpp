@@ -86,10 +86,10 @@ struct value_buffer {
     }
 };
 
-enum class parameter : unsigned { info_hash, peer_id, port, uploaded, downloaded, left, event, numwant, key, ip, other };
+enum class parameter : unsigned { info_hash, peer_id, port, uploaded, downloaded, left, event, numwant, key, ip, cache_fill, other };
 
-constexpr std::array<std::string_view, 10> parameter_names = {
-    "info_hash", "peer_id", "port", "uploaded", "downloaded", "left", "event", "numwant", "key", "ip"};
+constexpr std::array<std::string_view, 11> parameter_names = {
+    "info_hash", "peer_id", "port", "uploaded", "downloaded", "left", "event", "numwant", "key", "ip", "cache_fill"};
 
 parameter parameter_named(std::string_view name) {
     for (std::size_t i = 0; i < parameter_names.size(); ++i) {
@@ -214,6 +214,10 @@ std::optional<tracker_failure> read_parameter(parameter which, std::string_view 
         if (ip.fits()) request.claimed_ip = ip_literal(ip.text());
         return std::nullopt;
     }
+    case parameter::cache_fill:
+        if (value != "0" && value != "1") return failure(which, "must be 0 or 1");
+        request.cache_fill = value == "1";
+        return std::nullopt;
     case parameter::other: return std::nullopt;
     }
     return std::nullopt;

@@ -35,6 +35,9 @@ struct announce_request {
     std::optional<std::uint32_t> key;                  // the `key` parameter, as a number
     std::optional<proximity::ip_address> claimed_ip;   // the `ip` parameter; trusted proxies only
     std::string access_token;                          // closed mode: from the announce path
+    // `cache_fill=1` in the announce URL: a supernode filling its cache, not a viewer (ours
+    // only; other clients never send it). What a CDN would not have sent.
+    bool cache_fill = false;
     bool seed() const { return left == 0; }
 };
 
