@@ -77,6 +77,69 @@ def plan(mode, seed):
             print(f"fetch\t{host}\t{item}\t{round(arrival[host] + 2 * order, 1)}")
 
 
+# The demo as a simulator scenario (demo/calibrate.sh runs both and compares): the same
+# networks (the embedded loopback snapshot), items, arrivals, rates and the two faults, with
+# the settings demo/run.sh gives the processes.
+SIM_SETTINGS = {
+    "topology.source": "proximity/data/loopback-internet.ipasn,proximity/data/loopback-internet.as-rel",
+    "topology.placement": ",".join(f"{asn}:1" for _, asn in NETWORKS),  # AS64516, left over, holds the origins
+    # Peers on loopback: about 40 MB/s at most in the demo's fetch reports (320 Mbit/s).
+    "workload.classes": "loopback:1:320:320",
+    "workload.reachable_share": 1,
+    "workload.play_rate_kbps": 16000,       # the stream reader: 2 MB/s
+    "workload.startup_buffer_s": 1,
+    "origin.seeders": 2,
+    "origin.capacity_mbps": 24,             # --upload-limit-mb 3 each
+    "peer.announce_interval_s": 5,          # the tracker's --interval 5
+    "peer.far_rate_limit_kbps": 800,        # the peer's --far-upload-limit-kb 100
+    "supernodes.peers_per_supernode": 3,    # --supernode-ratio 3
+    "supernodes.admission_limit": 12,       # --supernode-admission 12
+    "supernodes.election_interval_s": 2,    # --supernode-election-every 2
+    "supernodes.cache_gb": 0.5,             # the daemons' --quota-mb 500
+    "supernodes.min_group_peers": 2,        # --supernode-min-peers 2
+    "supernodes.min_uptime_s": 2,           # --supernode-min-uptime 2
+    "supernodes.min_capacity_bytes_per_s": 0,  # --supernode-min-capacity 0
+    "run.tick_s": 0.05,
+    "run.strategies": "nearcast",
+}
+LINGER_S = 600  # fetches seed for 600 s (--seed-for), longer than the demo lasts; streams until the end
+
+
+def sim_scenario(mode, plan_path, trace_path, ini_path):
+    items, settings, _ = read_plan(plan_path)
+    kill_h = settings["kill_s"] / 3600
+    daemons = []
+    lines = ["# The demo's workload (demo/demo.py sim-scenario from its plan): items, daemons, sessions.",
+             "# session AT_S ADDRESS:PORT ITEM KIND LINGER_S (docs/simulator.md, workload.trace)"]
+    for index, info in sorted(items.items()):
+        lines.append(f"item\t{index}\t{info['size']}")
+    last = 0.0
+    with open(plan_path) as file:
+        for line in file:
+            fields = line.rstrip("\n").split("\t")
+            if fields[0] == "daemon":
+                daemons.append(fields[1])
+                lines.append(f"daemon\t{fields[1]}:6881")
+            elif fields[0] in ("fetch", "stream"):
+                host, item, at = fields[1], int(fields[2]), float(fields[3])
+                port = 7000 + item if fields[0] == "fetch" else 7100
+                kind = "download" if fields[0] == "fetch" else "stream"
+                lines.append(f"session\t{at}\t{host}:{port}\t{item}\t{kind}\t{LINGER_S}")
+                last = max(last, at)
+    with open(trace_path, "w") as file:
+        file.write("\n".join(lines) + "\n")
+    values = dict(SIM_SETTINGS)
+    values["workload.trace"] = trace_path
+    # As long as the demo lets its downloads run after the last arrival (120 s at most).
+    values["run.duration_h"] = round((last + 120) / 3600, 6)
+    # Half way, origin-a (one of two origins) and the first daemon (a supernode, one of eight).
+    values["faults.list"] = f"seeders:{kill_h:.6f}:0.5,supernodes:{kill_h:.6f}:{1 / max(1, len(daemons)):.4f}"
+    header = [f"# The demo ({mode}) as a simulator scenario: written by demo/demo.py sim-scenario --mode {mode};",
+              "# demo/calibrate.sh runs it beside the demo and compares. Paths are relative to the project root."]
+    with open(ini_path, "w") as file:
+        file.write("\n".join(header + [f"{key} = {value}" for key, value in sorted(values.items())]) + "\n")
+
+
 def load_json(path):
     try:
         with open(path) as file:
@@ -412,6 +475,12 @@ def main():
     planning = commands.add_parser("plan", help="print the plan")
     planning.add_argument("--mode", choices=sorted(MODES), default="full")
     planning.add_argument("--seed", type=int, default=8)
+    simulated = commands.add_parser("sim-scenario", help="write the plan as a nearcast-sim scenario and trace")
+    simulated.add_argument("--mode", choices=sorted(MODES), default="full")
+    simulated.add_argument("--plan", help="a plan.tsv (default: the plan of --mode and --seed)")
+    simulated.add_argument("--seed", type=int, default=8)
+    simulated.add_argument("--trace", required=True, help="the trace file to write (workload.trace)")
+    simulated.add_argument("--ini", required=True, help="the scenario file to write")
     reporting = commands.add_parser("report", help="print and write the report")
     reporting.add_argument("--work", required=True, help="the demo's work folder")
     reporting.add_argument("--out", required=True, help="where report.txt, report.html and the plots go")
@@ -419,6 +488,21 @@ def main():
     args = parser.parse_args()
     if args.command == "plan":
         plan(args.mode, args.seed)
+        return 0
+    if args.command == "sim-scenario":
+        plan_path = args.plan
+        if not plan_path:
+            import contextlib
+            import io
+            buffer = io.StringIO()
+            with contextlib.redirect_stdout(buffer):
+                plan(args.mode, args.seed)
+            plan_path = args.trace + ".plan.tsv"
+            with open(plan_path, "w") as file:
+                file.write(buffer.getvalue())
+        sim_scenario(args.mode, plan_path, args.trace, args.ini)
+        if not args.plan:
+            os.remove(plan_path)
         return 0
     return report(args)
 

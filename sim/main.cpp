@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unistd.h>
 
@@ -117,7 +118,14 @@ int main(int argc, char** argv) {
     try {
         const auto started = std::chrono::steady_clock::now();
         const topology world = build_topology(config);
-        const population people = build_population(config, world);
+        std::optional<session_trace> trace;
+        if (!config.trace.empty()) {
+            trace = load_trace(config.trace, config.duration_s());
+            apply_trace(config, *trace);
+            spdlog::info("{}: {} items, {} daemons and {} sessions replayed", config.trace, trace->item_bytes.size(),
+                         trace->daemons.size(), trace->sessions.size());
+        }
+        const population people = build_population(config, world, trace ? &*trace : nullptr);
         spdlog::info("{}: {} peers in {} ASes, {} items, {} origin seeders, {:.0f} simulated hours", world.description,
                      config.peers, world.ases.size(), config.items, config.seeders, config.duration_h);
 

@@ -73,7 +73,10 @@ engine::engine(const scenario& config, const topology& world, const population& 
     refresh_origin_records();
 
     const double day = 86400;
-    arrival_rate_max_ = static_cast<double>(config.peers) * config.sessions_per_peer / day * (1 + config.daily_cycle);
+    // A replayed trace brings its own arrivals (scheduled in run()).
+    arrival_rate_max_ = people.scheduled.empty()
+                            ? static_cast<double>(config.peers) * config.sessions_per_peer / day * (1 + config.daily_cycle)
+                            : 0;
 }
 
 void engine::schedule(double time, event_type type, std::uint32_t subject, std::uint32_t version) {
@@ -90,6 +93,8 @@ strategy_result engine::run() {
     const auto wall_start = std::chrono::steady_clock::now();
     const double end = config_.duration_s();
     schedule_next_arrival(0);
+    // A trace's sessions: arrival events whose subject is 1 + their index (0 is a drawn one).
+    for (std::uint32_t s = 0; s < people_.scheduled.size(); ++s) schedule(people_.scheduled[s].at_s, event_type::arrival, s + 1);
     // A flash crowd: the first peers all ask for the most popular item at once.
     for (std::uint32_t peer = 0; peer < config_.flash_crowd; ++peer) {
         const auto id = open_session(peer, 0, session_kind::download, 0);
@@ -138,6 +143,10 @@ void engine::handle(const event& next) {
     };
     switch (next.type) {
     case event_type::arrival:
+        if (next.subject > 0) {
+            arrive_scheduled(people_.scheduled[next.subject - 1], now);
+            break;
+        }
         arrive(now);
         schedule_next_arrival(now);
         break;
@@ -230,6 +239,16 @@ void engine::arrive(double now) {
     const auto id = open_session(peer, item, stream ? session_kind::stream : session_kind::download, now);
     sessions_[id].linger_s = config_.seed_time_s > 0 ? linger : 0;
     if (patience > 0) schedule(now + patience, event_type::give_up, id, sessions_[id].version);
+}
+
+void engine::arrive_scheduled(const population::scheduled_session& given, double now) {
+    ++result_.arrivals;
+    if (dead_[given.peer] || current_session_[given.peer] != none || supernode_[given.peer]) {
+        ++result_.arrivals_skipped;
+        return;
+    }
+    const auto id = open_session(given.peer, given.item, given.stream ? session_kind::stream : session_kind::download, now);
+    sessions_[id].linger_s = given.linger_s;
 }
 
 std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, session_kind kind, double now) {

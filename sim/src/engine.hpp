@@ -124,6 +124,7 @@ private:
 
     // Sessions.
     void arrive(double now);
+    void arrive_scheduled(const population::scheduled_session& given, double now);
     std::uint32_t open_session(std::uint32_t peer, std::uint32_t item, session_kind kind, double now);
     void complete(std::uint32_t id, double now);
     void leave(std::uint32_t id, double now, bool aborted);

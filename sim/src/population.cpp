@@ -6,7 +6,7 @@
 
 namespace nearcast::sim {
 
-population build_population(const scenario& config, const topology& world) {
+population build_population(const scenario& config, const topology& world, const session_trace* trace) {
     population people;
     std::mt19937_64 random(config.seed ^ 0x70b7'1a7e'5eedull);
 
@@ -37,21 +37,41 @@ population build_population(const scenario& config, const topology& world) {
         peer.prefix_length = route ? route->prefix.length : 0xff;
         peer.origin_as = route ? route->primary_origin() : 0;
     };
+    // A trace's peers: its daemons, then one per session, each where its address is.
+    const auto traced = [&](std::uint32_t i) -> const session_trace::endpoint* {
+        if (!trace) return nullptr;
+        return i < trace->daemons.size() ? &trace->daemons[i] : &trace->sessions[i - trace->daemons.size()].peer;
+    };
     for (std::uint32_t i = 0; i < config.peers; ++i) {
         auto& peer = people.peers[i];
-        peer.as_index = static_cast<std::uint16_t>(draw(as_cdf));
-        peer.capacity_class = static_cast<std::uint8_t>(draw(class_cdf));
-        // An address and port no other peer has (small ASes hold many peers behind NATs).
-        do {
-            peer.address = address_in(world, peer.as_index, random);
-            peer.port = static_cast<std::uint16_t>(1024 + random() % 64000);
-        } while (!people.by_endpoint.emplace(population::endpoint_key(peer.address, peer.port), i).second);
-        locate(peer);
+        if (const auto* given = traced(i)) {
+            peer.address = given->address;
+            peer.port = given->port;
+            locate(peer);
+            const auto placed = std::find_if(world.ases.begin(), world.ases.end(), [&](const placed_as& as) { return as.asn == peer.origin_as; });
+            if (placed == world.ases.end()) {
+                throw scenario_error(given->where + ": " + proximity::ip_address::v4(peer.address).to_string() +
+                                     " lies in no AS peers are placed in (topology.placement)");
+            }
+            peer.as_index = static_cast<std::uint16_t>(placed - world.ases.begin());
+            peer.capacity_class = static_cast<std::uint8_t>(draw(class_cdf));
+            people.by_endpoint.emplace(population::endpoint_key(peer.address, peer.port), i);
+        } else {
+            peer.as_index = static_cast<std::uint16_t>(draw(as_cdf));
+            peer.capacity_class = static_cast<std::uint8_t>(draw(class_cdf));
+            // An address and port no other peer has (small ASes hold many peers behind NATs).
+            do {
+                peer.address = address_in(world, peer.as_index, random);
+                peer.port = static_cast<std::uint16_t>(1024 + random() % 64000);
+            } while (!people.by_endpoint.emplace(population::endpoint_key(peer.address, peer.port), i).second);
+            locate(peer);
+        }
         ++people.peers_per_as[peer.as_index];
-        peer.daemon = std::bernoulli_distribution(config.daemon_share)(random);
+        peer.daemon = trace ? i < trace->daemons.size() : std::bernoulli_distribution(config.daemon_share)(random);
         peer.reachable = peer.daemon && std::bernoulli_distribution(config.reachable_share)(random);
         peer.uptime_at_start_s =
             peer.daemon ? static_cast<float>(std::exponential_distribution<double>(1.0 / (2 * 86400.0))(random)) : 0.0f;
+        if (trace) peer.uptime_at_start_s = 0;  // the trace's daemons start with the run
     }
     people.origin_begin = static_cast<std::uint32_t>(config.peers);
     for (std::uint32_t s = 0; s < config.seeders; ++s) {
@@ -69,6 +89,16 @@ population build_population(const scenario& config, const topology& world) {
     for (auto& bytes : people.item_bytes) {
         const double factor = 1 + std::uniform_real_distribution<double>(-config.item_size_spread, config.item_size_spread)(random);
         bytes = std::round(config.item_size_mb * 1e6 * factor);
+    }
+    if (trace) {
+        people.item_bytes = trace->item_bytes;
+        const auto first_session = static_cast<std::uint32_t>(trace->daemons.size());
+        for (std::uint32_t s = 0; s < trace->sessions.size(); ++s) {
+            const auto& given = trace->sessions[s];
+            people.scheduled.push_back({given.at_s, first_session + s, given.item, given.stream, given.linger_s});
+        }
+        std::stable_sort(people.scheduled.begin(), people.scheduled.end(),
+                         [](const auto& a, const auto& b) { return a.at_s < b.at_s; });
     }
     people.popularity_cdf.resize(config.items);
     running = 0;

@@ -129,6 +129,7 @@ const std::map<std::string, field>& fields() {
         t["topology.source"] = text(&scenario::topology);
         t["topology.as_count"] = number(&scenario::as_count);
         t["topology.placement"] = text(&scenario::placement);
+        t["workload.trace"] = text(&scenario::trace);
         t["workload.peers"] = number(&scenario::peers);
         t["workload.items"] = number(&scenario::items);
         t["workload.zipf_exponent"] = number(&scenario::zipf_exponent);
@@ -176,6 +177,9 @@ const std::map<std::string, field>& fields() {
         t["supernodes.admission_limit"] = number(&scenario::admission_limit);
         t["supernodes.cache_gb"] = number(&scenario::supernode_cache_gb);
         t["supernodes.election_interval_s"] = number(&scenario::election_interval_s);
+        t["supernodes.min_group_peers"] = number(&scenario::supernode_min_group_peers);
+        t["supernodes.min_uptime_s"] = number(&scenario::supernode_min_uptime_s);
+        t["supernodes.min_capacity_bytes_per_s"] = number(&scenario::supernode_min_capacity_bytes_per_s);
         t["run.strategies"] = {
             [](scenario& s, const std::string& value) {
                 std::vector<strategy> chosen;

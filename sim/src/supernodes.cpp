@@ -17,6 +17,9 @@ tracker::election_options election_options_of(const scenario& config) {
     tracker::election_options options;
     options.peers_per_supernode = config.peers_per_supernode;
     options.admission_limit = config.admission_limit;
+    options.min_group_peers = config.supernode_min_group_peers;
+    options.min_uptime_s = config.supernode_min_uptime_s;
+    options.min_upload_capacity = config.supernode_min_capacity_bytes_per_s;
     return options;
 }
 

@@ -64,6 +64,10 @@ struct scenario {
         {"dsl", 0.4, 1, 16}, {"cable", 0.4, 10, 100}, {"fibre", 0.2, 50, 500}};
     double daemon_share = 0.05;       // peers running the always-on daemon (supernode candidates)
     double reachable_share = 0.6;     // of daemons, those that accept incoming connections
+    // A file of items, daemons and sessions replayed instead of drawn (trace.hpp); empty: drawn.
+    // With a trace, peers and items are the trace's; the Zipf, size, arrival and daemon keys
+    // are not used.
+    std::string trace;
 
     // The peer client.
     std::uint32_t max_connections = 8;
@@ -81,6 +85,11 @@ struct scenario {
     std::uint32_t admission_limit = 50;
     double supernode_cache_gb = 50;
     double election_interval_s = 3600;
+    // The tracker's election thresholds (--supernode-min-peers, --supernode-min-uptime,
+    // --supernode-min-capacity), at its defaults.
+    std::uint32_t supernode_min_group_peers = 20;
+    double supernode_min_uptime_s = 3600;
+    double supernode_min_capacity_bytes_per_s = 256 * 1024;
 
     std::vector<strategy> strategies = {strategy::origin_only, strategy::random,      strategy::prefix,
                                         strategy::as,          strategy::as_adjacent, strategy::nearcast};

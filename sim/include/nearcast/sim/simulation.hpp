@@ -11,6 +11,7 @@
 
 #include "nearcast/sim/scenario.hpp"
 #include "nearcast/sim/topology.hpp"
+#include "nearcast/sim/trace.hpp"
 
 namespace nearcast::sim {
 
@@ -36,13 +37,24 @@ struct population {
     std::vector<double> popularity_cdf;  // Zipf over items, most popular first
     std::vector<std::uint32_t> peers_per_as;
     std::unordered_map<std::uint64_t, std::uint32_t> by_endpoint;  // address << 16 | port -> peer
+    // A replayed workload (workload.trace): its sessions, sorted by time; empty: arrivals drawn.
+    struct scheduled_session {
+        double at_s = 0;
+        std::uint32_t peer = 0;
+        std::uint32_t item = 0;
+        bool stream = false;
+        double linger_s = 0;
+    };
+    std::vector<scheduled_session> scheduled;
 
     static std::uint64_t endpoint_key(std::uint32_t address, std::uint16_t port) {
         return (std::uint64_t{address} << 16) | port;
     }
 };
 
-population build_population(const scenario& config, const topology& world);
+// With `trace`, its daemons, sessions and items (config.peers and config.items as apply_trace
+// set them); throws scenario_error when a trace address lies in no AS the peers are placed in.
+population build_population(const scenario& config, const topology& world, const session_trace* trace = nullptr);
 
 struct percentiles {
     std::uint64_t count = 0;
