@@ -503,12 +503,14 @@ item_status peer_session::poll() {
 
 void peer_session::defer_origin(tracked_item& item) {
     const auto now = std::chrono::steady_clock::now();
+    const auto now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
     const bool may_defer = options_.locality && item.defer_origin && options_.deference.hold_at > 0 &&
-                           item.last.has_metadata && !item.last.complete && now >= item.origin_kept_until;
+                           item.last.has_metadata && !item.last.complete;
     if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250)) return;
     item.deference_checked = now;
     origin_outlook outlook;
-    if (may_defer) {
+    std::int64_t near_rate = 0, origin_rate = 0;
+    if (may_defer && now_ms >= item.deference.origin_kept_until_ms) {
         const auto wanted = item.handle.get_piece_priorities();
         const auto& have = item.last.status.pieces;
         std::vector<bool> missing(wanted.size());
@@ -522,7 +524,6 @@ void peer_session::defer_origin(tracked_item& item) {
         std::vector<piece_supplier> suppliers;
         std::vector<proximity::ip_address> near_downloaders;
         const bool supernode = locality_->supernode();
-        std::int64_t near_rate = 0, origin_rate = 0;
         for (const auto& peer : peers) {
             const auto address = to_proximity(peer.ip.address());
             if (!address) continue;
@@ -563,36 +564,24 @@ void peer_session::defer_origin(tracked_item& item) {
         outlook.near_supply = near_supply(suppliers, missing);
         const auto self = locality_->self();
         if (self) outlook.position = place_among(*self, near_downloaders);
-        if (!item.origin_held && origin_rate > 0) item.origin_rate_seen = origin_rate;
-        // Held off for near peers that are no downloaders themselves (seeds, a daemon that holds
-        // the item), and they deliver less than the origin would: the origin again. A follower
-        // waits for its network's gateway instead, whose own pace is the origin's.
-        if (!near_too_slow(item.origin_held, outlook.position, near_rate, item.origin_rate_seen, options_.deference)) {
-            item.near_slow_since.reset();
-        } else if (!item.near_slow_since) {
-            item.near_slow_since = now;
-        } else if (now - *item.near_slow_since >= std::chrono::milliseconds(options_.deference.patience_ms)) {
-            spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs: "
-                         "the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
-                         human_bytes(static_cast<double>(near_rate_needed(item.origin_rate_seen, options_.deference))),
-                         options_.deference.cooldown_ms / 1000);
-            item.near_slow_since.reset();
-            item.origin_kept_until = now + std::chrono::milliseconds(options_.deference.cooldown_ms);
-            outlook = {};
-            locality_->set_origin_held(item.handle, false);
-            item.origin_held = false;
-            for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
-            return;
-        }
     }
-    const bool hold = may_defer && hold_off_origin(item.origin_held, outlook, options_.deference);
-    if (may_defer && verdict_waits(hold, outlook)) return;  // the plugin keeps what it does now
+    const bool was_held = item.deference.origin_held;
+    const auto step = step_deference(item.deference, may_defer, now_ms, outlook, near_rate, origin_rate, options_.deference);
+    if (step.cooldown_started) {
+        spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs: "
+                     "the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
+                     human_bytes(static_cast<double>(near_rate_needed(item.deference.origin_rate_seen, options_.deference))),
+                     options_.deference.cooldown_ms / 1000);
+        locality_->set_origin_held(item.handle, false);
+        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+        return;
+    }
+    if (step.waits) return;  // the plugin keeps what it does now
     // Every verdict goes to the plugin: one that has just heard of near peers holds the
     // origin's unchoke back until the next.
-    locality_->set_origin_held(item.handle, hold);
-    if (hold == item.origin_held) return;
-    item.origin_held = hold;
-    if (hold) {
+    locality_->set_origin_held(item.handle, step.hold);
+    if (step.hold == was_held) return;
+    if (step.hold) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack{}; leaving the origin alone", item.last.status.name,
                       outlook.near_supply, outlook.missing, outlook.position == gateway_position::follower ? ", and one with a lower address fetches too" : "");
     } else if (!item.last.complete) {

@@ -85,7 +85,7 @@ private:
         // origin_deference: whether the origin's connections are closed for now, where the
         // origin was reached (to connect again), and when near supply was last counted.
         bool defer_origin = true;
-        bool origin_held = false;
+        deference_state deference;  // whether the origin is held off now, its timers (ranking.hpp)
         std::vector<lt::tcp::endpoint> origin_endpoints;
         // When each near peer last unchoked us: a gateway candidate is one that passes on what
         // it fetches, and libtorrent rotates its unchokes every 15-30 s.
@@ -93,11 +93,6 @@ private:
         // When each near peer was first among our connections: how long its answer is awaited.
         std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_seen_at;
         std::chrono::steady_clock::time_point deference_checked{};
-        // Near peers too slow while the origin is held off: since when, and until when the
-        // origin stays in because of it. What the origin last delivered while it was in.
-        std::optional<std::chrono::steady_clock::time_point> near_slow_since;
-        std::chrono::steady_clock::time_point origin_kept_until{};
-        std::int64_t origin_rate_seen = 0;
         // Files still named NAME.part that a rename back to NAME is under way for; `named` once
         // every wanted file has its final name.
         std::set<lt::file_index_t> renaming;

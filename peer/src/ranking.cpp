@@ -87,6 +87,39 @@ bool near_too_slow(bool holding_now, gateway_position position, std::int64_t nea
     return holding_now && position == gateway_position::alone && near_rate < near_rate_needed(origin_rate_seen, rule);
 }
 
+deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,
+                              std::int64_t near_rate, std::int64_t origin_rate, const origin_deference& rule) {
+    deference_step step;
+    if (!may_defer || now_ms < state.origin_kept_until_ms) {
+        state.near_slow_since_ms.reset();
+        state.origin_held = false;
+        return step;
+    }
+    if (!state.origin_held && origin_rate > 0) state.origin_rate_seen = origin_rate;
+    // Held off for near peers that are no downloaders themselves (seeds, a daemon that holds
+    // the item), and they deliver less than the origin would: the origin again. A follower
+    // waits for its network's gateway instead, whose own pace is the origin's.
+    if (!near_too_slow(state.origin_held, outlook.position, near_rate, state.origin_rate_seen, rule)) {
+        state.near_slow_since_ms.reset();
+    } else if (!state.near_slow_since_ms) {
+        state.near_slow_since_ms = now_ms;
+    } else if (now_ms - *state.near_slow_since_ms >= rule.patience_ms) {
+        state.near_slow_since_ms.reset();
+        state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
+        state.origin_held = false;
+        step.cooldown_started = true;
+        return step;
+    }
+    step.hold = hold_off_origin(state.origin_held, outlook, rule);
+    if (verdict_waits(step.hold, outlook)) {
+        step.waits = true;
+        step.hold = state.origin_held;
+        return step;
+    }
+    state.origin_held = step.hold;
+    return step;
+}
+
 bool verdict_waits(bool hold, const origin_outlook& outlook) { return !hold && outlook.missing > 0 && outlook.near_awaited > 0; }
 
 bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule) {

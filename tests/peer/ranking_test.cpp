@@ -271,3 +271,43 @@ TEST_CASE("near peers must deliver at least the floor, or what the origin delive
     CHECK_FALSE(near_too_slow(true, gateway_position::follower, 100'000, 0, rule));
     CHECK_FALSE(near_too_slow(false, gateway_position::alone, 100'000, 0, rule));  // nothing held
 }
+
+TEST_CASE("a deference step holds the origin off for near seeds, lets it in for the cooldown when they crawl, and waits for awaited peers") {
+    origin_deference rule;  // hold_at 8, patience 3 s, cooldown 20 s, floor 500 kB/s
+    deference_state state;
+    origin_outlook lacking{.near_supply = 0, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
+    // The origin delivers 2 MB/s while nothing near helps: it is in, and its pace is remembered.
+    auto step = step_deference(state, true, 1'000, lacking, 0, 2'000'000, rule);
+    CHECK_FALSE(step.hold);
+    CHECK(state.origin_rate_seen == 2'000'000);
+    // A near seed appears: it holds everything we lack, so the origin is left alone.
+    origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
+    step = step_deference(state, true, 2'000, seeded, 3'000'000, 0, rule);
+    CHECK(step.hold);
+    CHECK(state.origin_held);
+    // It delivers 100 kB/s, less than the 2 MB/s the origin did: patience runs from the first slow sample.
+    CHECK(step_deference(state, true, 3'000, seeded, 100'000, 0, rule).hold);
+    CHECK(step_deference(state, true, 5'999, seeded, 100'000, 0, rule).hold);
+    step = step_deference(state, true, 6'000, seeded, 100'000, 0, rule);
+    CHECK(step.cooldown_started);
+    CHECK_FALSE(step.hold);
+    CHECK_FALSE(state.origin_held);
+    // For the cooldown the origin stays in, whatever near peers hold; then deference again.
+    CHECK_FALSE(step_deference(state, true, 25'999, seeded, 100'000, 0, rule).hold);
+    CHECK(step_deference(state, true, 26'000, seeded, 3'000'000, 0, rule).hold);
+    // A fast near seed keeps the hold; a slow sample between fast ones restarts patience.
+    CHECK(step_deference(state, true, 27'000, seeded, 100'000, 0, rule).hold);
+    CHECK(step_deference(state, true, 28'000, seeded, 3'000'000, 0, rule).hold);
+    CHECK_FALSE(state.near_slow_since_ms);
+    // A follower waits for its gateway however slow the near supply is.
+    origin_outlook following{.near_supply = 1, .missing = 40, .position = gateway_position::follower, .near_awaited = 0};
+    for (std::uint64_t at = 30'000; at < 40'000; at += 1'000) CHECK(step_deference(state, true, at, following, 0, 0, rule).hold);
+    // The verdict would let the origin in while a near peer is awaited: it keeps what it does.
+    origin_outlook awaited{.near_supply = 0, .missing = 40, .position = gateway_position::alone, .near_awaited = 1};
+    step = step_deference(state, true, 41'000, awaited, 0, 0, rule);
+    CHECK(step.waits);
+    CHECK(step.hold);
+    // An item that may not defer (complete, locality off) lets the origin in at once.
+    CHECK_FALSE(step_deference(state, false, 42'000, seeded, 0, 0, rule).hold);
+    CHECK_FALSE(state.origin_held);
+}

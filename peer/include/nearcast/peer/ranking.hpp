@@ -148,6 +148,26 @@ bool verdict_waits(bool hold, const origin_outlook& outlook);
 // connecting, or holds pieces we lack (`unanswered`), within the rule's `await_near_ms`.
 bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule);
 
+// What origin deference remembers of an item between two samples, and one sample's step: the
+// whole decision, timers included, that the libtorrent shell (about four times a second) and
+// the simulator (once a second) both take. Times in milliseconds on any steady clock.
+struct deference_state {
+    bool origin_held = false;
+    std::int64_t origin_rate_seen = 0;           // bytes/s, the last the origin delivered unheld
+    std::optional<std::uint64_t> near_slow_since_ms;
+    std::uint64_t origin_kept_until_ms = 0;      // the origin is let in until then (near too slow)
+};
+struct deference_step {
+    bool hold = false;              // leave the origin alone now
+    bool cooldown_started = false;  // near peers were too slow for patience_ms: origin in for cooldown_ms
+    bool waits = false;             // near peers are awaited: keep doing what it does now (hold unchanged)
+};
+// `may_defer`: the item can defer at all (locality on, metadata known, not complete, deference
+// not switched off for it); when false, the origin is let in. `outlook`, `near_rate` and
+// `origin_rate` (bytes/s) are this sample's.
+deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,
+                              std::int64_t near_rate, std::int64_t origin_rate, const origin_deference& rule);
+
 // One connected peer as origin deference sees it.
 struct piece_supplier {
     peer_kind kind = peer_kind::far;
