@@ -10,6 +10,7 @@ namespace nearcast::sim::detail {
 namespace {
 
 constexpr double budget_interval_s = 60;  // how often the seeder re-plans its upload (its scrape)
+constexpr double origin_trickle_bytes_per_s = 64'000;  // the daemon's --origin-trickle-kb default
 
 }  // namespace
 
@@ -61,6 +62,9 @@ engine::engine(const scenario& config, const topology& world, const population& 
 
     if (uses_supernodes()) {
         requests_in_as_.assign(world.ases.size() * std::size_t{config.items}, 0);
+        popular_in_as_.resize(world.ases.size());
+        origin_trickled_.assign(peer_count, 0);
+        fellows_.resize(peer_count);
         adjacent_ases_.resize(world.ases.size());
         for (std::size_t a = 0; a < world.ases.size(); ++a) {
             for (std::size_t b = 0; b < world.ases.size(); ++b) {
@@ -105,6 +109,8 @@ strategy_result engine::run() {
     }
     for (std::uint32_t f = 0; f < config_.faults.size(); ++f) schedule(config_.faults[f].at_h * 3600, event_type::fault, f);
     if (uses_supernodes()) schedule(0, event_type::election, 0);
+    if (uses_supernodes()) schedule(0, event_type::report, 0);
+    if (which_ == strategy::nearcast) schedule(0, event_type::policy, 0);
     schedule(0, event_type::budget, 0);
     schedule(result_.bucket_s, event_type::sample, 0);
 
@@ -192,6 +198,14 @@ void engine::handle(const event& next) {
     case event_type::election:
         elect(now);
         schedule(now + config_.election_interval_s, event_type::election, 0);
+        break;
+    case event_type::report:
+        report_supernodes(now);
+        schedule(now + config_.announce_interval_s, event_type::report, 0);
+        break;
+    case event_type::policy:
+        apply_policies(now);
+        schedule(now + std::max(1.0, config_.tick_s), event_type::policy, 0);
         break;
     case event_type::budget:
         plan_origin_budget();
@@ -303,7 +317,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     swarms_[item].upsert(record_of(peer, false));
 
     if (uses_supernodes() && kind != session_kind::cache) {
-        ++requests_in_as_[std::size_t{people_.peers[peer].as_index} * config_.items + item];  // the tracker's per-AS popularity
+        count_request(people_.peers[peer].as_index, item);
     }
     announce(id, now);
     schedule(now + config_.announce_interval_s, event_type::announce, id, s.version);
@@ -509,7 +523,8 @@ void engine::tick(double from, double to) {
     // Re-share bandwidth among the flows that can carry data now.
     const std::size_t peer_count = people_.peers.size();
     const std::size_t as_count = world_.ases.size() + 1;
-    const std::size_t resource_space = 3 * peer_count + as_count + people_.item_bytes.size();
+    const std::size_t trickle_base = 3 * peer_count + as_count + people_.item_bytes.size();
+    const std::size_t resource_space = trickle_base + (origin_trickled_.empty() ? 0 : peer_count);
     if (resource_stamp_.size() != resource_space) {
         resource_stamp_.assign(resource_space, 0);
         resource_index_.assign(resource_space, 0);
@@ -557,6 +572,13 @@ void engine::tick(double from, double to) {
             if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + f.source_as, transit));
         }
         if (f.where == flow_class::origin) {
+            // The peer's origin deference: its origin connections are closed while it holds off.
+            if (sessions_[f.target_session].deference.origin_held) continue;
+            // A supernode whose fellows relay what it fetches takes a trickle from the origin
+            // (the daemon's peer class limit, shared by all its origin connections).
+            if (!origin_trickled_.empty() && origin_trickled_[f.target_peer]) {
+                demand.use(resource(trickle_base + f.target_peer, origin_trickle_bytes_per_s));
+            }
             if (const double budget = origin_budget_[f.item]; budget > 0) {
                 demand.use(resource(3 * peer_count + as_count + f.item, budget));
             }

@@ -68,6 +68,7 @@ struct session {
     std::vector<std::uint32_t> in_flows, out_flows;
     std::vector<std::uint32_t> known;       // peers of the last tracker answer
     std::vector<std::uint32_t> supernodes;  // assigned (peer ids)
+    peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
 };
 
 enum class flow_class : std::uint8_t { origin, intra, inter };
@@ -92,7 +93,8 @@ struct flow {
     proximity::network_distance distance;
 };
 
-enum class event_type : std::uint8_t { arrival, completion, leave, announce, rehome, give_up, fault, election, budget, sample };
+enum class event_type : std::uint8_t { arrival, completion, leave, announce, rehome, give_up, fault, election, budget, sample,
+                                       policy, report };
 
 struct event {
     double time;
@@ -159,11 +161,18 @@ private:
         return (std::uint64_t{supernode} << 32) | item;
     }
     void touch(std::uint32_t session, double now);
-    std::uint32_t ensure_cached(std::uint32_t supernode, std::uint32_t item, double now);
     void drop_supernode(std::uint32_t peer, double now);
     void kill_peer(std::uint32_t peer, double now, fault_outcome& outcome);
     void apply_fault(std::uint32_t index, double now);
     void plan_origin_budget();
+
+    // The shipped client policies (policies.cpp): what the daemon and the peer decide, by the
+    // functions they call, on the inputs the simulation has.
+    void report_supernodes(double now);  // each supernode's report: peer::prefetch_plan on /popular
+    void apply_policies(double now);     // each second: peer::hold_origin_back, peer::step_deference
+    void count_request(std::uint16_t as_index, std::uint32_t item);  // the tracker's per-AS popularity
+    void find_fellows();                 // tracker::fellows_of for every supernode, after a change
+    std::uint32_t cache_item(std::uint32_t supernode, std::uint32_t item, double now);
 
     const scenario& config_;
     const topology& world_;
@@ -201,6 +210,12 @@ private:
     // cache looks in its own AS and the adjacent ones before it looks at everyone.
     std::vector<std::vector<std::pair<std::uint16_t, std::uint32_t>>> holders_;
     std::vector<std::uint32_t> requests_in_as_;        // AS * items + item -> requests (the tracker's popularity)
+    // Per AS, the items most requested (at most popular_kept, most first, then by item): what
+    // the tracker's /popular answers, kept as requests come so that a report need not sort.
+    std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> popular_in_as_;  // (requests, item)
+    std::vector<std::uint8_t> origin_trickled_;       // peer -> a supernode whose origin is held to a trickle
+    std::vector<std::vector<std::uint32_t>> fellows_;  // peer -> its fellow supernodes, nearest first
+    bool fellows_stale_ = true;
     std::vector<std::uint8_t> ever_supernode_;
     std::uint32_t current_fault_ = none;
     bool in_fault_ = false;

@@ -56,6 +56,7 @@ void engine::elect(double now) {
         supernodes_by_as_[chosen.group].push_back(p);
         supernodes_by_load_[chosen.group].insert({static_cast<double>(children_[p]) / admission_[p], p});
     }
+    fellows_stale_ = true;
     result_.supernodes_elected = static_cast<std::uint32_t>(elected.size());
     result_.supernodes_peak = std::max(result_.supernodes_peak, result_.supernodes_elected);
 }
@@ -102,8 +103,11 @@ void engine::assign_supernodes(std::uint32_t id, double now) {
         result_.max_children_over_limit =
             std::max(result_.max_children_over_limit, static_cast<double>(children_[p]) / admission_[p]);
         s.supernodes.push_back(p);
-        const std::uint32_t cache = ensure_cached(p, s.item, now);
-        if (cache != none && !connected(sessions_[id], p)) add_flow(p, cache, id, now);
+        // A supernode serves what it pre-fetched (report_supernodes): it caches nothing on demand.
+        if (const auto cache = cached_.find(cache_key(p, s.item)); cache != flat_index::missing) {
+            touch(cache, now);
+            if (!connected(sessions_[id], p)) add_flow(p, cache, id, now);
+        }
     }
 }
 
@@ -139,17 +143,12 @@ void engine::touch(std::uint32_t id, double now) {
     s.last_used = now;
 }
 
-std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item, double now) {
+std::uint32_t engine::cache_item(std::uint32_t supernode, std::uint32_t item, double now) {
     auto& cache = cache_of(supernode);
     if (const auto found = cached_.find(cache_key(supernode, item)); found != flat_index::missing) {
         touch(found, now);
         return found;
     }
-    // Only what is popular in the supernode's AS is worth a copy: an item asked for once is
-    // the long tail, and the origin serves it.
-    const auto as_index = people_.peers[supernode].as_index;
-    if (requests_in_as_[std::size_t{as_index} * config_.items + item] < 2) return none;
-
     // Make room the way the daemon does (peer::evict_for): least recently used first, never an
     // item in use. The daemon's function is given the oldest items not in use that could
     // possibly go, in its own order, and what the rest hold as one item in use.
@@ -185,6 +184,8 @@ std::uint32_t engine::ensure_cached(std::uint32_t supernode, std::uint32_t item,
 
 void engine::drop_supernode(std::uint32_t peer, double now) {
     supernode_[peer] = 0;
+    origin_trickled_[peer] = 0;
+    fellows_stale_ = true;
     if (cache_slot_[peer] != none) {
         const auto caches = caches_[cache_slot_[peer]].sessions;
         for (const auto id : caches) leave(id, now, false);

@@ -74,7 +74,8 @@ void engine::announce(std::uint32_t id, double now) {
     if (which_ == strategy::origin_only) {
         s.known = live_origins();
     } else if (s.kind == session_kind::cache) {
-        // A supernode asks the other supernodes that hold the item, nearest first, then the origin.
+        // A supernode asks the other supernodes that hold the item, nearest first, then the
+        // tracker's answer.
         // The nearest few are all it ever connects to between two announces. Holders in its own
         // AS (cost 20 at most) are nearer than those of an adjacent one (30), and those nearer
         // than any other (40 or more), so each ring is only looked at when the ones inside it
@@ -107,8 +108,17 @@ void engine::announce(std::uint32_t id, double now) {
         const auto kept = std::min(holders.size(), nearest_wanted);
         std::partial_sort(holders.begin(), holders.begin() + static_cast<std::ptrdiff_t>(kept), holders.end());
         for (std::size_t i = 0; i < kept; ++i) s.known.push_back(holders[i].second);
-        if (s.known.size() < 2) {
-            for (const auto origin : live_origins()) s.known.push_back(origin);
+        // Then the tracker's answer, as any peer gets it: the item's swarm nearest first (the
+        // viewers of its AS that fetch it already), and the origins.
+        const tracker::requester who{record_of(s.peer, false)};
+        const auto answer = tracker::select_peers(swarms_[s.item].peers(), origin_records_, who, config_.numwant, *graph_,
+                                                  selection_, origin_rule_, hops_, random_);
+        for (const auto& where : answer.peers) {
+            const auto found = people_.by_endpoint.find(population::endpoint_key(where.address.v4_bits(), where.port));
+            if (found != people_.by_endpoint.end() &&
+                std::find(s.known.begin(), s.known.end(), found->second) == s.known.end()) {
+                s.known.push_back(found->second);
+            }
         }
     } else {
         const tracker::requester who{record_of(s.peer, false)};
@@ -215,8 +225,11 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
         sessions_[source_session].out_flows.push_back(id);
         touch(source_session, now);
     }
-    // nearcast's far peer class: a peer's upload to far peers shares one small limit.
-    f.far = which_ == strategy::nearcast && !f.from_supernode &&
+    // nearcast's far peer class: a peer's upload to far peers shares one small limit. A
+    // supernode puts its fellows in its near class (the relay among supernodes), not its
+    // children or anyone else in another AS.
+    const bool fellow_relay = f.from_supernode && t.kind == session_kind::cache;
+    f.far = which_ == strategy::nearcast && !fellow_relay &&
             peer::classify(f.distance, origin, locality_) == peer::peer_kind::far;
     t.in_flows.push_back(id);
     return id;

@@ -288,17 +288,17 @@ std::uint32_t supernode_registry::rehome_wait(const endpoint& peer, std::uint32_
 std::vector<endpoint> supernode_registry::fellow_supernodes(const endpoint& self, std::uint32_t group,
                                                             const std::function<std::uint32_t(std::uint32_t)>& hops,
                                                             std::size_t most) const {
-    std::vector<std::pair<std::uint32_t, const candidate*>> ranked;
+    std::vector<supernode_load> elected;
+    std::map<std::uint64_t, endpoint> where_of;
+    std::uint64_t self_id = UINT64_MAX;
     for (const std::uint32_t slot : elected_) {
-        const candidate& elected = candidates_[slot];
-        if (elected.report.where == self) continue;
-        ranked.emplace_back(elected.report.group == group ? 0 : hops(elected.report.group), &elected);
+        const candidate& known = candidates_[slot];
+        if (known.report.where == self) self_id = known.id;
+        elected.push_back({known.id, known.report.group, known.report.group == group ? 0 : hops(known.report.group), 0, 0});
+        where_of.emplace(known.id, known.report.where);
     }
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first < b.first : a.second->id < b.second->id;
-    });
     std::vector<endpoint> out;
-    for (std::size_t i = 0; i < ranked.size() && i < most; ++i) out.push_back(ranked[i].second->report.where);
+    for (const auto id : fellows_of(self_id, elected, most)) out.push_back(where_of.at(id));
     return out;
 }
 

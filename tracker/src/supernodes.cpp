@@ -93,6 +93,18 @@ std::vector<elected_supernode> elect_supernodes(std::span<const supernode_candid
     return elected;
 }
 
+std::vector<std::uint64_t> fellows_of(std::uint64_t self, std::span<const supernode_load> supernodes, std::size_t most) {
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> ranked;
+    for (const auto& other : supernodes) {
+        if (other.id != self) ranked.emplace_back(other.hops, other.id);
+    }
+    const auto kept = std::min(ranked.size(), most);
+    std::partial_sort(ranked.begin(), ranked.begin() + static_cast<std::ptrdiff_t>(kept), ranked.end());
+    std::vector<std::uint64_t> out;
+    for (std::size_t i = 0; i < kept; ++i) out.push_back(ranked[i].second);
+    return out;
+}
+
 std::vector<std::uint64_t> assign_supernodes(std::span<const supernode_load> supernodes, std::uint32_t count) {
     std::vector<const supernode_load*> open;
     for (const auto& supernode : supernodes) {

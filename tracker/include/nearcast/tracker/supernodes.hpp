@@ -99,4 +99,9 @@ struct supernode_load {
 // chosen. Fewer than `count`, or none, when no supernode has room: the origin is the floor.
 std::vector<std::uint64_t> assign_supernodes(std::span<const supernode_load> supernodes, std::uint32_t count);
 
+// A supernode's fellows, the other supernodes it asks for a piece before the origin: up to
+// `most` of `supernodes` (each with `hops` from the asking supernode's group, 0 for its own),
+// nearest first, then by id; `self` is left out.
+std::vector<std::uint64_t> fellows_of(std::uint64_t self, std::span<const supernode_load> supernodes, std::size_t most);
+
 }  // namespace nearcast::tracker

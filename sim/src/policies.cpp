@@ -1,0 +1,172 @@
+// The client's shipped policies in the simulator: a supernode pre-fetches what the tracker says
+// is popular in its AS (peer::prefetch_plan, on each report), holds the origin to a trickle
+// while its fellows relay what it fetches (peer::hold_origin_back), and every nearcast peer
+// leaves the origin alone while near peers can supply it (peer::step_deference). The same
+// functions the daemon and the peer call, on the inputs the simulation has: its fluid flows
+// stand for connections, a session's verified bytes for its pieces.
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "engine.hpp"
+#include "nearcast/peer/ranking.hpp"
+#include "nearcast/peer/supernode_role.hpp"
+#include "nearcast/tracker/supernodes.hpp"
+
+namespace nearcast::sim::detail {
+
+namespace {
+
+constexpr std::size_t popular_kept = 20;   // the items the tracker lists in a supernode's answer
+constexpr std::size_t prefetch_items = 10;  // the daemon's --prefetch-items default
+constexpr std::size_t fellows_kept = 16;    // the fellows the tracker lists for a supernode
+
+// More requests first, then the lower item (the tracker breaks ties by info hash).
+bool more_popular(const std::pair<std::uint32_t, std::uint32_t>& a, const std::pair<std::uint32_t, std::uint32_t>& b) {
+    return a.first != b.first ? a.first > b.first : a.second < b.second;
+}
+
+}  // namespace
+
+void engine::count_request(std::uint16_t as_index, std::uint32_t item) {
+    const std::uint32_t requests = ++requests_in_as_[std::size_t{as_index} * config_.items + item];
+    // Counts only grow, so an item outside the list is never more popular than the list's last:
+    // it enters when it passes that one, and the list stays the exact top.
+    auto& top = popular_in_as_[as_index];
+    auto at = std::find_if(top.begin(), top.end(), [&](const auto& entry) { return entry.second == item; });
+    if (at == top.end()) {
+        const std::pair entry{requests, item};
+        if (top.size() < popular_kept) {
+            top.push_back(entry);
+        } else if (more_popular(entry, top.back())) {
+            top.back() = entry;
+        } else {
+            return;
+        }
+        at = top.end() - 1;
+    } else {
+        at->first = requests;
+    }
+    for (; at != top.begin() && more_popular(*at, *(at - 1)); --at) std::iter_swap(at, at - 1);
+}
+
+void engine::find_fellows() {
+    fellows_stale_ = false;
+    std::vector<std::uint32_t> all;
+    for (const auto& list : supernodes_by_as_) {
+        for (const auto p : list) {
+            if (!dead_[p]) all.push_back(p);
+        }
+    }
+    for (auto& list : fellows_) list.clear();
+    std::vector<tracker::supernode_load> others;
+    for (const auto p : all) {
+        const auto home = people_.peers[p].origin_as;
+        others.clear();
+        for (const auto q : all) {
+            const auto there = people_.peers[q].origin_as;
+            const auto counted = there == home ? std::optional<std::uint32_t>(0) : graph_->hops(home, there, 6);
+            others.push_back({q, 0, counted ? *counted : 7u, 0, 0});
+        }
+        for (const auto id : tracker::fellows_of(p, others, fellows_kept)) fellows_[p].push_back(static_cast<std::uint32_t>(id));
+    }
+}
+
+void engine::report_supernodes(double now) {
+    // Each supernode reports and is answered with what is popular in its AS (/popular); it
+    // pre-fetches by the daemon's plan. A report that finds no room (every cached item in use)
+    // leaves the item to the origin, as the daemon's refused pre-fetch does.
+    for (std::uint16_t a = 0; a < supernodes_by_as_.size(); ++a) {
+        std::vector<peer::popular_item> popular;
+        for (const auto& [requests, item] : popular_in_as_[a]) popular.push_back({std::to_string(item), requests});
+        if (popular.empty()) continue;
+        const auto reporting = supernodes_by_as_[a];  // pre-fetching may evict, never elect: a copy to be safe
+        for (const auto p : reporting) {
+            if (dead_[p] || !supernode_[p]) continue;
+            std::set<std::string> held;
+            if (cache_slot_[p] != none) {
+                for (const auto id : caches_[cache_slot_[p]].sessions) held.insert(std::to_string(sessions_[id].item));
+            }
+            for (const auto& hash : peer::prefetch_plan(popular, held, prefetch_items)) {
+                cache_item(p, static_cast<std::uint32_t>(std::stoul(hash)), now);
+            }
+        }
+    }
+}
+
+void engine::apply_policies(double now) {
+    // Supernodes: the origin waits while every item still coming is held whole by a fellow, or
+    // fetched by one that leads (a lower address).
+    if (uses_supernodes()) {
+        if (fellows_stale_) find_fellows();
+        for (const auto& list : supernodes_by_as_) {
+            for (const auto p : list) {
+                if (dead_[p] || cache_slot_[p] == none) continue;
+                std::vector<std::string> downloading;
+                for (const auto id : caches_[cache_slot_[p]].sessions) {
+                    if (transfers_[id].state == phase::downloading) downloading.push_back(std::to_string(sessions_[id].item));
+                }
+                std::vector<peer::fellow_view> views;
+                for (const auto q : fellows_[p]) {
+                    if (dead_[q] || cache_slot_[q] == none) continue;
+                    peer::fellow_view view;
+                    view.leads = people_.peers[q].address < people_.peers[p].address;
+                    for (const auto id : caches_[cache_slot_[q]].sessions) {
+                        const auto name = std::to_string(sessions_[id].item);
+                        if (std::find(downloading.begin(), downloading.end(), name) == downloading.end()) continue;
+                        (transfers_[id].state == phase::downloading ? view.fetching : view.holds).insert(name);
+                    }
+                    views.push_back(std::move(view));
+                }
+                origin_trickled_[p] = peer::hold_origin_back(downloading, views) ? 1 : 0;
+            }
+        }
+    }
+
+    // Every nearcast peer downloading (a supernode's cache fills too): origin deference. Its
+    // connections are its flows, both ways; a near peer is one in its AS, and to a supernode
+    // its fellows are near as well (the daemon puts them in its near class).
+    static const peer::origin_deference rule;  // the peer's defaults
+    const auto now_ms = static_cast<std::uint64_t>(std::llround(now * 1000));
+    for (const auto id : active_sessions_) {
+        session& s = sessions_[id];
+        const auto& t = transfers_[id];
+        if (t.state != phase::downloading) continue;
+        const auto self = people_.peers[s.peer];
+        const bool supernode = s.kind == session_kind::cache;
+        const auto near = [&](const flow& f) { return f.where == flow_class::intra || (supernode && f.from_supernode); };
+        peer::origin_outlook outlook;
+        const double missing_bytes = std::max(t.size - t.bytes, 0.0);
+        outlook.missing = static_cast<std::uint32_t>(std::ceil(missing_bytes / piece_bytes));
+        // Pieces are picked at random: a near peer holding a share of the item holds that share
+        // of what we lack; near seeds hold all of it. Each piece counts once.
+        double lacking_everywhere = 1;
+        std::int64_t near_rate = 0, origin_rate = 0;
+        std::vector<proximity::ip_address> near_downloaders;
+        for (const auto f : s.in_flows) {
+            const flow& in = flows_[f];
+            if (in.source_session == none) {
+                origin_rate += static_cast<std::int64_t>(in.rate);
+                continue;
+            }
+            if (!near(in)) continue;
+            near_rate += static_cast<std::int64_t>(in.rate);
+            const auto& source = transfers_[in.source_session];
+            lacking_everywhere *= 1 - std::clamp(source.bytes / std::max(source.size, 1.0), 0.0, 1.0);
+            if (source.state == phase::downloading) near_downloaders.push_back(proximity::ip_address::v4(people_.peers[in.source_peer].address));
+        }
+        for (const auto f : s.out_flows) {
+            const flow& out = flows_[f];
+            if (near(out) && transfers_[out.target_session].state == phase::downloading) {
+                near_downloaders.push_back(proximity::ip_address::v4(people_.peers[out.target_peer].address));
+            }
+        }
+        outlook.near_supply = static_cast<std::uint32_t>(std::floor(outlook.missing * (1 - lacking_everywhere) + 1e-9));
+        outlook.position = peer::place_among(proximity::ip_address::v4(self.address), near_downloaders);
+        peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);
+    }
+}
+
+}  // namespace nearcast::sim::detail
