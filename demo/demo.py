@@ -140,6 +140,63 @@ def sim_scenario(mode, plan_path, trace_path, ini_path):
         file.write("\n".join(header + [f"{key} = {value}" for key, value in sorted(values.items())]) + "\n")
 
 
+# What the calibration compares, in the definitions both sides share, and how far apart the two
+# may be (percentage points) for the simulator to count as reproducing the demo.
+CALIBRATED = [("origin_savings_vs_cdn", "origin savings against a CDN on the same sessions"),
+              ("intra_as_peer_share", "peer-to-peer bytes inside the AS, cache fills included")]
+INFORMATIVE = [("transit_ratio_total", "bytes into the access ASes from outside / under the CDN"),
+               ("transit_ratio_worst_as", "the same for the worst access AS"),
+               ("prefetch_waste_share", "supernodes' pre-fetched bytes no one read / all they pre-fetched")]
+MAX_GAP_PTS = 10
+
+
+def sim_figures(results):
+    """The demo's figures as nearcast-sim's results.json gives them (the nearcast strategy)."""
+    nearcast = next(entry for entry in results["results"] if entry["strategy"] == "nearcast")
+    against = nearcast["versus_origin_only"]
+    peer_bytes = nearcast["bytes"]["peer_intra"] + nearcast["bytes"]["peer_inter"]
+    return {"origin_savings_vs_cdn": against["origin_savings"],
+            "intra_as_peer_share": nearcast["bytes"]["peer_intra"] / peer_bytes if peer_bytes else 0.0,
+            "transit_ratio_total": against["transit_ratio_total"],
+            "transit_ratio_worst_as": against["transit_ratio_worst_as"],
+            "prefetch_waste_share": nearcast["supernodes"]["prefetch_waste_share"]}
+
+
+def compare(args):
+    demo = {}
+    try:
+        with open(args.demo_figures) as file:
+            for line in file:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "figure":
+                    demo[parts[1]] = float(parts[2])
+        results = load_json(args.sim_results)
+        if results is None:
+            raise ValueError(f"{args.sim_results}: no results.json of nearcast-sim")
+        sim = sim_figures(results)
+    except (OSError, ValueError, KeyError, StopIteration) as problem:
+        print(f"compare: {problem}", file=sys.stderr)
+        return 2
+    missing = [name for name, _ in CALIBRATED + INFORMATIVE if name not in demo]
+    if missing:
+        print(f"compare: {args.demo_figures} has no figure {', '.join(missing)} (a demo report of this version?)", file=sys.stderr)
+        return 2
+    print("the demo and the simulator on the same workload (demo/calibrate.sh):")
+    print(f"  {'figure':24} {'demo':>7} {'sim':>7} {'gap, pts':>9}")
+    gaps = {}
+    for name, meaning in CALIBRATED + INFORMATIVE:
+        gap = abs(demo[name] - sim[name]) * 100
+        gaps[name] = gap
+        print(f"  {name:24} {demo[name]:7.3f} {sim[name]:7.3f} {gap:9.1f}  {meaning}")
+    failures = [f"{name}: the simulator says {sim[name]:.3f}, the demo {demo[name]:.3f} ({gaps[name]:.1f} points apart, "
+                f"at most {MAX_GAP_PTS})" for name, _ in CALIBRATED if gaps[name] > MAX_GAP_PTS]
+    print(f"figure sim_vs_demo_savings_gap_pts {gaps['origin_savings_vs_cdn']:.1f}")
+    print(f"figure sim_vs_demo_intra_gap_pts {gaps['intra_as_peer_share']:.1f}")
+    for failure in failures if args.check else []:
+        print(f"CHECK FAILED: {failure}", file=sys.stderr)
+    return 1 if failures and args.check else 0
+
+
 def load_json(path):
     try:
         with open(path) as file:
@@ -481,6 +538,10 @@ def main():
     simulated.add_argument("--seed", type=int, default=8)
     simulated.add_argument("--trace", required=True, help="the trace file to write (workload.trace)")
     simulated.add_argument("--ini", required=True, help="the scenario file to write")
+    comparing = commands.add_parser("compare", help="compare the demo's figures with the simulator's on its workload")
+    comparing.add_argument("--demo-figures", required=True, help="what demo/run.sh printed (its figure lines)")
+    comparing.add_argument("--sim-results", required=True, help="nearcast-sim's results.json for the demo's scenario")
+    comparing.add_argument("--check", action="store_true", help=f"exit 1 when a calibrated figure is more than {MAX_GAP_PTS} points apart")
     reporting = commands.add_parser("report", help="print and write the report")
     reporting.add_argument("--work", required=True, help="the demo's work folder")
     reporting.add_argument("--out", required=True, help="where report.txt, report.html and the plots go")
@@ -489,6 +550,8 @@ def main():
     if args.command == "plan":
         plan(args.mode, args.seed)
         return 0
+    if args.command == "compare":
+        return compare(args)
     if args.command == "sim-scenario":
         plan_path = args.plan
         if not plan_path:
