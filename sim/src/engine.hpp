@@ -94,9 +94,6 @@ struct flow {
     // origin budget it was under, and the cap below which its rate would have been different.
     bool fresh = true;                    // not shared yet
     bool included = false;
-    bool download_joined = false;         // its target's download capacity was one of its resources
-    bool carries = false;                 // this sharing: it has something to send
-    double next_cap = 0;                  // this sharing: its cap
     double cap = 0;
     double budget = 0;
     double cap_bound = 0;
@@ -267,8 +264,6 @@ private:
     std::vector<std::uint32_t> origin_flows_by_class_;  // origin x download class -> its flows
     std::vector<std::uint8_t> origin_slack_;          // origin -> cannot be a bottleneck (last sharing)
     std::vector<std::uint8_t> origin_flipped_;
-    std::vector<double> download_load_;               // peer -> the most its flows' sources let them take
-    std::vector<std::uint32_t> loaded_targets_;
 
     std::vector<float> download_times_;
     std::vector<float> startup_delays_;

@@ -6,15 +6,11 @@
 // keeps its rates, and only the components an arrival, a completion, a departure or a cap
 // touched are shared again (the lazy idea of SimGrid's LMM solver).
 //
-// A resource whose capacity exceeds the most its flows could take through their other
-// resources is never a bottleneck (its share stays above theirs), so it is left out and joins
-// nothing: an origin seeder against its peers' download capacities, a downloader against its
-// sources' upload capacities. Without that, supernodes and origins tie most flows into one
-// component that some event touches every tick.
-//
 // A leecher's cap (what it holds that its peer lacks) moves every tick, but a cap above the
 // highest share the filling reached before the flow froze changes no step of it: only a cap
-// at or below that bound makes its component dirty.
+// at or below that bound makes its component dirty. An origin seeder whose capacity exceeds
+// the download capacity of every peer it serves can never be a bottleneck: it joins nothing,
+// or every origin flow would tie the world into one component.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -119,15 +115,11 @@ void engine::share_rates() {
         }
         return resource_index_[global];
     };
-    // First what each flow can carry, and the most its source side lets it take: a downloader
-    // whose capacity exceeds the sum of that over its flows can never be their bottleneck.
-    const std::size_t peer_count = people_.peers.size();
-    if (download_load_.size() != peer_count) download_load_.assign(peer_count, 0);
     for (std::uint32_t id = 0; id < flows_.size(); ++id) {
         flow& f = flows_[id];
         if (!f.alive) continue;
-        f.next_cap = std::numeric_limits<double>::infinity();
-        f.carries = true;
+        double cap = std::numeric_limits<double>::infinity();
+        bool carries = true;
         if (f.source_downloading) {
             const auto& source = transfers_[f.source_session];
             const auto& target = transfers_[f.target_session];
@@ -140,30 +132,12 @@ void engine::share_rates() {
             const double not_from_here = std::max(target.size - f.bytes, 1.0);
             const double lacking = (source.bytes - f.bytes) * std::max(1 - elsewhere / not_from_here, 0.0);
             if (lacking < piece_bytes) {
-                f.carries = false;
+                carries = false;
             } else {
-                f.next_cap = lacking / config_.tick_s + source.in_rate;
+                cap = lacking / config_.tick_s + source.in_rate;
             }
         }
-        if (!f.carries) continue;
-        const double budget = f.where == flow_class::origin ? origin_budget_[f.item] : 0;
-        const bool origin_joins = f.where == flow_class::origin && !origin_slack_[f.source_peer - people_.origin_begin];
-        std::uint32_t global[flow_demand::max_resources];
-        double capacity[flow_demand::max_resources];
-        const auto count = flow_resources(f, global, capacity, origin_joins, budget);
-        // A slack origin left out leans on its peers' download capacities staying in.
-        double most = std::numeric_limits<double>::infinity();
-        for (std::uint32_t i = 0; i < count && (origin_joins || f.where != flow_class::origin); ++i) {
-            if (global[i] != peer_count + f.target_peer) most = std::min(most, capacity[i]);
-        }
-        if (download_load_[f.target_peer] == 0) loaded_targets_.push_back(f.target_peer);
-        download_load_[f.target_peer] += most;
-    }
-    for (std::uint32_t id = 0; id < flows_.size(); ++id) {
-        flow& f = flows_[id];
-        if (!f.alive) continue;
-        const double cap = f.next_cap;
-        if (!f.carries) {
+        if (!carries) {
             if (f.included) mark_dirty(f);  // the component it was in lost it
             f.included = false;
             f.rate = 0;
@@ -172,17 +146,13 @@ void engine::share_rates() {
         const double budget = f.where == flow_class::origin ? origin_budget_[f.item] : 0;
         const std::size_t origin = f.where == flow_class::origin ? f.source_peer - people_.origin_begin : 0;
         const bool origin_joins = f.where == flow_class::origin && !origin_slack_[origin];
-        const bool download_joins =
-            !(download_load_[f.target_peer] <= slack_margin * people_.download_bps[f.target_class]);
-        bool changed = f.fresh || !f.included || budget != f.budget || download_joins != f.download_joined ||
-                       (cap != f.cap && cap <= f.cap_bound);
+        bool changed = f.fresh || !f.included || budget != f.budget || (cap != f.cap && cap <= f.cap_bound);
         if (f.where == flow_class::origin && origin_flipped_[origin]) changed = true;
         if (changed && f.included) mark_dirty(f);  // what it joined before may have come apart
         f.cap = cap;
         f.budget = budget;
         f.included = true;
         f.fresh = false;
-        f.download_joined = download_joins;
 
         std::uint32_t global[flow_demand::max_resources];
         double capacity[flow_demand::max_resources];
@@ -190,11 +160,9 @@ void engine::share_rates() {
         flow_demand demand;
         demand.cap = cap;
         for (std::uint32_t i = 0; i < count; ++i) {
-            if (!download_joins && global[i] == peer_count + f.target_peer) continue;
             demand.use(resource(global[i], capacity[i]));
-            if (demand.resource_count > 1) {
-                const auto a = resource_root(demand.resources[0]);
-                const auto b = resource_root(demand.resources[demand.resource_count - 1]);
+            if (i > 0) {
+                const auto a = resource_root(demand.resources[0]), b = resource_root(demand.resources[i]);
                 if (a != b) resource_parent_[std::max(a, b)] = std::min(a, b);
             }
         }
@@ -202,8 +170,6 @@ void engine::share_rates() {
         demand_flow_.push_back(id);
         demand_changed_.push_back(changed);
     }
-    for (const auto peer : loaded_targets_) download_load_[peer] = 0;
-    loaded_targets_.clear();
     result_.flow_ticks += demands_.size();
 
     // The components to share again: those of a changed flow, and those that lost one.
