@@ -165,13 +165,11 @@ int main(int argc, char** argv) {
         const auto log_result = [&](const strategy_result& r) {
             const double peer_bytes = r.peer_intra_bytes + r.peer_inter_bytes;
             spdlog::info("{}: origin {:.1f} GB, peers {:.1f} GB{}, {} downloads done (p50 {:.1f} s), "
-                         "stall ratio {:.2f}%, {} events in {:.1f} s ({:.0f}/s), {:.1f}% of {} flow-ticks shared again",
+                         "stall ratio {:.2f}%, {} events in {:.1f} s ({:.0f}/s)",
                          to_string(r.which), r.origin_bytes / 1e9, peer_bytes / 1e9,
                          peer_bytes > 0 ? fmt::format(" ({:.1f}% of it inside the AS)", 100 * (1 - r.peer_inter_as_share())) : "",
                          r.downloads_completed, r.download_time_s.p50, 100 * r.stall_ratio,
-                         r.events, r.wall_s, r.wall_s > 0 ? static_cast<double>(r.events) / r.wall_s : 0.0,
-                         r.flow_ticks ? 100.0 * static_cast<double>(r.flow_solves) / static_cast<double>(r.flow_ticks) : 0.0,
-                         r.flow_ticks);
+                         r.events, r.wall_s, r.wall_s > 0 ? static_cast<double>(r.events) / r.wall_s : 0.0);
         };
         std::atomic<std::size_t> next{0};
         std::exception_ptr failure;

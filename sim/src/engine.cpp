@@ -31,7 +31,6 @@ engine::engine(const scenario& config, const topology& world, const population& 
     supernodes_by_load_.resize(world.ases.size());
     cache_slot_.assign(peer_count, none);
     holders_.resize(config.items);
-    origin_flows_by_class_.assign((peer_count - people.origin_begin) * people.download_bps.size(), 0);
     result_.which = which;
     result_.bucket_s = 600;
     result_.series.resize(std::max<std::size_t>(1, static_cast<std::size_t>(std::ceil(config.duration_s() / result_.bucket_s))));
@@ -488,7 +487,74 @@ void engine::tick(double from, double to) {
         if (transfers_[id].needs_peers) connect_more(id, to);
     }
 
-    share_rates();
+    // Re-share bandwidth among the flows that can carry data now.
+    const std::size_t peer_count = people_.peers.size();
+    const std::size_t as_count = world_.ases.size() + 1;
+    const std::size_t resource_space = 3 * peer_count + as_count + people_.item_bytes.size();
+    if (resource_stamp_.size() != resource_space) {
+        resource_stamp_.assign(resource_space, 0);
+        resource_index_.assign(resource_space, 0);
+    }
+    ++stamp_;
+    demands_.clear();
+    demand_flow_.clear();
+    capacities_.clear();
+    const auto resource = [&](std::size_t global, double capacity) {
+        if (resource_stamp_[global] != stamp_) {
+            resource_stamp_[global] = stamp_;
+            resource_index_[global] = static_cast<std::uint32_t>(capacities_.size());
+            capacities_.push_back(capacity);
+        }
+        return resource_index_[global];
+    };
+    const double transit = config_.transit_capacity_mbps * 1e6 / 8;
+    const double far_limit = config_.far_rate_limit_kbps * 1000 / 8;
+    for (std::uint32_t id = 0; id < flows_.size(); ++id) {
+        flow& f = flows_[id];
+        if (!f.alive) continue;
+        f.rate = 0;
+        flow_demand demand;
+        if (f.source_downloading) {
+            {
+                const auto& source = transfers_[f.source_session];
+                const auto& target = transfers_[f.target_session];
+                // A leecher passes on the pieces it holds that the target lacks, no faster than it
+                // has them. Pieces are picked at random (rarest first looks random from here), so
+                // of the source's pieces the target did not get over this connection it lacks the
+                // same share as of everything it did not get over it: a peer ahead of the source
+                // still lacks some of them, as in BitTorrent, where both sides of a connection trade.
+                const double elsewhere = std::max(target.bytes - f.bytes, 0.0);
+                const double not_from_here = std::max(target.size - f.bytes, 1.0);
+                const double lacking = (source.bytes - f.bytes) * std::max(1 - elsewhere / not_from_here, 0.0);
+                if (lacking < piece_bytes) continue;
+                demand.cap = lacking / config_.tick_s + source.in_rate;
+            }
+        }
+        demand.use(resource(f.source_peer, people_.upload_bps[f.source_class]));
+        demand.use(resource(peer_count + f.target_peer, people_.download_bps[f.target_class]));
+        if (f.far) demand.use(resource(2 * peer_count + f.source_peer, far_limit));
+        if (transit > 0 && f.where != flow_class::intra) {
+            demand.use(resource(3 * peer_count + f.target_as, transit));
+            if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + f.source_as, transit));
+        }
+        if (f.where == flow_class::origin) {
+            if (const double budget = origin_budget_[f.item]; budget > 0) {
+                demand.use(resource(3 * peer_count + as_count + f.item, budget));
+            }
+        }
+        demands_.push_back(demand);
+        demand_flow_.push_back(id);
+    }
+    rates_.resize(demands_.size());
+    result_.flow_ticks += demands_.size();
+    max_min_rates(capacities_, demands_, rates_, work_);
+
+    for (const auto id : active_sessions_) transfers_[id].in_rate = 0;
+    for (std::size_t d = 0; d < demands_.size(); ++d) {
+        flow& f = flows_[demand_flow_[d]];
+        f.rate = rates_[d];
+        transfers_[f.target_session].in_rate += f.rate;
+    }
     tick_start_ = to;
     for (const auto id : active_sessions_) {
         if (transfers_[id].state == phase::downloading) predict_completion(id, to);

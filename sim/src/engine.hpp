@@ -90,13 +90,6 @@ struct flow {
     bool source_downloading = false;      // the source is a session still downloading (kept by complete())
     bool alive = false;
     proximity::network_distance distance;
-    // As of the last sharing (rate_sharing.cpp): whether it carried data, its own cap, the
-    // origin budget it was under, and the cap below which its rate would have been different.
-    bool fresh = true;                    // not shared yet
-    bool included = false;
-    double cap = 0;
-    double budget = 0;
-    double cap_bound = 0;
 };
 
 enum class event_type : std::uint8_t { arrival, completion, leave, announce, rehome, give_up, fault, election, budget, sample };
@@ -124,14 +117,6 @@ private:
     void handle(const event& next);
     void schedule_next_arrival(double after);
     void tick(double from, double to);
-    // Rate sharing (rate_sharing.cpp): new rates for the components that changed since the last one.
-    void share_rates();
-    std::size_t resource_space() const;
-    std::uint32_t flow_resources(const flow& f, std::uint32_t* global, double* capacity, bool with_origin,
-                                 double budget) const;
-    void mark_dirty(const flow& f);
-    void count_origin_flow(const flow& f, int change);
-    std::uint32_t resource_root(std::uint32_t resource);
     void settle_session(session& s, double now);
     void account(const flow& f, double delta_bytes, double now);
     // A supernode's cache session ends (or the run does): what it fetched, and whether a child read it.
@@ -249,21 +234,9 @@ private:
     std::vector<std::uint32_t> demand_flow_;
     std::vector<double> capacities_;
     std::vector<double> rates_;
-    std::vector<std::uint32_t> resource_stamp_;      // global resource -> sharing it was last seen in
-    std::vector<std::uint32_t> resource_index_;      // global resource -> its index in that sharing
+    std::vector<std::uint32_t> resource_stamp_;
+    std::vector<std::uint32_t> resource_index_;
     std::uint32_t stamp_ = 0;
-    std::vector<std::uint8_t> demand_changed_;
-    std::vector<std::uint32_t> resource_parent_;     // union-find over this sharing's resources
-    std::vector<std::uint8_t> component_dirty_;      // by root
-    std::vector<std::uint32_t> dirty_resources_;     // global ids of resources that lost a flow
-    std::vector<flow_demand> solve_demands_;
-    std::vector<std::uint32_t> solve_flows_;
-    std::vector<double> solve_capacities_;
-    std::vector<std::uint32_t> solve_index_;
-    std::vector<double> cap_bounds_;
-    std::vector<std::uint32_t> origin_flows_by_class_;  // origin x download class -> its flows
-    std::vector<std::uint8_t> origin_slack_;          // origin -> cannot be a bottleneck (last sharing)
-    std::vector<std::uint8_t> origin_flipped_;
 
     std::vector<float> download_times_;
     std::vector<float> startup_delays_;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 namespace nearcast::sim {
 
@@ -20,13 +19,6 @@ struct heap_order {
 
 void max_min_rates(std::span<const double> capacities, std::span<const flow_demand> flows, std::span<double> rates,
                    allocation_workspace& work) {
-    max_min_rates(capacities, flows, rates, work, {});
-}
-
-void max_min_rates(std::span<const double> capacities, std::span<const flow_demand> flows, std::span<double> rates,
-                   allocation_workspace& work, std::span<double> cap_bounds) {
-    const bool bounds = !cap_bounds.empty();
-    constexpr double unbounded = std::numeric_limits<double>::infinity();
     const std::size_t resource_count = capacities.size();
     work.remaining.assign(capacities.begin(), capacities.end());
     work.users.assign(resource_count, 0);
@@ -51,13 +43,11 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     }
 
     std::size_t unfrozen = flows.size();
-    if (bounds) std::fill(cap_bounds.begin(), cap_bounds.end(), unbounded);
     for (std::uint32_t f = 0; f < flows.size(); ++f) {
         rates[f] = 0;
         if (std::isfinite(flows[f].cap)) {
             work.capped.push_back(f);
         } else if (flows[f].resource_count == 0) {
-            if (bounds) cap_bounds[f] = unbounded;
             work.frozen[f] = 1;  // nothing bounds it and nothing carries it: no flow at all
             --unfrozen;
         }
@@ -96,10 +86,7 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
         return false;
     };
 
-    // The highest share any step has compared a cap against so far (see cap_bounds).
-    double highest_share = -unbounded;
-    const auto freeze = [&](std::uint32_t f, double rate, double bound) {
-        if (bounds) cap_bounds[f] = bound;
+    const auto freeze = [&](std::uint32_t f, double rate) {
         work.frozen[f] = 1;
         --unfrozen;
         rates[f] = std::max(rate, 0.0);
@@ -115,11 +102,10 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
         while (next_capped < work.capped.size() && work.frozen[work.capped[next_capped]]) ++next_capped;
         const bool have_cap = next_capped < work.capped.size();
         if (!have_resource && !have_cap) break;
-        if (have_resource) highest_share = std::max(highest_share, work.heap.front().share);
 
         if (have_cap && (!have_resource || flows[work.capped[next_capped]].cap <= work.heap.front().share)) {
             const std::uint32_t f = work.capped[next_capped++];
-            freeze(f, flows[f].cap, unbounded);
+            freeze(f, flows[f].cap);
             continue;
         }
         const auto bottleneck = work.heap.front().resource;
@@ -127,7 +113,7 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
         pop();
         for (std::uint32_t m = work.offsets[bottleneck]; m < work.offsets[bottleneck + 1]; ++m) {
             const std::uint32_t f = work.members[m];
-            if (!work.frozen[f]) freeze(f, share, highest_share);
+            if (!work.frozen[f]) freeze(f, share);
         }
     }
 }

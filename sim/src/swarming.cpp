@@ -219,7 +219,6 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
     f.far = which_ == strategy::nearcast && !f.from_supernode &&
             peer::classify(f.distance, origin, locality_) == peer::peer_kind::far;
     t.in_flows.push_back(id);
-    count_origin_flow(f, +1);
     return id;
 }
 
@@ -242,8 +241,6 @@ void engine::remove_flow(std::uint32_t id, double now) {
         out.erase(std::remove(out.begin(), out.end(), id), out.end());
     }
     const bool had_rate = f.rate > 0;
-    if (f.included) mark_dirty(f);
-    count_origin_flow(f, -1);
     f.alive = false;
     f.rate = 0;
     free_flows_.push_back(id);

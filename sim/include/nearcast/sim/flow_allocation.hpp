@@ -39,11 +39,4 @@ struct allocation_workspace {
 void max_min_rates(std::span<const double> capacities, std::span<const flow_demand> flows, std::span<double> rates,
                    allocation_workspace& work);
 
-// The same, and per flow the cap above which its own cap could not have changed any rate: the
-// highest share the filling reached before the flow froze at a resource's share, or infinity
-// for a flow frozen at its cap (any other cap changes the answer). A caller that keeps rates
-// between two sharings only needs to share again when a cap falls to or below this.
-void max_min_rates(std::span<const double> capacities, std::span<const flow_demand> flows, std::span<double> rates,
-                   allocation_workspace& work, std::span<double> cap_bounds);
-
 }  // namespace nearcast::sim

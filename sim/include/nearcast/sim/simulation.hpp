@@ -127,8 +127,6 @@ struct strategy_result {
     // The rate-sharing work: over every tick, the flows whose rates were shared. It grows with
     // the population and with congestion (slower downloads keep more flows open at once).
     std::uint64_t flow_ticks = 0;
-    // Of those, the flows whose component changed and was shared again (the rest kept their rates).
-    std::uint64_t flow_solves = 0;
     double wall_s = 0;
     double peak_concurrent_sessions = 0;
 };
