@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -27,7 +28,15 @@ using namespace nearcast::sim;
 
 namespace {
 
-struct interrupted {};
+// A stop leaves at once: taking apart ten million simulated peers, or waiting for the other
+// strategy's thread, would cost seconds, and nothing of a partial run is worth keeping.
+[[noreturn]] void stop_now(bool terminal_progress) {
+    if (terminal_progress) std::fprintf(stderr, "\n");
+    spdlog::warn("stopped by signal {}: no results written (a partial run would mislead)", nearcast::core::stop_signal());
+    spdlog::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(128 + nearcast::core::stop_signal());
+}
 
 constexpr const char* usage =
     "Usage: nearcast-sim [SCENARIO] [options]\n\n"
@@ -117,7 +126,13 @@ int main(int argc, char** argv) {
 
     try {
         const auto started = std::chrono::steady_clock::now();
+        // A signal is looked at between the long steps too (building ten million peers takes
+        // seconds), so that a run stops within a second whatever it is doing.
+        const auto stop_point = [&] {
+            if (nearcast::core::stop_requested()) stop_now(terminal && show_progress);
+        };
         const topology world = build_topology(config);
+        stop_point();
         std::optional<session_trace> trace;
         if (!config.trace.empty()) {
             trace = load_trace(config.trace, config.duration_s());
@@ -126,6 +141,7 @@ int main(int argc, char** argv) {
                          trace->daemons.size(), trace->sessions.size());
         }
         const population people = build_population(config, world, trace ? &*trace : nullptr);
+        stop_point();
         spdlog::info("{}: {} peers in {} ASes, {} items, {} origin seeders, {:.0f} simulated hours", world.description,
                      config.peers, world.ases.size(), config.items, config.seeders, config.duration_h);
 
@@ -145,7 +161,7 @@ int main(int argc, char** argv) {
         int last_decile = -1;
         const auto progress_of = [&](std::size_t slot) {
             return [&, slot](strategy, double simulated_s, std::uint64_t events) {
-                if (nearcast::core::stop_requested()) throw interrupted{};
+                if (nearcast::core::stop_requested()) stop_now(terminal && show_progress);
                 if (!show_progress) return;
                 const auto now = std::chrono::steady_clock::now();
                 std::lock_guard lock(report_lock);
@@ -216,6 +232,7 @@ int main(int argc, char** argv) {
         } else {
             spdlog::info("no origin_only run (run.anchor=false): no savings against a CDN are reported");
         }
+        stop_point();  // results are written whole or not at all: a signal before they start wins
         std::vector<std::string> written;
         try {
             written = write_results(folder, config, run);
@@ -225,10 +242,6 @@ int main(int argc, char** argv) {
         }
         spdlog::info("wrote {} files to {}/ (open report.html) in {:.1f} s", written.size(), folder,
                      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    } catch (const interrupted&) {
-        if (terminal && show_progress) std::fprintf(stderr, "\n");
-        spdlog::warn("stopped by signal {}: no results written (a partial run would mislead)", nearcast::core::stop_signal());
-        return 128 + nearcast::core::stop_signal();
     } catch (const scenario_error& error) {
         spdlog::error("{}", error.what());
         return 2;

@@ -401,7 +401,7 @@ void engine::predict_completion(std::uint32_t id, double now) {
     if (at < tick_start_ + config_.tick_s) schedule(std::max(at, now), event_type::completion, id, t.prediction);
 }
 
-void engine::account(const flow& f, double delta, double now) {
+void engine::account(flow& f, double delta, double now) {
     transfers_[f.target_session].received += delta;
     result_.bytes_sent += delta;
     result_.bytes_received += delta;
@@ -427,7 +427,10 @@ void engine::account(const flow& f, double delta, double now) {
     if (f.from_supernode) {
         result_.supernode_bytes += delta;
         supernode_upload_[f.source_peer] += delta;
-        if (sessions_[f.target_session].kind != session_kind::cache) sessions_[f.source_session].read_by_child = true;
+        if (f.to_child && !f.read_marked) {
+            sessions_[f.source_session].read_by_child = true;
+            f.read_marked = true;
+        }
     }
 }
 

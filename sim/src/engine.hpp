@@ -88,6 +88,8 @@ struct flow {
     flow_class where = flow_class::intra;
     bool far = false;                     // nearcast's far peer class applies
     bool from_supernode = false;
+    bool to_child = false;                // from a supernode's cache to a session of its own (not a cache fill)
+    bool read_marked = false;             // the cache it reads from knows a child read it
     bool source_downloading = false;      // the source is a session still downloading (kept by complete())
     bool alive = false;
     proximity::network_distance distance;
@@ -120,7 +122,7 @@ private:
     void schedule_next_arrival(double after);
     void tick(double from, double to);
     void settle_session(session& s, double now);
-    void account(const flow& f, double delta_bytes, double now);
+    void account(flow& f, double delta_bytes, double now);
     // A supernode's cache session ends (or the run does): what it fetched, and whether a child read it.
     void count_cache_fill(const session& s);
 

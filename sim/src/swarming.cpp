@@ -221,6 +221,7 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
         f.where = people_.peers[source_peer].origin_as == people_.peers[t.peer].origin_as ? flow_class::intra
                                                                                           : flow_class::inter;
         f.from_supernode = sessions_[source_session].kind == session_kind::cache;
+        f.to_child = f.from_supernode && t.kind != session_kind::cache;
         f.source_downloading = transfers_[source_session].state == phase::downloading;
         sessions_[source_session].out_flows.push_back(id);
         touch(source_session, now);

@@ -1,12 +1,21 @@
 // nearcast-sim as a user runs it: files written, byte-identical on a second run, clear errors.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
 
 namespace {
 
@@ -74,4 +83,41 @@ TEST_CASE("nearcast-sim refuses a key set twice and keys beyond their bounds wit
     CHECK_FALSE(std::filesystem::exists(out));
     std::filesystem::remove(ini);
     std::filesystem::remove(json);
+}
+
+TEST_CASE("nearcast-sim stopped by SIGTERM exits with 128+15 and writes nothing") {
+    // A run far too long to finish (a million peers for six weeks), stopped at once and after
+    // it has started simulating: either way nothing, not even a staging folder, is written.
+    const std::filesystem::path out = "/tmp/nearcast-sim-tool-test-sigterm";
+    for (const int delay_ms : {0, 300, 1500}) {
+        INFO("SIGTERM after " << delay_ms << " ms");
+        std::filesystem::remove_all(out);
+        std::vector<std::string> args = {NEARCAST_SIM_TOOL, "-q", "--out", out.string(),
+                                         "--set", "workload.peers=1000000", "--set", "workload.items=1000",
+                                         "--set", "run.duration_h=1000", "--set", "run.strategies=nearcast"};
+        std::vector<char*> argv;
+        for (auto& arg : args) argv.push_back(arg.data());
+        argv.push_back(nullptr);
+        pid_t child = 0;
+        REQUIRE(posix_spawn(&child, NEARCAST_SIM_TOOL, nullptr, nullptr, argv.data(), environ) == 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        REQUIRE(kill(child, SIGTERM) == 0);
+        int status = 0;
+        REQUIRE(waitpid(child, &status, 0) == child);
+        // Killed by the signal itself when it came before the handler was in place, else the
+        // tool's own status.
+        if (WIFEXITED(status)) {
+            CHECK(WEXITSTATUS(status) == 128 + SIGTERM);
+        } else {
+            CHECK(WIFSIGNALED(status));
+            CHECK(WTERMSIG(status) == SIGTERM);
+        }
+        CHECK_FALSE(std::filesystem::exists(out / "results.json"));
+        bool staging = false;
+        if (std::filesystem::exists(out)) {
+            for (const auto& entry : std::filesystem::directory_iterator(out)) staging = true, (void)entry;
+        }
+        CHECK_FALSE(staging);
+    }
+    std::filesystem::remove_all(out);
 }
