@@ -26,6 +26,7 @@ engine::engine(const scenario& config, const topology& world, const population& 
     children_.assign(peer_count, 0);
     admission_.assign(peer_count, 0);
     supernode_upload_.assign(peer_count, 0);
+    uploaded_by_peer_.assign(peer_count, 0);
     swarms_.resize(config.items);
     origin_budget_.assign(config.items, 0);
     supernodes_by_as_.resize(world.ases.size());
@@ -403,6 +404,7 @@ void engine::predict_completion(std::uint32_t id, double now) {
 
 void engine::account(flow& f, double delta, double now) {
     transfers_[f.target_session].received += delta;
+    uploaded_by_peer_[f.source_peer] += delta;
     result_.bytes_sent += delta;
     result_.bytes_received += delta;
     auto& bucket = result_.series[std::min(static_cast<std::size_t>(now / result_.bucket_s), result_.series.size() - 1)];

@@ -240,6 +240,7 @@ private:
     std::vector<std::set<std::pair<double, std::uint32_t>>> supernodes_by_load_;
     std::vector<std::vector<std::uint16_t>> adjacent_ases_;
     std::vector<double> supernode_upload_;            // peer -> bytes uploaded as a supernode
+    std::vector<double> uploaded_by_peer_;            // peer -> bytes uploaded in all (its announces' `uploaded`)
     std::vector<float> children_samples_;
 
     // The origin's upload plan (the seeder's policy): per item, bytes/s; absent means none.

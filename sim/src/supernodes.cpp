@@ -30,8 +30,12 @@ void engine::elect(double now) {
     for (std::uint32_t p = 0; p < people_.origin_begin; ++p) {
         const auto& placed = people_.peers[p];
         if (!placed.daemon || dead_[p]) continue;
-        candidates.push_back({p, placed.as_index, people_.upload_bps[placed.capacity_class],
-                              placed.uptime_at_start_s + now, placed.reachable, supernode_[p] != 0, false});
+        // The candidate claims its capacity; the tracker believes as much of it as its uploads
+        // so far prove (the `uploaded` counters of its announces).
+        const double claimed = people_.upload_bps[placed.capacity_class];
+        const double credited = tracker::credited_capacity(claimed, static_cast<std::uint64_t>(uploaded_by_peer_[p]), false,
+                                                           tracker::capacity_credit_options{});
+        candidates.push_back({p, placed.as_index, credited, placed.uptime_at_start_s + now, placed.reachable, supernode_[p] != 0, false});
     }
     std::vector<tracker::group_population> groups;
     for (std::uint32_t a = 0; a < world_.ases.size(); ++a) groups.push_back({a, people_.peers_per_as[a]});
