@@ -69,6 +69,8 @@ struct session {
     std::vector<std::uint32_t> known;       // peers of the last tracker answer
     std::vector<std::uint32_t> supernodes;  // assigned (peer ids)
     peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
+    peer::backstop backstop{peer::backstop_options{}};  // when the origin's web seeds are called in
+    bool web_seeded = false;
 };
 
 enum class flow_class : std::uint8_t { origin, intra, inter };
@@ -88,6 +90,7 @@ struct flow {
     flow_class where = flow_class::intra;
     bool far = false;                     // nearcast's far peer class applies
     bool from_supernode = false;
+    bool web_seed = false;                // the origin's HTTP web seed: the backstop, never held off
     bool to_child = false;                // from a supernode's cache to a session of its own (not a cache fill)
     bool read_marked = false;             // the cache it reads from knows a child read it
     bool source_downloading = false;      // the source is a session still downloading (kept by complete())
@@ -216,6 +219,7 @@ private:
     // the tracker's /popular answers, kept as requests come so that a report need not sort.
     std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> popular_in_as_;  // (requests, item)
     std::vector<std::uint8_t> origin_trickled_;       // peer -> a supernode whose origin is held to a trickle
+    std::vector<std::uint32_t> trickled_;             // the supernodes whose origin_trickled_ is set
     std::vector<std::vector<std::uint32_t>> fellows_;  // peer -> its fellow supernodes, nearest first
     bool fellows_stale_ = true;
     std::vector<std::uint8_t> ever_supernode_;

@@ -101,31 +101,48 @@ void engine::apply_policies(double now) {
     // fetched by one that leads (a lower address).
     if (uses_supernodes()) {
         if (fellows_stale_) find_fellows();
-        for (const auto& list : supernodes_by_as_) {
-            for (const auto p : list) {
-                if (dead_[p] || cache_slot_[p] == none) continue;
-                std::vector<std::string> downloading;
-                for (const auto id : caches_[cache_slot_[p]].sessions) {
-                    if (transfers_[id].state == phase::downloading) downloading.push_back(std::to_string(sessions_[id].item));
+        // Only supernodes fetching something have a decision to take: the others let the
+        // origin in (they ask it for nothing). Their fills are among the active sessions.
+        for (const auto p : trickled_) origin_trickled_[p] = 0;
+        trickled_.clear();
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> coming_all;  // (supernode, item)
+        for (const auto id : active_sessions_) {
+            const session& fill = sessions_[id];
+            if (fill.kind == session_kind::cache && transfers_[id].state == phase::downloading) coming_all.emplace_back(fill.peer, fill.item);
+        }
+        std::sort(coming_all.begin(), coming_all.end());
+        for (std::size_t from = 0; from < coming_all.size();) {
+            const auto p = coming_all[from].first;
+            std::size_t to = from;
+            std::vector<std::uint32_t> coming;
+            std::vector<std::string> downloading;
+            for (; to < coming_all.size() && coming_all[to].first == p; ++to) {
+                coming.push_back(coming_all[to].second);
+                downloading.push_back(std::to_string(coming_all[to].second));
+            }
+            from = to;
+            if (dead_[p] || !supernode_[p]) continue;
+            std::vector<peer::fellow_view> views;
+            for (const auto q : fellows_[p]) {
+                if (dead_[q]) continue;
+                peer::fellow_view view;
+                view.leads = people_.peers[q].address < people_.peers[p].address;
+                for (std::size_t i = 0; i < coming.size(); ++i) {
+                    const auto id = cached_.find(cache_key(q, coming[i]));
+                    if (id == flat_index::missing) continue;
+                    (transfers_[id].state == phase::downloading ? view.fetching : view.holds).insert(downloading[i]);
                 }
-                std::vector<peer::fellow_view> views;
-                for (const auto q : fellows_[p]) {
-                    if (dead_[q] || cache_slot_[q] == none) continue;
-                    peer::fellow_view view;
-                    view.leads = people_.peers[q].address < people_.peers[p].address;
-                    for (const auto id : caches_[cache_slot_[q]].sessions) {
-                        const auto name = std::to_string(sessions_[id].item);
-                        if (std::find(downloading.begin(), downloading.end(), name) == downloading.end()) continue;
-                        (transfers_[id].state == phase::downloading ? view.fetching : view.holds).insert(name);
-                    }
-                    views.push_back(std::move(view));
-                }
-                origin_trickled_[p] = peer::hold_origin_back(downloading, views) ? 1 : 0;
+                views.push_back(std::move(view));
+            }
+            if (peer::hold_origin_back(downloading, views)) {
+                origin_trickled_[p] = 1;
+                trickled_.push_back(p);
             }
         }
     }
 
-    // Every nearcast peer downloading (a supernode's cache fills too): origin deference. Its
+    // Every nearcast peer downloading (a supernode's cache fills too; streams never defer, as
+    // the peer's stream command keeps the origin): origin deference. Its
     // connections are its flows, both ways; a near peer is one in its AS, and to a supernode
     // its fellows are near as well (the daemon puts them in its near class).
     static const peer::origin_deference rule;  // the peer's defaults
@@ -134,6 +151,19 @@ void engine::apply_policies(double now) {
         session& s = sessions_[id];
         const auto& t = transfers_[id];
         if (t.state != phase::downloading) continue;
+        // The origin's web seeds are the floor: called in when BitTorrent has delivered too
+        // little for a while (a peer whose answer lists only supernodes of other networks,
+        // which refuse it, and no origin), and kept.
+        if (s.kind != session_kind::cache && !s.web_seeded) {
+            double bittorrent = 0;
+            for (const auto f : s.in_flows) bittorrent += flows_[f].rate;
+            s.backstop.observe(now, static_cast<std::int64_t>(bittorrent));
+            if (s.backstop.web_seeds_needed()) {
+                s.web_seeded = true;
+                for (const auto origin : live_origins()) flows_[add_flow(origin, none, id, now)].web_seed = true;
+            }
+        }
+        if (s.kind == session_kind::stream) continue;
         const auto self = people_.peers[s.peer];
         const bool supernode = s.kind == session_kind::cache;
         const auto near = [&](const flow& f) { return f.where == flow_class::intra || (supernode && f.from_supernode); };

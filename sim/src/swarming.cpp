@@ -141,7 +141,20 @@ void engine::connect_more(std::uint32_t id, double now) {
     std::vector<std::uint32_t> candidates;
     for (const auto peer : s.known) {
         if (dead_[peer] || peer == s.peer || connected(s, peer)) continue;
-        if (peer >= people_.origin_begin || session_of(peer, s.item) != none) candidates.push_back(peer);
+        if (peer >= people_.origin_begin) {
+            candidates.push_back(peer);
+            continue;
+        }
+        const auto source = session_of(peer, s.item);
+        if (source == none) continue;
+        // A supernode's daemon admits its children and its fellows; every other connection to
+        // it is refused at the handshake (its admission limit is taken by the children the
+        // tracker assigns).
+        if (sessions_[source].kind == session_kind::cache && s.kind != session_kind::cache &&
+            std::find(s.supernodes.begin(), s.supernodes.end(), peer) == s.supernodes.end()) {
+            continue;
+        }
+        candidates.push_back(peer);
     }
     if (candidates.empty()) return;
     const std::size_t room = config_.max_connections - s.in_flows.size();
