@@ -242,6 +242,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("tracker-token", po::value(&out.tracker_token), "the access token of a closed --supernode-tracker (nearcast-tracker token ...)")
         ("admin-secret-file", po::value(&out.admin_secret_file), "an operator's server: register with the tracker's admin secret (a larger admission limit)")
         ("prefetch-items", po::value(&out.prefetch_items)->default_value(out.prefetch_items), "popular items a supernode pre-fetches at most")
+        ("prefetch-min-requests", po::value(&out.prefetch_min_requests)->default_value(out.prefetch_min_requests), "a supernode pre-fetches only items requested at least this often in its AS (the tracker's count)")
         ("origin-trickle-kb", po::value(&origin_trickle_kb)->default_value(origin_trickle_kb), "a supernode's download from the origin while fellow supernodes can relay the items, kB/s");
     std::string uploading_switch;
     bool json = false, keep_data = false, reset = false;

@@ -54,6 +54,7 @@ struct peer_options {
     std::string tracker_token;                 // a closed tracker's access token, for /supernode and /announce
     std::string admin_secret_file;             // an operator's server: registers with the tracker's admin secret
     std::uint32_t prefetch_items = 10;         // popular items a supernode pre-fetches at most
+    std::uint32_t prefetch_min_requests = 1;   // ... and only those asked for this often in its AS
     std::int64_t origin_trickle = 64'000;      // bytes/s from the origin while fellow supernodes can relay
 };
 

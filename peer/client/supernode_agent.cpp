@@ -133,7 +133,7 @@ void supernode_agent::apply(const json& answer) {
         held.insert(lt::aux::to_hex(item.hash));
         if (!item.other.is_all_zeros()) held.insert(lt::aux::to_hex(item.other));
     }
-    for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items)) {
+    for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items, options_.prefetch_min_requests)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;
         // cache_fill=1: the tracker counts this download as a cache fill, not as a viewer's
         // (what a CDN would have sent does not include it).

@@ -27,6 +27,9 @@ engine::engine(const scenario& config, const topology& world, const population& 
     admission_.assign(peer_count, 0);
     supernode_upload_.assign(peer_count, 0);
     uploaded_by_peer_.assign(peer_count, 0);
+    // The anchor is a CDN sized to the demand when run.anchor_capacity_mbps says so.
+    origin_upload_bps_ = which == strategy::origin_only && config.anchor_capacity_mbps > 0 ? config.anchor_capacity_mbps * 1e6 / 8
+                                                                                          : people.upload_bps.back();
     swarms_.resize(config.items);
     origin_budget_.assign(config.items, 0);
     supernodes_by_as_.resize(world.ases.size());
@@ -62,8 +65,6 @@ engine::engine(const scenario& config, const topology& world, const population& 
     }
 
     if (uses_supernodes()) {
-        requests_in_as_.assign(world.ases.size() * std::size_t{config.items}, 0);
-        popular_in_as_.resize(world.ases.size());
         origin_trickled_.assign(peer_count, 0);
         fellows_.resize(peer_count);
         adjacent_ases_.resize(world.ases.size());
@@ -112,7 +113,9 @@ strategy_result engine::run() {
     if (uses_supernodes()) schedule(0, event_type::election, 0);
     if (uses_supernodes()) schedule(0, event_type::report, 0);
     if (which_ == strategy::nearcast) schedule(0, event_type::policy, 0);
-    schedule(0, event_type::budget, 0);
+    // The seeder's budget leaves popular swarms to their own seeds; a CDN's peers seed nothing,
+    // so the anchor's origin serves every swarm in full (it throttled popular items' streams).
+    if (which_ != strategy::origin_only) schedule(0, event_type::budget, 0);
     schedule(result_.bucket_s, event_type::sample, 0);
 
     double now = 0;
@@ -569,7 +572,7 @@ void engine::tick(double from, double to) {
                 demand.cap = lacking / config_.tick_s + source.in_rate;
             }
         }
-        demand.use(resource(f.source_peer, people_.upload_bps[f.source_class]));
+        demand.use(resource(f.source_peer, f.where == flow_class::origin ? origin_upload_bps_ : people_.upload_bps[f.source_class]));
         demand.use(resource(peer_count + f.target_peer, people_.download_bps[f.target_class]));
         if (f.far) demand.use(resource(2 * peer_count + f.source_peer, far_limit));
         if (transit > 0 && f.where != flow_class::intra) {

@@ -16,6 +16,7 @@
 #include "nearcast/peer/ranking.hpp"
 #include "nearcast/sim/flow_allocation.hpp"
 #include "nearcast/sim/simulation.hpp"
+#include "nearcast/tracker/popularity.hpp"
 #include "nearcast/tracker/selection.hpp"
 #include "nearcast/tracker/swarm.hpp"
 
@@ -214,10 +215,7 @@ private:
     // item -> the supernodes caching it, as (AS index, peer) in order: a supernode filling its
     // cache looks in its own AS and the adjacent ones before it looks at everyone.
     std::vector<std::vector<std::pair<std::uint16_t, std::uint32_t>>> holders_;
-    std::vector<std::uint32_t> requests_in_as_;        // AS * items + item -> requests (the tracker's popularity)
-    // Per AS, the items most requested (at most popular_kept, most first, then by item): what
-    // the tracker's /popular answers, kept as requests come so that a report need not sort.
-    std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> popular_in_as_;  // (requests, item)
+    tracker::popularity<std::uint32_t> popularity_;   // the tracker's per-AS counts, by AS index and item
     std::vector<std::uint8_t> origin_trickled_;       // peer -> a supernode whose origin is held to a trickle
     std::vector<std::uint32_t> trickled_;             // the supernodes whose origin_trickled_ is set
     std::vector<std::vector<std::uint32_t>> fellows_;  // peer -> its fellow supernodes, nearest first
@@ -244,6 +242,7 @@ private:
     std::vector<std::set<std::pair<double, std::uint32_t>>> supernodes_by_load_;
     std::vector<std::vector<std::uint16_t>> adjacent_ases_;
     std::vector<double> supernode_upload_;            // peer -> bytes uploaded as a supernode
+    double origin_upload_bps_ = 0;                    // each origin seeder's upload (the anchor's may differ)
     std::vector<double> uploaded_by_peer_;            // peer -> bytes uploaded in all (its announces' `uploaded`)
     std::vector<float> children_samples_;
 

@@ -19,38 +19,11 @@ namespace nearcast::sim::detail {
 
 namespace {
 
-constexpr std::size_t popular_kept = 20;   // the items the tracker lists in a supernode's answer
-constexpr std::size_t prefetch_items = 10;  // the daemon's --prefetch-items default
 constexpr std::size_t fellows_kept = 16;    // the fellows the tracker lists for a supernode
-
-// More requests first, then the lower item (the tracker breaks ties by info hash).
-bool more_popular(const std::pair<std::uint32_t, std::uint32_t>& a, const std::pair<std::uint32_t, std::uint32_t>& b) {
-    return a.first != b.first ? a.first > b.first : a.second < b.second;
-}
 
 }  // namespace
 
-void engine::count_request(std::uint16_t as_index, std::uint32_t item) {
-    const std::uint32_t requests = ++requests_in_as_[std::size_t{as_index} * config_.items + item];
-    // Counts only grow, so an item outside the list is never more popular than the list's last:
-    // it enters when it passes that one, and the list stays the exact top.
-    auto& top = popular_in_as_[as_index];
-    auto at = std::find_if(top.begin(), top.end(), [&](const auto& entry) { return entry.second == item; });
-    if (at == top.end()) {
-        const std::pair entry{requests, item};
-        if (top.size() < popular_kept) {
-            top.push_back(entry);
-        } else if (more_popular(entry, top.back())) {
-            top.back() = entry;
-        } else {
-            return;
-        }
-        at = top.end() - 1;
-    } else {
-        at->first = requests;
-    }
-    for (; at != top.begin() && more_popular(*at, *(at - 1)); --at) std::iter_swap(at, at - 1);
-}
+void engine::count_request(std::uint16_t as_index, std::uint32_t item) { popularity_.count(as_index, item); }
 
 void engine::find_fellows() {
     fellows_stale_ = false;
@@ -80,7 +53,7 @@ void engine::report_supernodes(double now) {
     // leaves the item to the origin, as the daemon's refused pre-fetch does.
     for (std::uint16_t a = 0; a < supernodes_by_as_.size(); ++a) {
         std::vector<peer::popular_item> popular;
-        for (const auto& [requests, item] : popular_in_as_[a]) popular.push_back({std::to_string(item), requests});
+        for (const auto& [item, requests] : popularity_.top(a, config_.popular_listed)) popular.push_back({std::to_string(item), requests});
         if (popular.empty()) continue;
         const auto reporting = supernodes_by_as_[a];  // pre-fetching may evict, never elect: a copy to be safe
         for (const auto p : reporting) {
@@ -89,7 +62,7 @@ void engine::report_supernodes(double now) {
             if (cache_slot_[p] != none) {
                 for (const auto id : caches_[cache_slot_[p]].sessions) held.insert(std::to_string(sessions_[id].item));
             }
-            for (const auto& hash : peer::prefetch_plan(popular, held, prefetch_items)) {
+            for (const auto& hash : peer::prefetch_plan(popular, held, config_.prefetch_items, config_.prefetch_min_requests)) {
                 cache_item(p, static_cast<std::uint32_t>(std::stoul(hash)), now);
             }
         }
@@ -160,6 +133,7 @@ void engine::apply_policies(double now) {
             s.backstop.observe(now, static_cast<std::int64_t>(bittorrent));
             if (s.backstop.web_seeds_needed()) {
                 s.web_seeded = true;
+                ++result_.sessions_web_seeded;
                 for (const auto origin : live_origins()) flows_[add_flow(origin, none, id, now)].web_seed = true;
             }
         }

@@ -223,7 +223,7 @@ std::string results_json(const scenario& config, const run_summary& run) {
         entry["sessions"] = {{"arrivals", r.arrivals}, {"skipped", r.arrivals_skipped},
                              {"downloads_completed", r.downloads_completed}, {"streams_completed", r.streams_completed},
                              {"aborted", r.sessions_aborted}, {"unfinished", r.sessions_unfinished},
-                             {"completed_short", r.completed_short}};
+                             {"completed_short", r.completed_short}, {"web_seeded", r.sessions_web_seeded}};
         entry["download_time_s"] = percentiles_json(r.download_time_s);
         entry["startup_delay_s"] = percentiles_json(r.startup_delay_s);
         entry["stall_ratio"] = r.stall_ratio;

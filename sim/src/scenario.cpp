@@ -178,6 +178,10 @@ const std::map<std::string, field>& fields() {
         t["supernodes.cache_gb"] = number(&scenario::supernode_cache_gb);
         t["supernodes.election_interval_s"] = number(&scenario::election_interval_s);
         t["supernodes.min_group_peers"] = number(&scenario::supernode_min_group_peers);
+        t["supernodes.prefetch_items"] = number(&scenario::prefetch_items);
+        t["supernodes.prefetch_min_requests"] = number(&scenario::prefetch_min_requests);
+        t["supernodes.popular_listed"] = number(&scenario::popular_listed);
+        t["run.anchor_capacity_mbps"] = number(&scenario::anchor_capacity_mbps);
         t["supernodes.min_uptime_s"] = number(&scenario::supernode_min_uptime_s);
         t["supernodes.min_capacity_bytes_per_s"] = number(&scenario::supernode_min_capacity_bytes_per_s);
         t["run.strategies"] = {
@@ -440,6 +444,7 @@ void validate(const scenario& value) {
     if (value.seeders == 0) fail("origin.seeders", "must be at least 1: the origin is the floor");
     if (value.seeders > max_seeders) fail("origin.seeders", "must be at most " + std::to_string(max_seeders));
     if (value.seeder_capacity_mbps <= 0) fail("origin.capacity_mbps", "must be above 0");
+    if (!(value.anchor_capacity_mbps >= 0)) fail("run.anchor_capacity_mbps", "must be 0 (the origin's capacity) or more");
     if (value.max_connections == 0) fail("peer.max_connections", "must be at least 1");
     if (value.numwant == 0) fail("peer.numwant", "must be at least 1");
     if (value.announce_interval_s <= 0) fail("peer.announce_interval_s", "must be above 0");

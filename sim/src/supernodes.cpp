@@ -292,7 +292,7 @@ void engine::plan_origin_budget() {
     }
     seeder::upload_budget_config budget;
     budget.upload_limit = static_cast<std::int64_t>(static_cast<double>(live_origins().size()) *
-                                                    people_.upload_bps.back());
+                                                    origin_upload_bps_);
     const auto plan = seeder::plan_upload(budget, swarms);
     for (const auto item : budgeted_items_) origin_budget_[item] = 0;
     budgeted_items_.clear();

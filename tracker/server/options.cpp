@@ -109,6 +109,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     supernode_options.add_options()
         ("supernode-ratio", po::value(&out.supernode_ratio)->default_value(out.supernode_ratio), "peers per supernode in each AS")
         ("supernode-admission", po::value(&out.supernode_admission)->default_value(out.supernode_admission), "children a supernode takes on")
+        ("popular-listed", po::value(&out.popular_listed)->default_value(out.popular_listed), "the items most started in its AS that a supernode's answer lists (what it may pre-fetch)")
         ("supernode-election-every", po::value(&out.supernode_election_s)->default_value(out.supernode_election_s), "seconds between elections and reachability checks")
         ("supernode-min-uptime", po::value(&out.supernode_min_uptime_s)->default_value(out.supernode_min_uptime_s), "seconds a candidate must have been reporting")
         ("supernode-min-capacity", po::value(&out.supernode_min_capacity)->default_value(out.supernode_min_capacity), "upload bytes/s a candidate must have measured")

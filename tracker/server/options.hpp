@@ -28,6 +28,7 @@ struct server_options {
     // Supernodes: the election's ratio and admission limit, how often it runs.
     double supernode_ratio = 300;
     std::uint32_t supernode_admission = 50;
+    std::uint32_t popular_listed = 20;  // items of its AS a supernode's answer lists (what it may pre-fetch)
     std::uint32_t supernode_election_s = 60;
     double supernode_min_uptime_s = 3600;
     double supernode_min_capacity = 256 * 1024;

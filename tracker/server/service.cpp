@@ -85,7 +85,8 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
       }()),
       groups_(options.supernode_split_at),
       supernode_random_(std::random_device()()),
-      election_every_s_(options.supernode_election_s) {
+      election_every_s_(options.supernode_election_s),
+      popular_listed_(options.popular_listed) {
     if (!options.admin_secret_file.empty()) admin_secret_ = read_secret(options.admin_secret_file);
 }
 
@@ -336,14 +337,7 @@ void tracker_service::supernode_answer(const announce_request& request, const en
     const std::uint32_t group = group_of(source.address);
     const std::uint32_t asn = groups_.as_of(group);
     if (request.event == announce_event::started && asn != 0) {
-        if (requests_in_as_.size() >= 16'384) {
-            // Bounded: old counts fade, so what is popular now rises above what was.
-            for (auto at = requests_in_as_.begin(); at != requests_in_as_.end();) {
-                at->second /= 2;
-                at = at->second == 0 ? requests_in_as_.erase(at) : std::next(at);
-            }
-        }
-        ++requests_in_as_[{asn, state_.canonical(request.hash)}];  // a hybrid item counts once
+        popularity_.count(asn, state_.canonical(request.hash));  // a hybrid item counts once
     }
     // What a candidate's announces say it uploaded proves its claimed capacity (a hybrid item's
     // v2 announce carries the same counters: the v1 one counts).
@@ -419,7 +413,7 @@ http_answer tracker_service::supernode_report(std::string_view query, std::strin
         return json_error(429, "no more supernode candidates taken from this address, or in all");
     }
 
-    const json top = popular_in(groups_.as_of(group), 20);
+    const json top = popular_in(groups_.as_of(group), popular_listed_);
     const bool elected = supernodes_.is_supernode(where);
     json answer{{"role", elected ? "supernode" : "candidate"}, {"as", groups_.as_of(group)}, {"operated", operated},
                 {"interval", state_.config().interval}, {"popular", top}};
@@ -445,18 +439,13 @@ http_answer tracker_service::popular(std::string_view query) const {
     return {200, "application/json", json{{"as", asn}, {"items", popular_in(static_cast<std::uint32_t>(asn), 100)}}.dump() + "\n"};
 }
 
-nlohmann::json tracker_service::popular_in(std::uint32_t group, std::size_t most) const {
-    std::vector<std::pair<std::uint32_t, info_hash>> ranked;
-    for (auto it = requests_in_as_.lower_bound({group, info_hash{}}); it != requests_in_as_.end() && it->first.first == group; ++it) {
-        ranked.emplace_back(it->second, it->first.second);
-    }
-    std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+nlohmann::json tracker_service::popular_in(std::uint32_t asn, std::size_t most) const {
     json items = json::array();
     static constexpr char hex[] = "0123456789abcdef";
-    for (std::size_t i = 0; i < ranked.size() && i < most; ++i) {
+    for (const auto& [hash, requests] : popularity_.top(asn, most)) {
         std::string text;
-        for (const auto byte : ranked[i].second) text += {hex[byte >> 4], hex[byte & 15]};
-        items.push_back({{"info_hash", text}, {"requests", ranked[i].first}});
+        for (const auto byte : hash) text += {hex[byte >> 4], hex[byte & 15]};
+        items.push_back({{"info_hash", text}, {"requests", requests}});
     }
     return items;
 }

@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "nearcast/tracker/popularity.hpp"
 #include "nearcast/tracker/connection_ids.hpp"
 #include "nearcast/tracker/supernode_groups.hpp"
 #include "nearcast/tracker/supernode_registry.hpp"
@@ -99,8 +100,10 @@ private:
     std::mt19937_64 supernode_random_;
     std::uint64_t last_election_ms_ = 0;
     std::uint32_t election_every_s_ = 60;
-    // Started announces per (AS, info hash): what is popular where. Bounded: halved when full.
-    std::map<std::pair<std::uint32_t, info_hash>, std::uint32_t> requests_in_as_;
+    // Started announces per AS and item: what is popular where (popularity.hpp), and how many
+    // of an AS's items a supernode's answer lists.
+    popularity<info_hash> popularity_;
+    std::uint32_t popular_listed_ = 20;
     // Bytes peers and origins report: the origin offload on /stats and the dashboard.
     transfer_ledger transfers_;
 };

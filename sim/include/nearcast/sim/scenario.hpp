@@ -85,6 +85,10 @@ struct scenario {
     std::uint32_t admission_limit = 50;
     double supernode_cache_gb = 50;
     double election_interval_s = 3600;
+    // The daemon's pre-fetch plan (--prefetch-items, --prefetch-min-requests).
+    std::uint32_t prefetch_items = 10;
+    std::uint32_t prefetch_min_requests = 1;
+    std::uint32_t popular_listed = 20;  // the items the tracker lists in a supernode's answer (--popular-listed)
     // The tracker's election thresholds (--supernode-min-peers, --supernode-min-uptime,
     // --supernode-min-capacity), at its defaults.
     std::uint32_t supernode_min_group_peers = 20;
@@ -98,6 +102,9 @@ struct scenario {
     // savings, transit and quality are measured against (economics.hpp). false: only the
     // strategies named (a timing run).
     bool anchor = true;
+    // The anchor's origin capacity per seeder, Mbit/s: a CDN sized to the demand, so that the
+    // quality figures compare with a CDN that is not saturated; 0 = origin.capacity_mbps.
+    double anchor_capacity_mbps = 0;
 
     // Where each key was last set, for messages: "FILE:LINE" or "--set KEY=VALUE". Keys left
     // at their defaults are not in it.

@@ -116,6 +116,7 @@ struct strategy_result {
     std::uint64_t sessions_aborted = 0;  // gave up, or taken out by a fault
     std::uint64_t sessions_unfinished = 0;  // still downloading when the run ended
     std::uint64_t completed_short = 0;   // completions whose flows did not add up to the item
+    std::uint64_t sessions_web_seeded = 0;  // sessions whose web seed backstop called the origin's web seeds in
     double bytes_sent = 0;
     double bytes_received = 0;
 
