@@ -18,7 +18,9 @@ fail() {
   exit 2
 }
 
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 [ $# -ge 1 ] || fail "usage: demo/calibrate.sh BUILD_DIR [--short] [--check] [--out DIR]"
+case "$1" in -h | --help) usage; exit 0 ;; esac
 build="$(cd "$1" 2> /dev/null && pwd)" || fail "$1: no such build folder (run make build first)"
 shift
 mode=full short="" check="" out="$build/calibration"
@@ -26,7 +28,8 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --short) mode=short short=--short ;;
     --check) check=--check ;;
-    --out) out="${2:?--out needs a folder}"; shift ;;
+    --out) [ $# -ge 2 ] || fail "--out needs a folder"; out="$2"; shift ;;
+    -h | --help) usage; exit 0 ;;
     *) fail "unknown option '$1' (--short, --check, --out DIR)" ;;
   esac
   shift

@@ -6,6 +6,9 @@ plan:   who fetches what and when - a catalogue with Zipf popularity, arrivals s
 report: reads what the processes wrote (fetch reports, stream reader lines, sha256 checks,
         tracker /stats samples, daemon /status answers) and prints the report, writes
         report.html with gnuplot SVG plots, and ends with the `figure NAME VALUE` lines.
+sim-scenario: writes a plan as a nearcast-sim scenario and trace (the same networks, items,
+        arrivals, rates and faults), for demo/calibrate.sh.
+compare: the demo's figures beside the simulator's on the same workload, and the gaps.
 """
 import argparse
 import glob
@@ -107,6 +110,8 @@ LINGER_S = 600  # fetches seed for 600 s (--seed-for), longer than the demo last
 
 def sim_scenario(mode, plan_path, trace_path, ini_path):
     items, settings, _ = read_plan(plan_path)
+    if "kill_s" not in settings or not items:
+        raise ValueError(f"{plan_path}: not a demo plan (no items, or no kill_s setting)")
     kill_h = settings["kill_s"] / 3600
     daemons = []
     lines = ["# The demo's workload (demo/demo.py sim-scenario from its plan): items, daemons, sessions.",
@@ -129,7 +134,12 @@ def sim_scenario(mode, plan_path, trace_path, ini_path):
     with open(trace_path, "w") as file:
         file.write("\n".join(lines) + "\n")
     values = dict(SIM_SETTINGS)
-    values["workload.trace"] = trace_path
+    # Paths in a scenario are taken from where nearcast-sim runs, the project root for the
+    # routing data: the trace is named relative to it when it lies inside, absolute otherwise.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    trace_abs = os.path.abspath(trace_path)
+    inside = os.path.commonpath([root, trace_abs]) == root
+    values["workload.trace"] = os.path.relpath(trace_abs, root) if inside else trace_abs
     # As long as the demo lets its downloads run after the last arrival (120 s at most).
     values["run.duration_h"] = round((last + 120) / 3600, 6)
     # Half way, origin-a (one of two origins) and the first daemon (a supernode, one of eight).
@@ -170,19 +180,29 @@ def compare(args):
                 parts = line.split()
                 if len(parts) == 3 and parts[0] == "figure":
                     demo[parts[1]] = float(parts[2])
-        results = load_json(args.sim_results)
+    except (OSError, ValueError) as problem:
+        print(f"compare: --demo-figures {args.demo_figures}: {getattr(problem, 'strerror', None) or problem}", file=sys.stderr)
+        return 2
+    if not os.path.isfile(args.sim_results):
+        print(f"compare: --sim-results {args.sim_results}: no such file", file=sys.stderr)
+        return 2
+    results = load_json(args.sim_results)
+    try:
         if results is None:
-            raise ValueError(f"{args.sim_results}: no results.json of nearcast-sim")
+            raise ValueError("not JSON")
+        if not any(entry.get("strategy") == "nearcast" for entry in results.get("results", [])):
+            raise ValueError("no results of the nearcast strategy in it")
         sim = sim_figures(results)
-    except (OSError, ValueError, KeyError, StopIteration) as problem:
-        print(f"compare: {problem}", file=sys.stderr)
+    except (ValueError, KeyError, TypeError, AttributeError) as problem:
+        print(f"compare: --sim-results {args.sim_results}: not a nearcast-sim results.json with nearcast and origin_only "
+              f"({problem})", file=sys.stderr)
         return 2
     missing = [name for name, _ in CALIBRATED + INFORMATIVE if name not in demo]
     if missing:
         print(f"compare: {args.demo_figures} has no figure {', '.join(missing)} (a demo report of this version?)", file=sys.stderr)
         return 2
     print("the demo and the simulator on the same workload (demo/calibrate.sh):")
-    print(f"  {'figure':24} {'demo':>7} {'sim':>7} {'gap, pts':>9}")
+    print(f"  {'figure':24} {'demo':>7} {'sim':>7} {'gap x100':>9}")
     gaps = {}
     for name, meaning in CALIBRATED + INFORMATIVE:
         gap = abs(demo[name] - sim[name]) * 100
@@ -533,9 +553,9 @@ def main():
     planning.add_argument("--mode", choices=sorted(MODES), default="full")
     planning.add_argument("--seed", type=int, default=8)
     simulated = commands.add_parser("sim-scenario", help="write the plan as a nearcast-sim scenario and trace")
-    simulated.add_argument("--mode", choices=sorted(MODES), default="full")
+    simulated.add_argument("--mode", choices=sorted(MODES), default="full", help="the demo's size (default full)")
     simulated.add_argument("--plan", help="a plan.tsv (default: the plan of --mode and --seed)")
-    simulated.add_argument("--seed", type=int, default=8)
+    simulated.add_argument("--seed", type=int, default=8, help="the plan's seed (default 8, as demo/run.sh)")
     simulated.add_argument("--trace", required=True, help="the trace file to write (workload.trace)")
     simulated.add_argument("--ini", required=True, help="the scenario file to write")
     comparing = commands.add_parser("compare", help="compare the demo's figures with the simulator's on its workload")
@@ -561,11 +581,20 @@ def main():
             with contextlib.redirect_stdout(buffer):
                 plan(args.mode, args.seed)
             plan_path = args.trace + ".plan.tsv"
-            with open(plan_path, "w") as file:
-                file.write(buffer.getvalue())
-        sim_scenario(args.mode, plan_path, args.trace, args.ini)
-        if not args.plan:
-            os.remove(plan_path)
+            try:
+                with open(plan_path, "w") as file:
+                    file.write(buffer.getvalue())
+            except OSError as problem:
+                print(f"sim-scenario: --trace {args.trace}: cannot write next to it ({problem.strerror})", file=sys.stderr)
+                return 2
+        try:
+            sim_scenario(args.mode, plan_path, args.trace, args.ini)
+        except (OSError, ValueError) as problem:
+            print(f"sim-scenario: {problem}", file=sys.stderr)
+            return 2
+        finally:
+            if not args.plan and os.path.exists(plan_path):
+                os.remove(plan_path)
         return 0
     return report(args)
 

@@ -449,6 +449,14 @@ void validate(const scenario& value) {
     if (value.numwant == 0) fail("peer.numwant", "must be at least 1");
     if (value.announce_interval_s <= 0) fail("peer.announce_interval_s", "must be above 0");
     if (value.election_interval_s <= 0) fail("supernodes.election_interval_s", "must be above 0");
+    if (!(value.supernode_min_uptime_s >= 0)) fail("supernodes.min_uptime_s", "must be 0 or more");
+    if (!(value.supernode_min_capacity_bytes_per_s >= 0)) fail("supernodes.min_capacity_bytes_per_s", "must be 0 or more");
+    if (!value.trace.empty() && value.flash_crowd > 0) {
+        fail("workload.flash_crowd", "cannot be used with workload.trace: the trace lists every session");
+    }
+    if (!value.trace.empty() && value.patience_s > 0) {
+        fail("workload.patience_s", "cannot be used with workload.trace: a traced session runs until it completes");
+    }
     if (value.peers_per_supernode < 1) fail("supernodes.peers_per_supernode", "must be at least 1");
     if (value.admission_limit == 0) fail("supernodes.admission_limit", "must be at least 1");
     if (value.play_rate_kbps <= 0) fail("workload.play_rate_kbps", "must be above 0");

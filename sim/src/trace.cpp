@@ -1,6 +1,8 @@
 #include "nearcast/sim/trace.hpp"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -40,12 +42,16 @@ session_trace load_trace(const std::string& path, double duration_s) {
     std::error_code error;
     if (std::filesystem::is_directory(path, error)) throw scenario_error("workload.trace: '" + path + "' is a folder, not a trace");
     std::ifstream in(path);
-    if (!in) throw scenario_error("workload.trace: cannot read '" + path + "'");
+    if (!in) {
+        throw scenario_error("workload.trace: cannot read '" + path + "': " + std::strerror(errno) +
+                             " (a relative path is taken from the folder nearcast-sim runs in)");
+    }
     session_trace trace;
     std::set<std::uint64_t> endpoints;
     const auto claim = [&](const session_trace::endpoint& at) {
         if (!endpoints.insert((std::uint64_t{at.address} << 16) | at.port).second) {
-            throw scenario_error(at.where + ": the endpoint is used twice (each daemon and session is a peer of its own)");
+            throw scenario_error(at.where + ": the endpoint " + proximity::ip_address::v4(at.address).to_string() + ":" +
+                                 std::to_string(at.port) + " is used twice (each daemon and session is a peer of its own)");
         }
     };
     std::string line;
