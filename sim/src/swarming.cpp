@@ -160,12 +160,20 @@ void engine::connect_more(std::uint32_t id, double now) {
     const std::size_t room = config_.max_connections - s.in_flows.size();
 
     std::vector<std::uint32_t> chosen;
-    if (which_ != strategy::nearcast || s.kind == session_kind::cache) {
-        // An ordinary client connects to the tracker's peers in no particular order; a cache
-        // fill takes its list as ranked.
-        if (s.kind != session_kind::cache) std::shuffle(candidates.begin(), candidates.end(), random_);
+    if (which_ != strategy::nearcast) {
+        // An ordinary client connects to the tracker's peers in no particular order.
+        std::shuffle(candidates.begin(), candidates.end(), random_);
         candidates.resize(std::min(candidates.size(), room));
         chosen = candidates;
+    } else if (s.kind == session_kind::cache) {
+        // A supernode's fill: the daemon's connect order, nearest first (the viewers and
+        // supernodes of its own AS before fellows further away), origins last; its fellows are
+        // in its near class, so no far limit closes them.
+        std::vector<peer::candidate> ranked;
+        ranked.reserve(candidates.size());
+        for (const auto peer : candidates) ranked.push_back({distance(s.peer, peer), peer >= people_.origin_begin});
+        const auto order = peer::connect_order(ranked);
+        for (std::size_t i = 0; i < order.size() && i < room; ++i) chosen.push_back(candidates[order[i]]);
     } else {
         // nearcast's client: nearest first, origins last, and the far limits of its ranking.
         std::vector<peer::candidate> ranked;
