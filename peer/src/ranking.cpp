@@ -84,7 +84,11 @@ std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_defere
 
 bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
                    const origin_deference& rule) {
-    return holding_now && position != gateway_position::gateway && near_rate < near_rate_needed(origin_rate_seen, rule);
+    if (!holding_now || position == gateway_position::gateway) return false;
+    // A follower's supply comes at the pace its gateway gets from the origin, which the origin
+    // shares among everyone: the floor is its bar, not what the origin once gave it alone.
+    const std::int64_t needed = position == gateway_position::follower ? rule.min_near_rate : near_rate_needed(origin_rate_seen, rule);
+    return near_rate < needed;
 }
 
 deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,

@@ -271,6 +271,7 @@ TEST_CASE("near peers must deliver at least the floor, or what the origin delive
     CHECK(near_too_slow(true, gateway_position::alone, 600'000, 2'000'000, rule));
     CHECK(near_too_slow(true, gateway_position::follower, 100'000, 0, rule));
     CHECK_FALSE(near_too_slow(true, gateway_position::follower, 600'000, 0, rule));
+    CHECK_FALSE(near_too_slow(true, gateway_position::follower, 600'000, 2'000'000, rule));  // the floor is a follower's bar
     CHECK_FALSE(near_too_slow(true, gateway_position::gateway, 100'000, 0, rule));
     CHECK_FALSE(near_too_slow(false, gateway_position::alone, 100'000, 0, rule));  // nothing held
 }

@@ -110,12 +110,13 @@ struct backstop_options {
 // still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
 // takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
 // Deference must never make a download slower than going to the origin would: while it holds
-// off, near peers must deliver at least `min_near_rate`, or what the origin was last seen
-// delivering when that is more (near_rate_needed). Slower for `patience_ms` on end, and the
-// origin is let in again and kept for `cooldown_ms`. That holds for near seeds (a capped
-// daemon, a peer that sees us as far) and for a follower's gateway alike: a gateway passes on
-// no faster than its own upload, and one on a slow line (1 Mbit/s up behind a 16 Mbit/s
-// downlink) made its followers crawl, as the simulator showed.
+// off for near seeds (a capped daemon, a peer that sees us as far), they must deliver at least
+// `min_near_rate`, or what the origin was last seen delivering when that is more
+// (near_rate_needed); a follower's gateway must deliver at least `min_near_rate` (its pace is
+// the origin's, shared among the network's peers). Slower for `patience_ms` on end, and the
+// origin is let in again and kept for `cooldown_ms`. A gateway passes on no faster than its
+// own upload: one on a slow line (1 Mbit/s up behind a 16 Mbit/s downlink) made its followers
+// crawl, as the simulator showed.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
