@@ -84,11 +84,7 @@ std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_defere
 
 bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
                    const origin_deference& rule) {
-    if (!holding_now || position == gateway_position::gateway) return false;
-    // A follower's supply comes at the pace its gateway gets from the origin, which the origin
-    // shares among everyone: the floor is its bar, not what the origin once gave it alone.
-    const std::int64_t needed = position == gateway_position::follower ? rule.min_near_rate : near_rate_needed(origin_rate_seen, rule);
-    return near_rate < needed;
+    return holding_now && position == gateway_position::alone && near_rate < near_rate_needed(origin_rate_seen, rule);
 }
 
 deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,
@@ -100,8 +96,9 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         return step;
     }
     if (!state.origin_held && origin_rate > 0) state.origin_rate_seen = origin_rate;
-    // Held off, and near peers (seeds, a daemon that holds the item, or the network's gateway)
-    // deliver less than the origin would: the origin again.
+    // Held off for near peers that are no downloaders themselves (seeds, a daemon that holds
+    // the item), and they deliver less than the origin would: the origin again. A follower
+    // waits for its network's gateway instead, whose own pace is the origin's.
     if (!near_too_slow(state.origin_held, outlook.position, near_rate, state.origin_rate_seen, rule)) {
         state.near_slow_since_ms.reset();
     } else if (!state.near_slow_since_ms) {

@@ -110,13 +110,12 @@ struct backstop_options {
 // still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
 // takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
 // Deference must never make a download slower than going to the origin would: while it holds
-// off for near seeds (a capped daemon, a peer that sees us as far), they must deliver at least
-// `min_near_rate`, or what the origin was last seen delivering when that is more
-// (near_rate_needed); a follower's gateway must deliver at least `min_near_rate` (its pace is
-// the origin's, shared among the network's peers). Slower for `patience_ms` on end, and the
-// origin is let in again and kept for `cooldown_ms`. A gateway passes on no faster than its
-// own upload: one on a slow line (1 Mbit/s up behind a 16 Mbit/s downlink) made its followers
-// crawl, as the simulator showed.
+// off for near peers that are not downloading themselves (near seeds: no gateway to follow),
+// they must deliver at least `min_near_rate`, or what the origin was last seen delivering when
+// that is more (near_rate_needed). Slower for `patience_ms` on end, and the origin is let in
+// again and kept for `cooldown_ms` (a near seed that uploads little - a capped daemon, a peer
+// that sees us as far - is no reason to crawl). A follower's near supply comes at the pace
+// the gateway gets from the origin, so the rule does not apply to it.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
@@ -131,10 +130,9 @@ std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_defere
 // Where a peer stands among the near peers still downloading the item, by address.
 enum class gateway_position : std::uint8_t { alone, gateway, follower };
 gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders);
-// Whether this sample counts towards letting the origin in again: it is held off (for near
-// seeds, or as a follower) and near peers deliver `near_rate` (bytes/s), less than
-// near_rate_needed. After `patience_ms` of such samples on end, the origin is let in for
-// `cooldown_ms`. A gateway keeps the origin anyway.
+// Whether this sample counts towards letting the origin in again: it is held off for near seeds
+// (position alone) and they deliver `near_rate` (bytes/s), less than near_rate_needed. After
+// `patience_ms` of such samples on end, the origin is let in for `cooldown_ms`.
 bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
                    const origin_deference& rule);
 struct origin_outlook {
