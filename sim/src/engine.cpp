@@ -581,7 +581,7 @@ void engine::tick(double from, double to) {
         }
         if (f.where == flow_class::origin) {
             // The peer's origin deference: its origin connections are closed while it holds off.
-            if (sessions_[f.target_session].deference.origin_held && !f.web_seed) continue;
+            if (f.held_off) continue;
             // A supernode whose fellows relay what it fetches takes a trickle from the origin
             // (the daemon's peer class limit, shared by all its origin connections).
             if (!origin_trickled_.empty() && origin_trickled_[f.target_peer]) {

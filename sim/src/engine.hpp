@@ -92,6 +92,7 @@ struct flow {
     bool far = false;                     // nearcast's far peer class applies
     bool from_supernode = false;
     bool web_seed = false;                // the origin's HTTP web seed: the backstop, never held off
+    bool held_off = false;                // an origin connection its peer's deference holds off now
     bool to_child = false;                // from a supernode's cache to a session of its own (not a cache fill)
     bool read_marked = false;             // the cache it reads from knows a child read it
     bool source_downloading = false;      // the source is a session still downloading (kept by complete())

@@ -6,7 +6,6 @@
 // stand for connections, a session's verified bytes for its pieces.
 #include <algorithm>
 #include <cmath>
-#include <optional>
 #include <set>
 #include <string>
 
@@ -40,8 +39,8 @@ void engine::find_fellows() {
         others.clear();
         for (const auto q : all) {
             const auto there = people_.peers[q].origin_as;
-            const auto counted = there == home ? std::optional<std::uint32_t>(0) : graph_->hops(home, there, 6);
-            others.push_back({q, 0, counted ? *counted : 7u, 0, 0});
+            // As the tracker counts them: 0 in the same AS, up to 6 hops, 7 for further.
+            others.push_back({q, 0, there == home ? 0u : hops_.hops(*graph_, home, there, 6), 0, 0});
         }
         for (const auto id : tracker::fellows_of(p, others, fellows_kept)) fellows_[p].push_back(static_cast<std::uint32_t>(id));
     }
@@ -134,11 +133,15 @@ void engine::apply_policies(double now) {
             if (s.backstop.web_seeds_needed()) {
                 s.web_seeded = true;
                 ++result_.sessions_web_seeded;
-                for (const auto origin : live_origins()) flows_[add_flow(origin, none, id, now)].web_seed = true;
+                for (const auto origin : live_origins()) {
+                    flow& seed = flows_[add_flow(origin, none, id, now)];
+                    seed.web_seed = true;
+                    seed.held_off = false;
+                }
             }
         }
         if (s.kind == session_kind::stream) continue;
-        const auto self = people_.peers[s.peer];
+        const auto& self = people_.peers[s.peer];
         const bool supernode = s.kind == session_kind::cache;
         const auto near = [&](const flow& f) { return f.where == flow_class::intra || (supernode && f.from_supernode); };
         peer::origin_outlook outlook;
@@ -169,7 +172,13 @@ void engine::apply_policies(double now) {
         }
         outlook.near_supply = static_cast<std::uint32_t>(std::floor(outlook.missing * (1 - lacking_everywhere) + 1e-9));
         outlook.position = peer::place_among(proximity::ip_address::v4(self.address), near_downloaders);
+        const bool was_held = s.deference.origin_held;
         peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);
+        if (s.deference.origin_held != was_held) {
+            for (const auto f : s.in_flows) {
+                if (flows_[f].source_session == none) flows_[f].held_off = s.deference.origin_held && !flows_[f].web_seed;
+            }
+        }
     }
 }
 

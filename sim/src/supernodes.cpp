@@ -33,8 +33,9 @@ void engine::elect(double now) {
         // The candidate claims its capacity; the tracker believes as much of it as its uploads
         // so far prove (the `uploaded` counters of its announces).
         const double claimed = people_.upload_bps[placed.capacity_class];
-        const double credited = tracker::credited_capacity(claimed, static_cast<std::uint64_t>(uploaded_by_peer_[p]), false,
-                                                           tracker::capacity_credit_options{});
+        const double credited = tracker::credited_capacity(
+            claimed, static_cast<std::uint64_t>(uploaded_by_peer_[p]), false,
+            tracker::credit_options_for(config_.admission_limit, config_.supernode_min_capacity_bytes_per_s));
         candidates.push_back({p, placed.as_index, credited, placed.uptime_at_start_s + now, placed.reachable, supernode_[p] != 0, false});
     }
     std::vector<tracker::group_population> groups;

@@ -238,6 +238,7 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
     f.distance = distance(source_peer, t.peer);
     if (origin) {
         f.where = flow_class::origin;
+        f.held_off = t.deference.origin_held;  // a web seed is marked after, and cleared then
     } else {
         f.where = people_.peers[source_peer].origin_as == people_.peers[t.peer].origin_as ? flow_class::intra
                                                                                           : flow_class::inter;

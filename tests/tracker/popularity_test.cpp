@@ -37,3 +37,18 @@ TEST_CASE("a busy AS halves its own counts when full; a quiet AS keeps its own")
     CHECK(counts.count_of(2, 7) == 3);  // another AS is untouched
     CHECK(counts.top(1, 10).size() == 2);
 }
+
+TEST_CASE("many ASes at once stay bounded in all: past the total every AS halves") {
+    popularity<int> counts(100, 6);
+    for (std::uint32_t asn = 1; asn <= 3; ++asn) {
+        counts.count(asn, 1);
+        counts.count(asn, 1);
+        counts.count(asn, 2);  // two entries per AS, six in all
+    }
+    counts.count(4, 9);  // a seventh: every AS halves first (the ones go), then it is counted
+    for (std::uint32_t asn = 1; asn <= 3; ++asn) {
+        CHECK(counts.count_of(asn, 1) == 1);
+        CHECK(counts.count_of(asn, 2) == 0);
+    }
+    CHECK(counts.count_of(4, 9) == 1);
+}

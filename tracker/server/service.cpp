@@ -77,10 +77,7 @@ tracker_service::tracker_service(const server_options& options, std::shared_ptr<
           // is re-homed within one interval of the loss.
           registry.rehome_spread = 0.5;
           registry.recheck_s = options.tracker.interval;
-          // A desktop's claimed capacity counts up to what its children can draw (250 kB/s, a
-          // 2 Mbit/s stream, each); unproven by its announces, up to four times the minimum.
-          registry.capacity.ceiling = options.supernode_admission * 250e3;
-          registry.capacity.allowance = 4 * options.supernode_min_capacity;
+          registry.capacity = credit_options_for(options.supernode_admission, options.supernode_min_capacity);
           return registry;
       }()),
       groups_(options.supernode_split_at),

@@ -21,6 +21,13 @@ bool eligible(const supernode_candidate& candidate, const election_options& opti
 
 }  // namespace
 
+capacity_credit_options credit_options_for(std::uint32_t admission_limit, double min_upload_capacity) {
+    capacity_credit_options options;
+    options.ceiling = admission_limit * 250e3;
+    options.allowance = 4 * min_upload_capacity;
+    return options;
+}
+
 double credited_capacity(double claimed, std::uint64_t uploaded_bytes, bool operated, const capacity_credit_options& options) {
     if (operated) return claimed;
     const double proven = options.allowance + static_cast<double>(uploaded_bytes) / std::max(options.proof_s, 1.0);

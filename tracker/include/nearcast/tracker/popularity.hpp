@@ -6,7 +6,8 @@
 // Bounded per AS: when an AS counts more than `per_as_limit` items, its counts are halved and
 // those at 0 go, so what is popular now rises above what was. (One bound for all ASes, as the
 // tracker had, halved every AS's counts whenever any was busy: at a national scale the lists
-// held little but what had started in the last minutes.)
+// held little but what had started in the last minutes.) And bounded in all, against many
+// ASes at once: past `total_limit` entries every AS is halved (about 50 bytes an entry).
 #pragma once
 
 #include <algorithm>
@@ -21,16 +22,19 @@ namespace nearcast::tracker {
 template <class Item>
 class popularity {
 public:
-    explicit popularity(std::size_t per_as_limit = 4096) : per_as_limit_(std::max<std::size_t>(per_as_limit, 1)) {}
+    explicit popularity(std::size_t per_as_limit = 4096, std::size_t total_limit = 1 << 20)
+        : per_as_limit_(std::max<std::size_t>(per_as_limit, 1)), total_limit_(std::max<std::size_t>(total_limit, 1)) {}
 
     // A download of `item` started in `asn`.
     void count(std::uint32_t asn, const Item& item) {
         auto& counts = by_as_[asn];
-        if (counts.size() >= per_as_limit_ && counts.find(item) == counts.end()) {
-            for (auto at = counts.begin(); at != counts.end();) {
-                at->second /= 2;
-                at = at->second == 0 ? counts.erase(at) : std::next(at);
+        if (counts.find(item) == counts.end()) {
+            if (total_ >= total_limit_) {
+                for (auto& [other, its] : by_as_) halve(its);
+            } else if (counts.size() >= per_as_limit_) {
+                halve(counts);
             }
+            ++total_;
         }
         ++counts[item];
     }
@@ -56,7 +60,21 @@ public:
     }
 
 private:
+    void halve(std::map<Item, std::uint32_t>& counts) {
+        for (auto at = counts.begin(); at != counts.end();) {
+            at->second /= 2;
+            if (at->second == 0) {
+                at = counts.erase(at);
+                --total_;
+            } else {
+                ++at;
+            }
+        }
+    }
+
     std::size_t per_as_limit_;
+    std::size_t total_limit_;
+    std::size_t total_ = 0;  // entries over every AS
     std::unordered_map<std::uint32_t, std::map<Item, std::uint32_t>> by_as_;
 };
 

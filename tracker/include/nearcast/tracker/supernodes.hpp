@@ -54,6 +54,11 @@ struct capacity_credit_options {
     double proof_s = 60;
 };
 
+// The credit a tracker gives, from its admission limit and its minimum capacity (bytes/s): a
+// desktop's claimed capacity counts up to what its children can draw (250 kB/s, a 2 Mbit/s
+// stream, each); unproven by its announces, up to four times the minimum.
+capacity_credit_options credit_options_for(std::uint32_t admission_limit, double min_upload_capacity);
+
 // The capacity the election counts: the claim, but no more than the ceiling, nor than the
 // allowance plus the rate the bytes uploaded so far prove (`uploaded_bytes` / proof_s).
 double credited_capacity(double claimed, std::uint64_t uploaded_bytes, bool operated, const capacity_credit_options& options);
