@@ -67,6 +67,9 @@ engine::engine(const scenario& config, const topology& world, const population& 
     if (uses_supernodes()) {
         origin_trickled_.assign(peer_count, 0);
         fellows_.resize(peer_count);
+        fellow_of_.resize(peer_count);
+        cache_change_noted_.assign(peer_count, 0);
+        hold_stale_.assign(peer_count, 0);
         adjacent_ases_.resize(world.ases.size());
         for (std::size_t a = 0; a < world.ases.size(); ++a) {
             for (std::size_t b = 0; b < world.ases.size(); ++b) {
@@ -310,6 +313,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     s.start = moving.last = s.last_used = now;
     make_busy(id);
     if (kind == session_kind::cache) {
+        note_cache_change(peer);
         cache_of(peer).add(id, moving.size, use_links_);
         cached_.insert(cache_key(peer, item), id);
         auto& holders = holders_[item];
@@ -333,6 +337,7 @@ void engine::complete(std::uint32_t id, double now) {
     auto& t = transfer(s);
     t.bytes = t.size;
     t.state = phase::seeding;
+    if (s.kind == session_kind::cache) note_cache_change(s.peer);
     for (const auto f : s.out_flows) flows_[f].source_downloading = false;
     t.in_rate = 0;
     ++t.prediction;
@@ -363,6 +368,7 @@ void engine::leave(std::uint32_t id, double now, bool aborted) {
     release_supernodes(s);
     swarms_[s.item].remove(record_of(s.peer, false));
     if (s.kind == session_kind::cache) {
+        note_cache_change(s.peer);
         count_cache_fill(s);
         cache_of(s.peer).remove(id, transfer(s).size, use_links_);
         cached_.erase(cache_key(s.peer, s.item));

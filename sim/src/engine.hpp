@@ -7,6 +7,7 @@
 #include <queue>
 #include <random>
 #include <set>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "flat_index.hpp"
 
 #include "nearcast/peer/ranking.hpp"
+#include "nearcast/peer/supernode_role.hpp"
 #include "nearcast/sim/flow_allocation.hpp"
 #include "nearcast/sim/simulation.hpp"
 #include "nearcast/tracker/popularity.hpp"
@@ -176,7 +178,9 @@ private:
     // The shipped client policies (policies.cpp): what the daemon and the peer decide, by the
     // functions they call, on the inputs the simulation has.
     void report_supernodes(double now);  // each supernode's report: peer::prefetch_plan on /popular
-    void apply_policies(double now);     // each second: peer::hold_origin_back, peer::step_deference
+    void apply_policies(double now);
+    void note_cache_change(std::uint32_t peer);  // a cache session of this supernode opened, finished or ended
+    void decide_origin_holds();     // each second: peer::hold_origin_back, peer::step_deference
     void count_request(std::uint16_t as_index, std::uint32_t item);  // the tracker's per-AS popularity
     void find_fellows();                 // tracker::fellows_of for every supernode, after a change
     std::uint32_t cache_item(std::uint32_t supernode, std::uint32_t item, double now);
@@ -218,9 +222,19 @@ private:
     std::vector<std::vector<std::pair<std::uint16_t, std::uint32_t>>> holders_;
     tracker::popularity<std::uint32_t> popularity_;   // the tracker's per-AS counts, by AS index and item
     std::vector<std::uint8_t> origin_trickled_;       // peer -> a supernode whose origin is held to a trickle
-    std::vector<std::uint32_t> trickled_;             // the supernodes whose origin_trickled_ is set
     std::vector<std::vector<std::uint32_t>> fellows_;  // peer -> its fellow supernodes, nearest first
+    std::vector<std::vector<std::uint32_t>> fellow_of_;  // peer -> the supernodes that list it as a fellow
     bool fellows_stale_ = true;
+    // The origin hold is decided again only for a supernode whose inputs changed: its own fills
+    // or a fellow's cache (an item opened, finished or dropped), or its fellows.
+    std::vector<std::uint32_t> caches_changed_;       // supernodes whose cache changed since the last decision
+    std::vector<std::uint8_t> cache_change_noted_;    // peer -> in caches_changed_
+    std::vector<std::uint8_t> hold_stale_;            // peer -> its origin hold to decide again
+    // Scratch of apply_policies, kept between calls so a second allocates nothing.
+    std::vector<std::uint32_t> hold_due_;
+    std::vector<std::uint32_t> hold_coming_;
+    std::vector<std::string> hold_downloading_;
+    std::vector<peer::fellow_view> hold_views_;
     std::vector<std::uint8_t> ever_supernode_;
     std::uint32_t current_fault_ = none;
     bool in_fault_ = false;

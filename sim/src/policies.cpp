@@ -33,6 +33,7 @@ void engine::find_fellows() {
         }
     }
     for (auto& list : fellows_) list.clear();
+    for (auto& list : fellow_of_) list.clear();
     std::vector<tracker::supernode_load> others;
     for (const auto p : all) {
         const auto home = people_.peers[p].origin_as;
@@ -42,7 +43,10 @@ void engine::find_fellows() {
             // As the tracker counts them: 0 in the same AS, up to 6 hops, 7 for further.
             others.push_back({q, 0, there == home ? 0u : hops_.hops(*graph_, home, there, 6), 0, 0});
         }
-        for (const auto id : tracker::fellows_of(p, others, fellows_kept)) fellows_[p].push_back(static_cast<std::uint32_t>(id));
+        for (const auto id : tracker::fellows_of(p, others, fellows_kept)) {
+            fellows_[p].push_back(static_cast<std::uint32_t>(id));
+            fellow_of_[id].push_back(p);
+        }
     }
 }
 
@@ -68,50 +72,66 @@ void engine::report_supernodes(double now) {
     }
 }
 
-void engine::apply_policies(double now) {
+void engine::note_cache_change(std::uint32_t peer) {
+    if (cache_change_noted_.empty() || cache_change_noted_[peer]) return;
+    cache_change_noted_[peer] = 1;
+    caches_changed_.push_back(peer);
+}
+
+void engine::decide_origin_holds() {
     // Supernodes: the origin waits while every item still coming is held whole by a fellow, or
-    // fetched by one that leads (a lower address).
-    if (uses_supernodes()) {
-        if (fellows_stale_) find_fellows();
-        // Only supernodes fetching something have a decision to take: the others let the
-        // origin in (they ask it for nothing). Their fills are among the active sessions.
-        for (const auto p : trickled_) origin_trickled_[p] = 0;
-        trickled_.clear();
-        std::vector<std::pair<std::uint32_t, std::uint32_t>> coming_all;  // (supernode, item)
-        for (const auto id : active_sessions_) {
-            const session& fill = sessions_[id];
-            if (fill.kind == session_kind::cache && transfers_[id].state == phase::downloading) coming_all.emplace_back(fill.peer, fill.item);
-        }
-        std::sort(coming_all.begin(), coming_all.end());
-        for (std::size_t from = 0; from < coming_all.size();) {
-            const auto p = coming_all[from].first;
-            std::size_t to = from;
-            std::vector<std::uint32_t> coming;
-            std::vector<std::string> downloading;
-            for (; to < coming_all.size() && coming_all[to].first == p; ++to) {
-                coming.push_back(coming_all[to].second);
-                downloading.push_back(std::to_string(coming_all[to].second));
-            }
-            from = to;
-            if (dead_[p] || !supernode_[p]) continue;
-            std::vector<peer::fellow_view> views;
-            for (const auto q : fellows_[p]) {
-                if (dead_[q]) continue;
-                peer::fellow_view view;
-                view.leads = people_.peers[q].address < people_.peers[p].address;
-                for (std::size_t i = 0; i < coming.size(); ++i) {
-                    const auto id = cached_.find(cache_key(q, coming[i]));
-                    if (id == flat_index::missing) continue;
-                    (transfers_[id].state == phase::downloading ? view.fetching : view.holds).insert(downloading[i]);
-                }
-                views.push_back(std::move(view));
-            }
-            if (peer::hold_origin_back(downloading, views)) {
-                origin_trickled_[p] = 1;
-                trickled_.push_back(p);
-            }
+    // fetched by one that leads (a lower address). Only supernodes fetching something have a
+    // decision to take (the others ask the origin for nothing), and it is taken again only when
+    // its inputs changed: its own fills, a fellow's cache, or who its fellows are.
+    hold_due_.clear();
+    const auto due = [&](std::uint32_t p) {
+        if (hold_stale_[p]) return;
+        hold_stale_[p] = 1;
+        hold_due_.push_back(p);
+    };
+    if (fellows_stale_) {
+        find_fellows();
+        std::fill(origin_trickled_.begin(), origin_trickled_.end(), 0);
+        for (const auto& list : supernodes_by_as_) {
+            for (const auto p : list) due(p);
         }
     }
+    for (const auto q : caches_changed_) {
+        cache_change_noted_[q] = 0;
+        due(q);
+        for (const auto p : fellow_of_[q]) due(p);
+    }
+    caches_changed_.clear();
+    for (const auto p : hold_due_) {
+        hold_stale_[p] = 0;
+        origin_trickled_[p] = 0;
+        if (dead_[p] || !supernode_[p] || cache_slot_[p] == none) continue;
+        hold_coming_.clear();
+        for (const auto id : caches_[cache_slot_[p]].sessions) {
+            if (transfers_[id].state == phase::downloading) hold_coming_.push_back(sessions_[id].item);
+        }
+        if (hold_coming_.empty()) continue;
+        std::sort(hold_coming_.begin(), hold_coming_.end());
+        hold_downloading_.clear();
+        for (const auto item : hold_coming_) hold_downloading_.push_back(std::to_string(item));
+        hold_views_.clear();
+        for (const auto q : fellows_[p]) {
+            if (dead_[q]) continue;
+            peer::fellow_view view;
+            view.leads = people_.peers[q].address < people_.peers[p].address;
+            for (std::size_t i = 0; i < hold_coming_.size(); ++i) {
+                const auto id = cached_.find(cache_key(q, hold_coming_[i]));
+                if (id == flat_index::missing) continue;
+                (transfers_[id].state == phase::downloading ? view.fetching : view.holds).insert(hold_downloading_[i]);
+            }
+            hold_views_.push_back(std::move(view));
+        }
+        origin_trickled_[p] = peer::hold_origin_back(hold_downloading_, hold_views_) ? 1 : 0;
+    }
+}
+
+void engine::apply_policies(double now) {
+    if (uses_supernodes()) decide_origin_holds();
 
     // Every nearcast peer downloading (a supernode's cache fills too; streams never defer, as
     // the peer's stream command keeps the origin): origin deference. Its
@@ -151,7 +171,15 @@ void engine::apply_policies(double now) {
         // of what we lack; near seeds hold all of it. Each piece counts once.
         double lacking_everywhere = 1;
         std::int64_t near_rate = 0, origin_rate = 0;
-        std::vector<proximity::ip_address> near_downloaders;
+        // The gateway is the lowest address among the network's downloaders: whether one is
+        // below ours is all place_among asks, so the lowest of them stands for them all.
+        std::uint32_t lowest_near_downloader = 0;
+        bool near_downloading = false;
+        const auto downloads_near = [&](std::uint32_t peer) {
+            const auto address = people_.peers[peer].address;
+            lowest_near_downloader = near_downloading ? std::min(lowest_near_downloader, address) : address;
+            near_downloading = true;
+        };
         for (const auto f : s.in_flows) {
             const flow& in = flows_[f];
             if (in.source_session == none) {
@@ -162,16 +190,16 @@ void engine::apply_policies(double now) {
             near_rate += static_cast<std::int64_t>(in.rate);
             const auto& source = transfers_[in.source_session];
             lacking_everywhere *= 1 - std::clamp(source.bytes / std::max(source.size, 1.0), 0.0, 1.0);
-            if (source.state == phase::downloading) near_downloaders.push_back(proximity::ip_address::v4(people_.peers[in.source_peer].address));
+            if (source.state == phase::downloading) downloads_near(in.source_peer);
         }
         for (const auto f : s.out_flows) {
             const flow& out = flows_[f];
-            if (near(out) && transfers_[out.target_session].state == phase::downloading) {
-                near_downloaders.push_back(proximity::ip_address::v4(people_.peers[out.target_peer].address));
-            }
+            if (near(out) && transfers_[out.target_session].state == phase::downloading) downloads_near(out.target_peer);
         }
         outlook.near_supply = static_cast<std::uint32_t>(std::floor(outlook.missing * (1 - lacking_everywhere) + 1e-9));
-        outlook.position = peer::place_among(proximity::ip_address::v4(self.address), near_downloaders);
+        const auto lowest = proximity::ip_address::v4(lowest_near_downloader);
+        outlook.position = peer::place_among(proximity::ip_address::v4(self.address),
+                                             std::span<const proximity::ip_address>(&lowest, near_downloading ? 1 : 0));
         const bool was_held = s.deference.origin_held;
         peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);
         if (s.deference.origin_held != was_held) {
