@@ -51,11 +51,19 @@ nlohmann::json item_status_from(const daemon_address& daemon, const std::string&
     throw std::runtime_error("the daemon no longer holds " + id + " (removed, or evicted under its quota)");
 }
 
+// The bytes a daemon's /status says it downloaded for an item, by source.
+bytes_by_source sources_of(const nlohmann::json& item) {
+    const auto sources = item.find("sources");
+    if (sources == item.end()) return {};
+    return {sources->value("near", std::uint64_t{0}), sources->value("far", std::uint64_t{0}), sources->value("origin", std::uint64_t{0})};
+}
+
 // -o DIR through a daemon: the daemon fetches into its cache (and seeds from there); the
 // finished files are copied into DIR as NAME.part and checked here piece by piece, as a fetch
 // without a daemon checks what it finds on disk, before they get their final names. A piece
 // the copy got wrong is fetched again like any other.
-int deliver_to_output(const peer_options& options, const nlohmann::json& item, const std::string& id) {
+int deliver_to_output(const peer_options& options, const nlohmann::json& item, const std::string& id,
+                      std::chrono::steady_clock::time_point started, const bytes_by_source& at_start) {
     const fs::path torrent = options.cache / "torrents" / (id + ".torrent");
     const auto params = params_from_torrent_file(torrent.string());
     const fs::path held = fs::path(item.at("path").get<std::string>()).parent_path();
@@ -63,10 +71,12 @@ int deliver_to_output(const peer_options& options, const nlohmann::json& item, c
     std::error_code error;
     fs::create_directories(options.output, error);
     if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
+    keep_other_files(*params.ti, options.output);
     for (const auto index : files.file_range()) {
         if (files.pad_file_at(index)) continue;
         // The cache's copy is verified: it goes in as NAME.part even where DIR already holds a
-        // NAME (an older or other file of that name), and replaces it once checked here.
+        // NAME (a damaged copy of the item; another file was moved aside above), and replaces
+        // it once checked here.
         const fs::path target = options.output / files.file_path(index);
         const fs::path part = target.string() + ".part";
         fs::create_directories(part.parent_path(), error);
@@ -83,7 +93,11 @@ int deliver_to_output(const peer_options& options, const nlohmann::json& item, c
     alone.use_daemon = false;
     // The daemon holds the usual port: any free one on the same address will do.
     alone.listen_bittorrent = endpoint_text(parse_endpoint(options.listen_bittorrent, "--listen-bittorrent").address(), 0);
-    transfer job(alone);
+    // The summary and --report tell the whole fetch: what the daemon downloaded for it (its
+    // bytes by source) and the time since this command began, with the item as it was named.
+    const auto now = sources_of(item);
+    const daemon_share share{options.item, {now.near - at_start.near, now.far - at_start.far, now.origin - at_start.origin}, started};
+    transfer job(alone, share);
     const transfer_outcome outcome = job.run(true);
     if (outcome.exit_status != 0) spdlog::error("{}", outcome.message);
     return outcome.exit_status;
@@ -113,15 +127,18 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         spdlog::warn("a daemon runs for this cache and fetches into it with its own settings: {} not used here "
                      "(--no-daemon fetches alone)", list);
     }
+    const auto started = std::chrono::steady_clock::now();
     const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
     const std::string id = added.at("id");
     spdlog::info("a daemon runs ({}): it fetches {} into its cache{}", daemon.url, id,
                  to_output ? ", then it is copied into " + options.output.string() + " and checked there" : "");
     progress_reporter reporter(options.no_progress);
+    std::optional<bytes_by_source> at_start;  // what the daemon had downloaded for it before (it may hold it already)
     for (;;) {
         nlohmann::json item;
         try {
             item = item_status_from(daemon, id);
+            if (!at_start) at_start = sources_of(item);
         } catch (const daemon_refusal&) {
             throw;
         } catch (const fetch_error& error) {
@@ -132,7 +149,7 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         }
         if (item.at("complete").get<bool>()) {
             reporter.finish();
-            if (to_output) return deliver_to_output(options, item, id);
+            if (to_output) return deliver_to_output(options, item, id, started, at_start.value_or(bytes_by_source{}));
             spdlog::info("{}: complete, every piece verified: {}", item.at("name").get<std::string>(), item.at("path").get<std::string>());
             return 0;
         }
@@ -152,10 +169,7 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         sample.wanted = item.at("bytes_wanted");
         sample.rate = item.at("rate");
         sample.peers = item.at("peers");
-        if (const auto sources = item.find("sources"); sources != item.end()) {
-            sample.sources = {sources->value("near", std::uint64_t{0}), sources->value("far", std::uint64_t{0}),
-                              sources->value("origin", std::uint64_t{0})};
-        }
+        sample.sources = sources_of(item);
         sample.fetching_metadata = item.at("state") == "metadata";
         sample.checking = item.at("state") == "checking";
         reporter.update(sample);

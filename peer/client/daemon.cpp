@@ -15,7 +15,9 @@
 #include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <map>
@@ -186,8 +188,14 @@ private:
     }
 
     void load_index() {
-        std::ifstream file(options_.cache / "index.json");
+        const auto path = options_.cache / "index.json";
+        std::ifstream file(path);
         json index = json::object();
+        std::error_code missing;
+        if (!file && fs::exists(path, missing)) {
+            spdlog::warn("{}: cannot be read ({}); the switches, limits, paused items and this month's upload it holds "
+                         "are lost", path.string(), std::strerror(errno));
+        }
         if (file) {
             try {
                 index = json::parse(file);
@@ -248,7 +256,7 @@ private:
                                   json{{"items", items},
                                        {"usage", {{"month", month_}, {"uploaded", uploaded_this_month_}}},
                                        {"limits", limits_to_json(saved_limits_)}}.dump(2) + "\n",
-                                  false);
+                                  0600);
         } catch (const std::exception& error) {
             spdlog::error("{}", error.what());
         }
@@ -395,8 +403,20 @@ private:
         lt::settings_pack pack;
         // No unchoked peer means no upload at all; a rate limit of 0 would mean "unlimited".
         pack.set_int(lt::settings_pack::unchoke_slots_limit, slots);
+        // Nor may a choked peer ask for its "allowed fast" pieces (BEP 6), which libtorrent
+        // serves to choked peers: with uploading off, none is offered.
+        pack.set_int(lt::settings_pack::allowed_fast_set_size,
+                     rate == 0 ? 0 : lt::default_settings().get_int(lt::settings_pack::allowed_fast_set_size));
         pack.set_int(lt::settings_pack::upload_rate_limit, rate > 0 ? static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)) : 0);
         session_.session().apply_settings(pack);
+        session_.locality().set_uploads_off(rate == 0);
+        if (rate == 0 && applied_rate_ != 0) {
+            // Peers connected before were told their allowed fast pieces already: they go, and
+            // those that come back are told none.
+            for (auto& [id, entry] : entries_) {
+                if (!entry.paused) entry.handle.pause(), entry.handle.resume();
+            }
+        }
         if (rate != applied_rate_) {
             spdlog::info("upload: {}", rate == 0 ? (cap_.uploading ? "off until the month ends (monthly cap reached)" : "off (switched off)")
                                                  : rate < 0 ? std::string("unlimited") : human_bytes(static_cast<double>(rate)) + "/s");

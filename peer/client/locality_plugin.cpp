@@ -209,6 +209,17 @@ public:
 
     lt::string_view type() const override { return "nearcast-locality"; }
 
+    // With uploading off, a request is refused: the peer is choked first if libtorrent had
+    // unchoked it (its optimistic unchoke keeps one slot even at zero slots), and libtorrent
+    // then rejects what a choked peer asks for.
+    bool on_request(const lt::peer_request&) override {
+        if (state_->uploads_off() && !connection_.is_choked()) connection_.choke_this_peer();
+        return false;
+    }
+    void choke_if_uploads_off() {
+        if (state_->uploads_off() && !connection_.is_choked() && !connection_.is_disconnecting()) connection_.choke_this_peer();
+    }
+
     void add_handshake(lt::entry& handshake) override { handshake["m"][std::string(supernode_extension_name)] = supernode_message_id; }
 
     // A supernode admits downloaders that connect to it up to its limit and refuses the rest
@@ -379,6 +390,7 @@ public:
             live.push_back(std::move(peer));
             return false;
         });
+        for (const auto& peer : live) peer->choke_if_uploads_off();
         // A supernode repeats its summary every few seconds: load and cache change.
         if (++ticks_ % 5 == 0) {
             for (const auto& peer : live) peer->send_summary();

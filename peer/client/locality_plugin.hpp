@@ -64,6 +64,11 @@ public:
     // The same keyed by the AS number as text ("0": no route), as the JSON reports carry it.
     std::map<std::string, std::uint64_t> downloaded_by_as_text() const;
 
+    // Uploading switched off (or the monthly cap reached): no peer may be unchoked, not even
+    // by libtorrent's optimistic unchoke, and no request is served.
+    void set_uploads_off(bool off) { uploads_off_ = off; }
+    bool uploads_off() const { return uploads_off_; }
+
     // The supernode role, as the tracker gave it: children admitted up to the limit.
     void set_supernode(bool supernode, std::uint32_t admission_limit);
     bool supernode() const;
@@ -116,6 +121,7 @@ private:
     std::vector<std::pair<lt::torrent_handle, lt::tcp::endpoint>> to_connect_;
     std::map<std::uint32_t, std::uint64_t> by_as_;
     bool supernode_ = false;
+    std::atomic<bool> uploads_off_{false};
     child_admission admission_;
     std::string own_summary_;
     struct fellow {

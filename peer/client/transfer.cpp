@@ -1,5 +1,6 @@
 #include "transfer.hpp"
 
+#include <libtorrent/hasher.hpp>
 #include <libtorrent/torrent_info.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
@@ -51,6 +52,56 @@ void progress_reporter::finish() {
     drawn_ = false;
 }
 
+namespace {
+
+// Whether some of the whole pieces that lie in file `index` match their hashes in `path` (at
+// most `samples` of them, spread over the file). Empty: no whole piece lies in the file.
+std::optional<bool> holds_some_piece(const lt::torrent_info& item, lt::file_index_t index, const fs::path& path) {
+    const auto& files = item.orig_files();
+    const std::int64_t offset = files.file_offset(index), size = files.file_size(index), length = item.piece_length();
+    const std::int64_t first = (offset + length - 1) / length, end = (offset + size) / length;
+    if (first >= end) return std::nullopt;
+    constexpr std::int64_t samples = 4;
+    std::ifstream file(path, std::ios::binary);
+    std::vector<char> bytes;
+    const std::int64_t step = std::max<std::int64_t>(1, (end - first) / samples);
+    for (std::int64_t piece = first; piece < end; piece += step) {
+        const lt::piece_index_t at{static_cast<int>(piece)};
+        bytes.resize(static_cast<std::size_t>(item.piece_size(at)));
+        file.clear();
+        file.seekg(piece * length - offset);
+        if (!file.read(bytes.data(), static_cast<std::streamsize>(bytes.size()))) continue;
+        if (lt::hasher(bytes.data(), static_cast<int>(bytes.size())).final() == item.hash_for_piece(at)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void keep_other_files(const lt::torrent_info& item, const fs::path& folder) {
+    if (!item.info_hashes().has_v1()) return;
+    const auto& files = item.orig_files();
+    for (const auto index : files.file_range()) {
+        if (files.pad_file_at(index)) continue;
+        const fs::path path = folder / files.file_path(index);
+        std::error_code error;
+        if (!fs::is_regular_file(path, error) || fs::file_size(path, error) == 0 || error) continue;
+        if (holds_some_piece(item, index, path).value_or(true)) continue;
+        fs::path aside;
+        for (int n = 1;; ++n) {
+            aside = path.string() + "." + std::to_string(n);
+            if (!fs::exists(aside, error)) break;
+        }
+        fs::rename(path, aside, error);
+        if (error) {
+            throw item_error(path.string() + " is another file than " + item.name() + "'s " + files.file_path(index) +
+                             " and cannot be moved aside to " + aside.string() + ": " + error.message() + "; move it yourself");
+        }
+        spdlog::warn("{} was another file of that name (none of the pieces of {} checked in it match): kept as {}", path.string(),
+                     item.name(), aside.string());
+    }
+}
+
 lt::add_torrent_params resolve_item(const std::string& item) {
     switch (kind_of(item)) {
         case item_kind::magnet: return params_from_magnet(item);
@@ -60,12 +111,16 @@ lt::add_torrent_params resolve_item(const std::string& item) {
     return params_from_torrent_file(item);
 }
 
-transfer::transfer(const peer_options& options) : options_(options) {
+transfer::transfer(const peer_options& options) : transfer(options, std::nullopt) {}
+
+transfer::transfer(const peer_options& options, std::optional<daemon_share> earlier) : options_(options), earlier_(std::move(earlier)) {
+    if (earlier_) started_ = earlier_->started;
     lt::add_torrent_params params = resolve_item(options.item);
     routing_ = load_routing(options.data);
     std::error_code error;
     fs::create_directories(options.output, error);
     if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
+    if (params.ti) keep_other_files(*params.ti, options.output);
     session_ = std::make_unique<peer_session>(options_, routing_);
     handle_ = session_->add(std::move(params));
     if (!options.port_file.empty()) {
@@ -132,7 +187,7 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
             completed_at_ = now;
             reporter.update(sample(last_), true);
             reporter.finish();
-            const auto from = session_->locality().counters.downloaded();
+            const auto from = downloaded();
             spdlog::info("{}: complete, every piece verified, in {:.1f} s (near {}, far {}, origin {})", name,
                          std::chrono::duration<double>(now - started_).count(), human_bytes(static_cast<double>(from.near)),
                          human_bytes(static_cast<double>(from.far)), human_bytes(static_cast<double>(from.origin)));
@@ -155,14 +210,24 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
     return outcome;
 }
 
+bytes_by_source transfer::downloaded() const {
+    auto down = session_->locality().counters.downloaded();
+    if (earlier_) {
+        down.near += earlier_->downloaded.near;
+        down.far += earlier_->downloaded.far;
+        down.origin += earlier_->downloaded.origin;
+    }
+    return down;
+}
+
 void transfer::write_report(const transfer_outcome& outcome) const {
     if (options_.report_file.empty()) return;
     const auto& counters = session_->locality().counters;
-    const auto down = counters.downloaded();
+    const auto down = downloaded();
     const auto up = counters.uploaded();
     const auto seconds = [&](std::chrono::steady_clock::time_point at) { return std::chrono::duration<double>(at - started_).count(); };
     nlohmann::json report = {
-        {"item", options_.item},
+        {"item", earlier_ ? earlier_->item : options_.item},
         {"name", last_.status.name},
         {"complete", last_.complete},
         {"exit_status", outcome.exit_status},
@@ -179,6 +244,10 @@ void transfer::write_report(const transfer_outcome& outcome) const {
         {"seconds_to_complete", completed_at_ ? nlohmann::json(seconds(*completed_at_)) : nlohmann::json(nullptr)},
         {"seconds", seconds(std::chrono::steady_clock::now())},
     };
+    if (earlier_) {
+        report["through_daemon"] = {{"downloaded", {{"near", earlier_->downloaded.near}, {"far", earlier_->downloaded.far},
+                                                    {"origin", earlier_->downloaded.origin}}}};
+    }
     try {
         core::write_file_atomically(options_.report_file, report.dump(2) + "\n");
     } catch (const std::runtime_error& failure) {

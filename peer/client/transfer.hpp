@@ -34,6 +34,23 @@ private:
     rate_meter meter_;
 };
 
+// What a daemon did for a fetch -o DIR before this transfer checks its copy: the item as the
+// user named it, the bytes the daemon downloaded for it and when the command began. The
+// summary line and --report count them, so the command reports the whole fetch.
+struct daemon_share {
+    std::string item;
+    bytes_by_source downloaded;
+    std::chrono::steady_clock::time_point started;
+};
+
+// A file under an item's final name in `folder` that is not the item's at all (none of the
+// pieces sampled from where the item has it match their hashes: another item's file of the
+// same name, or the user's own) is moved aside to NAME.1 (the first free number) and said, so
+// fetching the item never overwrites it. A copy of the item cut short or damaged in places
+// matches somewhere and stays, to be checked and mended. Items without v1 piece hashes, and
+// files no whole piece lies in, are left alone.
+void keep_other_files(const lt::torrent_info& item, const std::filesystem::path& folder);
+
 struct transfer_outcome {
     int exit_status = 1;
     std::string message;  // why it ended, for the log
@@ -44,6 +61,7 @@ public:
     // Loads the routing data and the item, adds it. Throws item_error or fetch_error (bad
     // input) and std::runtime_error (the session could not start).
     explicit transfer(const peer_options& options);
+    explicit transfer(const peer_options& options, std::optional<daemon_share> earlier);
 
     peer_session& session() { return *session_; }
     lt::torrent_handle handle() const { return handle_; }
@@ -55,6 +73,8 @@ public:
     progress_sample sample(const item_status& status) const;
 
 private:
+    bytes_by_source downloaded() const;  // this run's, with the daemon's share if any
+
     peer_options options_;
     proximity::model routing_;
     std::unique_ptr<peer_session> session_;
@@ -62,6 +82,7 @@ private:
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     std::optional<std::chrono::steady_clock::time_point> completed_at_;
     item_status last_;
+    std::optional<daemon_share> earlier_;
 };
 
 }  // namespace nearcast::peer::client

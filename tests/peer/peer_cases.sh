@@ -317,6 +317,17 @@ daemon)
   token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   control GET /status | grep -q '"uploading":false' || fail "uploading switched off through the API came back on after a restart"
+  # The index is the user's own (a daemon run by a user who is not root must read it back).
+  [ "$(stat -c %a "$cache/index.json")" = 600 ] || fail "index.json has mode $(stat -c %a "$cache/index.json"), not 600"
+  # Off means nothing at all goes up: a peer next door fetching the item the daemon holds gets
+  # no byte from it, not even the pieces libtorrent lets a choked peer ask for (allowed fast).
+  up_before=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
+  "$peer_binary" fetch "$second" --no-daemon -o "$work/next-door" --listen-bittorrent 127.10.0.9:7002 --no-progress \
+    --report "$work/next-door.json" > "$work/next-door.log" 2>&1 || { cat "$work/next-door.log"; show_logs; fail "the fetch next door failed"; }
+  up_after=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
+  near=$(jq .downloaded.near "$work/next-door.json")
+  echo "uploading off: a fetch next door took $near bytes from near peers; the daemon uploaded $((up_after - up_before)) bytes"
+  [ "$up_after" = "$up_before" ] && [ "$near" = 0 ] || fail "with uploading off the daemon still uploaded $((up_after - up_before)) bytes (near $near)"
   # reset=1: back to the command line's limits (none here), and that is what the index keeps.
   limits=$(control POST "/limits?reset=1")
   for configured in '"uploading":true' '"upload_limit":0' '"monthly_cap":0' '"download_limit":0'; do
@@ -328,8 +339,10 @@ daemon)
 cache)
   random_file "$work/content/film.bin" 12000000
   random_file "$work/content/clip.bin" 3000000
+  random_file "$work/content/fresh.bin" 2000000
   film=$(publish "$work/content/film.bin")
   clip=$(publish "$work/content/clip.bin")
+  fresh=$(publish "$work/content/fresh.bin")
   start_seeder 2  # about 6 s for film.bin: time to look at the cache while it downloads
   cache="$work/cache"
   start_daemon() {
@@ -384,14 +397,38 @@ cache)
   [ "$(sha256_of "$work/videos/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "a damaged copy in -o DIR was not mended"
   echo "fetch -o: a damaged .part in DIR is checked, its bad piece fetched again"
 
-  # A stale file of the same name in DIR does not win over the daemon's verified copy.
+  # Another file of the same name in DIR does not win over the daemon's verified copy, and is
+  # not lost either: it is moved aside as clip.bin.1.
   head -c 3000000 /dev/urandom > "$work/videos/clip.bin"
+  other_sum=$(sha256_of "$work/videos/clip.bin")
   "$peer_binary" fetch "$clip" --cache "$cache" -o "$work/videos" --no-progress --report "$work/stale.json" > "$work/fetch-stale.log" 2>&1 ||
     { cat "$work/fetch-stale.log"; fail "fetch -o over a stale clip.bin failed"; }
   [ "$(sha256_of "$work/videos/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "a stale clip.bin in -o DIR was kept"
   [ "$(jq '.downloaded.origin + .downloaded.near + .downloaded.far' "$work/stale.json")" = 0 ] ||
     fail "fetch -o over a stale file downloaded again what the daemon's copy held: $(jq -c .downloaded "$work/stale.json")"
-  echo "fetch -o: a stale file of the same name is replaced by the daemon's checked copy, nothing downloaded"
+  [ "$(sha256_of "$work/videos/clip.bin.1")" = "$other_sum" ] || fail "the other clip.bin in -o DIR was not kept as clip.bin.1"
+  grep -q "clip.bin was another file of that name .*: kept as .*clip.bin.1" "$work/fetch-stale.log" ||
+    fail "fetch -o did not say it moved the other clip.bin aside: $(cat "$work/fetch-stale.log")"
+  # Without a daemon too: a different item with a file of the same name leaves this one whole.
+  "$peer_binary" fetch "$film" --no-daemon -o "$work/videos" --listen-bittorrent 127.10.0.8:7001 --no-progress \
+    > "$work/fetch-other-name.log" 2>&1 || { cat "$work/fetch-other-name.log"; fail "fetch --no-daemon of film.bin failed"; }
+  mv "$work/videos/film.bin" "$work/videos/keep.bin"
+  cp "$work/videos/clip.bin" "$work/videos/film.bin"
+  "$peer_binary" fetch "$film" --no-daemon -o "$work/videos" --listen-bittorrent 127.10.0.8:7001 --no-progress \
+    > "$work/fetch-other-name.log" 2>&1 || { cat "$work/fetch-other-name.log"; fail "fetch --no-daemon over another film.bin failed"; }
+  [ "$(sha256_of "$work/videos/film.bin.1")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "fetch --no-daemon overwrote another film.bin"
+  [ "$(sha256_of "$work/videos/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin fetched over another file is wrong"
+  echo "fetch -o: another file of the same name is kept as NAME.1 (through the daemon and without), the item's copy checked in its place"
+  # The summary and --report of fetch -o through a daemon tell the whole fetch: what the daemon
+  # downloaded for it, not only what the check of the copy took.
+  "$peer_binary" fetch "$fresh" --cache "$cache" -o "$work/videos" --no-progress --report "$work/fresh.json" > "$work/fetch-fresh.log" 2>&1 ||
+    { cat "$work/fetch-fresh.log"; fail "fetch -o of fresh.bin through the daemon failed"; }
+  fresh_total=$(jq '.downloaded.origin + .downloaded.near + .downloaded.far' "$work/fresh.json")
+  [ "$fresh_total" -ge 2000000 ] || fail "fetch -o through the daemon reports $fresh_total bytes downloaded for a 2 MB item: $(cat "$work/fresh.json")"
+  [ "$(jq -r .item "$work/fresh.json")" = "$fresh" ] || fail "the --report names $(jq -r .item "$work/fresh.json"), not the item given"
+  grep -q "fresh.bin: complete, every piece verified, in .* origin [1-9]" "$work/fetch-fresh.log" ||
+    fail "the summary of fetch -o through the daemon does not count what the daemon downloaded: $(cat "$work/fetch-fresh.log")"
+  echo "fetch -o through the daemon: the report counts the daemon's $fresh_total bytes for fresh.bin"
 
   # The quota is counted from the disk: 5 MB dropped into the cache show in cache_bytes.
   cache_bytes() {
