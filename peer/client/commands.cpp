@@ -128,7 +128,13 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
                      "(--no-daemon fetches alone)", list);
     }
     const auto started = std::chrono::steady_clock::now();
-    const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
+    nlohmann::json added;
+    try {
+        added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
+    } catch (const daemon_refusal& refused) {
+        // The daemon's cache cannot take it (quota, room): the user's own folder may.
+        throw daemon_refusal(std::string(refused.what()) + "; --no-daemon -o DIR fetches it without the daemon's cache");
+    }
     const std::string id = added.at("id");
     spdlog::info("a daemon runs ({}): it fetches {} into its cache{}", daemon.url, id,
                  to_output ? ", then it is copied into " + options.output.string() + " and checked there" : "");

@@ -276,6 +276,11 @@ private:
                 at = deleting_.erase(at);  // gone, or fetched again since
                 continue;
             }
+            if (fs::is_empty(item_folder(*at), error) && !error) {
+                remove_item_folder(*at);  // libtorrent has deleted the files now
+                at = deleting_.erase(at);
+                continue;
+            }
             leaving += disk_usage(item_folder(*at));
             ++at;
         }
@@ -664,14 +669,19 @@ private:
             return {200, json{{"removed", id}, {"data", data == "keep" ? "kept" : "deleted"}}.dump()};
         } else if (path == "/stream") {
             if (!entry.handle.torrent_file()) return {409, R"({"error":"no metadata yet: ask again in a moment"})"};
+            // The file is checked even when a stream runs already (it serves one file).
+            const std::string file_text = query_value(query, "file").value_or("-1");
+            int file = -1;
+            const auto [end, failed] = std::from_chars(file_text.data(), file_text.data() + file_text.size(), file);
+            if (failed != std::errc() || end != file_text.data() + file_text.size() || file < -1) {
+                return {400, json{{"error", "file=" + file_text + ": give a file's number, from 0, or -1 for the largest"}}.dump()};
+            }
+            if (const int count = entry.handle.torrent_file()->orig_files().num_files(); file >= count) {
+                return {400, json{{"error", "file=" + file_text + ": " + entry.handle.torrent_file()->name() + " has " +
+                                                std::to_string(count) + " file" + (count == 1 ? "" : "s") + " (numbers from 0)"}}.dump()};
+            }
             if (!entry.stream) {
                 session_.keep_origin(entry.handle);
-                const std::string file_text = query_value(query, "file").value_or("-1");
-                int file = -1;
-                const auto [end, failed] = std::from_chars(file_text.data(), file_text.data() + file_text.size(), file);
-                if (failed != std::errc() || end != file_text.data() + file_text.size() || file < -1) {
-                    return {400, json{{"error", "file=" + file_text + ": give a file's number, from 0, or -1 for the largest"}}.dump()};
-                }
                 entry.stream = std::make_unique<stream_server>(io_, parse_endpoint(options_.listen_http, "--listen-http"),
                                                                choose_file(entry.handle, item_folder(*query_value(query, "id")), file), options_.window);
                 entry.stream->start();

@@ -51,8 +51,8 @@ The remote drives a running daemon (the token is read from CACHE/control.json):
                         --monthly-cap-mb, --uploading on|off and --reset change them
   open ITEM             hands ITEM to the daemon, starting one when none runs (the desktop's
                         handler of magnet links and .torrent files)
-Each takes --json for scripts. ID is an item's info hash, an unambiguous start of one (as
-`list` shows it), or its name.
+Each takes --json for scripts. ID is an item's info hash, an unambiguous start of one (any length,
+either case), or its name.
 
 ITEM is a .torrent file, a magnet link, or the http(s) URL of a .torrent.
 
@@ -84,7 +84,7 @@ daemon's own description of every item.
 
 One item of the running daemon in full: state, progress, rate, ETA, peers, bytes from near
 peers, far peers and the origin, where its files are, its stream URL. ID is the item's info
-hash, an unambiguous start of one (as `list` shows it), or its name.
+hash, an unambiguous start of one (any length, either case), or its name.
 )", {}}},
         {"pause", {R"(Usage: nearcast-peer pause ID... [--json] [--cache DIR]
 

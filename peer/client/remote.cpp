@@ -3,6 +3,8 @@
 // transmission-remote drives transmission-daemon.
 #include "remote.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <fcntl.h>
@@ -39,20 +41,22 @@ constexpr std::size_t short_id = 8;
 
 json daemon_status(const daemon_address& daemon) { return json::parse(call_daemon(daemon, "GET", "/status")); }
 
-// An item by its whole info hash, an unambiguous start of one (4 characters at least), or its
-// exact name. Throws item_error (exit 2) naming what was asked when none or several match.
+// An item by its whole info hash, an unambiguous start of one (any length, in either case), or
+// its exact name. Throws item_error (exit 2) naming what was asked when none or several match.
 json find_item(const json& status, const std::string& asked) {
+    std::string lower = asked;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     std::vector<json> matches;
     for (const auto& item : status.at("items")) {
         const std::string id = item.at("id");
-        if (id == asked) return item;
-        if ((asked.size() >= 4 && id.starts_with(asked)) || item.at("name") == asked) matches.push_back(item);
+        if (id == lower || item.at("name") == asked) return item;
+        if (!lower.empty() && id.starts_with(lower)) matches.push_back(item);
     }
     if (matches.size() == 1) return matches.front();
-    if (matches.empty()) throw item_error("no item '" + asked + "' in the daemon (nearcast-peer list shows them)");
+    if (matches.empty()) throw item_error("no item '" + asked + "' in the daemon: no info hash starts with it and no item has that name (nearcast-peer list shows them)");
     std::string which;
     for (const auto& item : matches) which += " " + item.at("id").get<std::string>().substr(0, short_id);
-    throw item_error("'" + asked + "' matches " + std::to_string(matches.size()) + " items (" + which.substr(1) +
+    throw item_error("'" + asked + "' starts " + std::to_string(matches.size()) + " items' info hashes (" + which.substr(1) +
                      "): give more of the id");
 }
 

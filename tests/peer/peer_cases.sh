@@ -275,6 +275,9 @@ daemon)
   kill -TERM "$stream_pid"
   wait "$stream_pid" || true
   echo "stream through the daemon: $stream_url serves the right bytes"
+  # The daemon streams the item already: a file it does not have is still refused.
+  answer=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $token" "$url/stream?id=$second_id&file=5")
+  echo "$answer" | grep -q "file=5: second.bin has 1 file (numbers from 0).* 400$" || fail "a file number past the item's files was not refused: $answer"
 
   # A clean stop keeps the cache; the next start holds the item again.
   kill -TERM "$daemon_pid"
@@ -522,7 +525,16 @@ remote)
   remote status "${alpha_id:0:8}" --json | jq -e '.complete == true' > /dev/null || fail "status --json is not the item's JSON"
   rc=0; remote status nosuchitem 2> "$work/unknown.err" || rc=$?; [ "$rc" = 2 ] || fail "status of an unknown item did not exit 2"
   grep -q "no item 'nosuchitem' in the daemon" "$work/unknown.err" || fail "an unknown item was not named: $(cat "$work/unknown.err")"
-  rc=0; remote status ab 2> /dev/null || rc=$?; [ "$rc" = 2 ] || fail "a two-character id was taken"
+  # The shortest start of alpha's id that beta's does not share, in capitals, names alpha.
+  beta_id=$(remote list --json | jq -r '.[] | select(.name == "beta.bin") | .id')
+  n=1; while [ "${alpha_id:0:$n}" = "${beta_id:0:$n}" ]; do n=$((n + 1)); done
+  [ "$(remote status "$(printf %s "${alpha_id:0:$n}" | tr a-f A-F)" --json | jq -r .id)" = "$alpha_id" ] ||
+    fail "status by the first $n characters of the id, in capitals, did not find alpha.bin"
+  # A start both share is refused, naming both.
+  if [ "$n" -gt 1 ]; then
+    rc=0; remote status "${alpha_id:0:$((n - 1))}" 2> "$work/both.err" || rc=$?
+    [ "$rc" = 2 ] && grep -q "starts 2 items' info hashes" "$work/both.err" || fail "an id start both items share was taken: $(cat "$work/both.err")"
+  fi
   # A typo among good ids changes nothing.
   remote pause alpha.bin nosuchitem > /dev/null 2>&1 && fail "pause with an unknown id exited 0"
   [ "$(remote status alpha.bin --json | jq -r .state)" = seeding ] || fail "a pause with an unknown id among the ids paused the good one"
@@ -551,6 +563,8 @@ remote)
   remote remove beta.bin | grep -q "removed with its files" || fail "remove did not say so"
   for _ in $(seq 1 50); do [ ! -e "$beta_file" ] && break; sleep 0.1; done
   [ ! -e "$beta_file" ] || fail "remove kept $beta_file"
+  for _ in $(seq 1 80); do [ ! -e "$cache/content/$beta_id" ] && break; sleep 0.1; done
+  [ ! -e "$cache/content/$beta_id" ] || fail "remove left the empty folder $cache/content/$beta_id"
   [ "$(remote list --json | jq length)" = 0 ] || fail "the removed items are still listed"
   echo "remote: list, status, pause, resume, limits, remove with and without the files all work; bad ids exit 2"
   # An item larger than the whole quota (50 MB from peer.conf) is refused, not half-fetched.
@@ -561,7 +575,10 @@ remote)
   grep -q "the daemon refused: huge.bin (60.0 MB) is larger than the cache's quota of 50.0 MB" "$work/huge.err" ||
     fail "the quota refusal does not say why: $(cat "$work/huge.err")"
   [ "$(remote list --json | jq length)" = 0 ] || fail "a refused item is listed"
-  echo "quota: an item larger than the quota is refused, saying so"
+  rc=0; "$peer_binary" fetch "$huge" -o "$work/huge" --no-progress 2> "$work/huge-fetch.err" || rc=$?
+  [ "$rc" = 2 ] && grep -q "larger than the cache's quota.*--no-daemon -o DIR fetches it without the daemon's cache" "$work/huge-fetch.err" ||
+    fail "fetch of an item over the daemon's quota did not point to --no-daemon (status $rc): $(cat "$work/huge-fetch.err")"
+  echo "quota: an item larger than the quota is refused, saying so (fetch points to --no-daemon)"
   kill -TERM "$daemon_pid"
   for _ in $(seq 1 50); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.1; done
   ;;
