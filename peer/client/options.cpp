@@ -63,6 +63,31 @@ without --config, ~/.config/nearcast/peer.conf ($XDG_CONFIG_HOME) is read when i
 SIGTERM or SIGINT stops cleanly; a later run resumes without downloading verified pieces again.
 )";
 
+constexpr const char* fetch_usage = R"(Usage: nearcast-peer fetch ITEM [-o DIR] [OPTIONS]
+
+Downloads ITEM (a .torrent file, a magnet link or the http(s) URL of a .torrent) into DIR with a
+progress bar, from the nearest peers first. Files are NAME.part until every piece is verified;
+exit 0 only then. Stopped or killed, a later run resumes without downloading verified pieces
+again. When a daemon runs for the cache, it fetches and the checked copy lands in DIR
+(--no-daemon works alone).
+)";
+
+constexpr const char* stream_usage = R"(Usage: nearcast-peer stream ITEM [OPTIONS]
+
+Downloads ITEM and serves it at once on a local HTTP URL, printed on stdout once the head of
+the file is here, for a media player or a browser. Byte ranges and seeks wait for their pieces
+instead of failing. When a daemon runs for the cache, the daemon streams it (--no-daemon
+works alone).
+)";
+
+constexpr const char* daemon_usage = R"(Usage: nearcast-peer daemon [OPTIONS]
+
+A long-running service: a cache folder under a disk quota (least recently used items go
+first), seeding what it holds, upload limits and a monthly cap, a control API and a web
+interface on 127.0.0.1 with a token (CACHE/control.json) that fetch, stream and the remote use.
+With --supernode-tracker it offers itself as its network's supernode.
+)";
+
 using core::usage_error;
 
 struct remote_command_help {
@@ -274,6 +299,46 @@ parsed_command parse_command_line(int argc, char** argv) {
         shown.add(own).add(common.description());
         return shown;
     };
+    // limits --help: the limits it changes have no default there (one not given stays as it is).
+    po::options_description limit_changes("Limits (each one given is changed; the others stay)");
+    limit_changes.add_options()
+        ("upload-limit-kb", po::value<double>(), "upload limit in kB/s, 0 = none")
+        ("download-limit-kb", po::value<double>(), "download limit in kB/s, 0 = none")
+        ("monthly-cap-mb", po::value<double>(), "upload at most this many MB a calendar month (UTC), 0 = no cap")
+        ("uploading", po::value<std::string>(), "on or off")
+        ("reset", "back to the daemon's configured limits");
+    const auto limits_options = [&] {
+        po::options_description own("Options");
+        for (const auto& option : all.options()) {
+            if (option->long_name() == "cache" || option->long_name() == "json") own.add(option);
+        }
+        po::options_description shown;
+        shown.add(limit_changes).add(own).add(common.description());
+        return shown;
+    };
+    // fetch, stream and daemon --help: the options each one uses.
+    const auto options_named = [&](const char* title, std::initializer_list<const char*> names) {
+        po::options_description own(title);
+        for (const auto* name : names) {
+            for (const auto& option : all.options()) {
+                if (option->long_name() == name) own.add(option);
+            }
+        }
+        return own;
+    };
+    const auto fetch_options = [&](bool streams) {
+        po::options_description shown;
+        shown.add(general).add(network).add(locality);
+        if (streams) shown.add(stream);
+        shown.add(options_named("Daemon", {"cache", "no-daemon"})).add(common.description());
+        return shown;
+    };
+    const auto daemon_options = [&] {
+        po::options_description shown;
+        shown.add(daemon).add(options_named("Network", {"listen-bittorrent", "public-ip", "port-file", "dht", "upload-limit-kb", "download-limit-kb"}))
+            .add(locality).add(options_named("Stream", {"listen-http", "window-mb"})).add(supernode).add(common.description());
+        return shown;
+    };
 
     std::string refused_in;  // the remote command whose --help a refusal points to
     try {
@@ -290,7 +355,11 @@ parsed_command parse_command_line(int argc, char** argv) {
         refused_in = command;
         const auto remote_found = remote_commands().find(command);
         const remote_command_help* remote_command = remote_found == remote_commands().end() ? nullptr : &remote_found->second;
+        if (command == "limits" && common.answered(values, remote_command->usage, limits_options())) return parsed;
         if (remote_command && common.answered(values, remote_command->usage, remote_options_of(*remote_command))) return parsed;
+        if (command == "fetch" && common.answered(values, fetch_usage, fetch_options(false))) return parsed;
+        if (command == "stream" && common.answered(values, stream_usage, fetch_options(true))) return parsed;
+        if (command == "daemon" && common.answered(values, daemon_usage, daemon_options())) return parsed;
         if (common.answered(values, usage, visible)) return parsed;
         const std::vector<std::string> on_command_line = given_flags(values);
         out.command_line_flags = on_command_line;

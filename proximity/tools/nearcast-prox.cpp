@@ -258,8 +258,15 @@ int main(int argc, char** argv) {
         std::cout << "nearcast-prox " << nearcast::core::version() << "\n";
         return exit_ok;
     }
-    const std::string command = args[0];
-    const std::vector<std::string> rest(args.begin() + 1, args.end());
+    // The command may come after options (nearcast-prox -v lookup ...), as in the other tools:
+    // the first known command word is it, and everything else goes to it.
+    static const std::set<std::string> commands{"lookup", "distance", "compile", "stats"};
+    auto word = std::find_if(args.begin(), args.end(), [](const std::string& arg) { return commands.count(arg) > 0; });
+    if (word == args.end()) word = std::find_if(args.begin(), args.end(), [](const std::string& arg) { return !arg.starts_with("-"); });
+    if (word == args.end()) word = args.begin();
+    const std::string command = *word;
+    std::vector<std::string> rest(args.begin(), word);
+    rest.insert(rest.end(), word + 1, args.end());
     try {
         if (command == "lookup") return run_lookup(rest);
         if (command == "distance") return run_distance(rest);
@@ -268,7 +275,7 @@ int main(int argc, char** argv) {
         throw usage_error("unknown command '" + command + "'");
     } catch (const usage_error& error) {
         std::cerr << "nearcast-prox: " << error.what() << " (see nearcast-prox "
-                  << (command.starts_with("-") ? "" : command + " ") << "--help)\n";
+                  << (commands.count(command) ? command + " " : "") << "--help)\n";
         return exit_bad_input;
     } catch (const prox::input_error& error) {
         std::cerr << "nearcast-prox: " << error.what() << "\n";

@@ -7,6 +7,8 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
 
 #include "nearcast/core/common_options.hpp"
 #include "nearcast/core/listening.hpp"
@@ -39,6 +41,25 @@ SIGTERM or SIGINT stops 'serve' cleanly, saving resume data so the next start ne
 )";
 
 using core::usage_error;
+
+// The help of one command: its usage line and what it does.
+std::string help_of(const std::string& command) {
+    static const std::map<std::string, std::string> commands{
+        {"serve", "Usage: nearcast-seeder serve [OPTIONS]\n\nSeeds every item of the catalogue over BitTorrent and over HTTP as a web seed (BEP 19),\n"
+                  "registers with the trackers, publishes what appears in --watch, keeps --replicas copies among\n"
+                  "the fellow seeders, and shares --upload-limit-mb with the long tail first.\n"},
+        {"publish", "Usage: nearcast-seeder publish PATH... [OPTIONS]\n\nHashes files or folders into torrents, adds them to the catalogue, writes\n"
+                    "DATA_DIR/torrents/NAME.torrent and prints one tab-separated line per item: id, v1 hash, name,\n"
+                    "torrent file, magnet link. A running 'serve' on the same --data-dir picks them up within seconds.\n"},
+        {"list", "Usage: nearcast-seeder list [OPTIONS]\n\nThe items of the catalogue in --data-dir, one a line.\n"},
+        {"info", "Usage: nearcast-seeder info ITEM... [OPTIONS]\n\nEverything about items (ITEM: id, v1 or v2 hash, or name).\n"},
+        {"remove", "Usage: nearcast-seeder remove ITEM... [OPTIONS]\n\nRemoves items from the catalogue; their files stay on disk.\n"},
+        {"replicate", "Usage: nearcast-seeder replicate HASH... [OPTIONS]\n\nFetches items (v1 hashes) from the fellow seeders: their torrent over HTTP, their content\n"
+                      "over BitTorrent by 'serve'.\n"},
+    };
+    const auto found = commands.find(command);
+    return found == commands.end() ? std::string() : found->second;
+}
 
 std::string default_name() {
     char host[256] = {};
@@ -124,7 +145,11 @@ parsed_command parse_command_line(int argc, char** argv) {
             parsed.exit_status = 2;
             return parsed;
         }
-        if (common.answered(values, usage, visible)) return parsed;
+        // COMMAND --help: what the command does, then the options (all of them: most commands
+        // read the catalogue, the trackers and the network settings alike).
+        const auto words = values.count("arguments") ? values["arguments"].as<std::vector<std::string>>() : std::vector<std::string>{};
+        const std::string command_help = words.empty() ? std::string() : help_of(words.front());
+        if (common.answered(values, command_help.empty() ? std::string(usage) : command_help, visible)) return parsed;
         common.merge_config(values, visible);
         po::notify(values);
         common.apply_log_level(values);

@@ -64,6 +64,15 @@ for tool in "$tracker" "$peer" "$sim" "$prox lookup"; do
   # shellcheck disable=SC2086
   check "$(basename "${tool%% *}") -d is routing data" eval 'runs 0 $tool --help && says "^  -d \[ --data \]" out'
 done
+# COMMAND --help: the command's own usage line, not the tool's.
+for command in "$peer fetch" "$peer stream" "$peer daemon" "$peer limits" "$seeder serve" "$seeder publish" "$seeder list" \
+               "$seeder info" "$seeder remove" "$seeder replicate"; do
+  # shellcheck disable=SC2086
+  check "$(basename "${command%% *}") ${command##* } --help is the command's own" eval 'runs 0 $command --help &&
+    says "^Usage: $(basename "${command%% *}") ${command##* } " out'
+done
+check "peer limits --help shows no defaults for what it changes" eval 'runs 0 "$peer" limits --help &&
+  says "^  --upload-limit-kb arg +upload" out && ! says "limit-kb arg \(=" out'
 check "the seeder has --data-dir and no -d" eval 'runs 0 "$seeder" --help && says "^  --data-dir " out && ! says "^  -d " out'
 check "the peer's --bind is marked deprecated" eval 'runs 0 "$peer" --help && says "^  --listen-bittorrent " out &&
   says "^  --bind .*deprecated" out'
@@ -143,6 +152,8 @@ check "prox lookup -d FILE -v: the file's AS, a debug line" eval 'runs 0 "$prox"
 check "prox distance -q" eval 'runs 0 "$prox" distance -q -d "$routing" 127.10.0.5 127.20.0.1 && says "^distance" out'
 check "prox compile -q -d FILE: the snapshot of the file" eval 'runs 0 "$prox" compile -q -d "$routing" -o "$work/routing.ncprox" &&
   runs 0 "$prox" lookup -d "$work/routing.ncprox" 127.20.0.1 && says "AS64513" out'
+check "prox -v lookup: options before the command, as the other tools take them" eval 'runs 0 "$prox" -v lookup -d "$routing" 127.10.0.5 && says "AS64512" out'
+check "prox -v bogus: the unknown command is named" eval 'runs 2 "$prox" -v bogus && says "unknown command .bogus. \\(see nearcast-prox --help\\)" err'
 check "prox stats -v" eval 'runs 0 "$prox" stats -v "$routing" && says "^prefixes" out'
 
 # Every listening flag takes localhost:PORT (127.0.0.1, never looked up) as well as an address.
