@@ -102,9 +102,10 @@ core::http_answer see_other(const std::string& where, std::vector<std::pair<std:
 class control_server::state {
 public:
     state(asio::io_context& io, const asio::ip::tcp::endpoint& where, std::string token,
-          std::function<control_answer(const control_request&)> handler)
+          std::function<control_answer(const control_request&)> handler, const asio::ip::address& media_host)
         : token_(std::move(token)), handler_(std::move(handler)), server_(io, where, options(), handlers()),
-          cookie_name_("nearcast_session_" + std::to_string(server_.local_endpoint().port())) {}
+          cookie_name_("nearcast_session_" + std::to_string(server_.local_endpoint().port())),
+          media_source_("http://" + (media_host.is_v6() ? "[" + media_host.to_string() + "]" : media_host.to_string()) + ":*") {}
 
     core::http_server& server() { return server_; }
 
@@ -231,17 +232,17 @@ private:
     // "Origin: null", which the Origin check refuses).
     // Media may come from the stream servers, which listen on other ports (and, with
     // --listen-http, on another loopback address).
-    static std::vector<std::pair<std::string, std::string>> page_fields() {
+    std::vector<std::pair<std::string, std::string>> page_fields() const {
         return {{"Cache-Control", "no-store"},
                 {"Content-Security-Policy", "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-                                            "connect-src 'self'; img-src 'self' data:; media-src http:; form-action 'self'; "
+                                            "connect-src 'self'; img-src 'self' data:; media-src " + media_source_ + "; form-action 'self'; "
                                             "frame-ancestors 'none'; base-uri 'none'"},
                 {"X-Frame-Options", "DENY"},
                 {"X-Content-Type-Options", "nosniff"},
                 {"Referrer-Policy", "same-origin"}};
     }
 
-    static core::http_answer login_page(unsigned status, std::string_view message) {
+    core::http_answer login_page(unsigned status, std::string_view message) const {
         auto fields = page_fields();
         return {status, "text/html; charset=utf-8", web_login_page(message), std::move(fields)};
     }
@@ -274,11 +275,12 @@ private:
     core::http_server server_;
     std::string cookie_name_;  // the port in it: two daemons of one user keep their sessions apart
     web_sessions sessions_;
+    std::string media_source_;  // the Content-Security-Policy's media-src
 };
 
 control_server::control_server(asio::io_context& io, const asio::ip::tcp::endpoint& where, std::string token,
-                               std::function<control_answer(const control_request&)> handler)
-    : state_(std::make_shared<state>(io, where, std::move(token), std::move(handler))) {}
+                               std::function<control_answer(const control_request&)> handler, const asio::ip::address& media_host)
+    : state_(std::make_shared<state>(io, where, std::move(token), std::move(handler), media_host)) {}
 
 control_server::~control_server() { stop(); }
 

@@ -63,8 +63,11 @@ std::optional<std::string> query_value(const std::string& query, const std::stri
 
 class control_server {
 public:
+    // `media_host`: where the item streams are served (the page's <video> may load from any
+    // port of it, and from nowhere else).
     control_server(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& where, std::string token,
-                   std::function<control_answer(const control_request&)> handler);
+                   std::function<control_answer(const control_request&)> handler,
+                   const boost::asio::ip::address& media_host = boost::asio::ip::make_address("127.0.0.1"));
     ~control_server();
     void start();
     void stop();

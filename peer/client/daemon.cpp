@@ -104,7 +104,8 @@ public:
             throw item_error("--listen-control: the control API listens on loopback only, not " + options.listen_control);
         }
         token_ = random_token();
-        control_ = std::make_unique<control_server>(io_, where, token_, [this](const control_request& request) { return handle(request); });
+        control_ = std::make_unique<control_server>(io_, where, token_, [this](const control_request& request) { return handle(request); },
+                                                    parse_endpoint(options.listen_http, "--listen-http").address());
         if (!options_.supernode_tracker.empty()) {
             supernode_agent::hooks calls;
             calls.items = [this] { return held_items(); };

@@ -127,6 +127,10 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   check(page.url() === base + "/login", `/ without a session went to ${page.url()}, not /login`);
   check(answer.status() === 200 && (await page.locator("#token").count()) === 1, "the login form is not shown");
   await page.screenshot({ path: path.join(shots, "login.png") });
+  // The page may load media only from the stream servers' host, nothing from elsewhere.
+  const policy = answer.headers()["content-security-policy"] || "";
+  check(/(^|; )default-src 'none'(;|$)/.test(policy) && /(^|; )media-src http:\/\/127\.0\.0\.1:\*(;|$)/.test(policy),
+        `the page's Content-Security-Policy is '${policy}'`);
   for (const target of ["/", "/login", "/session", "/status"]) {
     const refused = await request(base, { target, headers: { Host: `evil.example:${new URL(base).port}` } });
     check(refused.status === 403, `Host evil.example on ${target} got ${refused.status}, not 403`);
@@ -135,7 +139,7 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   check(fromElsewhere.status === 403, `a login posted from Origin evil.example got ${fromElsewhere.status}, not 403`);
   const noCredentials = await request(base, { method: "POST", target: "/fetch", body: "magnet:?xt=urn:btih:" + "a".repeat(40) });
   check(noCredentials.status === 401, `POST /fetch without token or session got ${noCredentials.status}, not 401`);
-  console.log("security: / without a session goes to /login; Host or Origin evil.example gets 403; no credentials 401");
+  console.log("security: / without a session goes to /login; Host or Origin evil.example gets 403; no credentials 401; media only from http://127.0.0.1:*");
 
   // Log in with the one-time link: the token is in no URL.
   const link = execFileSync(peer, ["ui", "--no-open", "--cache", cache], { encoding: "utf8" }).trim();
