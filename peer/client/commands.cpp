@@ -139,7 +139,10 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
     spdlog::info("a daemon runs ({}): it fetches {} into its cache{}", daemon.url, id,
                  to_output ? ", then it is copied into " + options.output.string() + " and checked there" : "");
     progress_reporter reporter(options.no_progress);
-    std::optional<bytes_by_source> at_start;  // what the daemon had downloaded for it before (it may hold it already)
+    // What the daemon had downloaded for it before this command: nothing when this command
+    // added it, else what its first status says (it may hold it already, or be fetching it).
+    std::optional<bytes_by_source> at_start;
+    if (added.value("added", false)) at_start = bytes_by_source{};
     for (;;) {
         nlohmann::json item;
         try {

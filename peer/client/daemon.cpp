@@ -73,6 +73,7 @@ struct cache_entry {
     std::int64_t last_used_s = 0;
     bool paused = false;
     bool prefetched = false;  // added by the supernode agent, not asked for on this host
+    bytes_by_source earlier;  // downloaded for it by the daemon's earlier runs (kept in the index)
     std::unique_ptr<stream_server> stream;
     // Averaged over a sliding window: the payload received and sent (the rates shown), and
     // the bytes verified (the ETA).
@@ -225,6 +226,9 @@ private:
                 entry.last_used_s = saved.value("last_used", unix_now());
                 entry.paused = saved.value("paused", false);
                 entry.prefetched = saved.value("prefetched", false);
+                const json sources = saved.value("sources", json::object());
+                entry.earlier = {sources.value("near", std::uint64_t{0}), sources.value("far", std::uint64_t{0}),
+                                 sources.value("origin", std::uint64_t{0})};
                 entry.handle = session_.add(std::move(params), item_folder(id));
                 if (entry.paused) entry.handle.pause();
                 entries_[id] = std::move(entry);
@@ -251,7 +255,11 @@ private:
 
     void save_index() const {
         json items = json::object();
-        for (const auto& [id, entry] : entries_) items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}, {"prefetched", entry.prefetched}};
+        for (const auto& [id, entry] : entries_) {
+            const auto from = downloaded_for(entry);
+            items[id] = {{"last_used", entry.last_used_s}, {"paused", entry.paused}, {"prefetched", entry.prefetched},
+                         {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}}};
+        }
         try {
             core::write_file_atomically(options_.cache / "index.json",
                                   json{{"items", items},
@@ -439,7 +447,14 @@ private:
             if (entry.stream) entry.stream->update_pieces(status.pieces);
             entry.download_rate.add(now, status.total_payload_download);
             entry.upload_rate.add(now, status.total_payload_upload);
-            entry.progress.add(now, status.total_wanted_done);
+            // Bytes found whole on disk at a start-up check are not progress: the ETA's meter
+            // begins once the check is over.
+            if (status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data ||
+                !status.has_metadata) {
+                entry.progress = rate_meter{};
+            } else {
+                entry.progress.add(now, status.total_wanted_done);
+            }
         }
         apply_upload_rule();  // a supernode's election changes its unchoke slots
         if (agent_ && ticks_ % 5 == 0) {
@@ -577,13 +592,22 @@ private:
         return found->second;
     }
 
+    // What the daemon downloaded for an item, by source, in this run and the earlier ones.
+    bytes_by_source downloaded_for(const cache_entry& entry) const {
+        auto from = session_.locality().downloaded_by(entry.handle);
+        from.near += entry.earlier.near;
+        from.far += entry.earlier.far;
+        from.origin += entry.earlier.origin;
+        return from;
+    }
+
     json describe(const std::string& id, const cache_entry& entry) {
         const item_status state = session_.status_of(entry.handle);
         const auto& status = state.status;
         std::string phase = entry.paused ? "paused" : !state.has_metadata ? "metadata"
                             : status.state == lt::torrent_status::checking_files ? "checking"
                             : state.complete ? "seeding" : "downloading";
-        const auto from = session_.locality().downloaded_by(entry.handle);
+        const auto from = downloaded_for(entry);
         // A finished or paused item downloads nothing more: no average fading out over seconds.
         const double rate = entry.paused || state.complete ? 0 : std::max(entry.download_rate.rate(), 0.0);
         const double eta = entry.paused || !state.has_metadata ? -1 : entry.progress.eta(status.total_wanted);

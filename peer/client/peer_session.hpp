@@ -55,6 +55,7 @@ public:
     item_status status_of(const lt::torrent_handle& handle);
     std::vector<lt::torrent_handle> handles() const;
     locality_state& locality() { return *locality_; }
+    const locality_state& locality() const { return *locality_; }
     lt::session& session() { return session_; }
     // The origin's peer class: a supernode holds it back while a fellow can relay.
     lt::peer_class_t origin_class() const { return origin_class_; }

@@ -292,6 +292,8 @@ daemon)
   for _ in $(seq 1 50); do control GET /status | grep -q '"complete":true' && break; sleep 0.2; done
   control GET /status | grep -q '"name":"second.bin"' || fail "the restarted daemon lost second.bin"
   control GET /status | grep -q '"complete":true' || fail "the restarted daemon does not hold second.bin whole"
+  from_origin=$(control GET /status | jq '.items[] | select(.name == "second.bin") | .sources.origin')
+  [ "$from_origin" -gt 0 ] || fail "the restarted daemon forgot where second.bin came from (origin $from_origin bytes)"
   limits=$(control GET /status)
   for kept in '"upload_limit":500000' '"monthly_cap":2048000000' '"download_limit":4000000' '"uploading":true'; do
     echo "$limits" | grep -q "$kept" || fail "the restarted daemon lost a limit set through the API ($kept): $limits"
