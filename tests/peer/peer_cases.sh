@@ -314,6 +314,15 @@ daemon)
   echo "two items named second.bin: each whole in its own folder"
   # The switch turned off through the API stays off across a restart.
   control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
+  # Off means nothing at all goes up: a peer next door fetching the item the daemon holds gets
+  # no byte from it, not even the pieces libtorrent lets a choked peer ask for (allowed fast).
+  up_before=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
+  "$peer_binary" fetch "$second" --no-daemon -o "$work/next-door" --listen-bittorrent 127.10.0.9:7002 --no-progress \
+    --report "$work/next-door.json" > "$work/next-door.log" 2>&1 || { cat "$work/next-door.log"; show_logs; fail "the fetch next door failed"; }
+  up_after=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
+  near=$(jq .downloaded.near "$work/next-door.json")
+  echo "uploading off: a fetch next door took $near bytes from near peers; the daemon uploaded $((up_after - up_before)) bytes"
+  [ "$up_after" = "$up_before" ] && [ "$near" = 0 ] || fail "with uploading off the daemon still uploaded $((up_after - up_before)) bytes (near $near)"
   kill -TERM "$(cat "$work/daemon2.pid")"
   wait "$(cat "$work/daemon2.pid")" || fail "the restarted daemon did not stop cleanly on SIGTERM"
   "$peer_binary" daemon --cache "$cache" --quota-mb 10 --listen-bittorrent 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
@@ -324,15 +333,6 @@ daemon)
   control GET /status | grep -q '"uploading":false' || fail "uploading switched off through the API came back on after a restart"
   # The index is the user's own (a daemon run by a user who is not root must read it back).
   [ "$(stat -c %a "$cache/index.json")" = 600 ] || fail "index.json has mode $(stat -c %a "$cache/index.json"), not 600"
-  # Off means nothing at all goes up: a peer next door fetching the item the daemon holds gets
-  # no byte from it, not even the pieces libtorrent lets a choked peer ask for (allowed fast).
-  up_before=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
-  "$peer_binary" fetch "$second" --no-daemon -o "$work/next-door" --listen-bittorrent 127.10.0.9:7002 --no-progress \
-    --report "$work/next-door.json" > "$work/next-door.log" 2>&1 || { cat "$work/next-door.log"; show_logs; fail "the fetch next door failed"; }
-  up_after=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
-  near=$(jq .downloaded.near "$work/next-door.json")
-  echo "uploading off: a fetch next door took $near bytes from near peers; the daemon uploaded $((up_after - up_before)) bytes"
-  [ "$up_after" = "$up_before" ] && [ "$near" = 0 ] || fail "with uploading off the daemon still uploaded $((up_after - up_before)) bytes (near $near)"
   # reset=1: back to the command line's limits (none here), and that is what the index keeps.
   limits=$(control POST "/limits?reset=1")
   for configured in '"uploading":true' '"upload_limit":0' '"monthly_cap":0' '"download_limit":0'; do
