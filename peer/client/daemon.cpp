@@ -74,6 +74,7 @@ struct cache_entry {
     bool paused = false;
     bool prefetched = false;  // added by the supernode agent, not asked for on this host
     bytes_by_source earlier;  // downloaded for it by the daemon's earlier runs (kept in the index)
+    bool resting = false;     // whole, and out of its swarm while uploading is off
     std::unique_ptr<stream_server> stream;
     // Averaged over a sliding window: the payload received and sent (the rates shown), and
     // the bytes verified (the ETA).
@@ -457,6 +458,7 @@ private:
             }
         }
         apply_upload_rule();  // a supernode's election changes its unchoke slots
+        rest_whole_items();
         if (agent_ && ticks_ % 5 == 0) {
             // The tracker checks the port it is told: report once the listener is up.
             if (!agent_started_ && session_.session().listen_port() != 0) agent_->start(), agent_started_ = true;
@@ -467,6 +469,23 @@ private:
         timer_.async_wait([this](boost::system::error_code error) {
             if (!error && !stopping_) tick();
         });
+    }
+
+    // With uploading off a whole item has nothing to do in its swarm: it leaves (its trackers
+    // hear "stopped"), so no near peer waits on a daemon that will never unchoke it (origin
+    // deference gives a near seed up to 2 s to answer). It joins again when uploading is back.
+    // A stream reads the files from disk and goes on.
+    void rest_whole_items() {
+        const bool off = applied_rate_ == 0;
+        for (auto& [id, entry] : entries_) {
+            if (off && !entry.paused && !entry.resting && session_.status_of(entry.handle).complete) {
+                entry.handle.pause();
+                entry.resting = true;
+            } else if (entry.resting && (!off || entry.paused)) {
+                if (!entry.paused) entry.handle.resume();
+                entry.resting = false;
+            }
+        }
     }
 
     void housekeeping() {
@@ -606,7 +625,7 @@ private:
         const auto& status = state.status;
         std::string phase = entry.paused ? "paused" : !state.has_metadata ? "metadata"
                             : status.state == lt::torrent_status::checking_files ? "checking"
-                            : state.complete ? "seeding" : "downloading";
+                            : state.complete ? (entry.resting ? "complete" : "seeding") : "downloading";
         const auto from = downloaded_for(entry);
         // A finished or paused item downloads nothing more: no average fading out over seconds.
         const double rate = entry.paused || state.complete ? 0 : std::max(entry.download_rate.rate(), 0.0);

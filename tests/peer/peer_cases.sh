@@ -317,11 +317,17 @@ daemon)
   # Off means nothing at all goes up: a peer next door fetching the item the daemon holds gets
   # no byte from it, not even the pieces libtorrent lets a choked peer ask for (allowed fast).
   up_before=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
-  "$peer_binary" fetch "$second" --no-daemon -o "$work/next-door" --listen-bittorrent 127.10.0.9:7002 --no-progress \
+  # Nor does a peer wait on it: its whole items leave their swarms until uploading is back.
+  for _ in $(seq 1 25); do [ "$(control GET /status | jq -r '[.items[].state] | unique | join(",")')" = complete ] && break; sleep 0.2; done
+  [ "$(control GET /status | jq -r '[.items[].state] | unique | join(",")')" = complete ] ||
+    fail "with uploading off the whole items are not 'complete' (out of their swarms): $(control GET /status | jq -c '[.items[].state]')"
+  sleep 1  # the trackers hear "stopped"
+  "$peer_binary" fetch "$second" --no-daemon -o "$work/next-door" --listen-bittorrent 127.10.0.9:7002 --no-progress -v \
     --report "$work/next-door.json" > "$work/next-door.log" 2>&1 || { cat "$work/next-door.log"; show_logs; fail "the fetch next door failed"; }
+  grep -q "leaving the origin alone" "$work/next-door.log" && fail "a fetch next door left the origin to a daemon whose uploading is off"
   up_after=$(control GET /status | jq '[.items[] | select(.name == "second.bin") | .uploaded] | add')
   near=$(jq .downloaded.near "$work/next-door.json")
-  echo "uploading off: a fetch next door took $near bytes from near peers; the daemon uploaded $((up_after - up_before)) bytes"
+  echo "uploading off: the whole items left their swarms; a fetch next door took $near bytes from near peers in $(jq .seconds_to_complete "$work/next-door.json") s; the daemon uploaded $((up_after - up_before)) bytes"
   [ "$up_after" = "$up_before" ] && [ "$near" = 0 ] || fail "with uploading off the daemon still uploaded $((up_after - up_before)) bytes (near $near)"
   kill -TERM "$(cat "$work/daemon2.pid")"
   wait "$(cat "$work/daemon2.pid")" || fail "the restarted daemon did not stop cleanly on SIGTERM"

@@ -294,9 +294,11 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   await page.uncheck("#uploading");
   await waitFor("uploading off", async () => (await api("/status")).uploading === false, 10);
   await waitFor("the header says upload off", async () => (await page.locator("#upload-state").textContent()) === "off", 10);
+  await waitFor("whole items shown complete, not seeding", async () => (await row("bulk.bin").locator(".state").textContent()) === "complete", 10);
   await page.check("#uploading");
   await waitFor("uploading on", async () => (await api("/status")).uploading === true, 10);
-  console.log("upload switch: off and on again, as the daemon says");
+  await waitFor("whole items seeding again", async () => (await row("bulk.bin").locator(".state").textContent()) === "seeding", 10);
+  console.log("upload switch: off (whole items 'complete', out of their swarms) and on again ('seeding'), as the daemon says");
 
   // Remove keeping the files; then the magnet link brings it back from them, checked not fetched.
   const bulkFile = path.join(cache, "content", bulk.id, "bulk.bin");
