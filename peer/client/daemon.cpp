@@ -506,6 +506,11 @@ private:
                          what_holds_the_cache());
         }
         over_quota_ = used + coming > options_.quota_bytes;
+        // Files in the cache that are no item's (kept by a remove with data=keep): counted
+        // against the quota, so /status and list say how much.
+        std::uint64_t items = 0;
+        for (const auto& [id, entry] : entries_) items += disk_usage(item_folder(id));
+        other_bytes_ = used > items ? used - items : 0;
         keep_metadata();
         save_index();
     }
@@ -653,7 +658,7 @@ private:
                               {"downloaded", {{"near", down.near}, {"far", down.far}, {"origin", down.origin}}},
                               {"downloaded_by_as", session_.locality().downloaded_by_as_text()},
                               {"supernode", agent_ ? agent_->status() : json(nullptr)},
-                              {"cache_bytes", cache_bytes()}, {"quota", options_.quota_bytes}}.dump()};
+                              {"cache_bytes", cache_bytes()}, {"other_bytes", other_bytes_}, {"quota", options_.quota_bytes}}.dump()};
         }
         static const std::set<std::string> posts{"/fetch", "/limits", "/pause", "/resume", "/remove", "/stream"};
         if (path != "/status" && !posts.count(path)) {
@@ -762,6 +767,7 @@ private:
     unsigned ticks_ = 0;
     bool stopping_ = false;
     bool over_quota_ = false;
+    std::uint64_t other_bytes_ = 0;  // in the cache but no item's, as the last housekeeping found
     std::set<std::string> deleting_;   // items removed with their files, until the files are gone
 };
 

@@ -92,10 +92,13 @@ int list_items(const daemon_address& daemon, bool as_json) {
                     (human_bytes(item.value("rate", 0.0)) + "/s").c_str(), complete ? "done" : human_duration(eta_of(item)).c_str(),
                     item.at("state").get<std::string>().c_str(), item.at("name").get<std::string>().c_str());
     }
-    std::printf("%zu %s, %s in all, %s/s; cache %s of %s; uploaded this month %s%s\n", status.at("items").size(),
+    const double other = status.value("other_bytes", 0.0);
+    std::printf("%zu %s, %s in all, %s/s; cache %s of %s%s; uploaded this month %s%s\n", status.at("items").size(),
                 status.at("items").size() == 1 ? "item" : "items",
                 human_bytes(size).c_str(), human_bytes(rate).c_str(), human_bytes(status.value("cache_bytes", 0.0)).c_str(),
-                human_bytes(status.value("quota", 0.0)).c_str(), human_bytes(status.value("uploaded_this_month", 0.0)).c_str(),
+                human_bytes(status.value("quota", 0.0)).c_str(),
+                other > 0 ? (" (" + human_bytes(other) + " in files of no item, kept by remove --keep-data)").c_str() : "",
+                human_bytes(status.value("uploaded_this_month", 0.0)).c_str(),
                 status.value("monthly_cap", 0.0) > 0 ? (" of " + human_bytes(status.value("monthly_cap", 0.0)) + " allowed").c_str() : "");
     return 0;
 }

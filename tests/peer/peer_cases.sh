@@ -574,6 +574,10 @@ remote)
   for _ in $(seq 1 80); do [ ! -e "$cache/content/$beta_id" ] && break; sleep 0.1; done
   [ ! -e "$cache/content/$beta_id" ] || fail "remove left the empty folder $cache/content/$beta_id"
   [ "$(remote list --json | jq length)" = 0 ] || fail "the removed items are still listed"
+  # The files remove --keep-data kept still take room in the cache: list says how much.
+  for _ in $(seq 1 80); do remote list | grep -q "in files of no item, kept by remove --keep-data" && break; sleep 0.1; done
+  remote list | grep -q "cache .* ([0-9.]* [kM]B in files of no item, kept by remove --keep-data)" ||
+    fail "list does not say what the kept files of a removed item take: $(remote list)"
   echo "remote: list, status, pause, resume, limits, remove with and without the files all work; bad ids exit 2"
   # An item larger than the whole quota (50 MB from peer.conf) is refused, not half-fetched.
   random_file "$work/content/huge.bin" 60000000
