@@ -231,9 +231,11 @@ int main(int argc, char** argv) {
                 const versus_cdn against = compare_with_cdn(r, *cdn);
                 const auto ratio = [](const std::optional<double>& value) { return value ? fmt::format("{:.2f}", *value) : std::string("n/a"); };
                 spdlog::info("{} against origin_only: origin savings {:.1f}%, transit into the access ASes x{:.2f} "
-                             "(worst AS{} x{:.2f}), download p90 x{}, stall ratio x{}",
+                             "(worst AS{} x{:.2f}; floors x{:.2f} and x{:.2f}: every item entering each AS once), "
+                             "download p90 x{}, stall ratio x{}",
                              to_string(r.which), 100 * against.origin_savings, against.transit_ratio_total, against.worst_asn,
-                             against.transit_ratio_worst_as, ratio(against.download_p90_ratio), ratio(against.stall_ratio));
+                             against.transit_ratio_worst_as, against.transit_floor_total, against.transit_floor_worst_as,
+                             ratio(against.download_p90_ratio), ratio(against.stall_ratio));
                 const auto done = [](const strategy_result& x) { return x.downloads_completed + x.streams_completed; };
                 if (static_cast<double>(done(*cdn)) < 0.99 * static_cast<double>(done(r))) {
                     spdlog::warn("origin_only finished {} sessions against {}'s {}: the CDN anchor cannot serve the arrivals "

@@ -1,5 +1,6 @@
 #include "nearcast/sim/economics.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace nearcast::sim {
@@ -40,6 +41,15 @@ versus_cdn compare_with_cdn(const strategy_result& r, const strategy_result& cdn
             out.worst_asn = asn;
         }
     }
+    // The floors: each AS's first requests over the anchor's transit into it.
+    double first_total = 0;
+    for (const auto& as : r.per_as) {
+        first_total += as.first_request_bytes;
+        const auto anchor = anchor_in.find(as.asn);
+        if (anchor == anchor_in.end() || anchor->second <= 0) continue;
+        out.transit_floor_worst_as = std::max(out.transit_floor_worst_as, as.first_request_bytes / anchor->second);
+    }
+    out.transit_floor_total = anchor_total > 0 ? first_total / anchor_total : 0;
     out.download_p90_ratio = ratio_to_anchor(r.download_time_s.p90, cdn.download_time_s.p90);
     out.stall_ratio = ratio_to_anchor(r.stall_ratio, cdn.stall_ratio);
     return out;

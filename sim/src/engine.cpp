@@ -327,6 +327,14 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
     if (uses_supernodes() && kind != session_kind::cache) {
         count_request(people_.peers[peer].as_index, item);
     }
+    if (kind != session_kind::cache) {
+        const auto as_index = people_.peers[peer].as_index;
+        const std::uint64_t asked = (static_cast<std::uint64_t>(as_index) << 32) | item;
+        if (asked_in_as_.find(asked) == flat_index::missing) {
+            asked_in_as_.insert(asked, 1);
+            result_.per_as[as_index].first_request_bytes += people_.item_bytes[item];
+        }
+    }
     announce(id, now);
     schedule(now + config_.announce_interval_s, event_type::announce, id, s.version);
     return id;

@@ -216,6 +216,7 @@ private:
     std::vector<std::uint32_t> cache_slot_;            // peer -> into caches_, or none
     std::vector<supernode_cache> caches_;
     flat_index cached_;                                // supernode << 32 | item -> its cache session
+    flat_index asked_in_as_;                           // AS index << 32 | item: asked for in that AS already
     std::vector<use_links> use_links_;                 // session -> its neighbours in its supernode's use list
     // item -> the supernodes caching it, as (AS index, peer) in order: a supernode filling its
     // cache looks in its own AS and the adjacent ones before it looks at everyone.

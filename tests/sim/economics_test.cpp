@@ -50,6 +50,16 @@ TEST_CASE("an AS that takes more transit than with a CDN is the worst, whatever 
     CHECK(against.origin_savings == Approx(0.7));
 }
 
+TEST_CASE("the transit floor: each AS's first requests over the CDN's transit into it") {
+    const auto cdn = with_transit(strategy::origin_only, 3000, {{1, 2000}, {2, 1000}});
+    auto ours = with_transit(strategy::nearcast, 900, {{1, 900}, {2, 800}});
+    ours.per_as[0].first_request_bytes = 500;   // four requests of one item: one had to come in
+    ours.per_as[1].first_request_bytes = 1000;  // every request a first one: nothing to share
+    const auto against = compare_with_cdn(ours, cdn);
+    CHECK(against.transit_floor_total == Approx(1500.0 / 3000));
+    CHECK(against.transit_floor_worst_as == Approx(1.0));
+}
+
 TEST_CASE("quality ratios: 1 when both are 0, none when only the CDN's is 0") {
     auto cdn = with_transit(strategy::origin_only, 10, {{1, 10}});
     auto ours = with_transit(strategy::nearcast, 5, {{1, 5}});
@@ -111,6 +121,14 @@ TEST_CASE("nearcast-sim runs origin_only beside a strategy as the anchor, and re
     CHECK(savings == Approx(expected));
     CHECK(savings > 0);
     CHECK(nearcast.at("versus_origin_only").at("transit_ratio_total").get<double>() > 0);
+    // No strategy beats the floor (every item entering each AS once), and it is not trivial:
+    // some items were asked for more than once in an AS.
+    for (const auto& figure : {"total", "worst_as"}) {
+        const double floor = nearcast.at("versus_origin_only").at(std::string("transit_floor_") + figure);
+        CHECK(floor > 0);
+        CHECK(floor <= nearcast.at("versus_origin_only").at(std::string("transit_ratio_") + figure).get<double>() + 1e-9);
+    }
+    CHECK(nearcast.at("versus_origin_only").at("transit_floor_total").get<double>() < 1);
     CHECK(nearcast.contains("peer_share_of_received"));
     CHECK_FALSE(nearcast.contains("origin_offload"));
     // A timing run leaves the anchor out and says nothing about savings.

@@ -22,6 +22,11 @@ struct versus_cdn {
     double transit_ratio_total = 0;
     double transit_ratio_worst_as = 0;
     std::uint32_t worst_asn = 0;
+    // The same ratios had every item entered each AS once, at its first request there, and
+    // never again (an oracle's cache in every AS, shared perfectly): no policy does better on
+    // these arrivals. Above a target, the target cannot be met by any policy.
+    double transit_floor_total = 0;
+    double transit_floor_worst_as = 0;
     // Quality against the anchor: download time p90 over the anchor's p90; stalled time per
     // played time over the anchor's. nullopt where the anchor's figure is 0 and ours is not (no
     // ratio says "worse than none"); 1 where both are 0.

@@ -89,6 +89,10 @@ struct as_traffic {
     double intra_bytes = 0;              // peer to peer inside the AS
     double transit_in_bytes = 0;         // from other ASes and the origin
     double transit_out_bytes = 0;        // to other ASes
+    // The item bytes of the first session in this AS of each item it asked for: what had to
+    // enter it from outside however well it cached and shared (every item once). Over the
+    // anchor's transit_in_bytes, the floor of this AS's transit ratio.
+    double first_request_bytes = 0;
 };
 
 struct strategy_result {
