@@ -509,12 +509,13 @@ void engine::tick(double from, double to) {
     tick_start_ = from;
     const double dt = to - from;
     // Bytes moved over the tick at the rates set at its start.
-    for (auto& f : flows_) {
-        if (!f.alive || f.rate <= 0) continue;
+    for_each_live_flow([&](std::uint32_t id) {
+        flow& f = flows_[id];
+        if (f.rate <= 0) return;
         const double delta = f.rate * dt;
         f.bytes += delta;
         account(f, delta, from);
-    }
+    });
     tick_start_ = to;  // flows are settled to here; a flow removed from now on adds nothing more
     // Backwards: a stream that finishes playing leaves the list (the last one takes its place).
     for (std::size_t i = active_sessions_.size(); i-- > 0;) {
@@ -557,9 +558,8 @@ void engine::tick(double from, double to) {
     };
     const double transit = config_.transit_capacity_mbps * 1e6 / 8;
     const double far_limit = config_.far_rate_limit_kbps * 1000 / 8;
-    for (std::uint32_t id = 0; id < flows_.size(); ++id) {
+    for_each_live_flow([&](std::uint32_t id) {
         flow& f = flows_[id];
-        if (!f.alive) continue;
         f.rate = 0;
         flow_demand demand;
         if (f.source_downloading) {
@@ -574,7 +574,7 @@ void engine::tick(double from, double to) {
                 const double elsewhere = std::max(target.bytes - f.bytes, 0.0);
                 const double not_from_here = std::max(target.size - f.bytes, 1.0);
                 const double lacking = (source.bytes - f.bytes) * std::max(1 - elsewhere / not_from_here, 0.0);
-                if (lacking < piece_bytes) continue;
+                if (lacking < piece_bytes) return;
                 demand.cap = lacking / config_.tick_s + source.in_rate;
             }
         }
@@ -587,7 +587,7 @@ void engine::tick(double from, double to) {
         }
         if (f.where == flow_class::origin) {
             // The peer's origin deference: its origin connections are closed while it holds off.
-            if (f.held_off) continue;
+            if (f.held_off) return;
             // A supernode whose fellows relay what it fetches takes a trickle from the origin
             // (the daemon's peer class limit, shared by all its origin connections).
             if (!origin_trickled_.empty() && origin_trickled_[f.target_peer]) {
@@ -599,7 +599,7 @@ void engine::tick(double from, double to) {
         }
         demands_.push_back(demand);
         demand_flow_.push_back(id);
-    }
+    });
     rates_.resize(demands_.size());
     result_.flow_ticks += demands_.size();
     max_min_rates(capacities_, demands_, rates_, work_);

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <queue>
 #include <random>
 #include <set>
@@ -86,6 +85,7 @@ struct flow {
     // that sharing the bandwidth reads one array.
     std::uint32_t target_peer = 0;
     std::uint32_t item = 0;
+    std::uint32_t source_address = 0, target_address = 0;  // the peers' IPv4 addresses (origin deference's gateway)
     std::uint16_t source_as = 0, target_as = 0;
     std::uint8_t source_class = 0, target_class = 0;
     double rate = 0;
@@ -199,8 +199,11 @@ private:
     double tick_start_ = 0;
     double arrival_rate_max_ = 0;
 
-    std::deque<session> sessions_;  // a deque: opening a session never moves the others
-    std::deque<session_transfer> transfers_;  // by session id, likewise
+    // Vectors, read by index every tick: opening a session may move the others, so no reference
+    // to one is held across open_session (which only the arrivals and the supernodes' reports
+    // call, from the top of an event).
+    std::vector<session> sessions_;
+    std::vector<session_transfer> transfers_;  // by session id
     session_transfer& transfer(const session& s) { return transfers_[s.id]; }
     std::vector<std::uint32_t> free_sessions_;
     // Sessions the tick has work for: downloading, or a stream still playing (unordered).
@@ -208,6 +211,17 @@ private:
     std::vector<std::uint32_t> active_slot_;          // session -> position in active_sessions_, or none
     std::vector<flow> flows_;
     std::vector<std::uint32_t> free_flows_;
+    // A bit per flow, set while it is alive: the tick visits the live flows in the order of
+    // their ids (the order of its sums) without walking the dead ones, which outnumber them
+    // many times once a flash crowd's connections have closed.
+    std::vector<std::uint64_t> live_flow_bits_;
+    template <typename Visit> void for_each_live_flow(Visit&& visit) {
+        for (std::size_t word = 0; word < live_flow_bits_.size(); ++word) {
+            for (std::uint64_t bits = live_flow_bits_[word]; bits != 0; bits &= bits - 1) {
+                visit(static_cast<std::uint32_t>(word * 64 + static_cast<unsigned>(__builtin_ctzll(bits))));
+            }
+        }
+    }
     std::vector<std::uint32_t> current_session_;      // peer -> its ordinary session, or none
     std::vector<std::uint8_t> dead_;                  // peer -> taken out by a fault
     std::vector<tracker::swarm> swarms_;
