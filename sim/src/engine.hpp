@@ -50,11 +50,17 @@ struct session_transfer {
     }
 };
 
-struct session {
+// What origin deference reads of each downloading session every second comes first, within
+// three cache lines: the sessions it visits lie anywhere in the array.
+struct alignas(64) session {
+    std::vector<std::uint32_t> in_flows, out_flows;
     std::uint32_t peer = 0;
+    session_kind kind = session_kind::download;
+    bool web_seeded = false;
+    peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
+    peer::backstop backstop{peer::backstop_options{}};  // when the origin's web seeds are called in
     std::uint32_t item = 0;
     std::uint32_t id = 0;            // its index, also into engine::transfers_
-    session_kind kind = session_kind::download;
     playback play = playback::buffering;
     bool stalled_once = false;
     std::uint32_t version = 0;       // bumped to cancel the session's queued events
@@ -67,17 +73,14 @@ struct session {
     std::uint32_t orphan_fault = 0xffff'ffffu;  // the fault that orphaned it, if one did
     double last_used = 0;            // a supernode's cache: last asked for
     bool read_by_child = false;      // a supernode's cache: a child got bytes of it
-    std::vector<std::uint32_t> in_flows, out_flows;
     std::vector<std::uint32_t> known;       // peers of the last tracker answer
     std::vector<std::uint32_t> supernodes;  // assigned (peer ids)
-    peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
-    peer::backstop backstop{peer::backstop_options{}};  // when the origin's web seeds are called in
-    bool web_seeded = false;
 };
 
 enum class flow_class : std::uint8_t { origin, intra, inter };
 
-struct flow {
+// One cache line: the tick and origin deference read flows by id, in no order the cache foresees.
+struct alignas(64) flow {
     std::uint32_t source_peer = 0;
     std::uint32_t source_session = none;  // none: an origin seeder
     std::uint32_t target_session = 0;
@@ -88,19 +91,20 @@ struct flow {
     std::uint32_t source_address = 0, target_address = 0;  // the peers' IPv4 addresses (origin deference's gateway)
     std::uint16_t source_as = 0, target_as = 0;
     std::uint8_t source_class = 0, target_class = 0;
+    flow_class where = flow_class::intra;
+    bool far : 1 = false;                 // nearcast's far peer class applies
+    bool from_supernode : 1 = false;
+    bool web_seed : 1 = false;            // the origin's HTTP web seed: the backstop, never held off
+    bool held_off : 1 = false;            // an origin connection its peer's deference holds off now
+    bool to_child : 1 = false;            // from a supernode's cache to a session of its own (not a cache fill)
+    bool read_marked : 1 = false;         // the cache it reads from knows a child read it
+    bool source_downloading : 1 = false;  // the source is a session still downloading (kept by complete())
+    bool alive : 1 = false;
+    proximity::network_distance distance;
     double rate = 0;
     double bytes = 0;
-    flow_class where = flow_class::intra;
-    bool far = false;                     // nearcast's far peer class applies
-    bool from_supernode = false;
-    bool web_seed = false;                // the origin's HTTP web seed: the backstop, never held off
-    bool held_off = false;                // an origin connection its peer's deference holds off now
-    bool to_child = false;                // from a supernode's cache to a session of its own (not a cache fill)
-    bool read_marked = false;             // the cache it reads from knows a child read it
-    bool source_downloading = false;      // the source is a session still downloading (kept by complete())
-    bool alive = false;
-    proximity::network_distance distance;
 };
+static_assert(sizeof(flow) == 64);
 
 enum class event_type : std::uint8_t { arrival, completion, leave, announce, rehome, give_up, fault, election, budget, sample,
                                        policy, report };

@@ -55,6 +55,8 @@ void engine::report_supernodes(double now) {
     // pre-fetches by the daemon's plan. A report that finds no room (every cached item in use)
     // leaves the item to the origin, as the daemon's refused pre-fetch does.
     for (std::uint16_t a = 0; a < supernodes_by_as_.size(); ++a) {
+        // An AS without supernodes has no report to answer (ranking its items is most of the cost).
+        if (supernodes_by_as_[a].empty()) continue;
         std::vector<peer::popular_item> popular;
         for (const auto& [item, requests] : popularity_.top(a, config_.popular_listed)) popular.push_back({std::to_string(item), requests});
         if (popular.empty()) continue;
@@ -139,7 +141,16 @@ void engine::apply_policies(double now) {
     // its fellows are near as well (the daemon puts them in its near class).
     static const peer::origin_deference rule;  // the peer's defaults
     const auto now_ms = static_cast<std::uint64_t>(std::llround(now * 1000));
-    for (const auto id : active_sessions_) {
+    for (std::size_t at = 0; at < active_sessions_.size(); ++at) {
+        const auto id = active_sessions_[at];
+        // The next sessions and their flows are fetched from memory while this one is decided:
+        // they lie anywhere in their arrays, and waiting for each in turn was most of the time.
+        if (at + 2 < active_sessions_.size()) __builtin_prefetch(&sessions_[active_sessions_[at + 2]]);
+        if (at + 1 < active_sessions_.size()) {
+            const session& next = sessions_[active_sessions_[at + 1]];
+            for (const auto f : next.in_flows) __builtin_prefetch(&flows_[f]);
+            for (const auto f : next.out_flows) __builtin_prefetch(&flows_[f]);
+        }
         session& s = sessions_[id];
         const auto& t = transfers_[id];
         if (t.state != phase::downloading) continue;
