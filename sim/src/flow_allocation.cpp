@@ -132,10 +132,14 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     const auto freeze = [&](std::uint32_t f, double rate) {
         work.frozen[f] = 1;
         --unfrozen;
-        rates[f] = std::max(rate, 0.0);
-        for (std::uint8_t i = 0; i < flows[f].resource_count; ++i) {
-            const std::uint32_t r = flows[f].resources[i];
-            work.remaining[r] -= rates[f];
+        // Held in a local: read back through `rates`, which might alias the work arrays as far
+        // as the compiler knows, it would be loaded again for every resource.
+        const double given = std::max(rate, 0.0);
+        rates[f] = given;
+        const flow_demand& flow = flows[f];
+        for (std::uint8_t i = 0; i < flow.resource_count; ++i) {
+            const std::uint32_t r = flow.resources[i];
+            work.remaining[r] -= given;
             --work.users[r];
         }
     };
