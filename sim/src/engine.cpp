@@ -516,14 +516,6 @@ void engine::update_playback(session& s, double from, double to) {
 void engine::tick(double from, double to) {
     tick_start_ = from;
     const double dt = to - from;
-    // Bytes moved over the tick at the rates set at its start.
-    for (auto& f : flows_) {
-        if (!f.alive || f.rate <= 0) continue;
-        const double delta = f.rate * dt;
-        f.bytes += delta;
-        account(f, delta, from);
-    }
-    tick_start_ = to;  // flows are settled to here; a flow removed from now on adds nothing more
     // Backwards: a stream that finishes playing leaves the list (the last one takes its place).
     for (std::size_t i = active_sessions_.size(); i-- > 0;) {
         const auto id = active_sessions_[i];
@@ -537,10 +529,12 @@ void engine::tick(double from, double to) {
         update_playback(s, from, to);
         if (t.state != phase::downloading && s.play == playback::finished) make_idle(id);
     }
-    for (std::size_t i = 0; i < active_sessions_.size(); ++i) {
-        const auto id = active_sessions_[i];
-        if (transfers_[id].needs_peers) connect_more(id, to);
-    }
+    // Sessions that lost a source connect to more before the rates are shared anew, and may
+    // close connections as they do: the bytes of the tick are counted first then. Otherwise
+    // (most ticks) the counting and the sharing are one walk over the flows. The settling
+    // above neither reads nor writes what the counting does, so it may come first.
+    bool connecting = false;
+    for (const auto id : active_sessions_) connecting = connecting || transfers_[id].needs_peers;
 
     // Re-share bandwidth among the flows that can carry data now.
     const std::size_t peer_count = people_.peers.size();
@@ -565,26 +559,34 @@ void engine::tick(double from, double to) {
     };
     const double transit = config_.transit_capacity_mbps * 1e6 / 8;
     const double far_limit = config_.far_rate_limit_kbps * 1000 / 8;
-    for (std::uint32_t id = 0; id < flows_.size(); ++id) {
-        flow& f = flows_[id];
-        if (!f.alive) continue;
+    // Bytes moved over the tick at the rates set at its start.
+    const auto carry = [&](flow& f) {
+        if (f.rate <= 0) return;
+        const double delta = f.rate * dt;
+        f.bytes += delta;
+        account(f, delta, from);
+    };
+    // What the flow asks of the resources it crosses now, if it can carry data now.
+    const auto ask = [&](std::uint32_t id, flow& f) {
         f.rate = 0;
         flow_demand demand;
         if (f.source_downloading) {
-            {
-                const auto& source = transfers_[f.source_session];
-                const auto& target = transfers_[f.target_session];
-                // A leecher passes on the pieces it holds that the target lacks, no faster than it
-                // has them. Pieces are picked at random (rarest first looks random from here), so
-                // of the source's pieces the target did not get over this connection it lacks the
-                // same share as of everything it did not get over it: a peer ahead of the source
-                // still lacks some of them, as in BitTorrent, where both sides of a connection trade.
-                const double elsewhere = std::max(target.bytes - f.bytes, 0.0);
-                const double not_from_here = std::max(target.size - f.bytes, 1.0);
-                const double lacking = (source.bytes - f.bytes) * std::max(1 - elsewhere / not_from_here, 0.0);
-                if (lacking < piece_bytes) continue;
-                demand.cap = lacking / config_.tick_s + source.in_rate;
-            }
+            const auto& source = transfers_[f.source_session];
+            // A leecher passes on the pieces it holds that the target lacks, no faster than it
+            // has them. Pieces are picked at random (rarest first looks random from here), so
+            // of the source's pieces the target did not get over this connection it lacks the
+            // same share as of everything it did not get over it: a peer ahead of the source
+            // still lacks some of them, as in BitTorrent, where both sides of a connection trade.
+            const double not_sent = source.bytes - f.bytes;
+            // A share of at most 1 of less than a piece is less than a piece, however rounded:
+            // the target need not be looked at (most connections between leechers idle so).
+            if (not_sent < piece_bytes) return;
+            const auto& target = transfers_[f.target_session];
+            const double elsewhere = std::max(target.bytes - f.bytes, 0.0);
+            const double not_from_here = std::max(target.size - f.bytes, 1.0);
+            const double lacking = not_sent * std::max(1 - elsewhere / not_from_here, 0.0);
+            if (lacking < piece_bytes) return;
+            demand.cap = lacking / config_.tick_s + source.in_rate;
         }
         demand.use(resource(f.source_peer, f.where == flow_class::origin ? origin_upload_bps_ : people_.upload_bps[f.source_class]));
         demand.use(resource(peer_count + f.target_peer, people_.download_bps[f.target_class]));
@@ -595,7 +597,7 @@ void engine::tick(double from, double to) {
         }
         if (f.where == flow_class::origin) {
             // The peer's origin deference: its origin connections are closed while it holds off.
-            if (f.held_off) continue;
+            if (f.held_off) return;
             // A supernode whose fellows relay what it fetches takes a trickle from the origin
             // (the daemon's peer class limit, shared by all its origin connections).
             if (!origin_trickled_.empty() && origin_trickled_[f.target_peer]) {
@@ -607,6 +609,22 @@ void engine::tick(double from, double to) {
         }
         demands_.push_back(demand);
         demand_flow_.push_back(id);
+    };
+    if (connecting) {
+        for_each_live_flow([&](std::uint32_t id) { carry(flows_[id]); });
+        tick_start_ = to;  // flows are settled to here; a flow removed from now on adds nothing more
+        for (std::size_t i = 0; i < active_sessions_.size(); ++i) {
+            const auto id = active_sessions_[i];
+            if (transfers_[id].needs_peers) connect_more(id, to);
+        }
+        for_each_live_flow([&](std::uint32_t id) { ask(id, flows_[id]); });
+    } else {
+        tick_start_ = to;
+        for_each_live_flow([&](std::uint32_t id) {
+            flow& f = flows_[id];
+            carry(f);
+            ask(id, f);
+        });
     }
     rates_.resize(demands_.size());
     result_.flow_ticks += demands_.size();

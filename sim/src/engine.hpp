@@ -3,7 +3,6 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <queue>
 #include <random>
 #include <set>
@@ -51,11 +50,17 @@ struct session_transfer {
     }
 };
 
-struct session {
+// What origin deference reads of each downloading session every second comes first, within
+// three cache lines: the sessions it visits lie anywhere in the array.
+struct alignas(64) session {
+    std::vector<std::uint32_t> in_flows, out_flows;
     std::uint32_t peer = 0;
+    session_kind kind = session_kind::download;
+    bool web_seeded = false;
+    peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
+    peer::backstop backstop{peer::backstop_options{}};  // when the origin's web seeds are called in
     std::uint32_t item = 0;
     std::uint32_t id = 0;            // its index, also into engine::transfers_
-    session_kind kind = session_kind::download;
     playback play = playback::buffering;
     bool stalled_once = false;
     std::uint32_t version = 0;       // bumped to cancel the session's queued events
@@ -68,17 +73,14 @@ struct session {
     std::uint32_t orphan_fault = 0xffff'ffffu;  // the fault that orphaned it, if one did
     double last_used = 0;            // a supernode's cache: last asked for
     bool read_by_child = false;      // a supernode's cache: a child got bytes of it
-    std::vector<std::uint32_t> in_flows, out_flows;
     std::vector<std::uint32_t> known;       // peers of the last tracker answer
     std::vector<std::uint32_t> supernodes;  // assigned (peer ids)
-    peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
-    peer::backstop backstop{peer::backstop_options{}};  // when the origin's web seeds are called in
-    bool web_seeded = false;
 };
 
 enum class flow_class : std::uint8_t { origin, intra, inter };
 
-struct flow {
+// One cache line: the tick and origin deference read flows by id, in no order the cache foresees.
+struct alignas(64) flow {
     std::uint32_t source_peer = 0;
     std::uint32_t source_session = none;  // none: an origin seeder
     std::uint32_t target_session = 0;
@@ -86,21 +88,23 @@ struct flow {
     // that sharing the bandwidth reads one array.
     std::uint32_t target_peer = 0;
     std::uint32_t item = 0;
+    std::uint32_t source_address = 0, target_address = 0;  // the peers' IPv4 addresses (origin deference's gateway)
     std::uint16_t source_as = 0, target_as = 0;
     std::uint8_t source_class = 0, target_class = 0;
+    flow_class where = flow_class::intra;
+    bool far : 1 = false;                 // nearcast's far peer class applies
+    bool from_supernode : 1 = false;
+    bool web_seed : 1 = false;            // the origin's HTTP web seed: the backstop, never held off
+    bool held_off : 1 = false;            // an origin connection its peer's deference holds off now
+    bool to_child : 1 = false;            // from a supernode's cache to a session of its own (not a cache fill)
+    bool read_marked : 1 = false;         // the cache it reads from knows a child read it
+    bool source_downloading : 1 = false;  // the source is a session still downloading (kept by complete())
+    bool alive : 1 = false;
+    proximity::network_distance distance;
     double rate = 0;
     double bytes = 0;
-    flow_class where = flow_class::intra;
-    bool far = false;                     // nearcast's far peer class applies
-    bool from_supernode = false;
-    bool web_seed = false;                // the origin's HTTP web seed: the backstop, never held off
-    bool held_off = false;                // an origin connection its peer's deference holds off now
-    bool to_child = false;                // from a supernode's cache to a session of its own (not a cache fill)
-    bool read_marked = false;             // the cache it reads from knows a child read it
-    bool source_downloading = false;      // the source is a session still downloading (kept by complete())
-    bool alive = false;
-    proximity::network_distance distance;
 };
+static_assert(sizeof(flow) == 64);
 
 enum class event_type : std::uint8_t { arrival, completion, leave, announce, rehome, give_up, fault, election, budget, sample,
                                        policy, report };
@@ -199,8 +203,11 @@ private:
     double tick_start_ = 0;
     double arrival_rate_max_ = 0;
 
-    std::deque<session> sessions_;  // a deque: opening a session never moves the others
-    std::deque<session_transfer> transfers_;  // by session id, likewise
+    // Vectors, read by index every tick: opening a session may move the others, so no reference
+    // to one is held across open_session (which only the arrivals and the supernodes' reports
+    // call, from the top of an event).
+    std::vector<session> sessions_;
+    std::vector<session_transfer> transfers_;  // by session id
     session_transfer& transfer(const session& s) { return transfers_[s.id]; }
     std::vector<std::uint32_t> free_sessions_;
     // Sessions the tick has work for: downloading, or a stream still playing (unordered).
@@ -208,6 +215,17 @@ private:
     std::vector<std::uint32_t> active_slot_;          // session -> position in active_sessions_, or none
     std::vector<flow> flows_;
     std::vector<std::uint32_t> free_flows_;
+    // A bit per flow, set while it is alive: the tick visits the live flows in the order of
+    // their ids (the order of its sums) without walking the dead ones, which outnumber them
+    // many times once a flash crowd's connections have closed.
+    std::vector<std::uint64_t> live_flow_bits_;
+    template <typename Visit> void for_each_live_flow(Visit&& visit) {
+        for (std::size_t word = 0; word < live_flow_bits_.size(); ++word) {
+            for (std::uint64_t bits = live_flow_bits_[word]; bits != 0; bits &= bits - 1) {
+                visit(static_cast<std::uint32_t>(word * 64 + static_cast<unsigned>(__builtin_ctzll(bits))));
+            }
+        }
+    }
     std::vector<std::uint32_t> current_session_;      // peer -> its ordinary session, or none
     std::vector<std::uint8_t> dead_;                  // peer -> taken out by a fault
     std::vector<tracker::swarm> swarms_;

@@ -55,6 +55,8 @@ void engine::report_supernodes(double now) {
     // pre-fetches by the daemon's plan. A report that finds no room (every cached item in use)
     // leaves the item to the origin, as the daemon's refused pre-fetch does.
     for (std::uint16_t a = 0; a < supernodes_by_as_.size(); ++a) {
+        // An AS without supernodes has no report to answer (ranking its items is most of the cost).
+        if (supernodes_by_as_[a].empty()) continue;
         std::vector<peer::popular_item> popular;
         for (const auto& [item, requests] : popularity_.top(a, config_.popular_listed)) popular.push_back({std::to_string(item), requests});
         if (popular.empty()) continue;
@@ -139,16 +141,57 @@ void engine::apply_policies(double now) {
     // its fellows are near as well (the daemon puts them in its near class).
     static const peer::origin_deference rule;  // the peer's defaults
     const auto now_ms = static_cast<std::uint64_t>(std::llround(now * 1000));
-    for (const auto id : active_sessions_) {
+    for (std::size_t at = 0; at < active_sessions_.size(); ++at) {
+        const auto id = active_sessions_[at];
+        // The next sessions and their flows are fetched from memory while this one is decided:
+        // they lie anywhere in their arrays, and waiting for each in turn was most of the time.
+        if (at + 2 < active_sessions_.size()) __builtin_prefetch(&sessions_[active_sessions_[at + 2]]);
+        if (at + 1 < active_sessions_.size()) {
+            const session& next = sessions_[active_sessions_[at + 1]];
+            for (const auto f : next.in_flows) __builtin_prefetch(&flows_[f]);
+            for (const auto f : next.out_flows) __builtin_prefetch(&flows_[f]);
+        }
         session& s = sessions_[id];
         const auto& t = transfers_[id];
         if (t.state != phase::downloading) continue;
+        const bool deferring = s.kind != session_kind::stream;
+        const bool backstopped = s.kind != session_kind::cache && !s.web_seeded;
+        const bool supernode = s.kind == session_kind::cache;
+        const auto near = [&](const flow& f) { return f.where == flow_class::intra || (supernode && f.from_supernode); };
+        const auto self_address = people_.peers[s.peer].address;
+        // What deference weighs, from one walk over the session's incoming flows (the web seeds
+        // the backstop may add below would add nothing to it: they start at rate 0).
+        // Pieces are picked at random: a near peer holding a share of the item holds that share
+        // of what we lack; near seeds hold all of it. Each piece counts once.
+        double bittorrent = 0;
+        double lacking_everywhere = 1;
+        std::int64_t near_rate = 0, origin_rate = 0;
+        // The gateway is the lowest address among the network's downloaders: whether one is
+        // below ours is all place_among asks, so the lowest of them stands for them all.
+        std::uint32_t lowest_near_downloader = 0;
+        bool near_downloading = false;
+        const auto downloads_near = [&](std::uint32_t address) {
+            lowest_near_downloader = near_downloading ? std::min(lowest_near_downloader, address) : address;
+            near_downloading = true;
+        };
+        for (const auto f : s.in_flows) {
+            const flow& in = flows_[f];
+            if (backstopped) bittorrent += in.rate;
+            if (!deferring) continue;
+            if (in.source_session == none) {
+                origin_rate += static_cast<std::int64_t>(in.rate);
+                continue;
+            }
+            if (!near(in)) continue;
+            near_rate += static_cast<std::int64_t>(in.rate);
+            const auto& source = transfers_[in.source_session];
+            lacking_everywhere *= 1 - std::clamp(source.bytes / std::max(source.size, 1.0), 0.0, 1.0);
+            if (source.state == phase::downloading) downloads_near(in.source_address);
+        }
         // The origin's web seeds are the floor: called in when BitTorrent has delivered too
         // little for a while (a peer whose answer lists only supernodes of other networks,
         // which refuse it, and no origin), and kept.
-        if (s.kind != session_kind::cache && !s.web_seeded) {
-            double bittorrent = 0;
-            for (const auto f : s.in_flows) bittorrent += flows_[f].rate;
+        if (backstopped) {
             s.backstop.observe(now, static_cast<std::int64_t>(bittorrent));
             if (s.backstop.web_seeds_needed()) {
                 s.web_seeded = true;
@@ -160,45 +203,21 @@ void engine::apply_policies(double now) {
                 }
             }
         }
-        if (s.kind == session_kind::stream) continue;
-        const auto& self = people_.peers[s.peer];
-        const bool supernode = s.kind == session_kind::cache;
-        const auto near = [&](const flow& f) { return f.where == flow_class::intra || (supernode && f.from_supernode); };
+        if (!deferring) continue;
         peer::origin_outlook outlook;
         const double missing_bytes = std::max(t.size - t.bytes, 0.0);
         outlook.missing = static_cast<std::uint32_t>(std::ceil(missing_bytes / piece_bytes));
-        // Pieces are picked at random: a near peer holding a share of the item holds that share
-        // of what we lack; near seeds hold all of it. Each piece counts once.
-        double lacking_everywhere = 1;
-        std::int64_t near_rate = 0, origin_rate = 0;
-        // The gateway is the lowest address among the network's downloaders: whether one is
-        // below ours is all place_among asks, so the lowest of them stands for them all.
-        std::uint32_t lowest_near_downloader = 0;
-        bool near_downloading = false;
-        const auto downloads_near = [&](std::uint32_t peer) {
-            const auto address = people_.peers[peer].address;
-            lowest_near_downloader = near_downloading ? std::min(lowest_near_downloader, address) : address;
-            near_downloading = true;
-        };
-        for (const auto f : s.in_flows) {
-            const flow& in = flows_[f];
-            if (in.source_session == none) {
-                origin_rate += static_cast<std::int64_t>(in.rate);
-                continue;
-            }
-            if (!near(in)) continue;
-            near_rate += static_cast<std::int64_t>(in.rate);
-            const auto& source = transfers_[in.source_session];
-            lacking_everywhere *= 1 - std::clamp(source.bytes / std::max(source.size, 1.0), 0.0, 1.0);
-            if (source.state == phase::downloading) downloads_near(in.source_peer);
-        }
+        // Once a near downloader below us is known, no other can change the answer (follower),
+        // and one above the lowest known changes nothing either: only the others are looked at.
         for (const auto f : s.out_flows) {
+            if (near_downloading && lowest_near_downloader < self_address) break;
             const flow& out = flows_[f];
-            if (near(out) && transfers_[out.target_session].state == phase::downloading) downloads_near(out.target_peer);
+            if (near_downloading && out.target_address >= lowest_near_downloader) continue;
+            if (near(out) && transfers_[out.target_session].state == phase::downloading) downloads_near(out.target_address);
         }
         outlook.near_supply = static_cast<std::uint32_t>(std::floor(outlook.missing * (1 - lacking_everywhere) + 1e-9));
         const auto lowest = proximity::ip_address::v4(lowest_near_downloader);
-        outlook.position = peer::place_among(proximity::ip_address::v4(self.address),
+        outlook.position = peer::place_among(proximity::ip_address::v4(self_address),
                                              std::span<const proximity::ip_address>(&lowest, near_downloading ? 1 : 0));
         const bool was_held = s.deference.origin_held;
         peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);

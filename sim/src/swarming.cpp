@@ -220,16 +220,20 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
     } else {
         id = static_cast<std::uint32_t>(flows_.size());
         flows_.emplace_back();
+        live_flow_bits_.resize(flows_.size() / 64 + 1, 0);
     }
     flow& f = flows_[id];
     f = flow{};
     f.alive = true;
+    live_flow_bits_[id / 64] |= std::uint64_t{1} << (id % 64);
     f.source_peer = source_peer;
     f.source_session = source_session;
     f.target_session = target;
     session& t = sessions_[target];
     f.target_peer = t.peer;
     f.item = t.item;
+    f.source_address = people_.peers[source_peer].address;
+    f.target_address = people_.peers[t.peer].address;
     f.source_as = people_.peers[source_peer].as_index;
     f.target_as = people_.peers[t.peer].as_index;
     f.source_class = people_.peers[source_peer].capacity_class;
@@ -278,6 +282,7 @@ void engine::remove_flow(std::uint32_t id, double now) {
     }
     const bool had_rate = f.rate > 0;
     f.alive = false;
+    live_flow_bits_[id / 64] &= ~(std::uint64_t{1} << (id % 64));
     f.rate = 0;
     free_flows_.push_back(id);
     if (arriving.state == phase::downloading) {

@@ -2,6 +2,7 @@
 // supernode election it runs.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -63,6 +64,37 @@ TEST_CASE("max-min sharing: uploader and downloader capacities both bound a flow
     CHECK(rates[1] == Approx(0.8));
     double total = rates[0] + rates[1];
     CHECK(total == Approx(1.0));
+}
+
+TEST_CASE("max-min sharing: capped flows freeze in the order of their caps, ties by index") {
+    // Enough capped flows that they are sorted by passes over their bits, with caps that tie,
+    // a negative one and both zeros: the rates must be those of freezing them one by one in
+    // (cap, index) order, to the bit.
+    const double caps_cycle[] = {3.5, 1.25, -2.0, 0.0, -0.0, 1.25, 1e9, 7.0, 3.5, 0.5, 2.0};
+    const double capacity = 120;
+    std::vector<flow_demand> flows;
+    for (std::size_t f = 0; f < 150; ++f) flows.push_back(using_resources({0}, caps_cycle[(f * 7) % std::size(caps_cycle)]));
+    for (std::size_t f = 0; f < 5; ++f) flows.push_back(using_resources({0}));
+    const auto rates = share({capacity}, flows);
+
+    std::vector<std::size_t> order;
+    for (std::size_t f = 0; f < 150; ++f) order.push_back(f);
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return flows[a].cap < flows[b].cap; });
+    std::vector<double> expected(flows.size());
+    double remaining = capacity;
+    std::size_t users = flows.size();
+    std::size_t next = 0;
+    for (; next < order.size(); ++next) {
+        const double fair = std::max(remaining, 0.0) / static_cast<double>(users);
+        if (flows[order[next]].cap > fair) break;
+        expected[order[next]] = std::max(flows[order[next]].cap, 0.0);
+        remaining -= expected[order[next]];
+        --users;
+    }
+    const double fair = std::max(remaining, 0.0) / static_cast<double>(users);
+    for (; next < order.size(); ++next) expected[order[next]] = fair;
+    for (std::size_t f = 150; f < flows.size(); ++f) expected[f] = fair;
+    CHECK(rates == expected);
 }
 
 TEST_CASE("a scenario file sets keys by section, and bad input names the file and the key") {

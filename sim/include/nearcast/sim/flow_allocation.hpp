@@ -27,6 +27,11 @@ struct allocation_workspace {
     std::vector<std::uint32_t> offsets;
     std::vector<std::uint32_t> members;
     std::vector<std::uint32_t> capped;
+    struct keyed {
+        std::uint64_t key;  // the cap's bits, ordered as the caps are
+        std::uint32_t flow;
+    };
+    std::vector<keyed> by_cap, by_cap_next;  // the capped flows being sorted
     std::vector<std::uint8_t> frozen;
     struct entry {
         double share;
