@@ -65,7 +65,9 @@ constexpr std::uint64_t max_body = 64 * 1024 * 1024;  // a .torrent of a large f
 constexpr std::uint64_t max_login_body = 4096;          // token=... from the login form
 
 core::http_answer json_answer(control_answer answer) {
-    return {answer.status, "application/json", std::move(answer.body), {}};
+    std::vector<std::pair<std::string, std::string>> fields;
+    if (!answer.allow.empty()) fields.emplace_back("Allow", answer.allow);
+    return {answer.status, "application/json", std::move(answer.body), std::move(fields)};
 }
 
 core::http_answer json_error(unsigned status, const std::string& message) {

@@ -50,6 +50,7 @@ struct control_answer {
     control_answer(unsigned status_code = 200, std::string json = {}) : status(status_code), body(std::move(json)) {}
     unsigned status;
     std::string body;   // JSON
+    std::string allow;  // a 405's Allow header: the methods the path takes
     // An answer that comes later (a .torrent the daemon fetches from a URL): the handler sets
     // this and leaves the rest; the server calls it with a function to call once, on the
     // server's io thread, with the answer.

@@ -75,6 +75,8 @@ struct cache_entry {
     bool prefetched = false;  // added by the supernode agent, not asked for on this host
     bytes_by_source earlier;  // downloaded for it by the daemon's earlier runs (kept in the index)
     bool resting = false;     // whole, and out of its swarm while uploading is off
+    std::string refused;      // why it is not downloaded (a magnet's item found larger than the quota)
+    bool sizing = false;      // a magnet's item in upload mode until its metadata gives its size
     std::unique_ptr<stream_server> stream;
     // Averaged over a sliding window: the payload received and sent (the rates shown), and
     // the bytes verified (the ETA).
@@ -320,7 +322,7 @@ private:
         std::uint64_t total = 0;
         for (auto& [id, entry] : entries_) {
             const item_status state = session_.status_of(entry.handle);
-            if (state.complete || entry.paused || !state.has_metadata) continue;
+            if (state.complete || entry.paused || !entry.refused.empty() || !state.has_metadata) continue;
             const auto wanted = static_cast<std::uint64_t>(std::max<std::int64_t>(state.status.total_wanted, 0));
             total += wanted - std::min(wanted, disk_usage(item_folder(id)));
         }
@@ -336,7 +338,8 @@ private:
             const std::uint64_t bytes = disk_usage(item_folder(id));
             counted += bytes;
             const item_status state = session_.status_of(entry.handle);
-            const bool in_use = id == keep || entry.stream || (!state.complete && !entry.paused);
+            // A refused item stays until the user removes it, to say why it is not there.
+            const bool in_use = id == keep || entry.stream || !entry.refused.empty() || (!state.complete && !entry.paused);
             items.push_back({id, bytes, entry.last_used_s, in_use});
         }
         // What the disk holds beyond the items' folders (files kept by a remove with data=keep)
@@ -414,7 +417,7 @@ private:
     void apply_upload_rule() {
         const std::int64_t rate = upload_rate_now(cap_, uploaded_this_month_);
         const int slots = unchoke_slots(rate, session_.locality().admission().limit());
-        if (rate == applied_rate_ && slots == applied_slots_) return;
+        if (rate == applied_rate_ && slots == applied_slots_) return rest_whole_items();
         lt::settings_pack pack;
         // No unchoked peer means no upload at all; a rate limit of 0 would mean "unlimited".
         pack.set_int(lt::settings_pack::unchoke_slots_limit, slots);
@@ -438,6 +441,7 @@ private:
         }
         applied_rate_ = rate;
         applied_slots_ = slots;
+        rest_whole_items();
     }
 
     void tick() {
@@ -445,6 +449,7 @@ private:
         const double now = steady_now_s();
         for (auto& [id, entry] : entries_) {
             const auto& status = session_.status_of(entry.handle).status;
+            if (entry.sizing && status.has_metadata) size_magnet_item(id, entry, status);
             if (entry.stream) entry.stream->update_pieces(status.pieces);
             entry.download_rate.add(now, status.total_payload_download);
             entry.upload_rate.add(now, status.total_payload_upload);
@@ -458,7 +463,6 @@ private:
             }
         }
         apply_upload_rule();  // a supernode's election changes its unchoke slots
-        rest_whole_items();
         if (agent_ && ticks_ % 5 == 0) {
             // The tracker checks the port it is told: report once the listener is up.
             if (!agent_started_ && session_.session().listen_port() != 0) agent_->start(), agent_started_ = true;
@@ -486,6 +490,32 @@ private:
                 entry.resting = false;
             }
         }
+    }
+
+    // A magnet's item downloads nothing (upload mode) until its metadata gives its size: one
+    // larger than the whole quota, or with no room made for it, stops there and says why,
+    // having evicted nothing it could never fit beside; the others get their room and go on.
+    void size_magnet_item(const std::string& id, cache_entry& entry, const lt::torrent_status& status) {
+        entry.sizing = false;
+        const auto size = static_cast<std::uint64_t>(std::max<std::int64_t>(status.total_wanted, 0));
+        const std::string what = status.name + " (" + human_bytes(static_cast<double>(size)) + ")";
+        if (size > options_.quota_bytes) {
+            entry.refused = what + " is larger than the cache's quota of " + human_bytes(static_cast<double>(options_.quota_bytes)) +
+                            " (--quota-mb): not downloaded; remove it, or fetch it with --no-daemon -o DIR";
+        } else {
+            const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
+            make_room(incoming, id);
+            if (const std::uint64_t used = bytes_staying(); used + incoming > options_.quota_bytes) {
+                entry.refused = "no room for " + what + " under the cache's quota of " +
+                                human_bytes(static_cast<double>(options_.quota_bytes)) + ": " + what_holds_the_cache();
+            }
+        }
+        if (!entry.refused.empty()) {
+            entry.handle.pause();
+            spdlog::error("{}", entry.refused);
+            return;
+        }
+        entry.handle.unset_flags(lt::torrent_flags::upload_mode);
     }
 
     void housekeeping() {
@@ -553,7 +583,7 @@ private:
         const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
         if (auto found = entries_.find(id); found != entries_.end()) {
             found->second.last_used_s = unix_now();
-            if (found->second.paused) found->second.handle.resume(), found->second.paused = false;
+            if (found->second.paused && found->second.refused.empty()) found->second.handle.resume(), found->second.paused = false;
             return {id, false};
         }
         if (params.ti) {
@@ -575,6 +605,10 @@ private:
         }
         cache_entry entry;
         entry.last_used_s = unix_now();
+        if (!params.ti) {
+            params.flags |= lt::torrent_flags::upload_mode;  // no piece before its size is known (size_magnet_item)
+            entry.sizing = true;
+        }
         entry.handle = session_.add(std::move(params), item_folder(id));
         entries_[id] = std::move(entry);
         save_index();
@@ -628,7 +662,7 @@ private:
     json describe(const std::string& id, const cache_entry& entry) {
         const item_status state = session_.status_of(entry.handle);
         const auto& status = state.status;
-        std::string phase = entry.paused ? "paused" : !state.has_metadata ? "metadata"
+        std::string phase = !entry.refused.empty() ? "error" : entry.paused ? "paused" : !state.has_metadata ? "metadata"
                             : status.state == lt::torrent_status::checking_files ? "checking"
                             : state.complete ? (entry.resting ? "complete" : "seeding") : "downloading";
         const auto from = downloaded_for(entry);
@@ -640,7 +674,7 @@ private:
                 {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : std::max(entry.upload_rate.rate(), 0.0))},
                 {"eta", state.complete ? 0 : eta < 0 ? -1 : std::llround(std::ceil(eta))}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
                 {"uploaded", status.all_time_upload}, {"prefetched", entry.prefetched},
-                {"peers", status.num_peers}, {"error", state.error},
+                {"peers", status.num_peers}, {"error", entry.refused.empty() ? state.error : entry.refused},
                 {"last_used", entry.last_used_s}, {"path", (item_folder(id) / status.name).string()},
                 {"stream", entry.stream ? entry.stream->url() : ""}};
     }
@@ -665,7 +699,9 @@ private:
             return {404, json{{"error", "no " + path + " here: GET /status; POST /fetch, /pause, /resume, /remove, /limits, /stream"}}.dump()};
         }
         if (method != (path == "/status" ? "GET" : "POST")) {
-            return {405, json{{"error", "use " + std::string(path == "/status" ? "GET " : "POST ") + path}}.dump()};
+            control_answer refused(405, json{{"error", "use " + std::string(path == "/status" ? "GET " : "POST ") + path}}.dump());
+            refused.allow = path == "/status" ? "GET" : "POST";
+            return refused;
         }
         if (path == "/fetch") {
             if (body.starts_with("http://") || body.starts_with("https://")) return fetch_from_url(body);
@@ -698,8 +734,10 @@ private:
             entry.handle.pause();
             entry.paused = true;
         } else if (path == "/resume") {
+            if (!entry.refused.empty()) return {409, json{{"error", entry.refused}}.dump()};
             entry.handle.resume();
             entry.paused = false;
+            rest_whole_items();  // whole, with uploading off: out of its swarm again at once
         } else if (path == "/remove") {
             const std::string id = *query_value(query, "id");
             // data=keep forgets the item and leaves its files where they are; data=delete (the

@@ -217,7 +217,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     core::common_options common("nearcast-peer", {.config_file = true, .progress = true});
     po::options_description general("General");
     general.add_options()
-        ("output,o", po::value(&output)->default_value(out.output.string()), "folder the content is written to")
+        ("output,o", po::value(&output)->default_value(out.output.string()), "folder the content is written to (with a daemon running and no -o, it stays in the daemon's cache: status shows where)")
         ("report", po::value(&out.report_file), "write a JSON summary here on exit: bytes from near, far and origin, completion, seconds")
         ("seed-for", po::value(&out.seed_for_s)->default_value(out.seed_for_s), "fetch: seconds to keep seeding once complete")
         ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds without a byte while no tracker answers");

@@ -331,9 +331,12 @@ void peer_session::call_in_web_seeds(tracked_item& item) {
     item.rule.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count(),
                       status.download_payload_rate);
     if (!item.rule.web_seeds_needed()) return;
+    add_web_seeds(item, "BitTorrent delivers " + human_bytes(static_cast<double>(status.download_payload_rate)) + "/s");
+}
+
+void peer_session::add_web_seeds(tracked_item& item, const std::string& why) {
     for (const auto& url : item.withheld_web_seeds) {
-        spdlog::info("{}: BitTorrent delivers {}/s: calling in the origin's web seed {}", status.name,
-                     human_bytes(static_cast<double>(status.download_payload_rate)), url);
+        spdlog::info("{}: {}: calling in the origin's web seed {}", item.last.status.name, why, url);
         item.handle.add_url_seed(url);
     }
     item.withheld_web_seeds.clear();
@@ -472,8 +475,12 @@ void peer_session::take_final_names_back(tracked_item& item) {
         const bool wanted = at >= priorities.size() || priorities[at] > lt::dont_download;
         if (files.pad_file_at(index) || !wanted || files.file_path(index) != original.file_path(index)) continue;
         if (at < verified.size() && verified[at] >= files.file_size(index)) continue;
-        spdlog::warn("{}: {} is not whole on disk (cut short, damaged or deleted): it is {}.part again until verified",
-                     item.save_path.string(), original.file_path(index), std::string(original.file_name(index)));
+        // Only a file found under its final name is news; a new item's files are not there yet.
+        std::error_code missing;
+        if (fs::exists(item.save_path / original.file_path(index), missing)) {
+            spdlog::warn("{}: {} is not whole on disk (cut short or damaged): it is {}.part again until verified",
+                         item.save_path.string(), original.file_path(index), std::string(original.file_name(index)));
+        }
         item.handle.rename_file(index, original.file_path(index) + std::string(part_suffix));
         item.named = false;
     }
@@ -574,6 +581,10 @@ void peer_session::defer_origin(tracked_item& item) {
                      options_.deference.cooldown_ms / 1000);
         locality_->set_origin_held(item.handle, false);
         for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+        // The tracker may list no origin seeder at all while it names a near seed (its answer
+        // leaves the origin out for near peers): then "the origin again" is its web seed, or the
+        // download would go on at the near seed's pace above the backstop's floor.
+        if (item.origin_endpoints.empty()) add_web_seeds(item, "no origin seeder in the swarm");
         return;
     }
     if (step.waits) return;  // the plugin keeps what it does now

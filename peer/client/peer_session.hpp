@@ -117,6 +117,8 @@ private:
     void handle_alert(lt::alert* alert);
     void refresh(tracked_item& item);
     void remember_metadata(tracked_item& item);
+    // Adds the item's withheld web seeds (the origin over HTTP), saying why.
+    void add_web_seeds(tracked_item& item, const std::string& why);
     void call_in_web_seeds(tracked_item& item);
 
     peer_options options_;

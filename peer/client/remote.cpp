@@ -49,15 +49,15 @@ json find_item(const json& status, const std::string& asked) {
     std::vector<json> matches;
     for (const auto& item : status.at("items")) {
         const std::string id = item.at("id");
-        if (id == lower || item.at("name") == asked) return item;
-        if (!lower.empty() && id.starts_with(lower)) matches.push_back(item);
+        if (id == lower) return item;
+        if (item.at("name") == asked || (!lower.empty() && id.starts_with(lower))) matches.push_back(item);
     }
     if (matches.size() == 1) return matches.front();
     if (matches.empty()) throw item_error("no item '" + asked + "' in the daemon: no info hash starts with it and no item has that name (nearcast-peer list shows them)");
     std::string which;
     for (const auto& item : matches) which += " " + item.at("id").get<std::string>().substr(0, short_id);
-    throw item_error("'" + asked + "' starts " + std::to_string(matches.size()) + " items' info hashes (" + which.substr(1) +
-                     "): give more of the id");
+    throw item_error("'" + asked + "' names " + std::to_string(matches.size()) + " items (" + which.substr(1) +
+                     ": by name or by the start of the info hash): give more of the id");
 }
 
 double eta_of(const json& item) {

@@ -254,7 +254,7 @@ daemon)
   echo "limits: switch, rate, cap applied; bad values refused by name, nothing half-applied"
   second_id=$(echo "$status" | grep -Eo '"id":"[0-9a-f]{40}"' | head -n 1 | cut -d'"' -f4)
   control POST "/pause?id=$second_id" | grep -q '"state":"paused"' || fail "pause did not pause"
-  control POST "/resume?id=$second_id" | grep -q '"state":"seeding"' || fail "resume did not resume"
+  resumed=$(control POST "/resume?id=$second_id"); echo "$resumed" | grep -q '"state":"seeding"' || fail "resume did not resume: $resumed"
   answer=$(curl -s -X POST -H "Authorization: Bearer $token" "$url/stream?id=$second_id&file=first")
   echo "$answer" | grep -q "file=first: give a file's number" || fail "a word for a file number was not refused by name: $answer"
   answer=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $token" "$url/pause?id=0000000000000000000000000000000000000000")
@@ -263,6 +263,8 @@ daemon)
   echo "$answer" | grep -q 'no /bogus here.* 404$' || fail "an unknown path did not get a 404 naming it: $answer"
   answer=$(curl -s -w ' %{http_code}' -X POST -H "Authorization: Bearer $token" "$url/status")
   echo "$answer" | grep -q 'use GET /status.* 405$' || fail "POST /status did not get a 405 saying GET: $answer"
+  curl -s -o /dev/null -D - -X POST -H "Authorization: Bearer $token" "$url/status" | grep -qi '^Allow: GET' ||
+    fail "the 405 of POST /status has no Allow: GET header"
 
   # stream goes through the daemon too.
   "$peer_binary" stream "$second" --cache "$cache" --no-progress > "$work/stream.url" 2> "$work/stream-client.log" &
@@ -491,6 +493,23 @@ cache)
   near=$(jq .downloaded.near "$work/alone.json")
   echo "beside a near seed capped at 100 kB/s: origin $origin bytes, near $near bytes, in $(jq .seconds_to_complete "$work/alone.json") s"
   [ "$origin" -gt 6000000 ] || fail "the origin sent only $origin of 12 MB beside a near seed capped at 100 kB/s"
+  # The same with no origin seeder in the swarm (a tracker may leave it out of an answer that
+  # names a near seed; here the origin serves over HTTP only): "the origin again" is its web
+  # seed, called in as soon as the near seed is found too slow, not a minute at 100 kB/s.
+  kill -TERM "$seeder_pid"; wait "$seeder_pid" 2> /dev/null || true
+  rm -f "$work/seeder.ports"
+  "$seeder_binary" serve "${seeder_flags[@]}" --no-bittorrent --port-file "$work/seeder.ports" > "$work/seeder-http.log" 2>&1 &
+  seeder_pid=$!
+  pids+=($!)
+  wait_for_port_file "$work/seeder.ports" nearcast-seeder
+  "$peer_binary" fetch "$film" --no-daemon -o "$work/alone-http" --listen-bittorrent 127.10.0.8:7001 --no-progress -v \
+    --report "$work/alone-http.json" > "$work/alone-http.log" 2>&1 || { show_logs; fail "the fetch beside a slow near seed, origin over HTTP only, failed"; }
+  [ "$(sha256_of "$work/alone-http/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin fetched beside a slow near seed over HTTP is wrong"
+  grep -q "no origin seeder in the swarm: calling in the origin's web seed" "$work/alone-http.log" ||
+    fail "with no origin seeder in the swarm the web seed was not called in: $(grep -E 'origin|web seed' "$work/alone-http.log" | head -5)"
+  origin=$(jq .downloaded.origin "$work/alone-http.json")
+  echo "beside a near seed capped at 100 kB/s, the origin over HTTP only: origin $origin bytes, near $(jq .downloaded.near "$work/alone-http.json") bytes, in $(jq .seconds_to_complete "$work/alone-http.json") s"
+  [ "$origin" -gt 6000000 ] || fail "the web seed sent only $origin of 12 MB beside a near seed capped at 100 kB/s"
   stop_daemon
   ;;
 remote)
@@ -498,6 +517,11 @@ remote)
   random_file "$work/content/beta.bin" 2000000
   alpha=$(publish "$work/content/alpha.bin")
   beta=$(publish "$work/content/beta.bin")
+  mkdir -p "$work/content/one" "$work/content/two"
+  random_file "$work/content/one/twin.bin" 1000000
+  random_file "$work/content/two/twin.bin" 1000000
+  twin_one=$(publish "$work/content/one/twin.bin")
+  twin_two=$(publish "$work/content/two/twin.bin")
   start_seeder 0
   cache="$work/cache"
   # The user's own config file names the cache and the daemon's address: no command below
@@ -541,7 +565,7 @@ remote)
   # A start both share is refused, naming both.
   if [ "$n" -gt 1 ]; then
     rc=0; remote status "${alpha_id:0:$((n - 1))}" 2> "$work/both.err" || rc=$?
-    [ "$rc" = 2 ] && grep -q "starts 2 items' info hashes" "$work/both.err" || fail "an id start both items share was taken: $(cat "$work/both.err")"
+    [ "$rc" = 2 ] && grep -q "names 2 items" "$work/both.err" || fail "an id start both items share was taken: $(cat "$work/both.err")"
   fi
   # A typo among good ids changes nothing.
   remote pause alpha.bin nosuchitem > /dev/null 2>&1 && fail "pause with an unknown id exited 0"
@@ -579,9 +603,20 @@ remote)
   remote list | grep -q "cache .* ([0-9.]* [kM]B in files of no item, kept by remove --keep-data)" ||
     fail "list does not say what the kept files of a removed item take: $(remote list)"
   echo "remote: list, status, pause, resume, limits, remove with and without the files all work; bad ids exit 2"
+  # Two items of one name: the name alone is ambiguous, refused naming both, nothing changed.
+  remote open "$twin_one" > /dev/null && remote open "$twin_two" > /dev/null || fail "open of the twins failed"
+  for _ in $(seq 1 100); do [ "$(remote list --json | jq '[.[] | select(.complete)] | length')" = 2 ] && break; sleep 0.1; done
+  rc=0; remote pause twin.bin 2> "$work/twin.err" || rc=$?
+  [ "$rc" = 2 ] && grep -q "'twin.bin' names 2 items" "$work/twin.err" || fail "pause of a name two items share was not refused (status $rc): $(cat "$work/twin.err")"
+  [ "$(remote list --json | jq -r '[.[].state] | unique | join(",")')" = seeding ] || fail "a refused pause of twin.bin paused one of them"
+  rc=0; remote remove twin.bin > /dev/null 2>&1 || rc=$?
+  [ "$rc" = 2 ] && [ "$(remote list --json | jq length)" = 2 ] || fail "remove of a name two items share removed one (status $rc)"
+  remote remove "$(remote list --json | jq -r '.[0].id')" "$(remote list --json | jq -r '.[1].id')" > /dev/null || fail "remove of the twins by id failed"
+  echo "remote: a name two items share is refused, naming both; nothing paused or removed"
   # An item larger than the whole quota (50 MB from peer.conf) is refused, not half-fetched.
   random_file "$work/content/huge.bin" 60000000
   huge=$(publish "$work/content/huge.bin")
+  huge_magnet=$(cut -f5 "$work/publish.out")
   rc=0; remote open "$huge" 2> "$work/huge.err" || rc=$?
   [ "$rc" = 2 ] || fail "an item larger than the quota was not refused with exit 2 (status $rc)"
   grep -q "the daemon refused: huge.bin (60.0 MB) is larger than the cache's quota of 50.0 MB" "$work/huge.err" ||
@@ -591,6 +626,18 @@ remote)
   [ "$rc" = 2 ] && grep -q "larger than the cache's quota.*--no-daemon -o DIR fetches it without the daemon's cache" "$work/huge-fetch.err" ||
     fail "fetch of an item over the daemon's quota did not point to --no-daemon (status $rc): $(cat "$work/huge-fetch.err")"
   echo "quota: an item larger than the quota is refused, saying so (fetch points to --no-daemon)"
+  # As a magnet link its size is known only with its metadata: then it stops there, says why,
+  # and evicts nothing it could never make room for.
+  remote open "$beta" > /dev/null || fail "open of beta.bin again failed"
+  for _ in $(seq 1 100); do [ "$(remote status beta.bin --json | jq .complete)" = true ] && break; sleep 0.1; done
+  remote open "$huge_magnet" > /dev/null || fail "open of the huge item's magnet link failed"
+  for _ in $(seq 1 100); do remote status huge.bin --json 2> /dev/null | jq -e '.state == "error"' > /dev/null && break; sleep 0.1; done
+  remote status huge.bin --json | jq -r .error | grep -q "huge.bin (60.0 MB) is larger than the cache's quota of 50.0 MB" ||
+    fail "a magnet item larger than the quota is not refused: $(remote status huge.bin --json 2>&1 | head -c 400)"
+  [ "$(remote status beta.bin --json | jq .complete)" = true ] || fail "a magnet item larger than the quota evicted beta.bin"
+  [ "$(remote status huge.bin --json | jq .bytes_done)" -lt 10000000 ] || fail "a refused magnet item went on downloading"
+  rc=0; remote resume huge.bin > /dev/null 2>&1 || rc=$?; [ "$rc" != 0 ] || fail "a refused magnet item was resumed"
+  echo "quota: a magnet item found larger than the quota stops at its metadata, says why, and evicts nothing"
   kill -TERM "$daemon_pid"
   for _ in $(seq 1 50); do kill -0 "$daemon_pid" 2> /dev/null || break; sleep 0.1; done
   ;;
