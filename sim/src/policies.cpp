@@ -139,7 +139,8 @@ void engine::apply_policies(double now) {
     // the peer's stream command keeps the origin): origin deference. Its
     // connections are its flows, both ways; a near peer is one in its AS, and to a supernode
     // its fellows are near as well (the daemon puts them in its near class).
-    static const peer::origin_deference rule;  // the peer's defaults
+    peer::origin_deference rule;  // the peer's defaults, but for peer.defer_origin_at
+    rule.hold_at = config_.defer_origin_at;
     const auto now_ms = static_cast<std::uint64_t>(std::llround(now * 1000));
     for (std::size_t at = 0; at < active_sessions_.size(); ++at) {
         const auto id = active_sessions_[at];

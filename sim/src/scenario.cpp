@@ -170,6 +170,7 @@ const std::map<std::string, field>& fields() {
         t["peer.numwant"] = number(&scenario::numwant);
         t["peer.announce_interval_s"] = number(&scenario::announce_interval_s);
         t["peer.far_rate_limit_kbps"] = number(&scenario::far_rate_limit_kbps);
+        t["peer.defer_origin_at"] = number(&scenario::defer_origin_at);
         t["origin.seeders"] = number(&scenario::seeders);
         t["origin.capacity_mbps"] = number(&scenario::seeder_capacity_mbps);
         t["topology.transit_capacity_mbps"] = number(&scenario::transit_capacity_mbps);

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <limits>
 
+#include "nearcast/peer/ranking.hpp"
 #include "nearcast/sim/flow_allocation.hpp"
 #include "nearcast/sim/scenario.hpp"
 #include "nearcast/sim/topology.hpp"
@@ -321,4 +322,11 @@ TEST_CASE("supernode assignment: nearest first, least loaded, never past the adm
     CHECK(tracker::assign_supernodes(loads, 3) == std::vector<std::uint64_t>{3, 2, 4});
     const std::vector<tracker::supernode_load> all_full = {{1, 1, 0, 50, 50}, {2, 1, 0, 7, 7}};
     CHECK(tracker::assign_supernodes(all_full, 2).empty());  // the origin is the floor
+}
+
+TEST_CASE("the simulator's origin deference starts from the peer's own default") {
+    CHECK(scenario{}.defer_origin_at == peer::origin_deference{}.hold_at);
+    scenario changed;
+    apply_override(changed, "peer.defer_origin_at=0");
+    CHECK(changed.defer_origin_at == 0);
 }

@@ -73,6 +73,9 @@ struct scenario {
     std::uint32_t max_connections = 8;
     std::uint32_t numwant = 50;
     double announce_interval_s = 300;
+    // Origin deference (the peer's --defer-origin-at): near peers must hold this many pieces a
+    // download lacks for the origin to be left alone; 0 = never defer. The peer's default.
+    std::uint32_t defer_origin_at = 8;
     double far_rate_limit_kbps = 800;  // nearcast's far peer class (100 kB/s)
 
     // Origin seeders.
