@@ -95,8 +95,7 @@ int deliver_to_output(const peer_options& options, const nlohmann::json& item, c
     alone.listen_bittorrent = endpoint_text(parse_endpoint(options.listen_bittorrent, "--listen-bittorrent").address(), 0);
     // The summary and --report tell the whole fetch: what the daemon downloaded for it (its
     // bytes by source) and the time since this command began, with the item as it was named.
-    const auto now = sources_of(item);
-    const daemon_share share{options.item, {now.near - at_start.near, now.far - at_start.far, now.origin - at_start.origin}, started};
+    const daemon_share share{options.item, sources_of(item).since(at_start), started};
     transfer job(alone, share);
     const transfer_outcome outcome = job.run(true);
     if (outcome.exit_status != 0) spdlog::error("{}", outcome.message);

@@ -497,25 +497,30 @@ private:
     // having evicted nothing it could never fit beside; the others get their room and go on.
     void size_magnet_item(const std::string& id, cache_entry& entry, const lt::torrent_status& status) {
         entry.sizing = false;
-        const auto size = static_cast<std::uint64_t>(std::max<std::int64_t>(status.total_wanted, 0));
-        const std::string what = status.name + " (" + human_bytes(static_cast<double>(size)) + ")";
-        if (size > options_.quota_bytes) {
-            entry.refused = what + " is larger than the cache's quota of " + human_bytes(static_cast<double>(options_.quota_bytes)) +
-                            " (--quota-mb): not downloaded; remove it, or fetch it with --no-daemon -o DIR";
-        } else {
-            const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
-            make_room(incoming, id);
-            if (const std::uint64_t used = bytes_staying(); used + incoming > options_.quota_bytes) {
-                entry.refused = "no room for " + what + " under the cache's quota of " +
-                                human_bytes(static_cast<double>(options_.quota_bytes)) + ": " + what_holds_the_cache();
-            }
-        }
-        if (!entry.refused.empty()) {
-            entry.handle.pause();
-            spdlog::error("{}", entry.refused);
+        const auto refusal = make_room_for(id, status.name, static_cast<std::uint64_t>(std::max<std::int64_t>(status.total_wanted, 0)));
+        if (refusal.empty()) {
+            entry.handle.unset_flags(lt::torrent_flags::upload_mode);
             return;
         }
-        entry.handle.unset_flags(lt::torrent_flags::upload_mode);
+        entry.refused = refusal + "; not downloaded: remove it, or fetch it with --no-daemon -o DIR";
+        entry.handle.pause();
+        spdlog::error("{}", entry.refused);
+    }
+
+    // Room for an item of `size` bytes under the quota, made by evicting the least recently
+    // used (what a folder kept from an earlier time holds of it is there already); empty when
+    // it fits, else why not: larger than the whole quota, or held by what cannot be evicted.
+    std::string make_room_for(const std::string& id, const std::string& name, std::uint64_t size) {
+        const std::string what = name + " (" + human_bytes(static_cast<double>(size)) + ")";
+        const std::string quota = human_bytes(static_cast<double>(options_.quota_bytes));
+        if (size > options_.quota_bytes) return what + " is larger than the cache's quota of " + quota + " (--quota-mb)";
+        const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
+        make_room(incoming, id);
+        if (const std::uint64_t used = bytes_staying(); used + incoming > options_.quota_bytes) {
+            return "no room for " + what + " under the cache's quota of " + quota + ": " + human_bytes(static_cast<double>(used)) +
+                   " of it is held by " + what_holds_the_cache();
+        }
+        return {};
     }
 
     void housekeeping() {
@@ -587,19 +592,9 @@ private:
             return {id, false};
         }
         if (params.ti) {
-            // What it will still take: a folder kept from an earlier time may hold some of it.
-            const auto size = static_cast<std::uint64_t>(params.ti->total_size());
-            const std::string what = params.ti->name() + " (" + human_bytes(static_cast<double>(size)) + ")";
-            if (size > options_.quota_bytes) {
-                throw item_error(what + " is larger than the cache's quota of " +
-                                 human_bytes(static_cast<double>(options_.quota_bytes)) + " (--quota-mb)");
-            }
-            const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
-            make_room(incoming, id);
-            if (const std::uint64_t used = bytes_staying(); used + incoming > options_.quota_bytes) {
-                throw item_error("no room for " + what + " under the cache's quota of " +
-                                 human_bytes(static_cast<double>(options_.quota_bytes)) + ": " +
-                                 human_bytes(static_cast<double>(used)) + " of it is held by " + what_holds_the_cache());
+            if (const auto refusal = make_room_for(id, params.ti->name(), static_cast<std::uint64_t>(params.ti->total_size()));
+                !refusal.empty()) {
+                throw item_error(refusal);
             }
             save_torrent(id, *params.ti);
         }
@@ -653,9 +648,7 @@ private:
     // What the daemon downloaded for an item, by source, in this run and the earlier ones.
     bytes_by_source downloaded_for(const cache_entry& entry) const {
         auto from = session_.locality().downloaded_by(entry.handle);
-        from.near += entry.earlier.near;
-        from.far += entry.earlier.far;
-        from.origin += entry.earlier.origin;
+        from += entry.earlier;
         return from;
     }
 

@@ -212,11 +212,7 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
 
 bytes_by_source transfer::downloaded() const {
     auto down = session_->locality().counters.downloaded();
-    if (earlier_) {
-        down.near += earlier_->downloaded.near;
-        down.far += earlier_->downloaded.far;
-        down.origin += earlier_->downloaded.origin;
-    }
+    if (earlier_) down += earlier_->downloaded;
     return down;
 }
 

@@ -13,6 +13,17 @@ struct bytes_by_source {
     std::uint64_t far = 0;
     std::uint64_t origin = 0;  // origin seeders over BitTorrent and their web seeds
     std::uint64_t total() const { return near + far + origin; }
+    bytes_by_source& operator+=(const bytes_by_source& more) {
+        near += more.near;
+        far += more.far;
+        origin += more.origin;
+        return *this;
+    }
+    // What was added since `before` (nothing where a count went down, as after a restart).
+    bytes_by_source since(const bytes_by_source& before) const {
+        const auto gain = [](std::uint64_t now, std::uint64_t then) { return now > then ? now - then : 0; };
+        return {gain(near, before.near), gain(far, before.far), gain(origin, before.origin)};
+    }
 };
 
 struct progress_sample {
