@@ -1,6 +1,9 @@
 #include "locality_plugin.hpp"
 
 #include <algorithm>
+#include <chrono>
+#include <functional>
+#include <memory>
 
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
@@ -74,16 +77,37 @@ std::map<std::string, std::uint64_t> locality_state::downloaded_by_as_text() con
     return out;
 }
 
-void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held) {
+void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held, bool brief) {
     std::lock_guard lock(mutex_);
     origin_verdicts_.insert(torrent);
-    if (held) origin_held_.insert(torrent);
+    if (held) origin_held_.insert(torrent), origin_freed_.erase(torrent);
     else origin_held_.erase(torrent);
+    if (held && brief) origin_held_briefly_.insert(torrent);
+    else origin_held_briefly_.erase(torrent);
+}
+
+void locality_state::wake_origin(const lt::torrent_handle& torrent) {
+    std::lock_guard lock(mutex_);
+    origin_wakes_.insert(torrent);
+    origin_freed_.insert(torrent);
+}
+
+bool locality_state::take_origin_wake(const lt::torrent_handle& torrent) {
+    std::lock_guard lock(mutex_);
+    return origin_wakes_.erase(torrent) > 0;
+}
+
+bool locality_state::origin_held_briefly(const lt::torrent_handle& torrent) const {
+    std::lock_guard lock(mutex_);
+    return origin_held_briefly_.count(torrent) > 0;
 }
 
 void locality_state::forget_origin(const lt::torrent_handle& torrent) {
     std::lock_guard lock(mutex_);
     origin_held_.erase(torrent);
+    origin_held_briefly_.erase(torrent);
+    origin_wakes_.erase(torrent);
+    origin_freed_.erase(torrent);
     origin_verdicts_.erase(torrent);
     near_named_.erase(torrent);
 }
@@ -102,6 +126,7 @@ void locality_state::note_near_named(const lt::torrent_handle& torrent) {
 bool locality_state::origin_waits(const lt::torrent_handle& torrent) const {
     std::lock_guard lock(mutex_);
     if (origin_held_.count(torrent) > 0) return true;
+    if (origin_freed_.count(torrent) > 0) return false;  // let in on purpose after a hold near peers did not earn
     return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
 }
 
@@ -196,8 +221,9 @@ constexpr int largest_summary = 64 * 1024;
 class peer_locality final : public lt::peer_plugin {
 public:
     peer_locality(const lt::peer_connection_handle& connection, std::shared_ptr<locality_state> state, std::uint64_t id,
-                  lt::torrent_handle torrent, std::shared_ptr<item_source_counters> item)
-        : connection_(connection), state_(std::move(state)), id_(id), torrent_(std::move(torrent)), item_(std::move(item)) {
+                  lt::torrent_handle torrent, std::shared_ptr<item_source_counters> item, std::function<void()> block_arrived)
+        : connection_(connection), state_(std::move(state)), id_(id), torrent_(std::move(torrent)), item_(std::move(item)),
+          block_arrived_(std::move(block_arrived)) {
         address_ = to_proximity(connection.remote().address());
         distance_ = address_ ? state_->distance_to(*address_) : proximity::network_distance{};
         asn_ = address_ ? state_->as_of(*address_) : 0;
@@ -308,6 +334,7 @@ public:
             connection_.disconnect(lt::errors::too_many_connections, lt::operation_t::bittorrent);
             ++state_->counters.far_closed;
         }
+        if (block_arrived_) block_arrived_();
         auto& counters = state_->counters;
         const auto bytes = static_cast<std::uint64_t>(piece.length);
         state_->count_from_as(asn_, bytes);
@@ -331,6 +358,7 @@ public:
     connection as_connection() const { return {id_, distance_, origin_}; }
     lt::peer_connection_handle& handle() { return connection_; }
     bool closing() const { return connection_.is_disconnecting(); }
+    bool unchoke_waiting() const { return unchoke_waiting_; }
     // A web seed is the origin's HTTP floor, a fellow supernode the relay: neither counts
     // against the far connection limits.
     bool exempt() const { return web_seed_ || fellow_; }
@@ -354,10 +382,11 @@ private:
     int remote_message_id_ = 0;
     lt::torrent_handle torrent_;
     std::shared_ptr<item_source_counters> item_;
+    std::function<void()> block_arrived_;
     bool unchoke_waiting_ = false;
 };
 
-class torrent_locality final : public lt::torrent_plugin {
+class torrent_locality final : public lt::torrent_plugin, public std::enable_shared_from_this<torrent_locality> {
 public:
     torrent_locality(std::shared_ptr<locality_state> state, lt::torrent_handle handle)
         : state_(std::move(state)), handle_(std::move(handle)), item_(state_->item_counters(handle_)) {}
@@ -376,9 +405,26 @@ public:
     }
 
     std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& connection) override {
-        auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_, handle_, item_);
+        // Each block that arrives is a chance to let a waiting origin in: the client's verdict
+        // may have come since, and a second's tick is long beside a download.
+        std::weak_ptr<torrent_locality> self = weak_from_this();
+        auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_, handle_, item_, [self] {
+            if (auto torrent = self.lock()) torrent->resume_origins_soon();
+        });
         peers_.push_back(plugin);
         return plugin;
+    }
+
+    // At most every 100 ms, once the client has woken the origin: origin connections whose
+    // unchoke waits hear it.
+    void resume_origins_soon() {
+        const auto now = std::chrono::steady_clock::now();
+        if (now - resumed_at_ < std::chrono::milliseconds(100) || !state_->enforce()) return;
+        resumed_at_ = now;
+        if (!state_->take_origin_wake(handle_)) return;
+        for (const auto& weak : peers_) {
+            if (auto peer = weak.lock(); peer && !peer->closing()) peer->resume_origin();
+        }
     }
 
     // Once a second: forget closed connections, then close what the policy says is too far.
@@ -405,8 +451,11 @@ public:
         // Near peers hold enough of what we lack: the origin's BitTorrent connections go for
         // now (its web seed stays the backstop), and the client opens them again later.
         if (state_->origin_held(handle_)) {
-            for (const auto& each : connections) {
-                if (each.origin && std::find(close.begin(), close.end(), each.id) == close.end()) close.push_back(each.id);
+            const bool brief = state_->origin_held_briefly(handle_);
+            for (const auto& peer : live) {
+                const auto each = peer->as_connection();
+                if (peer->exempt() || !each.origin || (brief && peer->unchoke_waiting())) continue;
+                if (std::find(close.begin(), close.end(), each.id) == close.end()) close.push_back(each.id);
             }
         }
         for (std::uint64_t id : close) {
@@ -429,6 +478,7 @@ private:
     std::vector<std::weak_ptr<peer_locality>> peers_;
     std::uint64_t next_id_ = 0;
     unsigned ticks_ = 0;
+    std::chrono::steady_clock::time_point resumed_at_{};
 };
 
 class session_locality final : public lt::plugin {

@@ -88,8 +88,17 @@ public:
 
     // Torrents whose origin connections are closed for now (origin_deference). Each call is
     // the client's verdict on a torrent; forget_origin drops it with the torrent.
-    void set_origin_held(const lt::torrent_handle& torrent, bool held);
+    // A brief hold (near seeds' first trial, a second at most) keeps an origin connection
+    // whose unchoke still waits: nothing was asked of it, and letting it in again is then one
+    // message, not a new connection.
+    void set_origin_held(const lt::torrent_handle& torrent, bool held, bool brief = false);
     bool origin_held(const lt::torrent_handle& torrent) const;
+    bool origin_held_briefly(const lt::torrent_handle& torrent) const;
+    // The client lets the origin in again after a hold that near peers did not earn: the
+    // origin's waiting unchoke is heard at the next block from anyone, not at the next tick,
+    // and news of near peers does not hold it back again until the client's next hold.
+    void wake_origin(const lt::torrent_handle& torrent);
+    bool take_origin_wake(const lt::torrent_handle& torrent);
     void forget_origin(const lt::torrent_handle& torrent);
     // Whether the client defers to near peers at all (locality on, --defer-origin-at not 0).
     void set_defers(bool defers);
@@ -130,6 +139,9 @@ private:
     };
     std::map<proximity::ip_address, fellow> fellows_;
     std::set<lt::torrent_handle> origin_held_;
+    std::set<lt::torrent_handle> origin_held_briefly_;
+    std::set<lt::torrent_handle> origin_wakes_;
+    std::set<lt::torrent_handle> origin_freed_;
     std::set<lt::torrent_handle> origin_verdicts_;
     std::set<lt::torrent_handle> near_named_;
     std::map<lt::torrent_handle, std::shared_ptr<item_source_counters>> items_;

@@ -514,10 +514,25 @@ void peer_session::defer_origin(tracked_item& item) {
     const bool may_defer = options_.locality && item.defer_origin && options_.deference.hold_at > 0 &&
                            item.last.has_metadata && !item.last.complete;
     if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250)) return;
+    const auto interval = now - item.deference_checked;
     item.deference_checked = now;
     origin_outlook outlook;
     std::int64_t near_rate = 0, origin_rate = 0;
-    if (may_defer && now_ms >= item.deference.origin_kept_until_ms) {
+    const bool sampling = may_defer && now_ms >= item.deference.origin_kept_until_ms;
+    if (!sampling) item.sampled = false;
+    if (sampling) {
+        // Bytes per second over the last interval, from what each connection has delivered;
+        // nothing at the first sample of a run of samples (no interval yet).
+        const bool had_sample = item.sampled && interval < std::chrono::seconds(5);
+        const double interval_s = std::chrono::duration<double>(interval).count();
+        std::map<lt::tcp::endpoint, std::int64_t> delivered;
+        const auto arrived = [&](const lt::peer_info& peer) -> std::int64_t {
+            delivered[peer.ip] = peer.total_download;
+            if (!had_sample) return 0;
+            const auto before = item.delivered_at_sample.find(peer.ip);
+            const std::int64_t earlier = before == item.delivered_at_sample.end() ? 0 : before->second;
+            return peer.total_download > earlier ? static_cast<std::int64_t>(static_cast<double>(peer.total_download - earlier) / interval_s) : 0;
+        };
         const auto wanted = item.handle.get_piece_priorities();
         const auto& have = item.last.status.pieces;
         std::vector<bool> missing(wanted.size());
@@ -547,8 +562,9 @@ void peer_session::defer_origin(tracked_item& item) {
             // defers by the same rule (another client may not fetch from the origin at all), and
             // it passes on what it fetches (one with uploading switched off chokes everyone).
             if (supplier.kind == peer_kind::near && supplier.unchokes_us) item.near_unchoked_at[*address] = now;
-            if (supplier.kind == peer_kind::near) near_rate += peer.payload_down_speed;
-            if (origin) origin_rate += peer.payload_down_speed;
+            const std::int64_t rate = arrived(peer);
+            if (supplier.kind == peer_kind::near) near_rate += rate;
+            if (origin) origin_rate += rate;
             if (supplier.kind == peer_kind::near) {
                 const auto seen = item.near_seen_at.try_emplace(*address, now).first->second;
                 const bool unanswered = peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake | lt::peer_info::interesting);
@@ -568,6 +584,8 @@ void peer_session::defer_origin(tracked_item& item) {
             }
             suppliers.push_back(std::move(supplier));
         }
+        item.delivered_at_sample = std::move(delivered);
+        item.sampled = true;
         outlook.near_supply = near_supply(suppliers, missing);
         const auto self = locality_->self();
         if (self) outlook.position = place_among(*self, near_downloaders);
@@ -575,11 +593,11 @@ void peer_session::defer_origin(tracked_item& item) {
     const bool was_held = item.deference.origin_held;
     const auto step = step_deference(item.deference, may_defer, now_ms, outlook, near_rate, origin_rate, options_.deference);
     if (step.cooldown_started) {
-        spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs: "
-                     "the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
-                     human_bytes(static_cast<double>(near_rate_needed(item.deference.origin_rate_seen, options_.deference))),
-                     options_.deference.cooldown_ms / 1000);
+        spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs to keep the "
+                     "pace it had with the origin: the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
+                     human_bytes(static_cast<double>(step.pace)), options_.deference.cooldown_ms / 1000);
         locality_->set_origin_held(item.handle, false);
+        locality_->wake_origin(item.handle);
         for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
         // The tracker may list no origin seeder at all while it names a near seed (its answer
         // leaves the origin out for near peers): then "the origin again" is its web seed, or the
@@ -587,17 +605,31 @@ void peer_session::defer_origin(tracked_item& item) {
         if (item.origin_endpoints.empty()) add_web_seeds(item, "no origin seeder in the swarm");
         return;
     }
+    // Near seeds too slow to rely on, and no origin seeder to go to: its web seed.
+    if (step.near_below_floor && item.origin_endpoints.empty() && !item.withheld_web_seeds.empty()) {
+        add_web_seeds(item, "near peers deliver " + human_bytes(static_cast<double>(near_rate)) + "/s, less than " +
+                                human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s, and there is no origin seeder in the swarm");
+    }
     if (step.waits) return;  // the plugin keeps what it does now
     // Every verdict goes to the plugin: one that has just heard of near peers holds the
     // origin's unchoke back until the next.
-    locality_->set_origin_held(item.handle, step.hold);
+    locality_->set_origin_held(item.handle, step.hold, step.hold && !item.deference.trial_proven);
     if (step.hold == was_held) return;
     if (step.hold) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack{}; leaving the origin alone", item.last.status.name,
                       outlook.near_supply, outlook.missing, outlook.position == gateway_position::follower ? ", and one with a lower address fetches too" : "");
+    } else if (!item.last.complete && !item.deference.trial_proven && item.deference.first_trial_taken) {
+        // The first trial is over: near seeds are below the floor, or it had its second.
+        spdlog::info("{}: near peers delivered {}/s while the origin was left alone{}: the origin again, until they prove "
+                     "themselves beside it", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
+                     step.near_below_floor ? ", less than the " + human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s floor"
+                                           : " for a second");
+        locality_->wake_origin(item.handle);
+        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
     } else if (!item.last.complete) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack; the origin again", item.last.status.name,
                       outlook.near_supply, outlook.missing);
+        locality_->wake_origin(item.handle);
         for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
     }
 }

@@ -94,6 +94,10 @@ private:
         // When each near peer was first among our connections: how long its answer is awaited.
         std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_seen_at;
         std::chrono::steady_clock::time_point deference_checked{};
+        // Payload bytes each connection had delivered at the last sample: the rates deference
+        // weighs are what arrived between two samples, not libtorrent's averages over seconds.
+        std::map<lt::tcp::endpoint, std::int64_t> delivered_at_sample;
+        bool sampled = false;
         // Files still named NAME.part that a rename back to NAME is under way for; `named` once
         // every wanted file has its final name.
         std::set<lt::file_index_t> renaming;

@@ -78,39 +78,103 @@ bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const orig
     return holding_now ? outlook.near_supply > rule.release_at : outlook.near_supply >= rule.hold_at;
 }
 
-std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_deference& rule) {
-    return std::max(rule.min_near_rate, origin_rate_seen);
+std::int64_t pace_to_keep(double near_rate, double origin_rate, const origin_deference& rule) {
+    return std::max(rule.min_near_rate, static_cast<std::int64_t>(rule.keep_pace * (near_rate + origin_rate)));
 }
 
-bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
-                   const origin_deference& rule) {
-    return holding_now && position == gateway_position::alone && near_rate < near_rate_needed(origin_rate_seen, rule);
+bool near_proven(gateway_position position, double near_rate, double origin_rate, const origin_deference& rule) {
+    if (position != gateway_position::alone) return true;
+    return origin_rate > 0 && near_rate >= std::max(static_cast<double>(rule.min_near_rate), origin_rate);
 }
 
 deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,
                               std::int64_t near_rate, std::int64_t origin_rate, const origin_deference& rule) {
     deference_step step;
+    const std::uint64_t since_ms = state.last_sample_ms && now_ms > *state.last_sample_ms ? now_ms - *state.last_sample_ms : 0;
+    state.last_sample_ms = now_ms;
+    if (!state.origin_held && origin_rate > 0) {
+        state.origin_rate_seen = state.origin_rate_seen > 0 ? (state.origin_rate_seen + static_cast<double>(origin_rate)) / 2
+                                                            : static_cast<double>(origin_rate);
+    }
     if (!may_defer || now_ms < state.origin_kept_until_ms) {
-        state.near_slow_since_ms.reset();
+        state.near_shortfall = 0;
+        state.proving_since_ms.reset();
         state.origin_held = false;
         return step;
     }
-    if (!state.origin_held && origin_rate > 0) state.origin_rate_seen = origin_rate;
-    // Held off for near peers that are no downloaders themselves (seeds, a daemon that holds
-    // the item), and they deliver less than the origin would: the origin again. A follower
-    // waits for its network's gateway instead, whose own pace is the origin's.
-    if (!near_too_slow(state.origin_held, outlook.position, near_rate, state.origin_rate_seen, rule)) {
-        state.near_slow_since_ms.reset();
-    } else if (!state.near_slow_since_ms) {
-        state.near_slow_since_ms = now_ms;
-    } else if (now_ms - *state.near_slow_since_ms >= rule.patience_ms) {
-        state.near_slow_since_ms.reset();
-        state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
-        state.origin_held = false;
-        step.cooldown_started = true;
-        return step;
+    // Held off for near seeds: what they fall short of the pace adds up, their surplus pays it
+    // back. A follower waits for its network's gateway instead, whose own pace is the origin's.
+    if (state.origin_held && outlook.position == gateway_position::alone) {
+        const double elapsed_s = static_cast<double>(since_ms) / 1000.0;
+        state.near_shortfall = std::max(0.0, state.near_shortfall + static_cast<double>(state.pace - near_rate) * elapsed_s);
+        if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) {
+            state.near_shortfall = 0;
+            state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
+            state.origin_held = false;
+            step.cooldown_started = true;
+            step.pace = state.pace;
+            return step;
+        }
+        // A first trial, taken before near seeds proved anything: at most prove_ms, and over
+        // after half of it if they deliver less than the floor. Then they prove themselves
+        // beside the origin like any other.
+        if (state.origin_held && !state.trial_proven) {
+            state.trial_near_bytes += static_cast<double>(near_rate) * elapsed_s;
+            state.trial_s += elapsed_s;
+            const std::uint64_t trial_ms = now_ms - state.trial_since_ms;
+            const double mean = state.trial_s > 0 ? state.trial_near_bytes / state.trial_s : 0;
+            const bool slow = mean < static_cast<double>(rule.min_near_rate);
+            if (trial_ms >= rule.prove_ms || (slow && 2 * trial_ms >= rule.prove_ms)) {
+                state.near_shortfall = 0;
+                state.origin_held = false;
+                step.near_below_floor = slow;
+                return step;
+            }
+        }
+    } else {
+        state.near_shortfall = 0;
     }
     step.hold = hold_off_origin(state.origin_held, outlook, rule);
+    // A hold for near seeds begins only once they have proved worth a trial beside the origin,
+    // for prove_ms or more.
+    const bool proving = step.hold && !state.origin_held && outlook.position == gateway_position::alone;
+    double near_in = 0, origin_in = 0;
+    if (!proving) {
+        state.proving_since_ms.reset();
+    } else {
+        if (!state.proving_since_ms) {
+            state.proving_since_ms = now_ms;
+            state.near_bytes_in = state.origin_bytes_in = state.proving_s = 0;
+        } else {
+            const double elapsed_s = static_cast<double>(since_ms) / 1000.0;
+            state.near_bytes_in += static_cast<double>(near_rate) * elapsed_s;
+            state.origin_bytes_in += static_cast<double>(origin_rate) * elapsed_s;
+            state.proving_s += elapsed_s;
+            if (state.proving_s > 4 * rule.prove_ms / 1000.0) {
+                state.near_bytes_in /= 2, state.origin_bytes_in /= 2, state.proving_s /= 2;
+            }
+        }
+        if (state.proving_s > 0) near_in = state.near_bytes_in / state.proving_s, origin_in = state.origin_bytes_in / state.proving_s;
+        const bool proved_long_enough = now_ms - *state.proving_since_ms >= rule.prove_ms;
+        step.near_below_floor = proved_long_enough && near_in < static_cast<double>(rule.min_near_rate);
+        const bool proven = proved_long_enough && near_proven(outlook.position, near_in, origin_in, rule);
+        if (proven) {
+            state.pace = pace_to_keep(near_in, origin_in, rule);
+            state.trial_proven = true;
+        } else if (!state.first_trial_taken) {
+            state.pace = std::max(rule.min_near_rate, static_cast<std::int64_t>(rule.keep_pace * state.origin_rate_seen));
+            state.trial_proven = false;
+            state.trial_since_ms = now_ms;
+            state.trial_near_bytes = state.trial_s = 0;
+        } else {
+            step.hold = false;
+        }
+    }
+    if (step.hold && !state.origin_held) {
+        if (!proving) state.pace = rule.min_near_rate, state.trial_proven = true;
+        state.first_trial_taken = true;
+        state.proving_since_ms.reset();
+    }
     if (verdict_waits(step.hold, outlook)) {
         step.waits = true;
         step.hold = state.origin_held;

@@ -192,17 +192,18 @@ void engine::apply_policies(double now) {
         // The origin's web seeds are the floor: called in when BitTorrent has delivered too
         // little for a while (a peer whose answer lists only supernodes of other networks,
         // which refuse it, and no origin), and kept.
+        const auto call_in_web_seeds = [&] {
+            s.web_seeded = true;
+            ++result_.sessions_web_seeded;
+            for (const auto origin : live_origins()) {
+                flow& seed = flows_[add_flow(origin, none, id, now)];
+                seed.web_seed = true;
+                seed.held_off = false;
+            }
+        };
         if (backstopped) {
             s.backstop.observe(now, static_cast<std::int64_t>(bittorrent));
-            if (s.backstop.web_seeds_needed()) {
-                s.web_seeded = true;
-                ++result_.sessions_web_seeded;
-                for (const auto origin : live_origins()) {
-                    flow& seed = flows_[add_flow(origin, none, id, now)];
-                    seed.web_seed = true;
-                    seed.held_off = false;
-                }
-            }
+            if (s.backstop.web_seeds_needed()) call_in_web_seeds();
         }
         if (!deferring) continue;
         peer::origin_outlook outlook;
@@ -221,7 +222,13 @@ void engine::apply_policies(double now) {
         outlook.position = peer::place_among(proximity::ip_address::v4(self_address),
                                              std::span<const proximity::ip_address>(&lowest, near_downloading ? 1 : 0));
         const bool was_held = s.deference.origin_held;
-        peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);
+        const auto step = peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);
+        // Near seeds too slow to rely on and no origin seeder among the sources (the tracker
+        // left it out for them): the origin's web seed, as the peer does.
+        if (step.near_below_floor && backstopped && !s.web_seeded &&
+            std::none_of(s.in_flows.begin(), s.in_flows.end(), [&](auto f) { return flows_[f].source_session == none; })) {
+            call_in_web_seeds();
+        }
         if (s.deference.origin_held != was_held) {
             for (const auto f : s.in_flows) {
                 if (flows_[f].source_session == none) flows_[f].held_off = s.deference.origin_held && !flows_[f].web_seed;

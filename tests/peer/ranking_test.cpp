@@ -255,60 +255,115 @@ TEST_CASE("the origin's web seeds are called in only when BitTorrent delivers to
     CHECK_FALSE(never.web_seeds_needed());
 }
 
-TEST_CASE("near peers must deliver at least the floor, or what the origin delivered, for the origin to stay held off") {
-    origin_deference rule;
-    rule.min_near_rate = 500'000;
-    CHECK(near_rate_needed(0, rule) == 500'000);          // the origin never seen: the floor
-    CHECK(near_rate_needed(100'000, rule) == 500'000);    // a slow origin: still the floor
-    CHECK(near_rate_needed(4'000'000, rule) == 4'000'000);  // a near seed slower than the origin was is no gain
-    rule.min_near_rate = 0;
-    CHECK(near_rate_needed(0, rule) == 0);
-    rule.min_near_rate = 500'000;
-    // Only a hold for near seeds (alone) is judged by their pace: a follower waits for its gateway.
-    CHECK(near_too_slow(true, gateway_position::alone, 100'000, 0, rule));
-    CHECK_FALSE(near_too_slow(true, gateway_position::alone, 600'000, 0, rule));
-    CHECK(near_too_slow(true, gateway_position::alone, 600'000, 2'000'000, rule));
-    CHECK_FALSE(near_too_slow(true, gateway_position::follower, 100'000, 0, rule));
-    CHECK_FALSE(near_too_slow(true, gateway_position::gateway, 100'000, 0, rule));
-    CHECK_FALSE(near_too_slow(false, gateway_position::alone, 100'000, 0, rule));  // nothing held
+TEST_CASE("near seeds earn a trial by delivering as much as the origin beside it, and must then keep most of the pace both made") {
+    origin_deference rule;  // floor 500 kB/s, keep_pace 0.95
+    CHECK(pace_to_keep(3'000'000, 1'000'000, rule) == 3'800'000);
+    CHECK(pace_to_keep(100'000, 200'000, rule) == 500'000);  // never below the floor
+    // Only near seeds (a peer alone) must prove themselves: a follower's pace is its gateway's.
+    CHECK_FALSE(near_proven(gateway_position::alone, 100'000, 2'000'000, rule));
+    CHECK_FALSE(near_proven(gateway_position::alone, 1'000'000, 2'000'000, rule));  // faster than the floor, slower than the origin
+    CHECK(near_proven(gateway_position::alone, 2'000'000, 2'000'000, rule));
+    CHECK_FALSE(near_proven(gateway_position::alone, 400'000, 100'000, rule));   // below the floor
+    CHECK_FALSE(near_proven(gateway_position::alone, 9'000'000, 0, rule));       // no origin seen: nothing to compare with
+    CHECK(near_proven(gateway_position::follower, 0, 2'000'000, rule));
 }
 
-TEST_CASE("a deference step holds the origin off for near seeds, lets it in for the cooldown when they crawl, and waits for awaited peers") {
-    origin_deference rule;  // hold_at 8, patience 3 s, cooldown 20 s, floor 500 kB/s
+TEST_CASE("near seeds get one trial of a second at most, half a second when slower than the floor, then must prove themselves beside the origin") {
+    origin_deference rule;  // prove 1 s, floor 500 kB/s
+    const origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
+    // A near seed that sends 100 kB/s: the origin is left alone at once (the first trial), and
+    // let in again half a second later, the near seed found below the floor.
+    deference_state slow;
+    CHECK(step_deference(slow, true, 0, seeded, 0, 0, rule).hold);
+    CHECK(step_deference(slow, true, 250, seeded, 100'000, 0, rule).hold);
+    auto step = step_deference(slow, true, 500, seeded, 100'000, 0, rule);
+    CHECK_FALSE(step.hold);
+    CHECK(step.near_below_floor);  // with no origin seeder in the swarm, the shell calls in the web seed
+    CHECK_FALSE(step.cooldown_started);
+    // From then on it must prove itself beside the origin, and at 100 kB/s (or 1 MB/s) against
+    // the origin's 2 MB/s it never does.
+    for (const std::int64_t near : {100'000, 1'000'000}) {
+        for (std::uint64_t at = 750; at <= 30'000; at += 250) CHECK_FALSE(step_deference(slow, true, at, seeded, near, 2'000'000, rule).hold);
+    }
+    // Once it delivers as much as the origin beside it, on average over the time it has proved
+    // itself (the 1 MB/s samples still weigh), a trial begins: not at once.
+    std::uint64_t at = 30'000;
+    int samples = 0;
+    while (!step_deference(slow, true, at += 250, seeded, 3'000'000, 2'000'000, rule).hold && samples < 40) ++samples;
+    CHECK(slow.origin_held);
+    CHECK(samples > 0);
+    CHECK(slow.pace > pace_to_keep(1'000'000, 2'000'000, rule));
+    CHECK(slow.pace <= pace_to_keep(3'000'000, 2'000'000, rule));
+    // A near seed above the floor but slower than the origin: its first trial lasts a second,
+    // then the origin is in and the near seed never proves itself.
+    deference_state middling;
+    for (std::uint64_t first = 0; first < 1'000; first += 250) CHECK(step_deference(middling, true, first, seeded, 1'000'000, 0, rule).hold);
+    step = step_deference(middling, true, 1'000, seeded, 1'000'000, 0, rule);
+    CHECK_FALSE(step.hold);
+    CHECK_FALSE(step.near_below_floor);
+    for (std::uint64_t later = 1'250; later <= 20'000; later += 250) CHECK_FALSE(step_deference(middling, true, later, seeded, 1'000'000, 2'000'000, rule).hold);
+    // A fast near seed with no origin delivering at all (none in the swarm): after its trial, no
+    // hold, since there is nothing to compare with and nothing to hold.
+    deference_state unseen;
+    for (std::uint64_t first = 0; first < 1'000; first += 250) step_deference(unseen, true, first, seeded, 9'000'000, 0, rule);
+    for (std::uint64_t later = 1'000; later <= 10'000; later += 250) CHECK_FALSE(step_deference(unseen, true, later, seeded, 9'000'000, 0, rule).hold);
+}
+
+TEST_CASE("a deference trial keeps the origin off while near seeds keep the pace, lets it in when they fall behind, and waits for awaited peers") {
+    origin_deference rule;  // hold_at 8, prove 1 s, keep_pace 0.95, patience 1 s, cooldown 20 s, floor 500 kB/s
     deference_state state;
     origin_outlook lacking{.near_supply = 0, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
-    // The origin delivers 2 MB/s while nothing near helps: it is in, and its pace is remembered.
-    auto step = step_deference(state, true, 1'000, lacking, 0, 2'000'000, rule);
-    CHECK_FALSE(step.hold);
-    CHECK(state.origin_rate_seen == 2'000'000);
-    // A near seed appears: it holds everything we lack, so the origin is left alone.
+    // The origin delivers 1 MB/s while nothing near helps: it is in.
+    CHECK_FALSE(step_deference(state, true, 0, lacking, 0, 1'000'000, rule).hold);
+    // A near seed appears and holds everything we lack: its first trial, a second long.
     origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
-    step = step_deference(state, true, 2'000, seeded, 3'000'000, 0, rule);
-    CHECK(step.hold);
-    CHECK(state.origin_held);
-    // It delivers 100 kB/s, less than the 2 MB/s the origin did: patience runs from the first slow sample.
-    CHECK(step_deference(state, true, 3'000, seeded, 100'000, 0, rule).hold);
-    CHECK(step_deference(state, true, 5'999, seeded, 100'000, 0, rule).hold);
-    step = step_deference(state, true, 6'000, seeded, 100'000, 0, rule);
+    std::uint64_t at = 0;
+    CHECK(step_deference(state, true, at += 250, seeded, 0, 0, rule).hold);
+    while (step_deference(state, true, at += 250, seeded, 4'000'000, 0, rule).hold && at < 5'000) {}
+    CHECK(at == 1'250);
+    // Then, beside the origin, it sends 3 MB/s to the origin's 1 MB/s (the link carries 4 MB/s):
+    // after a second of that, a trial with the pace to keep known.
+    bool held = false;
+    for (int sample = 0; sample < 8 && !held; ++sample) held = step_deference(state, true, at += 250, seeded, 3'000'000, 1'000'000, rule).hold;
+    REQUIRE(held);
+    CHECK(at == 2'500);
+    const std::int64_t pace = state.pace;
+    CHECK(pace == 3'800'000);  // 0.95 of the 4 MB/s both made
+    // The link was the limit: alone the near seed fills it, unevenly. A dip is paid back by the
+    // surplus that follows.
+    for (int sample = 0; sample < 8; ++sample) {
+        CHECK(step_deference(state, true, at += 250, seeded, 4'400'000, 0, rule).hold);
+        CHECK(step_deference(state, true, at += 250, seeded, 3'400'000, 0, rule).hold);
+    }
+    CHECK(step_deference(state, true, at += 250, seeded, 0, 0, rule).hold);
+    CHECK(step_deference(state, true, at += 250, seeded, 8'000'000, 0, rule).hold);
+    CHECK(state.near_shortfall == 0);
+    // It slows to 100 kB/s: once it is half a second of the pace behind, the origin is in again.
+    int samples = 0;
+    deference_step step;
+    do {
+        step = step_deference(state, true, at += 250, seeded, 100'000, 0, rule);
+        ++samples;
+    } while (step.hold && samples < 20);
     CHECK(step.cooldown_started);
-    CHECK_FALSE(step.hold);
+    CHECK(step.pace == pace);
+    CHECK(samples == 5);  // 3.7 MB/s short: 1 s of the pace (3.8 MB) is behind within the fifth quarter-second
     CHECK_FALSE(state.origin_held);
-    // For the cooldown the origin stays in, whatever near peers hold; then deference again.
-    CHECK_FALSE(step_deference(state, true, 25'999, seeded, 100'000, 0, rule).hold);
-    CHECK(step_deference(state, true, 26'000, seeded, 3'000'000, 0, rule).hold);
-    // A fast near seed keeps the hold; a slow sample between fast ones restarts patience.
-    CHECK(step_deference(state, true, 27'000, seeded, 100'000, 0, rule).hold);
-    CHECK(step_deference(state, true, 28'000, seeded, 3'000'000, 0, rule).hold);
-    CHECK_FALSE(state.near_slow_since_ms);
-    // A follower waits for its gateway however slow the near supply is.
+    // For the cooldown the origin stays in, whatever near peers hold and send.
+    CHECK_FALSE(step_deference(state, true, at + 19'999, seeded, 9'000'000, 1'000'000, rule).hold);
+    // Then near seeds must prove themselves again, beside the origin.
+    CHECK_FALSE(step_deference(state, true, at + 20'000, seeded, 100'000, 1'000'000, rule).hold);
+    CHECK_FALSE(step_deference(state, true, at + 20'250, seeded, 100'000, 1'000'000, rule).hold);
+    // A follower waits for its gateway however slow the near supply is: no pace to prove or keep.
     origin_outlook following{.near_supply = 1, .missing = 40, .position = gateway_position::follower, .near_awaited = 0};
-    for (std::uint64_t at = 30'000; at < 40'000; at += 1'000) CHECK(step_deference(state, true, at, following, 0, 0, rule).hold);
-    // The verdict would let the origin in while a near peer is awaited: it keeps what it does.
+    for (std::uint64_t later = 30'000; later < 40'000; later += 1'000) CHECK(step_deference(state, true, at + later, following, 0, 0, rule).hold);
+    // The verdict would let the origin in while a near peer is awaited: it keeps what it does
+    // (a tenth of a second later, well within the patience).
     origin_outlook awaited{.near_supply = 0, .missing = 40, .position = gateway_position::alone, .near_awaited = 1};
-    step = step_deference(state, true, 41'000, awaited, 0, 0, rule);
+    step = step_deference(state, true, at + 39'100, awaited, 0, 0, rule);
     CHECK(step.waits);
     CHECK(step.hold);
     // An item that may not defer (complete, locality off) lets the origin in at once.
-    CHECK_FALSE(step_deference(state, false, 42'000, seeded, 0, 0, rule).hold);
+    CHECK_FALSE(step_deference(state, false, at + 39'200, seeded, 0, 0, rule).hold);
     CHECK_FALSE(state.origin_held);
 }

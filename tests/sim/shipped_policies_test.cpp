@@ -31,8 +31,8 @@ const std::map<std::string, std::string> policy_headers = {
 const std::map<std::string, std::string> not_simulated = {
     {"peer::to_string", "a name for logs, no decision"},
     {"peer::near_prefixes", "the shell's libtorrent peer-class filter; the simulator classifies each flow with peer::classify"},
-    {"peer::near_rate_needed", "called by peer::step_deference"},
-    {"peer::near_too_slow", "called by peer::step_deference"},
+    {"peer::pace_to_keep", "called by peer::step_deference"},
+    {"peer::near_proven", "called by peer::step_deference"},
     {"peer::hold_off_origin", "called by peer::step_deference"},
     {"peer::verdict_waits", "called by peer::step_deference"},
     {"peer::near_awaited", "connections are made at once in the fluid model: no near peer is ever awaited"},

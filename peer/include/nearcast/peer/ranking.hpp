@@ -109,32 +109,40 @@ struct backstop_options {
 // A verdict that lets the origin in waits while near peers have not answered yet: they are
 // still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
 // takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
-// Deference must never make a download slower than going to the origin would: while it holds
-// off for near peers that are not downloading themselves (near seeds: no gateway to follow),
-// they must deliver at least `min_near_rate`, or what the origin was last seen delivering when
-// that is more (near_rate_needed). Slower for `patience_ms` on end, and the origin is let in
-// again and kept for `cooldown_ms` (a near seed that uploads little - a capped daemon, a peer
-// that sees us as far - is no reason to crawl). A follower's near supply comes at the pace
-// the gateway gets from the origin, so the rule does not apply to it.
+// Deference must not make a download much slower than without it. Near seeds (near peers
+// that are not downloading themselves: no gateway to follow) get one trial before they prove
+// anything, since most items come from a near seed well within it: the origin is left alone
+// for at most `prove_ms`, and for half of that if they deliver less than `min_near_rate`. Then
+// the origin is in, and they must prove worth another trial over `prove_ms` or more beside
+// it (rates averaged over that time, since rate limiters send in bursts): at least the floor
+// and at least what the origin delivers (near_proven), so a near seed slower than the origin
+// never holds a download back again. Such a trial lasts while near peers alone keep
+// `keep_pace` of the pace that they and the origin made together (pace_to_keep), which they
+// can only do when the user's own link, not the origin, was the limit. What they fall short
+// of that pace adds up (their surplus pays it back, never below zero); at `patience_ms` of
+// the pace behind, the origin is let in again and kept for `cooldown_ms`. A follower's near
+// supply comes at the pace the gateway gets from the origin, so none of this applies to it.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
     std::uint32_t await_near_ms = 2000;
     std::int64_t min_near_rate = 500'000;  // bytes/s
-    std::uint32_t patience_ms = 3000;
+    std::uint32_t prove_ms = 1000;
+    double keep_pace = 0.95;
+    std::uint32_t patience_ms = 1000;
     std::uint32_t cooldown_ms = 20000;
 };
-// The rate near peers must deliver for the origin to stay held off: the floor, or the rate the
-// origin was last seen delivering (`origin_rate_seen`, bytes/s, 0 unknown) when that is more.
-std::int64_t near_rate_needed(std::int64_t origin_rate_seen, const origin_deference& rule);
+// The pace near peers must keep while they hold the origin off: `keep_pace` of what near
+// peers and the origin delivered together before (bytes/s), and at least the floor.
+std::int64_t pace_to_keep(double near_rate, double origin_rate, const origin_deference& rule);
 // Where a peer stands among the near peers still downloading the item, by address.
 enum class gateway_position : std::uint8_t { alone, gateway, follower };
 gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders);
-// Whether this sample counts towards letting the origin in again: it is held off for near seeds
-// (position alone) and they deliver `near_rate` (bytes/s), less than near_rate_needed. After
-// `patience_ms` of such samples on end, the origin is let in for `cooldown_ms`.
-bool near_too_slow(bool holding_now, gateway_position position, std::int64_t near_rate, std::int64_t origin_rate_seen,
-                   const origin_deference& rule);
+// Whether a hold may begin as far as the pace goes: a follower's always may (its gateway sets
+// the pace); for a peer alone, near seeds must deliver (`near_rate`, bytes/s, averaged while
+// the origin is in) at least the floor and at least what the origin delivers (`origin_rate`),
+// and the origin must have delivered something: there is no comparing with an origin unseen.
+bool near_proven(gateway_position position, double near_rate, double origin_rate, const origin_deference& rule);
 struct origin_outlook {
     std::uint32_t near_supply = 0;  // pieces it lacks that near peers hold (near_supply below)
     std::uint32_t missing = 0;      // pieces it wants and lacks
@@ -153,13 +161,32 @@ bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, cons
 // the simulator (once a second) both take. Times in milliseconds on any steady clock.
 struct deference_state {
     bool origin_held = false;
-    std::int64_t origin_rate_seen = 0;           // bytes/s, the last the origin delivered unheld
-    std::optional<std::uint64_t> near_slow_since_ms;
-    std::uint64_t origin_kept_until_ms = 0;      // the origin is let in until then (near too slow)
+    // While near seeds prove themselves (the origin in, near peers holding enough): since when,
+    // and the bytes near peers and the origin delivered over how long (halved together once
+    // that is more than four times prove_ms, so that old samples fade).
+    std::optional<std::uint64_t> proving_since_ms;
+    double near_bytes_in = 0;
+    double origin_bytes_in = 0;
+    double proving_s = 0;
+    double origin_rate_seen = 0;     // bytes/s the origin delivered while in, each new sample weighing half
+    bool first_trial_taken = false;  // the one trial near seeds get before they prove anything
+    bool trial_proven = false;       // the hold now began with near seeds proven (or for a gateway)
+    std::uint64_t trial_since_ms = 0;
+    double trial_near_bytes = 0;     // what near seeds delivered in the unproven trial, over trial_s
+    double trial_s = 0;
+    std::int64_t pace = 0;        // bytes/s to keep while the origin is held off (pace_to_keep at the hold's start)
+    double near_shortfall = 0;    // bytes near peers fell behind that pace
+    std::optional<std::uint64_t> last_sample_ms;
+    std::uint64_t origin_kept_until_ms = 0;  // the origin is let in until then (near too slow)
 };
 struct deference_step {
     bool hold = false;              // leave the origin alone now
-    bool cooldown_started = false;  // near peers were too slow for patience_ms: origin in for cooldown_ms
+    bool cooldown_started = false;  // near peers fell patience_ms behind the pace: origin in for cooldown_ms
+    std::int64_t pace = 0;          // with cooldown_started: the pace they did not keep (bytes/s)
+    // Near seeds have had prove_ms and deliver less than min_near_rate: too slow to rely on
+    // whether or not an origin is there to compare with. With no origin seeder in the swarm
+    // (a tracker leaves it out of an answer that names near seeds) the origin is its web seed.
+    bool near_below_floor = false;
     bool waits = false;             // near peers are awaited: keep doing what it does now (hold unchanged)
 };
 // `may_defer`: the item can defer at all (locality on, metadata known, not complete, deference
