@@ -405,8 +405,8 @@ public:
     }
 
     std::shared_ptr<lt::peer_plugin> new_connection(const lt::peer_connection_handle& connection) override {
-        // Each block that arrives is a chance to let a waiting origin in: the client's verdict
-        // may have come since, and a second's tick is long beside a download.
+        // Once the client has woken the origin, the next block from anyone lets its waiting
+        // unchoke be heard: a second's tick is long beside a download.
         std::weak_ptr<torrent_locality> self = weak_from_this();
         auto plugin = std::make_shared<peer_locality>(connection, state_, ++next_id_, handle_, item_, [self] {
             if (auto torrent = self.lock()) torrent->resume_origins_soon();

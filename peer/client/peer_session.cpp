@@ -597,8 +597,7 @@ void peer_session::defer_origin(tracked_item& item) {
                      "pace it had with the origin: the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
                      human_bytes(static_cast<double>(step.pace)), options_.deference.cooldown_ms / 1000);
         locality_->set_origin_held(item.handle, false);
-        locality_->wake_origin(item.handle);
-        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+        let_origin_in(item);
         // The tracker may list no origin seeder at all while it names a near seed (its answer
         // leaves the origin out for near peers): then "the origin again" is its web seed, or the
         // download would go on at the near seed's pace above the backstop's floor.
@@ -618,20 +617,22 @@ void peer_session::defer_origin(tracked_item& item) {
     if (step.hold) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack{}; leaving the origin alone", item.last.status.name,
                       outlook.near_supply, outlook.missing, outlook.position == gateway_position::follower ? ", and one with a lower address fetches too" : "");
-    } else if (!item.last.complete && !item.deference.trial_proven && item.deference.first_trial_taken) {
-        // The first trial is over: near seeds are below the floor, or it had its second.
+    } else if (step.trial_over) {
         spdlog::info("{}: near peers delivered {}/s while the origin was left alone{}: the origin again, until they prove "
-                     "themselves beside it", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
+                     "themselves beside it", item.last.status.name, human_bytes(static_cast<double>(step.near_rate)),
                      step.near_below_floor ? ", less than the " + human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s floor"
                                            : " for a second");
-        locality_->wake_origin(item.handle);
-        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+        let_origin_in(item);
     } else if (!item.last.complete) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack; the origin again", item.last.status.name,
                       outlook.near_supply, outlook.missing);
-        locality_->wake_origin(item.handle);
-        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
+        let_origin_in(item);
     }
+}
+
+void peer_session::let_origin_in(tracked_item& item) {
+    locality_->wake_origin(item.handle);
+    for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
 }
 
 void peer_session::keep_origin(const lt::torrent_handle& handle) {

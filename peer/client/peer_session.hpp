@@ -112,6 +112,9 @@ private:
     void take_final_names_back(tracked_item& item);
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.
     void defer_origin(tracked_item& item);
+    // Lets the origin in again on purpose: its waiting unchoke is heard at once, its closed
+    // connections are made again.
+    void let_origin_in(tracked_item& item);
     void apply_peer_classes();
     // Returns once the BitTorrent port listens; throws core::listen_error naming it otherwise.
     void wait_until_listening();

@@ -87,25 +87,36 @@ bool near_proven(gateway_position position, double near_rate, double origin_rate
     return origin_rate > 0 && near_rate >= std::max(static_cast<double>(rule.min_near_rate), origin_rate);
 }
 
+void delivery_window::restart(std::uint64_t now_ms) { *this = delivery_window{.since_ms = now_ms}; }
+
+void delivery_window::add(std::int64_t near_rate, std::int64_t origin_rate, double elapsed_s, double fade_s) {
+    near_bytes += static_cast<double>(near_rate) * elapsed_s;
+    origin_bytes += static_cast<double>(origin_rate) * elapsed_s;
+    seconds += elapsed_s;
+    if (seconds > fade_s) near_bytes /= 2, origin_bytes /= 2, seconds /= 2;
+}
+
 deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,
                               std::int64_t near_rate, std::int64_t origin_rate, const origin_deference& rule) {
     deference_step step;
-    const std::uint64_t since_ms = state.last_sample_ms && now_ms > *state.last_sample_ms ? now_ms - *state.last_sample_ms : 0;
+    const double elapsed_s =
+        state.last_sample_ms && now_ms > *state.last_sample_ms ? static_cast<double>(now_ms - *state.last_sample_ms) / 1000.0 : 0;
     state.last_sample_ms = now_ms;
+    const double fade_s = 4 * rule.prove_ms / 1000.0;
+    const auto floor = static_cast<double>(rule.min_near_rate);
     if (!state.origin_held && origin_rate > 0) {
         state.origin_rate_seen = state.origin_rate_seen > 0 ? (state.origin_rate_seen + static_cast<double>(origin_rate)) / 2
                                                             : static_cast<double>(origin_rate);
     }
     if (!may_defer || now_ms < state.origin_kept_until_ms) {
         state.near_shortfall = 0;
-        state.proving_since_ms.reset();
+        state.proving = false;
         state.origin_held = false;
         return step;
     }
     // Held off for near seeds: what they fall short of the pace adds up, their surplus pays it
     // back. A follower waits for its network's gateway instead, whose own pace is the origin's.
     if (state.origin_held && outlook.position == gateway_position::alone) {
-        const double elapsed_s = static_cast<double>(since_ms) / 1000.0;
         state.near_shortfall = std::max(0.0, state.near_shortfall + static_cast<double>(state.pace - near_rate) * elapsed_s);
         if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) {
             state.near_shortfall = 0;
@@ -118,15 +129,15 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         // A first trial, taken before near seeds proved anything: at most prove_ms, and over
         // after half of it if they deliver less than the floor. Then they prove themselves
         // beside the origin like any other.
-        if (state.origin_held && !state.trial_proven) {
-            state.trial_near_bytes += static_cast<double>(near_rate) * elapsed_s;
-            state.trial_s += elapsed_s;
-            const std::uint64_t trial_ms = now_ms - state.trial_since_ms;
-            const double mean = state.trial_s > 0 ? state.trial_near_bytes / state.trial_s : 0;
-            const bool slow = mean < static_cast<double>(rule.min_near_rate);
+        if (!state.trial_proven) {
+            state.window.add(near_rate, 0, elapsed_s, fade_s);
+            const std::uint64_t trial_ms = now_ms - state.window.since_ms;
+            const bool slow = state.window.near_rate() < floor;
             if (trial_ms >= rule.prove_ms || (slow && 2 * trial_ms >= rule.prove_ms)) {
                 state.near_shortfall = 0;
                 state.origin_held = false;
+                step.trial_over = true;
+                step.near_rate = static_cast<std::int64_t>(state.window.near_rate());
                 step.near_below_floor = slow;
                 return step;
             }
@@ -136,36 +147,27 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     }
     step.hold = hold_off_origin(state.origin_held, outlook, rule);
     // A hold for near seeds begins only once they have proved worth a trial beside the origin,
-    // for prove_ms or more.
+    // for prove_ms or more (their first trial aside).
     const bool proving = step.hold && !state.origin_held && outlook.position == gateway_position::alone;
-    double near_in = 0, origin_in = 0;
     if (!proving) {
-        state.proving_since_ms.reset();
+        state.proving = false;
     } else {
-        if (!state.proving_since_ms) {
-            state.proving_since_ms = now_ms;
-            state.near_bytes_in = state.origin_bytes_in = state.proving_s = 0;
+        if (!state.proving) {
+            state.proving = true;
+            state.window.restart(now_ms);
         } else {
-            const double elapsed_s = static_cast<double>(since_ms) / 1000.0;
-            state.near_bytes_in += static_cast<double>(near_rate) * elapsed_s;
-            state.origin_bytes_in += static_cast<double>(origin_rate) * elapsed_s;
-            state.proving_s += elapsed_s;
-            if (state.proving_s > 4 * rule.prove_ms / 1000.0) {
-                state.near_bytes_in /= 2, state.origin_bytes_in /= 2, state.proving_s /= 2;
-            }
+            state.window.add(near_rate, origin_rate, elapsed_s, fade_s);
         }
-        if (state.proving_s > 0) near_in = state.near_bytes_in / state.proving_s, origin_in = state.origin_bytes_in / state.proving_s;
-        const bool proved_long_enough = now_ms - *state.proving_since_ms >= rule.prove_ms;
-        step.near_below_floor = proved_long_enough && near_in < static_cast<double>(rule.min_near_rate);
-        const bool proven = proved_long_enough && near_proven(outlook.position, near_in, origin_in, rule);
-        if (proven) {
+        const double near_in = state.window.near_rate(), origin_in = state.window.origin_rate();
+        const bool proved_long_enough = now_ms - state.window.since_ms >= rule.prove_ms;
+        step.near_below_floor = proved_long_enough && near_in < floor;
+        if (proved_long_enough && near_proven(outlook.position, near_in, origin_in, rule)) {
             state.pace = pace_to_keep(near_in, origin_in, rule);
             state.trial_proven = true;
         } else if (!state.first_trial_taken) {
             state.pace = std::max(rule.min_near_rate, static_cast<std::int64_t>(rule.keep_pace * state.origin_rate_seen));
             state.trial_proven = false;
-            state.trial_since_ms = now_ms;
-            state.trial_near_bytes = state.trial_s = 0;
+            state.window.restart(now_ms);
         } else {
             step.hold = false;
         }
@@ -173,7 +175,7 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     if (step.hold && !state.origin_held) {
         if (!proving) state.pace = rule.min_near_rate, state.trial_proven = true;
         state.first_trial_taken = true;
-        state.proving_since_ms.reset();
+        state.proving = false;
     }
     if (verdict_waits(step.hold, outlook)) {
         step.waits = true;

@@ -159,23 +159,28 @@ bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, cons
 // What origin deference remembers of an item between two samples, and one sample's step: the
 // whole decision, timers included, that the libtorrent shell (about four times a second) and
 // the simulator (once a second) both take. Times in milliseconds on any steady clock.
+// What near peers and the origin delivered over a window of samples: near seeds' first trial
+// (the origin held) or the time they prove themselves (the origin in); the two never overlap.
+// Past `fade_s` of samples, bytes and time are halved together so that old samples fade.
+struct delivery_window {
+    std::uint64_t since_ms = 0;
+    double near_bytes = 0;
+    double origin_bytes = 0;
+    double seconds = 0;
+    void restart(std::uint64_t now_ms);
+    void add(std::int64_t near_rate, std::int64_t origin_rate, double elapsed_s, double fade_s);
+    double near_rate() const { return seconds > 0 ? near_bytes / seconds : 0; }
+    double origin_rate() const { return seconds > 0 ? origin_bytes / seconds : 0; }
+};
 struct deference_state {
     bool origin_held = false;
-    // While near seeds prove themselves (the origin in, near peers holding enough): since when,
-    // and the bytes near peers and the origin delivered over how long (halved together once
-    // that is more than four times prove_ms, so that old samples fade).
-    std::optional<std::uint64_t> proving_since_ms;
-    double near_bytes_in = 0;
-    double origin_bytes_in = 0;
-    double proving_s = 0;
+    bool proving = false;            // `window` is near seeds proving themselves beside the origin
+    delivery_window window;
     double origin_rate_seen = 0;     // bytes/s the origin delivered while in, each new sample weighing half
     bool first_trial_taken = false;  // the one trial near seeds get before they prove anything
     bool trial_proven = false;       // the hold now began with near seeds proven (or for a gateway)
-    std::uint64_t trial_since_ms = 0;
-    double trial_near_bytes = 0;     // what near seeds delivered in the unproven trial, over trial_s
-    double trial_s = 0;
-    std::int64_t pace = 0;        // bytes/s to keep while the origin is held off (pace_to_keep at the hold's start)
-    double near_shortfall = 0;    // bytes near peers fell behind that pace
+    std::int64_t pace = 0;           // bytes/s to keep while the origin is held off (set at the hold's start)
+    double near_shortfall = 0;       // bytes near peers fell behind that pace
     std::optional<std::uint64_t> last_sample_ms;
     std::uint64_t origin_kept_until_ms = 0;  // the origin is let in until then (near too slow)
 };
@@ -183,6 +188,8 @@ struct deference_step {
     bool hold = false;              // leave the origin alone now
     bool cooldown_started = false;  // near peers fell patience_ms behind the pace: origin in for cooldown_ms
     std::int64_t pace = 0;          // with cooldown_started: the pace they did not keep (bytes/s)
+    bool trial_over = false;        // near seeds' first trial ended: the origin in, and they must prove themselves
+    std::int64_t near_rate = 0;     // with trial_over: what they delivered on average in it (bytes/s)
     // Near seeds have had prove_ms and deliver less than min_near_rate: too slow to rely on
     // whether or not an origin is there to compare with. With no origin seeder in the swarm
     // (a tracker leaves it out of an answer that names near seeds) the origin is its web seed.
