@@ -4,6 +4,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include <libtorrent/bdecode.hpp>
 #include <libtorrent/peer_connection_handle.hpp>
@@ -77,13 +78,11 @@ std::map<std::string, std::uint64_t> locality_state::downloaded_by_as_text() con
     return out;
 }
 
-void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held, bool brief) {
+void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held) {
     std::lock_guard lock(mutex_);
     origin_verdicts_.insert(torrent);
     if (held) origin_held_.insert(torrent), origin_freed_.erase(torrent);
     else origin_held_.erase(torrent);
-    if (held && brief) origin_held_briefly_.insert(torrent);
-    else origin_held_briefly_.erase(torrent);
 }
 
 void locality_state::wake_origin(const lt::torrent_handle& torrent) {
@@ -97,15 +96,9 @@ bool locality_state::take_origin_wake(const lt::torrent_handle& torrent) {
     return origin_wakes_.erase(torrent) > 0;
 }
 
-bool locality_state::origin_held_briefly(const lt::torrent_handle& torrent) const {
-    std::lock_guard lock(mutex_);
-    return origin_held_briefly_.count(torrent) > 0;
-}
-
 void locality_state::forget_origin(const lt::torrent_handle& torrent) {
     std::lock_guard lock(mutex_);
     origin_held_.erase(torrent);
-    origin_held_briefly_.erase(torrent);
     origin_wakes_.erase(torrent);
     origin_freed_.erase(torrent);
     origin_verdicts_.erase(torrent);
@@ -304,11 +297,20 @@ public:
         unchoke_waiting_ = false;
         return false;
     }
-    // Once the origin may send again, a repeated INTERESTED makes it repeat its unchoke, which
-    // libtorrent then hears (an unchoked peer answers INTERESTED with UNCHOKE).
+    // A held origin hears NOT_INTERESTED: a libtorrent seeder chokes us and rejects what we
+    // asked of it, and its unchoke waits (above) until we are interested again.
+    void quiet_origin() {
+        if (!origin_ || web_seed_ || quiet_since_ || connection_.is_disconnecting()) return;
+        quiet_since_ = std::chrono::steady_clock::now();
+        const char not_interested[5] = {0, 0, 0, 1, 3};
+        connection_.send_buffer(not_interested, static_cast<int>(sizeof not_interested));
+    }
+    // Once the origin may send again, a repeated INTERESTED makes it unchoke us (or repeat its
+    // unchoke, which libtorrent then hears: an unchoked peer answers INTERESTED with UNCHOKE).
     void resume_origin() {
-        if (!unchoke_waiting_ || connection_.is_disconnecting() || state_->origin_waits(torrent_)) return;
+        if ((!unchoke_waiting_ && !quiet_since_) || connection_.is_disconnecting() || state_->origin_waits(torrent_)) return;
         unchoke_waiting_ = false;
+        quiet_since_.reset();
         const char interested[5] = {0, 0, 0, 1, 2};
         connection_.send_buffer(interested, static_cast<int>(sizeof interested));
     }
@@ -329,10 +331,16 @@ public:
 
     // Counted as each block arrives and leaves, so the totals are whole the moment a download ends.
     bool on_piece(const lt::peer_request& piece, lt::span<const char>) override {
-        // The origin is held: its connection goes at the next block, not at the next tick.
+        // The origin is held: it hears so at the next block, not at the next tick, and its
+        // connection goes if it still sends a while after (blocks already on their way, and the
+        // few a seeder allows while it chokes, come within a moment).
         if (origin_ && !web_seed_ && state_->origin_held(torrent_) && !connection_.is_disconnecting()) {
-            connection_.disconnect(lt::errors::too_many_connections, lt::operation_t::bittorrent);
-            ++state_->counters.far_closed;
+            if (!quiet_since_) {
+                quiet_origin();
+            } else if (std::chrono::steady_clock::now() - *quiet_since_ > std::chrono::seconds(2)) {
+                connection_.disconnect(lt::errors::too_many_connections, lt::operation_t::bittorrent);
+                ++state_->counters.far_closed;
+            }
         }
         if (block_arrived_) block_arrived_();
         auto& counters = state_->counters;
@@ -358,7 +366,6 @@ public:
     connection as_connection() const { return {id_, distance_, origin_}; }
     lt::peer_connection_handle& handle() { return connection_; }
     bool closing() const { return connection_.is_disconnecting(); }
-    bool unchoke_waiting() const { return unchoke_waiting_; }
     // A web seed is the origin's HTTP floor, a fellow supernode the relay: neither counts
     // against the far connection limits.
     bool exempt() const { return web_seed_ || fellow_; }
@@ -384,6 +391,7 @@ private:
     std::shared_ptr<item_source_counters> item_;
     std::function<void()> block_arrived_;
     bool unchoke_waiting_ = false;
+    std::optional<std::chrono::steady_clock::time_point> quiet_since_;  // NOT_INTERESTED sent while held
 };
 
 class torrent_locality final : public lt::torrent_plugin, public std::enable_shared_from_this<torrent_locality> {
@@ -400,6 +408,8 @@ public:
         const auto address = to_proximity(where.address());
         if (!address || state_->is_origin(*address)) return;
         if (classify(state_->distance_to(*address), false, state_->options()) != peer_kind::near) return;
+        // News is a peer named for the first time: the client's own connect_peer names it again.
+        if (!(flags & lt::torrent_plugin::first_time)) return;
         state_->note_near_named(handle_);
         state_->queue_connection(handle_, where);
     }
@@ -448,14 +458,11 @@ public:
             if (!peer->exempt()) connections.push_back(peer->as_connection());
         }
         std::vector<std::uint64_t> close = connections_to_close(connections, state_->options());
-        // Near peers hold enough of what we lack: the origin's BitTorrent connections go for
-        // now (its web seed stays the backstop), and the client opens them again later.
+        // Near peers hold enough of what we lack: the origin's BitTorrent connections hear so
+        // (its web seed stays the backstop), and the client lets it in again later.
         if (state_->origin_held(handle_)) {
-            const bool brief = state_->origin_held_briefly(handle_);
             for (const auto& peer : live) {
-                const auto each = peer->as_connection();
-                if (peer->exempt() || !each.origin || (brief && peer->unchoke_waiting())) continue;
-                if (std::find(close.begin(), close.end(), each.id) == close.end()) close.push_back(each.id);
+                if (!peer->exempt()) peer->quiet_origin();
             }
         }
         for (std::uint64_t id : close) {

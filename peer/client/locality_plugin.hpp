@@ -86,14 +86,13 @@ public:
     // Fellows heard from within `fresh` (they repeat their summary every few seconds).
     std::vector<std::pair<proximity::ip_address, supernode_summary>> fellows(std::chrono::seconds fresh) const;
 
-    // Torrents whose origin connections are closed for now (origin_deference). Each call is
-    // the client's verdict on a torrent; forget_origin drops it with the torrent.
-    // A brief hold (near seeds' first trial, a second at most) keeps an origin connection
-    // whose unchoke still waits: nothing was asked of it, and letting it in again is then one
-    // message, not a new connection.
-    void set_origin_held(const lt::torrent_handle& torrent, bool held, bool brief = false);
+    // Torrents whose origin is left alone for now (origin_deference). Each call is the client's
+    // verdict on a torrent; forget_origin drops it with the torrent. A held origin connection
+    // stays open but hears NOT_INTERESTED (a libtorrent seeder then chokes it and rejects what
+    // was asked of it, so those blocks go to near peers); letting the origin in again is one
+    // INTERESTED, not a new connection. One that goes on sending is closed.
+    void set_origin_held(const lt::torrent_handle& torrent, bool held);
     bool origin_held(const lt::torrent_handle& torrent) const;
-    bool origin_held_briefly(const lt::torrent_handle& torrent) const;
     // The client lets the origin in again after a hold that near peers did not earn: the
     // origin's waiting unchoke is heard at the next block from anyone, not at the next tick,
     // and news of near peers does not hold it back again until the client's next hold.
@@ -139,7 +138,6 @@ private:
     };
     std::map<proximity::ip_address, fellow> fellows_;
     std::set<lt::torrent_handle> origin_held_;
-    std::set<lt::torrent_handle> origin_held_briefly_;
     std::set<lt::torrent_handle> origin_wakes_;
     std::set<lt::torrent_handle> origin_freed_;
     std::set<lt::torrent_handle> origin_verdicts_;

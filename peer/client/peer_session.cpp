@@ -612,17 +612,11 @@ void peer_session::defer_origin(tracked_item& item) {
     if (step.waits) return;  // the plugin keeps what it does now
     // Every verdict goes to the plugin: one that has just heard of near peers holds the
     // origin's unchoke back until the next.
-    locality_->set_origin_held(item.handle, step.hold, step.hold && !item.deference.trial_proven);
+    locality_->set_origin_held(item.handle, step.hold);
     if (step.hold == was_held) return;
     if (step.hold) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack{}; leaving the origin alone", item.last.status.name,
                       outlook.near_supply, outlook.missing, outlook.position == gateway_position::follower ? ", and one with a lower address fetches too" : "");
-    } else if (step.trial_over) {
-        spdlog::info("{}: near peers delivered {}/s while the origin was left alone{}: the origin again, until they prove "
-                     "themselves beside it", item.last.status.name, human_bytes(static_cast<double>(step.near_rate)),
-                     step.near_below_floor ? ", less than the " + human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s floor"
-                                           : " for a second");
-        let_origin_in(item);
     } else if (!item.last.complete) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack; the origin again", item.last.status.name,
                       outlook.near_supply, outlook.missing);

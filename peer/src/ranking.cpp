@@ -104,10 +104,6 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     state.last_sample_ms = now_ms;
     const double fade_s = 4 * rule.prove_ms / 1000.0;
     const auto floor = static_cast<double>(rule.min_near_rate);
-    if (!state.origin_held && origin_rate > 0) {
-        state.origin_rate_seen = state.origin_rate_seen > 0 ? (state.origin_rate_seen + static_cast<double>(origin_rate)) / 2
-                                                            : static_cast<double>(origin_rate);
-    }
     if (!may_defer || now_ms < state.origin_kept_until_ms) {
         state.near_shortfall = 0;
         state.proving = false;
@@ -126,28 +122,12 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
             step.pace = state.pace;
             return step;
         }
-        // A first trial, taken before near seeds proved anything: at most prove_ms, and over
-        // after half of it if they deliver less than the floor. Then they prove themselves
-        // beside the origin like any other.
-        if (!state.trial_proven) {
-            state.window.add(near_rate, 0, elapsed_s, fade_s);
-            const std::uint64_t trial_ms = now_ms - state.window.since_ms;
-            const bool slow = state.window.near_rate() < floor;
-            if (trial_ms >= rule.prove_ms || (slow && 2 * trial_ms >= rule.prove_ms)) {
-                state.near_shortfall = 0;
-                state.origin_held = false;
-                step.trial_over = true;
-                step.near_rate = static_cast<std::int64_t>(state.window.near_rate());
-                step.near_below_floor = slow;
-                return step;
-            }
-        }
     } else {
         state.near_shortfall = 0;
     }
     step.hold = hold_off_origin(state.origin_held, outlook, rule);
-    // A hold for near seeds begins only once they have proved worth a trial beside the origin,
-    // for prove_ms or more (their first trial aside).
+    // A hold for near seeds begins only once they have proved themselves beside the origin, for
+    // prove_ms or more.
     const bool proving = step.hold && !state.origin_held && outlook.position == gateway_position::alone;
     if (!proving) {
         state.proving = false;
@@ -163,18 +143,12 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         step.near_below_floor = proved_long_enough && near_in < floor;
         if (proved_long_enough && near_proven(outlook.position, near_in, origin_in, rule)) {
             state.pace = pace_to_keep(near_in, origin_in, rule);
-            state.trial_proven = true;
-        } else if (!state.first_trial_taken) {
-            state.pace = std::max(rule.min_near_rate, static_cast<std::int64_t>(rule.keep_pace * state.origin_rate_seen));
-            state.trial_proven = false;
-            state.window.restart(now_ms);
         } else {
             step.hold = false;
         }
     }
     if (step.hold && !state.origin_held) {
-        if (!proving) state.pace = rule.min_near_rate, state.trial_proven = true;
-        state.first_trial_taken = true;
+        if (!proving) state.pace = rule.min_near_rate;
         state.proving = false;
     }
     if (verdict_waits(step.hold, outlook)) {

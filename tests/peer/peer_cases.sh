@@ -480,11 +480,11 @@ cache)
   [ "$(sha256_of "$clip_folder/clip.bin")" = "$(sha256_of "$work/content/clip.bin")" ] || fail "clip.bin was not fetched again after it was deleted"
   echo "restart: a file cut short and a file deleted were checked, reported incomplete, and fetched again"
 
-  # Origin deference never makes a download crawl: the daemon holds film.bin but uploads at
-  # 100 kB/s; a fetch alone on the same network leaves the origin to it for its first trial,
-  # finds it below the floor within half a second, and takes the origin again for good (a near
-  # seed that slow never proves itself beside the origin). The same fetch with deference off
-  # runs beside it for comparison (the times are printed, not judged: shared machines are noisy).
+  # Origin deference never makes a download slower: the daemon holds film.bin but uploads at
+  # 100 kB/s; a fetch alone on the same network keeps the origin while the near seed proves
+  # itself beside it, which one that slow never does: the origin is never left alone. The same
+  # fetch with deference off runs beside it for comparison (the times are printed, not judged:
+  # shared machines are noisy).
   "$peer_binary" limits --cache "$cache" --upload-limit-kb 100 > /dev/null || fail "limits --upload-limit-kb failed"
   for mode in on off; do
     extra=()
@@ -496,9 +496,9 @@ cache)
     echo "beside a near seed capped at 100 kB/s, deference $mode: origin $(jq .downloaded.origin "$work/alone-$mode.json") bytes," \
       "near $(jq .downloaded.near "$work/alone-$mode.json") bytes, in $(jq .seconds_to_complete "$work/alone-$mode.json") s"
   done
-  grep -q "less than the .* floor: the origin again" "$work/alone-on.log" ||
-    fail "a near seed sending 100 kB/s held the origin off beyond its first trial: $(grep -E 'origin' "$work/alone-on.log" | head -5)"
-  [ "$(grep -c "leaving the origin alone" "$work/alone-on.log")" -le 1 ] || fail "a near seed sending 100 kB/s held the origin off more than once"
+  grep -q "film.bin: complete" "$work/alone-on.log" || fail "the fetch beside a slow near seed logged no completion"
+  ! grep -q "leaving the origin alone" "$work/alone-on.log" ||
+    fail "a near seed sending 100 kB/s held the origin off: $(grep -E 'origin' "$work/alone-on.log" | head -5)"
   origin=$(jq .downloaded.origin "$work/alone-on.json")
   [ "$origin" -gt 6000000 ] || fail "the origin sent only $origin of 12 MB beside a near seed capped at 100 kB/s"
   # Uncapped, the near seed next door carries the item and the origin is hardly asked.
@@ -512,7 +512,7 @@ cache)
   "$peer_binary" limits --cache "$cache" --upload-limit-kb 100 > /dev/null || fail "limits --upload-limit-kb failed"
   # The same with no origin seeder in the swarm (a tracker may leave it out of an answer that
   # names a near seed; here the origin serves over HTTP only): the origin is its web seed,
-  # called in once the near seed has had a second to prove itself, not a minute at 100 kB/s.
+  # called in once the near seed has had half a second to prove itself, not a minute at 100 kB/s.
   kill -TERM "$seeder_pid"; wait "$seeder_pid" 2> /dev/null || true
   rm -f "$work/seeder.ports"
   "$seeder_binary" serve "${seeder_flags[@]}" --no-bittorrent --port-file "$work/seeder.ports" > "$work/seeder-http.log" 2>&1 &

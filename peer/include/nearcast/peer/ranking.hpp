@@ -109,27 +109,25 @@ struct backstop_options {
 // A verdict that lets the origin in waits while near peers have not answered yet: they are
 // still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
 // takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
-// Deference must not make a download much slower than without it. Near seeds (near peers
-// that are not downloading themselves: no gateway to follow) get one trial before they prove
-// anything, since most items come from a near seed well within it: the origin is left alone
-// for at most `prove_ms`, and for half of that if they deliver less than `min_near_rate`. Then
-// the origin is in, and they must prove worth another trial over `prove_ms` or more beside
-// it (rates averaged over that time, since rate limiters send in bursts): at least the floor
-// and at least what the origin delivers (near_proven), so a near seed slower than the origin
-// never holds a download back again. Such a trial lasts while near peers alone keep
-// `keep_pace` of the pace that they and the origin made together (pace_to_keep), which they
-// can only do when the user's own link, not the origin, was the limit. What they fall short
-// of that pace adds up (their surplus pays it back, never below zero); at `patience_ms` of
-// the pace behind, the origin is let in again and kept for `cooldown_ms`. A follower's near
-// supply comes at the pace the gateway gets from the origin, so none of this applies to it.
+// Deference must not make a download slower than without it. For near seeds (near peers that
+// are not downloading themselves: no gateway to follow) the origin stays in until they have
+// proved themselves beside it over `prove_ms` or more (rates averaged over that time, since
+// rate limiters send in bursts): at least `min_near_rate` and at least what the origin delivers
+// (near_proven). Then the origin is left alone while near peers alone keep `keep_pace` of the
+// pace that they and the origin made together (pace_to_keep), which they can only do when the
+// user's own link, not the origin, was the limit. What they fall short of that pace adds up
+// (their surplus pays it back, never below zero); at `patience_ms` of the pace behind, the
+// origin is let in again and kept for `cooldown_ms`: a failed hold costs at most about
+// patience_ms of the download. A follower's near supply comes at the pace the gateway gets
+// from the origin, so none of this applies to it.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
     std::uint32_t await_near_ms = 2000;
     std::int64_t min_near_rate = 500'000;  // bytes/s
-    std::uint32_t prove_ms = 1000;
+    std::uint32_t prove_ms = 500;
     double keep_pace = 0.95;
-    std::uint32_t patience_ms = 1000;
+    std::uint32_t patience_ms = 500;
     std::uint32_t cooldown_ms = 20000;
 };
 // The pace near peers must keep while they hold the origin off: `keep_pace` of what near
@@ -159,8 +157,7 @@ bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, cons
 // What origin deference remembers of an item between two samples, and one sample's step: the
 // whole decision, timers included, that the libtorrent shell (about four times a second) and
 // the simulator (once a second) both take. Times in milliseconds on any steady clock.
-// What near peers and the origin delivered over a window of samples: near seeds' first trial
-// (the origin held) or the time they prove themselves (the origin in); the two never overlap.
+// What near peers and the origin delivered while near seeds prove themselves beside the origin.
 // Past `fade_s` of samples, bytes and time are halved together so that old samples fade.
 struct delivery_window {
     std::uint64_t since_ms = 0;
@@ -176,9 +173,6 @@ struct deference_state {
     bool origin_held = false;
     bool proving = false;            // `window` is near seeds proving themselves beside the origin
     delivery_window window;
-    double origin_rate_seen = 0;     // bytes/s the origin delivered while in, each new sample weighing half
-    bool first_trial_taken = false;  // the one trial near seeds get before they prove anything
-    bool trial_proven = false;       // the hold now began with near seeds proven (or for a gateway)
     std::int64_t pace = 0;           // bytes/s to keep while the origin is held off (set at the hold's start)
     double near_shortfall = 0;       // bytes near peers fell behind that pace
     std::optional<std::uint64_t> last_sample_ms;
@@ -188,10 +182,8 @@ struct deference_step {
     bool hold = false;              // leave the origin alone now
     bool cooldown_started = false;  // near peers fell patience_ms behind the pace: origin in for cooldown_ms
     std::int64_t pace = 0;          // with cooldown_started: the pace they did not keep (bytes/s)
-    bool trial_over = false;        // near seeds' first trial ended: the origin in, and they must prove themselves
-    std::int64_t near_rate = 0;     // with trial_over: what they delivered on average in it (bytes/s)
-    // Near seeds have had prove_ms and deliver less than min_near_rate: too slow to rely on
-    // whether or not an origin is there to compare with. With no origin seeder in the swarm
+    // Near seeds have proved for prove_ms and deliver less than min_near_rate: too slow to rely
+    // on whether or not an origin is there to compare with. With no origin seeder in the swarm
     // (a tracker leaves it out of an answer that names near seeds) the origin is its web seed.
     bool near_below_floor = false;
     bool waits = false;             // near peers are awaited: keep doing what it does now (hold unchanged)
