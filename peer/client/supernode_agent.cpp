@@ -70,9 +70,7 @@ void supernode_agent::report_loop() {
         try {
             const auto body = http_request("GET", report_url(false), headers, "", std::chrono::seconds(10), 1024 * 1024, source_);
             auto answer = json::parse(body);
-            // Half an interval: a supernode that vanishes is missed within one.
-            const auto interval = answer.value("interval", 60u);
-            wait = std::chrono::seconds(std::clamp(interval / 2, 1u, 900u));
+            wait = std::chrono::seconds(report_interval_s(answer.value("interval", 60u)));
             boost::asio::post(io_, [this, answer = std::move(answer)] {
                 // An answer of the wrong shape ({"role": 5}) is the tracker's fault, not a reason
                 // for the daemon to stop: it is logged and the next report tries again.

@@ -15,6 +15,8 @@ void capacity_meter::observe(double now_s, std::uint64_t total_uploaded) {
     }
 }
 
+std::uint32_t report_interval_s(std::uint32_t tracker_interval_s) { return std::clamp(tracker_interval_s / 2, 1u, 900u); }
+
 std::vector<std::string> prefetch_plan(std::span<const popular_item> popular, const std::set<std::string>& held,
                                        std::size_t most, std::uint64_t min_requests) {
     std::vector<popular_item> ranked(popular.begin(), popular.end());

@@ -1,5 +1,7 @@
 #include "engine.hpp"
 
+#include "nearcast/peer/supernode_role.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -208,7 +210,8 @@ void engine::handle(const event& next) {
         break;
     case event_type::report:
         report_supernodes(now);
-        schedule(now + config_.announce_interval_s, event_type::report, 0);
+        // As often as the daemon reports: half the tracker's interval.
+        schedule(now + peer::report_interval_s(static_cast<std::uint32_t>(std::lround(config_.announce_interval_s))), event_type::report, 0);
         break;
     case event_type::policy:
         apply_policies(now);

@@ -34,6 +34,11 @@ struct popular_item {
     std::uint64_t requests = 0;
 };
 
+// Seconds between a supernode's reports to the tracker (and so its pre-fetch decisions): half
+// the tracker's announce interval, so that a supernode that vanishes is missed within one, and
+// between 1 s and 15 min.
+std::uint32_t report_interval_s(std::uint32_t tracker_interval_s);
+
 // The items to pre-fetch: the most requested first, those held already skipped, at most
 // `most` new ones, and only items requested at least `min_requests` times in the AS.
 std::vector<std::string> prefetch_plan(std::span<const popular_item> popular, const std::set<std::string>& held,
