@@ -82,7 +82,9 @@ void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool hel
     std::lock_guard lock(mutex_);
     origin_verdicts_.insert(torrent);
     if (held) origin_held_.insert(torrent), origin_freed_.erase(torrent);
-    else origin_held_.erase(torrent);
+    // A verdict that lets the origin in is heard at the next block from anyone: an unchoke held
+    // back until this verdict (news of near peers) would otherwise wait for the next tick.
+    else origin_held_.erase(torrent), origin_wakes_.insert(torrent);
 }
 
 void locality_state::wake_origin(const lt::torrent_handle& torrent) {

@@ -90,7 +90,8 @@ public:
     // verdict on a torrent; forget_origin drops it with the torrent. A held origin connection
     // stays open but hears NOT_INTERESTED (a libtorrent seeder then chokes it and rejects what
     // was asked of it, so those blocks go to near peers); letting the origin in again is one
-    // INTERESTED, not a new connection. One that goes on sending is closed.
+    // INTERESTED, not a new connection. One that goes on sending is closed. A verdict that lets
+    // the origin in is heard at the next block from anyone, not at the next one-second tick.
     void set_origin_held(const lt::torrent_handle& torrent, bool held);
     bool origin_held(const lt::torrent_handle& torrent) const;
     // The client lets the origin in again after a hold that near peers did not earn: the

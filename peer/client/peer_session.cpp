@@ -565,12 +565,6 @@ void peer_session::defer_origin(tracked_item& item) {
             const std::int64_t rate = arrived(peer);
             if (supplier.kind == peer_kind::near) near_rate += rate;
             if (origin) origin_rate += rate;
-            if (supplier.kind == peer_kind::near) {
-                const auto seen = item.near_seen_at.try_emplace(*address, now).first->second;
-                const bool unanswered = peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake | lt::peer_info::interesting);
-                const auto seen_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - seen).count();
-                if (near_awaited(supplier.unchokes_us, unanswered, static_cast<std::uint64_t>(seen_ms), options_.deference)) ++outlook.near_awaited;
-            }
             const auto unchoked = item.near_unchoked_at.find(*address);
             if (supplier.kind == peer_kind::near && unchoked != item.near_unchoked_at.end() &&
                 now - unchoked->second < std::chrono::seconds(30) && !(peer.flags & lt::peer_info::seed) &&
@@ -609,7 +603,6 @@ void peer_session::defer_origin(tracked_item& item) {
         add_web_seeds(item, "near peers deliver " + human_bytes(static_cast<double>(near_rate)) + "/s, less than " +
                                 human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s, and there is no origin seeder in the swarm");
     }
-    if (step.waits) return;  // the plugin keeps what it does now
     // Every verdict goes to the plugin: one that has just heard of near peers holds the
     // origin's unchoke back until the next.
     locality_->set_origin_held(item.handle, step.hold);

@@ -151,19 +151,8 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         if (!proving) state.pace = rule.min_near_rate;
         state.proving = false;
     }
-    if (verdict_waits(step.hold, outlook)) {
-        step.waits = true;
-        step.hold = state.origin_held;
-        return step;
-    }
     state.origin_held = step.hold;
     return step;
-}
-
-bool verdict_waits(bool hold, const origin_outlook& outlook) { return !hold && outlook.missing > 0 && outlook.near_awaited > 0; }
-
-bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule) {
-    return !unchokes_us && unanswered && seen_ms < rule.await_near_ms;
 }
 
 std::uint32_t near_supply(std::span<const piece_supplier> suppliers, const std::vector<bool>& missing) {

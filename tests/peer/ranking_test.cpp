@@ -134,30 +134,6 @@ TEST_CASE("a downloader leaves the origin alone while near peers hold enough of 
     CHECK_FALSE(hold_off_origin(true, origin_outlook{1000, 1000, gateway_position::follower}, origin_deference{0, 0}));
 }
 
-TEST_CASE("a verdict that would let the origin in waits while near peers have not answered") {
-    const origin_deference rule{8, 2};
-    origin_outlook outlook{0, 100, gateway_position::alone, 1};
-    // A near seed still in its handshake: letting the origin in waits for its answer.
-    CHECK(verdict_waits(hold_off_origin(false, outlook, rule), outlook));
-    // It answered by unchoking us with all we lack: hold, and no wait.
-    outlook = {100, 100, gateway_position::alone, 0};
-    CHECK(hold_off_origin(false, outlook, rule));
-    CHECK_FALSE(verdict_waits(hold_off_origin(false, outlook, rule), outlook));
-    // No near peer awaited (or the wait is over): the origin comes in at once.
-    outlook = {0, 100, gateway_position::gateway, 0};
-    CHECK_FALSE(verdict_waits(hold_off_origin(false, outlook, rule), outlook));
-    // A hold never waits, and nothing missing means nothing to wait for.
-    CHECK_FALSE(verdict_waits(true, origin_outlook{0, 100, gateway_position::follower, 3}));
-    CHECK_FALSE(verdict_waits(false, origin_outlook{0, 0, gateway_position::alone, 3}));
-    // A near peer is awaited while it has not unchoked us and is connecting or holds what we
-    // lack, for at most await_near_ms from when we first saw it.
-    CHECK(near_awaited(false, true, 0, rule));
-    CHECK(near_awaited(false, true, 1999, rule));
-    CHECK_FALSE(near_awaited(false, true, 2000, rule));
-    CHECK_FALSE(near_awaited(true, true, 0, rule));
-    CHECK_FALSE(near_awaited(false, false, 0, rule));  // connected, holds nothing we lack
-}
-
 TEST_CASE("the near peer with the lowest address among those still downloading is the network's gateway") {
     const std::vector<proximity::ip_address> others = {at("127.10.0.14"), at("127.11.0.2")};
     CHECK(place_among(at("127.10.0.11"), others) == gateway_position::gateway);
@@ -270,7 +246,7 @@ TEST_CASE("near seeds earn a trial by delivering as much as the origin beside it
 
 TEST_CASE("near seeds must prove themselves beside the origin before it is left alone: no hold on trust") {
     origin_deference rule;  // prove 0.5 s, floor 500 kB/s
-    const origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
+    const origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone};
     // A near seed that sends 100 kB/s, or 1 MB/s, beside an origin that sends 2 MB/s: the origin
     // is never left alone, not even for a moment. The slow one is below the floor once it has
     // had its half second (with no origin seeder in the swarm, the shell calls in the web seed).
@@ -305,16 +281,16 @@ TEST_CASE("near seeds must prove themselves beside the origin before it is left 
     }
 }
 
-TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it in when they fall behind, and waits for awaited peers") {
+TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it in when they fall behind, and never waits for near peers to answer") {
     origin_deference rule;  // hold_at 8, prove 0.5 s, keep_pace 0.95, patience 0.5 s, cooldown 20 s, floor 500 kB/s
     deference_state state;
-    origin_outlook lacking{.near_supply = 0, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
+    origin_outlook lacking{.near_supply = 0, .missing = 40, .position = gateway_position::alone};
     // The origin delivers 1 MB/s while nothing near helps: it is in.
     CHECK_FALSE(step_deference(state, true, 0, lacking, 0, 1'000'000, rule).hold);
     // A near seed appears and holds everything we lack. Beside the origin it sends 3 MB/s to the
     // origin's 1 MB/s (the link carries 4 MB/s): after half a second of that, a trial with the
     // pace to keep known.
-    origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone, .near_awaited = 0};
+    origin_outlook seeded{.near_supply = 40, .missing = 40, .position = gateway_position::alone};
     std::uint64_t at = 0;
     bool held = false;
     for (int sample = 0; sample < 8 && !held; ++sample) held = step_deference(state, true, at += 250, seeded, 3'000'000, 1'000'000, rule).hold;
@@ -348,14 +324,13 @@ TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it i
     CHECK_FALSE(step_deference(state, true, at + 20'000, seeded, 100'000, 1'000'000, rule).hold);
     CHECK_FALSE(step_deference(state, true, at + 20'250, seeded, 100'000, 1'000'000, rule).hold);
     // A follower waits for its gateway however slow the near supply is: no pace to prove or keep.
-    origin_outlook following{.near_supply = 1, .missing = 40, .position = gateway_position::follower, .near_awaited = 0};
+    origin_outlook following{.near_supply = 1, .missing = 40, .position = gateway_position::follower};
     for (std::uint64_t later = 30'000; later < 40'000; later += 1'000) CHECK(step_deference(state, true, at + later, following, 0, 0, rule).hold);
-    // The verdict would let the origin in while a near peer is awaited: it keeps what it does
-    // (a tenth of a second later, well within the patience).
-    origin_outlook awaited{.near_supply = 0, .missing = 40, .position = gateway_position::alone, .near_awaited = 1};
-    step = step_deference(state, true, at + 39'100, awaited, 0, 0, rule);
-    CHECK(step.waits);
-    CHECK(step.hold);
+    // Near peers that hold nothing we lack (still connecting, or not unchoking us): the origin
+    // is in at once, with no waiting for their answer.
+    const origin_outlook unanswered{.near_supply = 0, .missing = 40, .position = gateway_position::alone};
+    CHECK_FALSE(step_deference(state, true, at + 39'100, unanswered, 0, 0, rule).hold);
+    CHECK_FALSE(state.origin_held);
     // An item that may not defer (complete, locality off) lets the origin in at once.
     CHECK_FALSE(step_deference(state, false, at + 39'200, seeded, 0, 0, rule).hold);
     CHECK_FALSE(state.origin_held);

@@ -34,8 +34,6 @@ const std::map<std::string, std::string> not_simulated = {
     {"peer::pace_to_keep", "called by peer::step_deference"},
     {"peer::near_proven", "called by peer::step_deference"},
     {"peer::hold_off_origin", "called by peer::step_deference"},
-    {"peer::verdict_waits", "called by peer::step_deference"},
-    {"peer::near_awaited", "connections are made at once in the fluid model: no near peer is ever awaited"},
     {"peer::near_supply", "counts piece bitmaps, which the fluid model has not; the simulator counts the same supply from "
                           "the shares of the item its near sources hold (policies.cpp)"},
     {"peer::upload_rate_now", "the user's monthly upload cap: no scenario sets one (every daemon uploads at its class's rate)"},

@@ -106,9 +106,6 @@ struct backstop_options {
 //   hysteresis, until they hold `release_at` or fewer.
 // (The shell closes its origin connections while it holds off, so no request waits in an
 // origin's queue, and opens them again after.)
-// A verdict that lets the origin in waits while near peers have not answered yet: they are
-// still connecting, or hold pieces it lacks and have not unchoked it yet (a near seed's answer
-// takes a few round trips). It waits at most `await_near_ms` from when it first saw each.
 // Deference must not make a download slower than without it. For near seeds (near peers that
 // are not downloading themselves: no gateway to follow) the origin stays in until they have
 // proved themselves beside it over `prove_ms` or more (rates averaged over that time, since
@@ -123,7 +120,6 @@ struct backstop_options {
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
-    std::uint32_t await_near_ms = 2000;
     std::int64_t min_near_rate = 500'000;  // bytes/s
     std::uint32_t prove_ms = 500;
     double keep_pace = 0.95;
@@ -145,14 +141,8 @@ struct origin_outlook {
     std::uint32_t near_supply = 0;  // pieces it lacks that near peers hold (near_supply below)
     std::uint32_t missing = 0;      // pieces it wants and lacks
     gateway_position position = gateway_position::alone;
-    std::uint32_t near_awaited = 0;  // near peers that have not answered yet (see above)
 };
 bool hold_off_origin(bool holding_now, const origin_outlook& outlook, const origin_deference& rule);
-// True when the verdict waits: it would let the origin in while near peers are awaited.
-bool verdict_waits(bool hold, const origin_outlook& outlook);
-// Whether a near peer first seen `seen_ms` ago is awaited: it has not unchoked us and is still
-// connecting, or holds pieces we lack (`unanswered`), within the rule's `await_near_ms`.
-bool near_awaited(bool unchokes_us, bool unanswered, std::uint64_t seen_ms, const origin_deference& rule);
 
 // What origin deference remembers of an item between two samples, and one sample's step: the
 // whole decision, timers included, that the libtorrent shell (about four times a second) and
@@ -186,7 +176,6 @@ struct deference_step {
     // on whether or not an origin is there to compare with. With no origin seeder in the swarm
     // (a tracker leaves it out of an answer that names near seeds) the origin is its web seed.
     bool near_below_floor = false;
-    bool waits = false;             // near peers are awaited: keep doing what it does now (hold unchanged)
 };
 // `may_defer`: the item can defer at all (locality on, metadata known, not complete, deference
 // not switched off for it); when false, the origin is let in. `outlook`, `near_rate` and
