@@ -599,7 +599,7 @@ void engine::tick(double from, double to) {
             if (f.where == flow_class::inter) demand.use(resource(3 * peer_count + f.source_as, transit));
         }
         if (f.where == flow_class::origin) {
-            // The peer's origin deference: its origin connections are closed while it holds off.
+            // The peer's origin deference: its origin connections carry nothing while it holds off.
             if (f.held_off) return;
             // A supernode whose fellows relay what it fetches takes a trickle from the origin
             // (the daemon's peer class limit, shared by all its origin connections).

@@ -104,8 +104,9 @@ struct backstop_options {
 // * With no near peer downloading (near seeds, or peers that want other parts of the item):
 //   near peers hold enough of what it lacks to keep it busy, from `hold_at` such pieces, with
 //   hysteresis, until they hold `release_at` or fewer.
-// (The shell closes its origin connections while it holds off, so no request waits in an
-// origin's queue, and opens them again after.)
+// (The shell quiets its origin connections while it holds off: NOT_INTERESTED, so the origin
+// chokes us and drops what we asked of it and no request waits in its queue; one INTERESTED
+// lets it in again after.)
 // Deference must not make a download slower than without it. For near seeds (near peers that
 // are not downloading themselves: no gateway to follow) the origin stays in until they have
 // proved themselves beside it over `prove_ms` or more (rates averaged over that time, since
