@@ -1,4 +1,5 @@
 // The tracker's rules end to end, without sockets: announces in, answers out, time passed in.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -249,6 +250,30 @@ TEST_CASE("the origin backstop on the tracker: thin neighbourhoods get origins, 
     // Registrations lapse unless renewed.
     state.expire(start_ms + std::uint64_t{state.config().origin_ttl} * 1000 + 1);
     CHECK(state.stats(start_ms).origins == 0);
+}
+
+TEST_CASE("an origin that announced before it registered is no ordinary seed from its registration on", "[state]") {
+    tracker_state state(open_config(), loopback_internet(), 11);
+    const info_hash item = hash_of(0x34);
+    // Origins announce as seeders when they start serving and register a moment later. This
+    // one sits in AS 64514, two hops from the downloader's AS 64512.
+    answered(state.announce(announce_of(item, 6881, true), at("127.30.0.1"), start_ms));
+    state.register_origin({"origin-a", {at("127.30.0.1", 6881)}, {{item, {}}}}, start_ms);
+    // Two near seeds serve the swarm: the origin is left out, and not handed out as a seed.
+    answered(state.announce(announce_of(item, 7001, true), at("127.10.0.6"), start_ms));
+    answered(state.announce(announce_of(item, 7002, true), at("127.20.0.6"), start_ms));
+    const auto served = answered(state.announce(announce_of(item, 7000), at("127.10.0.5"), start_ms));
+    std::set<std::string> seen;
+    for (const auto& where : served.peers) seen.insert(where.address.to_string());
+    CHECK(seen == std::set<std::string>{"127.10.0.6", "127.20.0.6"});
+    // With one near seed the origin comes in by the rule, once.
+    auto leaving = announce_of(item, 7002, true);
+    leaving.event = announce_event::stopped;
+    answered(state.announce(leaving, at("127.20.0.6"), start_ms));
+    const auto thin = answered(state.announce(announce_of(item, 7000), at("127.10.0.5"), start_ms));
+    CHECK(std::count_if(thin.peers.begin(), thin.peers.end(), [](const auto& where) { return where.address.to_string() == "127.30.0.1"; }) == 1);
+    // Its next announce is given no peers (it would connect to every leecher itself).
+    CHECK(answered(state.announce(announce_of(item, 6881, true), at("127.30.0.1"), start_ms)).peers.empty());
 }
 
 TEST_CASE("closed mode tracks only registered content and needs a valid token", "[state]") {

@@ -118,15 +118,10 @@ selection select_peers(const std::vector<peer_record>& peers, const std::vector<
                        std::mt19937_64& random, nearness_histogram* histogram) {
     selection chosen;
     const peer_record& me = who.record;
-    // An origin is known by its flag or by its endpoint: an origin seeder that announced before
-    // it registered is in the swarm as an ordinary seed until it announces again.
-    const auto is_origin = [&](const peer_record& peer) {
-        return peer.origin() || std::any_of(origins.begin(), origins.end(), [&](const peer_record& origin) { return origin.same_endpoint(peer); });
-    };
     // An origin that announces as a seeder is given no peers: it reaches downloaders only
     // through the answers that name it (the backstop below). Given the swarm's leechers it would
     // connect to each of them itself and serve swarms that serve themselves.
-    if (is_origin(me)) return chosen;
+    if (me.origin()) return chosen;
 
     // The window of candidates: all of a normal swarm, a moving random window of a huge one.
     const std::size_t total = peers.size();
@@ -141,7 +136,7 @@ selection select_peers(const std::vector<peer_record>& peers, const std::vector<
     for (std::size_t step = 0; step < window; ++step) {
         const std::size_t i = (start + step) % total;
         const peer_record& peer = peers[i];
-        if (peer.same_endpoint(me) || is_origin(peer)) continue;
+        if (peer.same_endpoint(me) || peer.origin()) continue;
         if (me.seed() && peer.seed()) continue;  // a seed needs leechers only
         const network_distance distance = distance_with(me, peer, options.distance, as_part);
         if (peer.seed() && distance.kind <= origin_rule.near_enough) ++chosen.near_seeds;

@@ -221,6 +221,20 @@ void tracker_state::rebuild_origin_index() {
             }
         }
     }
+    // An origin seeder that announced before it registered is in its swarms as an ordinary
+    // seed: it is the origin from its registration on, not from its next announce (which may
+    // be an interval away).
+    for (const auto& [hash, records] : origin_records_) {
+        const auto found = swarms_.find(hash);
+        if (found == swarms_.end()) continue;
+        for (const peer_record& origin : records) {
+            const peer_record* listed = found->second.find(origin);
+            if (!listed || listed->origin()) continue;
+            peer_record flagged = *listed;
+            flagged.flags |= peer_record::flag_origin;
+            found->second.upsert(flagged);
+        }
+    }
 }
 
 void tracker_state::expire(std::uint64_t now_ms) {
