@@ -131,7 +131,8 @@ void supernode_agent::apply(const json& answer) {
         held.insert(lt::aux::to_hex(item.hash));
         if (!item.other.is_all_zeros()) held.insert(lt::aux::to_hex(item.other));
     }
-    for (const auto& hash : prefetch_plan(popular, held, options_.prefetch_items, options_.prefetch_min_requests)) {
+    const std::vector<std::string> held_sorted(held.begin(), held.end());
+    for (const auto& hash : prefetch_plan<std::string>(popular, held_sorted, options_.prefetch_items, options_.prefetch_min_requests)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;
         // cache_fill=1: the tracker counts this download as a cache fill, not as a viewer's
         // (what a CDN would have sent does not include it).
@@ -180,12 +181,16 @@ void supernode_agent::tick(double now_s) {
         view.leads = self && address < *self;
         for (const auto& item : items) {
             if (item.complete) continue;
-            if (summary.cache.may_hold(filter_key(item.hash))) view.holds.insert(item.id);
-            if (summary.fetching.may_hold(filter_key(item.hash))) view.fetching.insert(item.id);
+            if (summary.cache.may_hold(filter_key(item.hash))) view.holds.push_back(item.id);
+            if (summary.fetching.may_hold(filter_key(item.hash))) view.fetching.push_back(item.id);
+        }
+        for (auto* list : {&view.holds, &view.fetching}) {
+            std::sort(list->begin(), list->end());
+            list->erase(std::unique(list->begin(), list->end()), list->end());
         }
         views.push_back(std::move(view));
     }
-    const bool hold = supernode && hold_origin_back(downloading, views);
+    const bool hold = supernode && hold_origin_back<std::string>(downloading, views);
     if (hold != origin_held_back_) {
         auto origin = session_.session().get_peer_class(session_.origin_class());
         origin.download_limit = hold ? static_cast<int>(std::min<std::int64_t>(options_.origin_trickle, INT32_MAX)) : 0;

@@ -252,8 +252,7 @@ private:
     // Scratch of apply_policies, kept between calls so a second allocates nothing.
     std::vector<std::uint32_t> hold_due_;
     std::vector<std::uint32_t> hold_coming_;
-    std::vector<std::string> hold_downloading_;
-    std::vector<peer::fellow_view> hold_views_;
+    std::vector<peer::basic_fellow_view<std::uint32_t>> hold_views_;
     std::vector<std::uint8_t> ever_supernode_;
     std::uint32_t current_fault_ = none;
     bool in_fault_ = false;

@@ -6,8 +6,6 @@
 // stand for connections, a session's verified bytes for its pieces.
 #include <algorithm>
 #include <cmath>
-#include <set>
-#include <string>
 
 #include "engine.hpp"
 #include "nearcast/peer/ranking.hpp"
@@ -57,18 +55,20 @@ void engine::report_supernodes(double now) {
     for (std::uint16_t a = 0; a < supernodes_by_as_.size(); ++a) {
         // An AS without supernodes has no report to answer (ranking its items is most of the cost).
         if (supernodes_by_as_[a].empty()) continue;
-        std::vector<peer::popular_item> popular;
-        for (const auto& [item, requests] : popularity_.top(a, config_.popular_listed)) popular.push_back({std::to_string(item), requests});
+        std::vector<peer::basic_popular_item<std::uint32_t>> popular;
+        for (const auto& [item, requests] : popularity_.top(a, config_.popular_listed)) popular.push_back({item, requests});
         if (popular.empty()) continue;
         const auto reporting = supernodes_by_as_[a];  // pre-fetching may evict, never elect: a copy to be safe
+        std::vector<std::uint32_t> held;
         for (const auto p : reporting) {
             if (dead_[p] || !supernode_[p]) continue;
-            std::set<std::string> held;
+            held.clear();
             if (cache_slot_[p] != none) {
-                for (const auto id : caches_[cache_slot_[p]].sessions) held.insert(std::to_string(sessions_[id].item));
+                for (const auto id : caches_[cache_slot_[p]].sessions) held.push_back(sessions_[id].item);
             }
-            for (const auto& hash : peer::prefetch_plan(popular, held, config_.prefetch_items, config_.prefetch_min_requests)) {
-                cache_item(p, static_cast<std::uint32_t>(std::stoul(hash)), now);
+            std::sort(held.begin(), held.end());
+            for (const auto item : peer::prefetch_plan<std::uint32_t>(popular, held, config_.prefetch_items, config_.prefetch_min_requests)) {
+                cache_item(p, item, now);
             }
         }
     }
@@ -113,22 +113,23 @@ void engine::decide_origin_holds() {
             if (transfers_[id].state == phase::downloading) hold_coming_.push_back(sessions_[id].item);
         }
         if (hold_coming_.empty()) continue;
+        // Sorted, each item once (a supernode caches an item once): as the views must be.
         std::sort(hold_coming_.begin(), hold_coming_.end());
-        hold_downloading_.clear();
-        for (const auto item : hold_coming_) hold_downloading_.push_back(std::to_string(item));
-        hold_views_.clear();
+        hold_views_.resize(fellows_[p].size());
+        std::size_t views = 0;
         for (const auto q : fellows_[p]) {
             if (dead_[q]) continue;
-            peer::fellow_view view;
+            auto& view = hold_views_[views++];
+            view.holds.clear();
+            view.fetching.clear();
             view.leads = people_.peers[q].address < people_.peers[p].address;
-            for (std::size_t i = 0; i < hold_coming_.size(); ++i) {
-                const auto id = cached_.find(cache_key(q, hold_coming_[i]));
+            for (const auto item : hold_coming_) {
+                const auto id = cached_.find(cache_key(q, item));
                 if (id == flat_index::missing) continue;
-                (transfers_[id].state == phase::downloading ? view.fetching : view.holds).insert(hold_downloading_[i]);
+                (transfers_[id].state == phase::downloading ? view.fetching : view.holds).push_back(item);
             }
-            hold_views_.push_back(std::move(view));
         }
-        origin_trickled_[p] = peer::hold_origin_back(hold_downloading_, hold_views_) ? 1 : 0;
+        origin_trickled_[p] = peer::hold_origin_back<std::uint32_t>(hold_coming_, std::span(hold_views_).first(views)) ? 1 : 0;
     }
 }
 
@@ -185,9 +186,15 @@ void engine::apply_policies(double now) {
             }
             if (!near(in)) continue;
             near_rate += static_cast<std::int64_t>(in.rate);
+            // A seed holds all of it (its bytes are its size): nothing is lacking everywhere, and
+            // its transfer need not be read.
+            if (!in.source_downloading) {
+                lacking_everywhere = 0;
+                continue;
+            }
             const auto& source = transfers_[in.source_session];
             lacking_everywhere *= 1 - std::clamp(source.bytes / std::max(source.size, 1.0), 0.0, 1.0);
-            if (source.state == phase::downloading) downloads_near(in.source_address);
+            downloads_near(in.source_address);
         }
         // The origin's web seeds are the floor: called in when BitTorrent has delivered too
         // little for a while (a peer whose answer lists only supernodes of other networks,
@@ -215,7 +222,8 @@ void engine::apply_policies(double now) {
             if (near_downloading && lowest_near_downloader < self_address) break;
             const flow& out = flows_[f];
             if (near_downloading && out.target_address >= lowest_near_downloader) continue;
-            if (near(out) && transfers_[out.target_session].state == phase::downloading) downloads_near(out.target_address);
+            // A flow's target is downloading: completing or leaving closes its incoming flows.
+            if (near(out)) downloads_near(out.target_address);
         }
         outlook.near_supply = static_cast<std::uint32_t>(std::floor(outlook.missing * (1 - lacking_everywhere) + 1e-9));
         const auto lowest = proximity::ip_address::v4(lowest_near_downloader);

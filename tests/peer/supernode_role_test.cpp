@@ -28,10 +28,15 @@ TEST_CASE("capacity is the best sustained upload rate measured, and nothing befo
 
 TEST_CASE("a supernode pre-fetches the most requested items it lacks, at most the number asked") {
     const std::vector<popular_item> popular = {{"aa", 3}, {"bb", 9}, {"cc", 5}, {"dd", 1}, {"bb", 2}};
-    CHECK(prefetch_plan(popular, {}, 10) == std::vector<std::string>{"bb", "cc", "aa", "dd"});
-    CHECK(prefetch_plan(popular, {"bb"}, 2) == std::vector<std::string>{"cc", "aa"});
-    CHECK(prefetch_plan(popular, {}, 10, 3) == std::vector<std::string>{"bb", "cc", "aa"});
-    CHECK(prefetch_plan(popular, {}, 0).empty());
+    const std::vector<std::string> none, bb = {"bb"};
+    CHECK(prefetch_plan<std::string>(popular, none, 10) == std::vector<std::string>{"bb", "cc", "aa", "dd"});
+    CHECK(prefetch_plan<std::string>(popular, bb, 2) == std::vector<std::string>{"cc", "aa"});
+    CHECK(prefetch_plan<std::string>(popular, none, 10, 3) == std::vector<std::string>{"bb", "cc", "aa"});
+    CHECK(prefetch_plan<std::string>(popular, none, 0).empty());
+    // The simulator names items by number: the same plan.
+    const std::vector<basic_popular_item<std::uint32_t>> numbered = {{1, 3}, {2, 9}, {3, 5}, {4, 1}, {2, 2}};
+    const std::vector<std::uint32_t> held = {2, 4};
+    CHECK(prefetch_plan<std::uint32_t>(numbered, held, 10) == std::vector<std::uint32_t>{3, 1});
 }
 
 TEST_CASE("children are admitted up to the limit, counted by address, and freed when they go") {
@@ -55,14 +60,20 @@ TEST_CASE("children are admitted up to the limit, counted by address, and freed 
 
 TEST_CASE("the origin is held back only while fellow supernodes hold or lead every item still coming") {
     const std::vector<std::string> downloading = {"a", "b"};
-    const auto fellow = [](std::set<std::string> holds, std::set<std::string> fetching, bool leads) {
+    const auto fellow = [](std::vector<std::string> holds, std::vector<std::string> fetching, bool leads) {
         return fellow_view{std::move(holds), std::move(fetching), leads};
     };
-    CHECK_FALSE(hold_origin_back(downloading, std::vector<fellow_view>{}));
-    CHECK_FALSE(hold_origin_back(downloading, std::vector<fellow_view>{fellow({"a"}, {}, false)}));
-    CHECK(hold_origin_back(downloading, std::vector<fellow_view>{fellow({"a"}, {}, false), fellow({"b", "c"}, {}, false)}));
+    CHECK_FALSE(hold_origin_back<std::string>(downloading, std::vector<fellow_view>{}));
+    CHECK_FALSE(hold_origin_back<std::string>(downloading, std::vector<fellow_view>{fellow({"a"}, {}, false)}));
+    CHECK(hold_origin_back<std::string>(downloading, std::vector<fellow_view>{fellow({"a"}, {}, false), fellow({"b", "c"}, {}, false)}));
     // A fellow fetching "b" too: it goes first only when it leads; else this one does.
-    CHECK(hold_origin_back(downloading, std::vector<fellow_view>{fellow({"a"}, {"b"}, true)}));
-    CHECK_FALSE(hold_origin_back(downloading, std::vector<fellow_view>{fellow({"a"}, {"b"}, false)}));
-    CHECK_FALSE(hold_origin_back({}, std::vector<fellow_view>{fellow({"a"}, {}, false)}));  // nothing coming: nothing to hold
+    CHECK(hold_origin_back<std::string>(downloading, std::vector<fellow_view>{fellow({"a"}, {"b"}, true)}));
+    CHECK_FALSE(hold_origin_back<std::string>(downloading, std::vector<fellow_view>{fellow({"a"}, {"b"}, false)}));
+    CHECK_FALSE(hold_origin_back<std::string>({}, std::vector<fellow_view>{fellow({"a"}, {}, false)}));  // nothing coming: nothing to hold
+    // The simulator names items by number: the same decision.
+    const std::vector<std::uint32_t> numbered = {1, 2};
+    using numbered_view = basic_fellow_view<std::uint32_t>;
+    CHECK(hold_origin_back<std::uint32_t>(numbered, std::vector<numbered_view>{{{1}, {}, false}, {{2, 3}, {}, false}}));
+    CHECK(hold_origin_back<std::uint32_t>(numbered, std::vector<numbered_view>{{{1}, {2}, true}}));
+    CHECK_FALSE(hold_origin_back<std::uint32_t>(numbered, std::vector<numbered_view>{{{1}, {2}, false}}));
 }

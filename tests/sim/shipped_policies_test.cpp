@@ -89,8 +89,9 @@ TEST_CASE("the simulator calls every shipped policy decision, or says why the fl
     std::string simulator;
     for (const auto& entry : std::filesystem::directory_iterator(source + "/sim/src")) simulator += read(entry.path());
     std::set<std::string> called;
-    // A call, or a class used by name (peer::backstop backstop{...}, tracker::hop_cache hops_).
-    const std::regex call(R"(\b(peer|tracker|seeder)::(\w+)(\(| \w))");
+    // A call (of a template too: peer::hold_origin_back<std::uint32_t>(...)), or a class used by
+    // name (peer::backstop backstop{...}, tracker::hop_cache hops_).
+    const std::regex call(R"(\b(peer|tracker|seeder)::(\w+)(\(|<| \w))");
     for (auto at = std::sregex_iterator(simulator.begin(), simulator.end(), call); at != std::sregex_iterator(); ++at) {
         called.insert((*at)[1].str() + "::" + (*at)[2].str());
     }

@@ -4,6 +4,7 @@
 // origin back while a fellow supernode can relay an item.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <set>
@@ -29,20 +30,37 @@ private:
     double best_ = 0;
 };
 
-struct popular_item {
-    std::string info_hash;  // 40 hex digits, lower case
+// Items are named as the caller names them: the daemon by info hash (40 hex digits, lower
+// case), the simulator by item number.
+template <typename Item>
+struct basic_popular_item {
+    Item info_hash;
     std::uint64_t requests = 0;
 };
+using popular_item = basic_popular_item<std::string>;
 
 // Seconds between a supernode's reports to the tracker (and so its pre-fetch decisions): half
 // the tracker's announce interval, so that a supernode that vanishes is missed within one, and
 // between 1 s and 15 min.
 std::uint32_t report_interval_s(std::uint32_t tracker_interval_s);
 
-// The items to pre-fetch: the most requested first, those held already skipped, at most
-// `most` new ones, and only items requested at least `min_requests` times in the AS.
-std::vector<std::string> prefetch_plan(std::span<const popular_item> popular, const std::set<std::string>& held,
-                                       std::size_t most, std::uint64_t min_requests = 1);
+// The items to pre-fetch: the most requested first (in list order among equals), those held
+// already skipped (`held` is sorted), at most `most` new ones, and only items requested at
+// least `min_requests` times in the AS.
+template <typename Item>
+std::vector<Item> prefetch_plan(std::span<const basic_popular_item<Item>> popular, std::span<const Item> held, std::size_t most,
+                                std::uint64_t min_requests = 1) {
+    std::vector<const basic_popular_item<Item>*> ranked;
+    for (const auto& item : popular) ranked.push_back(&item);
+    std::stable_sort(ranked.begin(), ranked.end(), [](const auto* a, const auto* b) { return a->requests > b->requests; });
+    std::vector<Item> plan;
+    for (const auto* item : ranked) {
+        if (plan.size() >= most) break;
+        if (item->requests < min_requests || std::binary_search(held.begin(), held.end(), item->info_hash)) continue;
+        if (std::find(plan.begin(), plan.end(), item->info_hash) == plan.end()) plan.push_back(item->info_hash);
+    }
+    return plan;
+}
 
 // A supernode's children: the distinct addresses of the downloaders it serves, never more
 // than its admission limit.
@@ -71,18 +89,31 @@ private:
     std::uint64_t refused_ = 0;
 };
 
-// What a fellow supernode says it has, among the items this one is still downloading.
-struct fellow_view {
-    std::set<std::string> holds;     // whole
-    std::set<std::string> fetching;  // coming in now
-    bool leads = false;              // its address sorts before ours: it fetches first
+// What a fellow supernode says it has, among the items this one is still downloading. Items
+// are named as the caller names them (the daemon by info hash, the simulator by item number);
+// both lists are sorted and hold each item once.
+template <typename Item>
+struct basic_fellow_view {
+    std::vector<Item> holds;     // whole
+    std::vector<Item> fetching;  // coming in now
+    bool leads = false;          // its address sorts before ours: it fetches first
 };
+using fellow_view = basic_fellow_view<std::string>;
 
 // Whether a supernode holds the origin back to a trickle: when every item it is still
 // downloading is held whole by a fellow supernode it hears from, or being fetched by a fellow
 // that leads. Of supernodes that want the same item at once, one (the lowest address) takes it
 // from the origin at full speed and the others relay it from that one: the origin sends about
 // one copy, not one per supernode.
-bool hold_origin_back(std::span<const std::string> downloading, std::span<const fellow_view> fellows);
+template <typename Item>
+bool hold_origin_back(std::span<const Item> downloading, std::span<const basic_fellow_view<Item>> fellows) {
+    if (downloading.empty()) return false;
+    return std::all_of(downloading.begin(), downloading.end(), [&](const Item& item) {
+        return std::any_of(fellows.begin(), fellows.end(), [&](const basic_fellow_view<Item>& fellow) {
+            return std::binary_search(fellow.holds.begin(), fellow.holds.end(), item) ||
+                   (fellow.leads && std::binary_search(fellow.fetching.begin(), fellow.fetching.end(), item));
+        });
+    });
+}
 
 }  // namespace nearcast::peer
