@@ -544,21 +544,18 @@ void engine::tick(double from, double to) {
     const std::size_t as_count = world_.ases.size() + 1;
     const std::size_t trickle_base = 3 * peer_count + as_count + people_.item_bytes.size();
     const std::size_t resource_space = trickle_base + (origin_trickled_.empty() ? 0 : peer_count);
-    if (resource_stamp_.size() != resource_space) {
-        resource_stamp_.assign(resource_space, 0);
-        resource_index_.assign(resource_space, 0);
-    }
+    if (resource_slots_.size() != resource_space) resource_slots_.assign(resource_space, {});
     ++stamp_;
     demands_.clear();
     demand_flow_.clear();
     capacities_.clear();
     const auto resource = [&](std::size_t global, double capacity) {
-        if (resource_stamp_[global] != stamp_) {
-            resource_stamp_[global] = stamp_;
-            resource_index_[global] = static_cast<std::uint32_t>(capacities_.size());
+        auto& slot = resource_slots_[global];
+        if (slot.stamp != stamp_) {
+            slot = {stamp_, static_cast<std::uint32_t>(capacities_.size())};
             capacities_.push_back(capacity);
         }
-        return resource_index_[global];
+        return slot.index;
     };
     const double transit = config_.transit_capacity_mbps * 1e6 / 8;
     const double far_limit = config_.far_rate_limit_kbps * 1000 / 8;

@@ -289,8 +289,13 @@ private:
     std::vector<std::uint32_t> demand_flow_;
     std::vector<double> capacities_;
     std::vector<double> rates_;
-    std::vector<std::uint32_t> resource_stamp_;
-    std::vector<std::uint32_t> resource_index_;
+    // Resource id -> its index among this tick's resources, valid when stamped with this tick's
+    // stamp (side by side: one cache line read per resource a flow uses).
+    struct resource_slot {
+        std::uint32_t stamp = 0;
+        std::uint32_t index = 0;
+    };
+    std::vector<resource_slot> resource_slots_;
     std::uint32_t stamp_ = 0;
 
     std::vector<float> download_times_;
