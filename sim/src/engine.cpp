@@ -285,6 +285,7 @@ std::uint32_t engine::open_session(std::uint32_t peer, std::uint32_t item, sessi
         sessions_.emplace_back();
         transfers_.emplace_back();
         active_slot_.push_back(none);
+        near_links_.push_back(0);
         use_links_.emplace_back();
     }
     session& s = sessions_[id];

@@ -213,6 +213,11 @@ private:
     // Sessions the tick has work for: downloading, or a stream still playing (unordered).
     std::vector<std::uint32_t> active_sessions_;
     std::vector<std::uint32_t> active_slot_;          // session -> position in active_sessions_, or none
+    // Session -> its flows that origin deference counts as near: incoming from a peer of its AS
+    // (or, to a supernode, from a fellow) and outgoing to one. A session with none, not holding
+    // the origin off nor weighing near seeds, has nothing for deference to decide.
+    std::vector<std::uint32_t> near_links_;
+    void count_near_links(const flow& f, int change);
     std::vector<flow> flows_;
     std::vector<std::uint32_t> free_flows_;
     // A bit per flow, set while it is alive: the tick visits the live flows in the order of

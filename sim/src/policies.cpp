@@ -148,7 +148,7 @@ void engine::apply_policies(double now) {
         // The next sessions and their flows are fetched from memory while this one is decided:
         // they lie anywhere in their arrays, and waiting for each in turn was most of the time.
         if (at + 2 < active_sessions_.size()) __builtin_prefetch(&sessions_[active_sessions_[at + 2]]);
-        if (at + 1 < active_sessions_.size()) {
+        if (at + 1 < active_sessions_.size() && near_links_[active_sessions_[at + 1]] > 0) {
             const session& next = sessions_[active_sessions_[at + 1]];
             for (const auto f : next.in_flows) __builtin_prefetch(&flows_[f]);
             for (const auto f : next.out_flows) __builtin_prefetch(&flows_[f]);
@@ -159,6 +159,17 @@ void engine::apply_policies(double now) {
         const bool deferring = s.kind != session_kind::stream;
         const bool backstopped = s.kind != session_kind::cache && !s.web_seeded;
         const bool supernode = s.kind == session_kind::cache;
+        // Nothing to decide (the answer is what it was, the state stays as it is): the backstop
+        // is not counting a spell below its floor and the session receives more than that floor
+        // (its in_rate is the sum of its flows' rates but for rounding, hence the byte of
+        // margin), and deference has no near peer to weigh and no hold or proof under way.
+        const bool backstop_steady = !backstopped || s.backstop.steady_at(t.in_rate - 1);
+        const bool deference_steady = !deferring || (near_links_[id] == 0 && !s.deference.origin_held &&
+                                                     !s.deference.proving && s.deference.near_shortfall == 0);
+        if (backstop_steady && deference_steady) {
+            if (deferring) s.deference.last_sample_ms = now_ms;
+            continue;
+        }
         const auto near = [&](const flow& f) { return f.where == flow_class::intra || (supernode && f.from_supernode); };
         const auto self_address = people_.peers[s.peer].address;
         // What deference weighs, from one walk over the session's incoming flows (the web seeds

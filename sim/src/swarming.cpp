@@ -259,7 +259,17 @@ std::uint32_t engine::add_flow(std::uint32_t source_peer, std::uint32_t source_s
     f.far = which_ == strategy::nearcast && !fellow_relay &&
             peer::classify(f.distance, origin, locality_) == peer::peer_kind::far;
     t.in_flows.push_back(id);
+    count_near_links(f, 1);
     return id;
+}
+
+void engine::count_near_links(const flow& f, int change) {
+    if (f.source_session == none) return;
+    // As apply_policies weighs them: from the target's side, a peer of its AS or (a supernode's
+    // fill) a fellow; from the source's side, a peer of its AS or any flow from its cache.
+    const bool target_cache = sessions_[f.target_session].kind == session_kind::cache;
+    if (f.where == flow_class::intra || (target_cache && f.from_supernode)) near_links_[f.target_session] += change;
+    if (f.where == flow_class::intra || f.from_supernode) near_links_[f.source_session] += change;
 }
 
 void engine::remove_flow(std::uint32_t id, double now) {
@@ -281,6 +291,7 @@ void engine::remove_flow(std::uint32_t id, double now) {
         out.erase(std::remove(out.begin(), out.end(), id), out.end());
     }
     const bool had_rate = f.rate > 0;
+    count_near_links(f, -1);
     f.alive = false;
     live_flow_bits_[id / 64] &= ~(std::uint64_t{1} << (id % 64));
     f.rate = 0;

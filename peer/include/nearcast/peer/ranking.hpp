@@ -202,6 +202,13 @@ public:
     void observe(double now_s, std::int64_t bittorrent_rate);
     // True from the first sample the rule is met on; it stays true (a web seed, once added, stays).
     bool web_seeds_needed() const { return needed_; }
+    // Whether a sample of at least `rate` would change nothing: the rule is not counting a spell
+    // below its floor, and `rate` is not below it (or web seeds are never called).
+    bool steady_at(double rate) const {
+        return !needed_ && (options_.web_seeds == backstop_options::mode::never ||
+                            (options_.web_seeds == backstop_options::mode::backstop && !below_since_ &&
+                             rate >= static_cast<double>(options_.min_rate)));
+    }
 
 private:
     backstop_options options_;
