@@ -3,9 +3,12 @@
 // per event), each size a child process, and reports wall time, events per second, peak memory
 // and the growth exponent of wall time fitted from 100,000 peers to the largest size.
 // The bar: 10,000,000 peers in under 10 minutes and 12 GB, 1,000,000 in under 60 s, and wall
-// time growing at most as peers^1.15.
+// time growing at most as peers^1.15. Each size has a budget (--budget-s, 30 minutes): a size
+// predicted from the growth so far to take longer is not started, one that runs longer is
+// stopped, and either is listed with no figures (nan).
 #include <nlohmann/json.hpp>
 
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <spawn.h>
@@ -18,6 +21,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 extern char** environ;
@@ -36,7 +40,13 @@ struct row {
     std::uint64_t downloads = 0;
 };
 
-row run_one(const std::string& sim, const std::string& out, std::uint64_t peers, const std::string& strategies) {
+// A size that ran past the budget and was stopped (SIGTERM: the simulator writes nothing).
+struct over_budget : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+row run_one(const std::string& sim, const std::string& out, std::uint64_t peers, const std::string& strategies,
+            double budget_s) {
     const std::string folder = out + "/" + std::to_string(peers);
     std::vector<std::string> args = {sim, "-q", "--out", folder,
                                      "--set", "workload.peers=" + std::to_string(peers),
@@ -56,7 +66,22 @@ row run_one(const std::string& sim, const std::string& out, std::uint64_t peers,
     }
     int status = 0;
     rusage usage{};
-    if (wait4(child, &status, 0, &usage) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    bool stopped = false;
+    for (;;) {
+        const pid_t done = wait4(child, &status, WNOHANG, &usage);
+        if (done == child) break;
+        if (done < 0 && errno != EINTR) throw std::runtime_error(std::string("waiting for ") + sim + ": " + std::strerror(errno));
+        if (!stopped && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > budget_s) {
+            kill(child, SIGTERM);
+            stopped = true;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (stopped) {
+        throw over_budget(std::to_string(peers) + " peers: stopped after the budget of " + std::to_string(static_cast<long>(budget_s)) +
+                          " s (--budget-s)");
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         throw std::runtime_error(sim + " failed for " + std::to_string(peers) + " peers (status " + std::to_string(status) + ")");
     }
     row result;
@@ -81,6 +106,9 @@ row run_one(const std::string& sim, const std::string& out, std::uint64_t peers,
 
 int main(int argc, char** argv) {
     std::string sim, out = "bench-sim-out", strategies = "nearcast";
+    // Each size may take this long; a size predicted (from the growth so far) to take longer is
+    // not started, and one that runs longer is stopped. Neither has figures.
+    double budget_s = 1800;
     std::vector<std::uint64_t> sizes = {100'000, 300'000, 1'000'000, 3'000'000, 10'000'000};
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
@@ -94,13 +122,22 @@ int main(int argc, char** argv) {
         if (arg == "--sim") sim = value();
         else if (arg == "--out") out = value();
         else if (arg == "--strategies") strategies = value();
+        else if (arg == "--budget-s") {
+            const std::string given = value();
+            char* end = nullptr;
+            budget_s = std::strtod(given.c_str(), &end);
+            if (end == given.c_str() || *end != '\0' || !(budget_s > 0)) {
+                std::cerr << "bench-sim: --budget-s " << given << ": must be a number of seconds above 0\n";
+                return 2;
+            }
+        }
         else if (arg == "--sizes") {
             sizes.clear();
             std::istringstream list(value());
             std::string size;
             while (std::getline(list, size, ',')) sizes.push_back(std::stoull(size));
         } else {
-            std::cerr << "usage: bench-sim-program --sim PATH [--sizes 100000,300000,1000000,3000000,10000000] [--strategies nearcast] [--out DIR]\n";
+            std::cerr << "usage: bench-sim-program --sim PATH [--sizes 100000,300000,1000000,3000000,10000000] [--strategies nearcast] [--budget-s 1800] [--out DIR]\n";
             return arg == "--help" ? 0 : 2;
         }
     }
@@ -110,15 +147,45 @@ int main(int argc, char** argv) {
     }
 
     std::vector<row> rows;
+    std::vector<std::string> not_run;  // sizes left out, and why
     try {
         for (const auto peers : sizes) {
+            if (!not_run.empty()) {
+                not_run.push_back(std::to_string(peers) + " peers: not run (a smaller size was over the budget)");
+                continue;
+            }
+            // Extrapolated from the last two sizes run, at the growth between them.
+            if (rows.size() >= 2) {
+                const row& a = rows[rows.size() - 2];
+                const row& b = rows.back();
+                const double growth = std::log(b.wall_s / a.wall_s) / std::log(static_cast<double>(b.peers) / static_cast<double>(a.peers));
+                const double predicted = b.wall_s * std::pow(static_cast<double>(peers) / static_cast<double>(b.peers), growth);
+                if (predicted > budget_s) {
+                    char line[200];
+                    std::snprintf(line, sizeof line, "%llu peers: not run, predicted %.3g s (growth %.2f since %llu peers) over the budget of %g s (--budget-s)",
+                                  static_cast<unsigned long long>(peers), predicted, growth, static_cast<unsigned long long>(a.peers), budget_s);
+                    not_run.emplace_back(line);
+                    std::cerr << "bench-sim: " << line << "\n";
+                    continue;
+                }
+            }
             std::cerr << "bench-sim: " << peers << " peers, 100,000 items, 24 simulated hours (" << strategies << ") ...\n";
-            rows.push_back(run_one(sim, out, peers, strategies));
+            try {
+                rows.push_back(run_one(sim, out, peers, strategies, budget_s));
+            } catch (const over_budget& stopped) {
+                not_run.emplace_back(stopped.what());
+                std::cerr << "bench-sim: " << stopped.what() << "\n";
+                continue;
+            }
             std::cerr << "bench-sim:   " << rows.back().wall_s << " s, " << rows.back().peak_gb << " GB peak, "
                       << rows.back().events << " events\n";
         }
     } catch (const std::exception& error) {
         std::cerr << "bench-sim: " << error.what() << "\n";
+        return 1;
+    }
+    if (rows.empty()) {
+        std::cerr << "bench-sim: no size ran within the budget\n";
         return 1;
     }
 
@@ -154,28 +221,24 @@ int main(int argc, char** argv) {
     // flows open per peer, so the work can grow faster than the peers do).
     const double work_exponent =
         slope([](const row& r) { return static_cast<double>(r.events) + static_cast<double>(r.flow_ticks); });
+    for (const auto& line : not_run) std::printf("%s\n", line.c_str());
     const row* million = find(1'000'000);
     const row* ten_million = find(10'000'000);
     std::printf("\ngrowth exponent of wall time, %zu sizes from 100,000 to %llu peers: %.3f against peers, "
                 "%.3f against the work (events + flow-ticks)\n",
                 fitted, static_cast<unsigned long long>(rows.back().peers), exponent, work_exponent);
     const auto verdict = [](bool met) { return met ? "met" : "NOT met"; };
-    if (ten_million) {
-        std::printf("bar: 10,000,000 peers in under 600 s and 12 GB: %s\n",
-                    verdict(ten_million->wall_s < 600 && ten_million->peak_gb < 12));
-    }
-    if (million) std::printf("bar: 1,000,000 peers in under 60 s: %s\n", verdict(million->wall_s < 60));
+    std::printf("bar: 10,000,000 peers in under 600 s and 12 GB: %s\n",
+                ten_million ? verdict(ten_million->wall_s < 600 && ten_million->peak_gb < 12) : "NOT met (not run)");
+    std::printf("bar: 1,000,000 peers in under 60 s: %s\n", million ? verdict(million->wall_s < 60) : "NOT met (not run)");
     std::printf("bar: growth exponent at most 1.15: %s\n", verdict(fitted >= 2 && exponent <= 1.15));
-    if (ten_million) {
-        std::printf("figure sim_10m_wall_s %.1f\n", ten_million->wall_s);
-        std::printf("figure sim_10m_peak_gb %.3f\n", ten_million->peak_gb);
-    }
+    // A size not run has no figure to report: nan, not a guess.
+    std::printf("figure sim_10m_wall_s %.1f\n", ten_million ? ten_million->wall_s : std::nan(""));
+    std::printf("figure sim_10m_peak_gb %.3f\n", ten_million ? ten_million->peak_gb : std::nan(""));
     std::printf("figure sim_growth_exponent %.3f\n", exponent);
     std::printf("figure sim_growth_exponent_vs_work %.3f\n", work_exponent);
-    if (million) {
-        std::printf("figure sim_1m_wall_s %.1f\n", million->wall_s);
-        std::printf("figure sim_1m_peak_gb %.3f\n", million->peak_gb);
-        std::printf("figure sim_1m_events_per_s %.0f\n", static_cast<double>(million->events) / million->wall_s);
-    }
+    std::printf("figure sim_1m_wall_s %.1f\n", million ? million->wall_s : std::nan(""));
+    std::printf("figure sim_1m_peak_gb %.3f\n", million ? million->peak_gb : std::nan(""));
+    std::printf("figure sim_1m_events_per_s %.0f\n", million ? static_cast<double>(million->events) / million->wall_s : std::nan(""));
     return 0;
 }
