@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 namespace nearcast::sim::detail {
@@ -570,7 +571,7 @@ void engine::tick(double from, double to) {
     // What the flow asks of the resources it crosses now, if it can carry data now.
     const auto ask = [&](std::uint32_t id, flow& f) {
         f.rate = 0;
-        flow_demand demand;
+        double cap = std::numeric_limits<double>::infinity();
         if (f.source_downloading) {
             const auto& source = transfers_[f.source_session];
             // A leecher passes on the pieces it holds that the target lacks, no faster than it
@@ -587,8 +588,12 @@ void engine::tick(double from, double to) {
             const double not_from_here = std::max(target.size - f.bytes, 1.0);
             const double lacking = not_sent * std::max(1 - elsewhere / not_from_here, 0.0);
             if (lacking < piece_bytes) return;
-            demand.cap = lacking / config_.tick_s + source.in_rate;
+            cap = lacking / config_.tick_s + source.in_rate;
         }
+        // Written in place: a demand built aside and copied in was most of the cost of asking
+        // (its copy read back what had just been stored, at a stall each time).
+        flow_demand& demand = demands_.emplace_back();
+        demand.cap = cap;
         demand.use(resource(f.source_peer, f.where == flow_class::origin ? origin_upload_bps_ : people_.upload_bps[f.source_class]));
         demand.use(resource(peer_count + f.target_peer, people_.download_bps[f.target_class]));
         if (f.far) demand.use(resource(2 * peer_count + f.source_peer, far_limit));
@@ -598,7 +603,10 @@ void engine::tick(double from, double to) {
         }
         if (f.where == flow_class::origin) {
             // The peer's origin deference: its origin connections carry nothing while it holds off.
-            if (f.held_off) return;
+            if (f.held_off) {
+                demands_.pop_back();
+                return;
+            }
             // A supernode whose fellows relay what it fetches takes a trickle from the origin
             // (the daemon's peer class limit, shared by all its origin connections).
             if (!origin_trickled_.empty() && origin_trickled_[f.target_peer]) {
@@ -608,7 +616,6 @@ void engine::tick(double from, double to) {
                 demand.use(resource(3 * peer_count + as_count + f.item, budget));
             }
         }
-        demands_.push_back(demand);
         demand_flow_.push_back(id);
     };
     if (connecting) {
