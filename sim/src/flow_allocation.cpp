@@ -8,11 +8,42 @@ namespace nearcast::sim {
 
 namespace {
 
-// std::push_heap keeps the largest on top: invert for the smallest share, ties by index. A type
-// of its own (not a function pointer) so that the heap's comparisons are inlined.
-struct heap_order {
-    bool operator()(const allocation_workspace::entry& a, const allocation_workspace::entry& b) const {
-        return a.share != b.share ? a.share > b.share : a.resource > b.resource;
+// The resources by share, smallest on top, ties by index: a total order, so the bottlenecks come
+// out in one order whatever the heap's shape. Four children a node: half the depth of a binary
+// heap, and the children of a node share a cache line.
+struct share_heap {
+    std::vector<allocation_workspace::entry>& items;
+
+    static bool before(const allocation_workspace::entry& a, const allocation_workspace::entry& b) {
+        return a.share != b.share ? a.share < b.share : a.resource < b.resource;
+    }
+    // The entry at `at` moves down to its place (its share rose, or it replaced the top).
+    void sift_down(std::size_t at) {
+        const std::size_t n = items.size();
+        const auto moving = items[at];
+        for (;;) {
+            const std::size_t first = 4 * at + 1;
+            if (first >= n) break;
+            std::size_t best = first;
+            const std::size_t last = std::min(first + 4, n);
+            for (std::size_t child = first + 1; child < last; ++child) {
+                if (before(items[child], items[best])) best = child;
+            }
+            if (!before(items[best], moving)) break;
+            items[at] = items[best];
+            at = best;
+        }
+        items[at] = moving;
+    }
+    void build() {
+        for (std::size_t at = items.size() / 4 + 1; at-- > 0;) {
+            if (at < items.size()) sift_down(at);
+        }
+    }
+    void pop() {
+        items.front() = items.back();
+        items.pop_back();
+        if (!items.empty()) sift_down(0);
     }
 };
 
@@ -107,11 +138,9 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
     for (std::uint32_t r = 0; r < resource_count; ++r) {
         if (work.users[r] > 0) work.heap.push_back({share_of(r), r});
     }
-    std::make_heap(work.heap.begin(), work.heap.end(), heap_order{});
-    const auto pop = [&] {
-        std::pop_heap(work.heap.begin(), work.heap.end(), heap_order{});
-        work.heap.pop_back();
-    };
+    share_heap heap{work.heap};
+    heap.build();
+    const auto pop = [&] { heap.pop(); };
     // Brings a current entry to the top; false when no resource has unfrozen flows.
     const auto settle_top = [&] {
         while (!work.heap.empty()) {
@@ -122,9 +151,9 @@ void max_min_rates(std::span<const double> capacities, std::span<const flow_dema
             }
             const double current = share_of(top.resource);
             if (current <= top.share) return true;
-            pop();
-            work.heap.push_back({current, top.resource});
-            std::push_heap(work.heap.begin(), work.heap.end(), heap_order{});
+            // Its share rose: it moves down to where it now belongs.
+            work.heap.front().share = current;
+            heap.sift_down(0);
         }
         return false;
     };

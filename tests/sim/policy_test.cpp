@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
+#include <random>
 
 #include "nearcast/peer/ranking.hpp"
 #include "nearcast/sim/flow_allocation.hpp"
@@ -96,6 +97,55 @@ TEST_CASE("max-min sharing: capped flows freeze in the order of their caps, ties
     for (; next < order.size(); ++next) expected[order[next]] = fair;
     for (std::size_t f = 150; f < flows.size(); ++f) expected[f] = fair;
     CHECK(rates == expected);
+}
+
+TEST_CASE("max-min sharing: on a large random network every flow is capped or bottlenecked, and no resource is overfull") {
+    // The definition of max-min fairness, checked on thousands of flows over hundreds of
+    // resources (the heap of resources by share then has many levels and many stale entries): a
+    // flow's rate can rise only by lowering a flow's that is no faster, so each flow is at its
+    // own cap or crosses a full resource on which no flow is faster than it.
+    std::mt19937_64 random(17);
+    const std::size_t resource_count = 400;
+    std::vector<double> capacities;
+    for (std::size_t r = 0; r < resource_count; ++r) capacities.push_back(std::uniform_real_distribution<double>(1, 1000)(random));
+    std::vector<flow_demand> flows;
+    for (std::size_t f = 0; f < 5000; ++f) {
+        flow_demand demand;
+        const auto uses = 1 + random() % flow_demand::max_resources;
+        for (std::size_t i = 0; i < uses; ++i) {
+            const auto r = static_cast<std::uint32_t>(random() % resource_count);
+            if (std::find(demand.resources, demand.resources + demand.resource_count, r) == demand.resources + demand.resource_count) demand.use(r);
+        }
+        if (random() % 3 == 0) demand.cap = std::uniform_real_distribution<double>(0, 2)(random);
+        flows.push_back(demand);
+    }
+    const auto rates = share(capacities, flows);
+    std::vector<double> used(resource_count, 0), fastest(resource_count, 0);
+    for (std::size_t f = 0; f < flows.size(); ++f) {
+        CHECK(rates[f] >= 0);
+        CHECK(rates[f] <= flows[f].cap);
+        for (std::uint8_t i = 0; i < flows[f].resource_count; ++i) {
+            used[flows[f].resources[i]] += rates[f];
+            fastest[flows[f].resources[i]] = std::max(fastest[flows[f].resources[i]], rates[f]);
+        }
+    }
+    for (std::size_t r = 0; r < resource_count; ++r) CHECK(used[r] <= capacities[r] * (1 + 1e-9));
+    std::size_t at_cap = 0, bottlenecked = 0;
+    for (std::size_t f = 0; f < flows.size(); ++f) {
+        if (rates[f] == flows[f].cap) {
+            ++at_cap;
+            continue;
+        }
+        const bool has_bottleneck = std::any_of(flows[f].resources, flows[f].resources + flows[f].resource_count, [&](std::uint32_t r) {
+            return used[r] >= capacities[r] * (1 - 1e-9) && rates[f] >= fastest[r] * (1 - 1e-9);
+        });
+        INFO("flow " << f << " at " << rates[f]);
+        CHECK(has_bottleneck);
+        bottlenecked += has_bottleneck;
+    }
+    // Both kinds occur: the instance exercises caps and shared bottlenecks.
+    CHECK(at_cap > 100);
+    CHECK(bottlenecked > 100);
 }
 
 TEST_CASE("a scenario file sets keys by section, and bad input names the file and the key") {
