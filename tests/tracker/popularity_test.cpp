@@ -2,7 +2,10 @@
 // only that AS's counts.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <map>
 #include <string>
+#include <vector>
 
 #include "nearcast/tracker/popularity.hpp"
 
@@ -51,4 +54,49 @@ TEST_CASE("many ASes at once stay bounded in all: past the total every AS halves
         CHECK(counts.count_of(asn, 2) == 0);
     }
     CHECK(counts.count_of(4, 9) == 1);
+}
+
+TEST_CASE("counts kept side by side agree with a plain per-AS tally through many halvings") {
+    // A reference that keeps each AS's counts in a std::map and halves them in item order:
+    // the same counts, and the same top lists, after thousands of starts over a few ASes.
+    popularity<int> counts(64, 150);
+    std::map<std::uint32_t, std::map<int, std::uint32_t>> tally;
+    std::size_t total = 0;
+    const auto halve = [&](std::map<int, std::uint32_t>& of) {
+        for (auto at = of.begin(); at != of.end();) {
+            at->second /= 2;
+            if (at->second == 0) {
+                at = of.erase(at);
+                --total;
+            } else {
+                ++at;
+            }
+        }
+    };
+    std::uint64_t state = 12345;
+    for (int start = 0; start < 20000; ++start) {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        const auto asn = static_cast<std::uint32_t>((state >> 60) % 4);
+        const int item = static_cast<int>((state >> 33) % 97) * static_cast<int>((state >> 50) % 3);  // skewed: 0 often
+        counts.count(asn, item);
+        auto& of = tally[asn];
+        if (of.find(item) == of.end()) {
+            if (total >= 150) {
+                for (auto& [other, its] : tally) halve(its);
+            } else if (of.size() >= 64) {
+                halve(of);
+            }
+            ++total;
+        }
+        ++of[item];
+        if (start % 997 == 0) {
+            for (const auto& [as_number, expected] : tally) {
+                std::vector<std::pair<int, std::uint32_t>> ranked(expected.begin(), expected.end());
+                std::stable_sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+                ranked.resize(std::min<std::size_t>(ranked.size(), 10));
+                CHECK(counts.top(as_number, 10) == ranked);
+                for (const auto& [item_number, count] : expected) CHECK(counts.count_of(as_number, item_number) == count);
+            }
+        }
+    }
 }
