@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -61,22 +62,29 @@ row run_one(const std::string& sim, const std::string& out, std::uint64_t peers,
 
     const auto started = std::chrono::steady_clock::now();
     pid_t child = 0;
-    if (posix_spawn(&child, sim.c_str(), nullptr, nullptr, argv.data(), environ) != 0) {
-        throw std::runtime_error(sim + ": cannot start: " + std::strerror(errno));
+    if (const int error = posix_spawn(&child, sim.c_str(), nullptr, nullptr, argv.data(), environ); error != 0) {
+        throw std::runtime_error(sim + ": cannot start: " + std::strerror(error));
     }
     int status = 0;
     rusage usage{};
     bool stopped = false;
+    auto finished = started;
     for (;;) {
         const pid_t done = wait4(child, &status, WNOHANG, &usage);
+        finished = std::chrono::steady_clock::now();
         if (done == child) break;
         if (done < 0 && errno != EINTR) throw std::runtime_error(std::string("waiting for ") + sim + ": " + std::strerror(errno));
-        if (!stopped && std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() > budget_s) {
-            kill(child, SIGTERM);
+        const double running_s = std::chrono::duration<double>(finished - started).count();
+        if (!stopped && running_s > budget_s) {
+            kill(child, SIGTERM);  // it stops within a simulated second and writes nothing
             stopped = true;
+        } else if (stopped && running_s > budget_s + 30) {
+            kill(child, SIGKILL);  // it did not: it must not hold the bench forever
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        // Polled often enough that the wall time of a small size is not the polling's.
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
+    if (stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0) stopped = false;  // it finished first: its figures stand
     if (stopped) {
         throw over_budget(std::to_string(peers) + " peers: stopped after the budget of " + std::to_string(static_cast<long>(budget_s)) +
                           " s (--budget-s)");
@@ -86,7 +94,7 @@ row run_one(const std::string& sim, const std::string& out, std::uint64_t peers,
     }
     row result;
     result.peers = peers;
-    result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    result.wall_s = std::chrono::duration<double>(finished - started).count();
     result.peak_gb = static_cast<double>(usage.ru_maxrss) * 1024 / 1e9;  // ru_maxrss is in KiB
 
     std::ifstream in(folder + "/results.json");
@@ -135,7 +143,19 @@ int main(int argc, char** argv) {
             sizes.clear();
             std::istringstream list(value());
             std::string size;
-            while (std::getline(list, size, ',')) sizes.push_back(std::stoull(size));
+            while (std::getline(list, size, ',')) {
+                char* end = nullptr;
+                const auto peers = std::strtoull(size.c_str(), &end, 10);
+                if (size.empty() || *end != '\0' || peers == 0 || (!sizes.empty() && peers <= sizes.back())) {
+                    std::cerr << "bench-sim: --sizes: '" << size << "' is not a peer count above the one before it\n";
+                    return 2;
+                }
+                sizes.push_back(peers);
+            }
+            if (sizes.empty()) {
+                std::cerr << "bench-sim: --sizes: no size given\n";
+                return 2;
+            }
         } else {
             std::cerr << "usage: bench-sim-program --sim PATH [--sizes 100000,300000,1000000,3000000,10000000] [--strategies nearcast] [--budget-s 1800] [--out DIR]\n";
             return arg == "--help" ? 0 : 2;
