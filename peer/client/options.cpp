@@ -240,7 +240,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("web-seeds", po::value(&web_seeds)->default_value(web_seeds), "the origin's HTTP web seeds: backstop (only when BitTorrent delivers too little), always, never")
         ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
         ("defer-origin-at", po::value(&out.deference.hold_at)->default_value(out.deference.hold_at), "origin deference: leave the origin to the network's gateway (the near nearcast peer with the lowest address still downloading) and, with no near downloader, leave the origin alone while near seeds that proved themselves beside it hold this many pieces we lack, until they hold a quarter of it (0: never defer; streams never do)")
-        ("defer-min-near-kb", po::value(&defer_min_near_kb)->default_value(defer_min_near_kb), "origin deference: near seeds that deliver less than this many kB/s hold the origin off for half a second at most; after their first second they must deliver this much and as much as the origin beside it before the origin is left alone again, and then keep 95% of the pace both made, or the origin is let in for 20 s")
+        ("defer-min-near-kb", po::value(&defer_min_near_kb)->default_value(defer_min_near_kb), "origin deference: near seeds must deliver at least this many kB/s, and at least what the origin delivers beside them, over half a second before the origin is left alone; then they must keep 95% of the pace both made, or the origin is let in for 20 s")
         ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
     po::options_description stream("Stream");
     stream.add_options()

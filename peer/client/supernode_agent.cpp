@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <set>
 
 #include "http_fetch.hpp"
 #include "nearcast/peer/item_source.hpp"
@@ -125,14 +124,14 @@ void supernode_agent::apply(const json& answer) {
     for (const auto& item : answer.value("popular", json::array())) {
         popular.push_back({item.value("info_hash", ""), item.value("requests", std::uint64_t{0})});
     }
-    std::set<std::string> held;
+    std::vector<std::string> held;  // sorted, as prefetch_plan reads it
     for (const auto& item : hooks_.items()) {
-        held.insert(item.id);
-        held.insert(lt::aux::to_hex(item.hash));
-        if (!item.other.is_all_zeros()) held.insert(lt::aux::to_hex(item.other));
+        held.push_back(item.id);
+        held.push_back(lt::aux::to_hex(item.hash));
+        if (!item.other.is_all_zeros()) held.push_back(lt::aux::to_hex(item.other));
     }
-    const std::vector<std::string> held_sorted(held.begin(), held.end());
-    for (const auto& hash : prefetch_plan<std::string>(popular, held_sorted, options_.prefetch_items, options_.prefetch_min_requests)) {
+    std::sort(held.begin(), held.end());
+    for (const auto& hash : prefetch_plan<std::string>(popular, held, options_.prefetch_items, options_.prefetch_min_requests)) {
         if (hash.size() != 40 || !std::all_of(hash.begin(), hash.end(), ::isxdigit)) continue;
         // cache_fill=1: the tracker counts this download as a cache fill, not as a viewer's
         // (what a CDN would have sent does not include it).

@@ -590,8 +590,8 @@ void engine::tick(double from, double to) {
             if (lacking < piece_bytes) return;
             cap = lacking / config_.tick_s + source.in_rate;
         }
-        // Written in place: a demand built aside and copied in was most of the cost of asking
-        // (its copy read back what had just been stored, at a stall each time).
+        // Written in place: a demand built aside and copied in read back what had just been
+        // stored, a stall each time (about a fifth of the cost of asking).
         flow_demand& demand = demands_.emplace_back();
         demand.cap = cap;
         demand.use(resource(f.source_peer, f.where == flow_class::origin ? origin_upload_bps_ : people_.upload_bps[f.source_class]));

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
