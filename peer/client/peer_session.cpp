@@ -517,6 +517,7 @@ void peer_session::defer_origin(tracked_item& item) {
     const auto interval = now - item.deference_checked;
     item.deference_checked = now;
     origin_outlook outlook;
+    std::optional<proximity::ip_address> gateway;  // the one we follow
     std::int64_t near_rate = 0, origin_rate = 0;
     const bool sampling = may_defer && now_ms >= item.deference.origin_kept_until_ms;
     if (!sampling) item.sampled = false;
@@ -545,6 +546,8 @@ void peer_session::defer_origin(tracked_item& item) {
         item.handle.get_peer_info(peers);
         std::vector<piece_supplier> suppliers;
         std::vector<proximity::ip_address> near_downloaders;
+        std::erase_if(item.passed_over, [&](const auto& entry) { return entry.second <= now; });
+        const auto passed_over = [&](const proximity::ip_address& address) { return item.passed_over.contains(address); };
         const bool supernode = locality_->supernode();
         for (const auto& peer : peers) {
             const auto address = to_proximity(peer.ip.address());
@@ -568,7 +571,7 @@ void peer_session::defer_origin(tracked_item& item) {
             const auto unchoked = item.near_unchoked_at.find(*address);
             if (supplier.kind == peer_kind::near && unchoked != item.near_unchoked_at.end() &&
                 now - unchoked->second < std::chrono::seconds(30) && !(peer.flags & lt::peer_info::seed) &&
-                peer.client.starts_with("nearcast-peer")) {
+                peer.client.starts_with("nearcast-peer") && !passed_over(*address)) {
                 near_downloaders.push_back(*address);
             }
             if (supplier.kind != peer_kind::near || !supplier.unchokes_us) continue;  // supplies nothing: no copy
@@ -583,9 +586,16 @@ void peer_session::defer_origin(tracked_item& item) {
         outlook.near_supply = near_supply(suppliers, missing);
         const auto self = locality_->self();
         if (self) outlook.position = place_among(*self, near_downloaders);
+        if (outlook.position == gateway_position::follower) gateway = *std::min_element(near_downloaders.begin(), near_downloaders.end());
     }
     const bool was_held = item.deference.origin_held;
     const auto step = step_deference(item.deference, may_defer, now_ms, outlook, near_rate, origin_rate, options_.deference);
+    if (step.gateway_too_slow && gateway) {
+        spdlog::info("{}: near peers deliver {}/s while we follow {} to the origin, less than {}/s: passing it over for {} s",
+                     item.last.status.name, human_bytes(static_cast<double>(near_rate)), gateway->to_string(),
+                     human_bytes(static_cast<double>(options_.deference.min_near_rate)), options_.deference.pass_over_ms / 1000);
+        item.passed_over[*gateway] = now + std::chrono::milliseconds(options_.deference.pass_over_ms);
+    }
     if (step.cooldown_started) {
         spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs to keep the "
                      "pace it had with the origin: the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),

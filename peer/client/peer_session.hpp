@@ -91,6 +91,8 @@ private:
         // When each near peer last unchoked us: a gateway candidate is one that passes on what
         // it fetches, and libtorrent rotates its unchokes every 15-30 s.
         std::map<proximity::ip_address, std::chrono::steady_clock::time_point> near_unchoked_at;
+        // Gateways that passed on too little to their followers, and until when they are passed over.
+        std::map<proximity::ip_address, std::chrono::steady_clock::time_point> passed_over;
         std::chrono::steady_clock::time_point deference_checked{};
         // Payload bytes each connection had delivered at the last sample: the rates deference
         // weighs are what arrived between two samples, not libtorrent's averages over seconds.

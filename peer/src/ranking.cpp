@@ -108,20 +108,48 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         state.near_shortfall = 0;
         state.proving = false;
         state.origin_held = false;
+        state.unproven = false;
         return step;
     }
-    // Held off for near seeds: what they fall short of the pace adds up, their surplus pays it
-    // back. A follower waits for its network's gateway instead, whose own pace is the origin's.
-    if (state.origin_held && outlook.position == gateway_position::alone) {
-        state.near_shortfall = std::max(0.0, state.near_shortfall + static_cast<double>(state.pace - near_rate) * elapsed_s);
-        if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) {
-            state.near_shortfall = 0;
-            state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
-            state.origin_held = false;
-            step.cooldown_started = true;
-            step.pace = state.pace;
-            return step;
+    // Near peers did not keep their pace: a follower passes its gateway over (the hold goes on,
+    // with a new grace, while the caller places it again), anyone else lets the origin in.
+    const auto fell_behind = [&](deference_step& out) {
+        state.near_shortfall = 0;
+        if (outlook.position == gateway_position::follower) {
+            out.gateway_too_slow = true;
+            out.hold = true;
+            state.pace = rule.min_near_rate;
+            state.judged_from_ms = now_ms + rule.unproven_grace_ms;
+            state.supply_seen = false;
+            return out;
         }
+        state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
+        state.origin_held = false;
+        state.unproven = false;
+        out.cooldown_started = true;
+        out.pace = state.pace;
+        return out;
+    };
+    if (state.origin_held && state.unproven) {
+        // Unproven: past its grace, near peers must average the floor over each judging span.
+        // The grace runs again from the moment near peers first hold something we lack (a
+        // gateway's first pieces come after its connection to the origin and a slow start).
+        if (!state.supply_seen && outlook.near_supply > 0) {
+            state.supply_seen = true;
+            state.judged_from_ms = std::max(state.judged_from_ms, now_ms + rule.unproven_grace_ms);
+        }
+        if (now_ms >= state.judged_from_ms) {
+            if (state.window.since_ms < state.judged_from_ms) {
+                state.window.restart(now_ms);
+            } else {
+                state.window.add(near_rate, 0, elapsed_s, fade_s);
+            }
+            if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) return fell_behind(step);
+        }
+    } else if (state.origin_held) {
+        // Proven: what near peers fall short of the pace adds up, their surplus pays it back.
+        state.near_shortfall = std::max(0.0, state.near_shortfall + static_cast<double>(state.pace - near_rate) * elapsed_s);
+        if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) return fell_behind(step);
     } else {
         state.near_shortfall = 0;
     }
@@ -148,10 +176,15 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         }
     }
     if (step.hold && !state.origin_held) {
+        // Unproven, the floor is the pace, judged once the hold is past its grace.
+        state.unproven = !proving;
+        state.judged_from_ms = now_ms + rule.unproven_grace_ms;
+        state.supply_seen = false;
         if (!proving) state.pace = rule.min_near_rate;
         state.proving = false;
     }
     state.origin_held = step.hold;
+    if (!step.hold) state.unproven = false;
     return step;
 }
 

@@ -58,6 +58,10 @@ struct alignas(64) session {
     session_kind kind = session_kind::download;
     bool web_seeded = false;
     peer::deference_state deference;        // origin deference (nearcast's client), as the peer keeps it
+    // The gateway it passes over (it passed on too little) and until when, as the peer keeps them
+    // (the peer keeps any number; one at a time here, the last).
+    std::uint32_t passed_over = 0;
+    std::uint64_t passed_over_until_ms = 0;
     peer::backstop backstop{peer::backstop_options{}};  // when the origin's web seeds are called in
     std::uint32_t item = 0;
     std::uint32_t id = 0;            // its index, also into engine::transfers_

@@ -183,7 +183,9 @@ void engine::apply_policies(double now) {
         // below ours is all place_among asks, so the lowest of them stands for them all.
         std::uint32_t lowest_near_downloader = 0;
         bool near_downloading = false;
+        const bool passing_over = now_ms < s.passed_over_until_ms;
         const auto downloads_near = [&](std::uint32_t address) {
+            if (passing_over && address == s.passed_over) return;
             lowest_near_downloader = near_downloading ? std::min(lowest_near_downloader, address) : address;
             near_downloading = true;
         };
@@ -242,6 +244,10 @@ void engine::apply_policies(double now) {
                                              std::span<const proximity::ip_address>(&lowest, near_downloading ? 1 : 0));
         const bool was_held = s.deference.origin_held;
         const auto step = peer::step_deference(s.deference, true, now_ms, outlook, near_rate, origin_rate, rule);
+        if (step.gateway_too_slow && near_downloading) {
+            s.passed_over = lowest_near_downloader;
+            s.passed_over_until_ms = now_ms + rule.pass_over_ms;
+        }
         // Near seeds too slow to rely on and no origin seeder among the sources (the tracker
         // left it out for them): the origin's web seed, as the peer does.
         if (step.near_below_floor && backstopped && !s.web_seeded &&

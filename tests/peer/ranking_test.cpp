@@ -323,9 +323,55 @@ TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it i
     // Then near seeds must prove themselves again, beside the origin.
     CHECK_FALSE(step_deference(state, true, at + 20'000, seeded, 100'000, 1'000'000, rule).hold);
     CHECK_FALSE(step_deference(state, true, at + 20'250, seeded, 100'000, 1'000'000, rule).hold);
-    // A follower waits for its gateway however slow the near supply is: no pace to prove or keep.
+    // A follower holds off at once, with nothing to prove: its gateway fetches from the origin.
+    // For the grace that a starting gateway needs, nothing from near peers is held against it.
     origin_outlook following{.near_supply = 1, .missing = 40, .position = gateway_position::follower};
-    for (std::uint64_t later = 30'000; later < 40'000; later += 1'000) CHECK(step_deference(state, true, at + later, following, 0, 0, rule).hold);
+    std::uint64_t now = at + 30'000;
+    CHECK(step_deference(state, true, now, following, 0, 0, rule).hold);
+    for (const auto end = now + rule.unproven_grace_ms; now < end;) {
+        step = step_deference(state, true, now += 250, following, 0, 0, rule);
+        CHECK((step.hold && !step.gateway_too_slow));
+    }
+    // Then the floor is its pace, averaged over two seconds: a gateway that passes pieces on at
+    // 1 MB/s in half-second bursts keeps it.
+    for (int sample = 0; sample < 40; ++sample) {
+        step = step_deference(state, true, now += 250, following, sample % 4 < 2 ? 2'000'000 : 0, 0, rule);
+        CHECK((step.hold && !step.gateway_too_slow));
+    }
+    // One that passes on only 150 kB/s (its user's upload limit) does not: its gateway is too
+    // slow. The hold goes on while the caller passes that gateway over and places us again,
+    // and the next gateway has its grace.
+    samples = 0;
+    do {
+        step = step_deference(state, true, now += 250, following, 150'000, 0, rule);
+        ++samples;
+    } while (!step.gateway_too_slow && samples < 40);
+    CHECK(samples == 3);  // the average of the last seconds falls below 500 kB/s in the third quarter-second
+    CHECK(step.hold);
+    CHECK_FALSE(step.cooldown_started);
+    for (const auto end = now + rule.unproven_grace_ms; now < end;) {
+        step = step_deference(state, true, now += 250, following, 0, 0, rule);
+        CHECK((step.hold && !step.gateway_too_slow));
+    }
+    // Without another downloader below us we are the gateway: the origin is in.
+    const origin_outlook leading{.near_supply = 1, .missing = 40, .position = gateway_position::gateway};
+    CHECK_FALSE(step_deference(state, true, now += 250, leading, 0, 0, rule).hold);
+    // A gateway whose near peers hold all it lacks (a near seed among them) holds off unproven,
+    // and keeps the same floor: a near seed whose upload is limited lets the origin in again
+    // (a network's gateway waited 15 s on a seed that sent 150 kB/s).
+    now += 20'000;
+    const origin_outlook covered{.near_supply = 40, .missing = 40, .position = gateway_position::gateway};
+    CHECK(step_deference(state, true, now, covered, 0, 0, rule).hold);
+    samples = 0;
+    do {
+        step = step_deference(state, true, now += 250, covered, 150'000, 0, rule);
+        ++samples;
+    } while (step.hold && samples < 40);
+    CHECK(step.cooldown_started);
+    // The grace runs from the next sample, the first to see their supply (9 samples), then two
+    // seconds of average (8 more).
+    CHECK(samples == 17);
+    at = now - 40'000;
     // Near peers that hold nothing we lack (still connecting, or not unchoking us): the origin
     // is in at once, with no waiting for their answer.
     const origin_outlook unanswered{.near_supply = 0, .missing = 40, .position = gateway_position::alone};

@@ -116,8 +116,12 @@ struct backstop_options {
 // user's own link, not the origin, was the limit. What they fall short of that pace adds up
 // (their surplus pays it back, never below zero); at `patience_ms` of the pace behind, the
 // origin is let in again and kept for `cooldown_ms`: a failed hold costs at most about
-// patience_ms of the download. A follower's near supply comes at the pace the gateway gets
-// from the origin, so none of this applies to it.
+// patience_ms of the download. A hold that needs no proof (a follower's, whose gateway fetches
+// from the origin, or one because near peers hold all a peer lacks) keeps at least the floor,
+// counted from `unproven_grace_ms` after it began: a gateway passes on no more than its upload
+// gives (a user's upload limit held eleven followers to 150 kB/s), and a near seed that holds
+// every piece may be as slow. A follower that falls behind passes its gateway over (the next
+// near downloader, or itself, fetches for the network); the others let the origin in.
 struct origin_deference {
     std::uint32_t hold_at = 8;
     std::uint32_t release_at = 2;
@@ -126,6 +130,15 @@ struct origin_deference {
     double keep_pace = 0.95;
     std::uint32_t patience_ms = 500;
     std::uint32_t cooldown_ms = 20000;
+    // A hold that began unproven (a follower's, or a gateway's whose near peers hold all it
+    // lacks) keeps the floor too: from this long after it began, and after near peers first held
+    // something we lack (a gateway that has just started has nothing to pass on yet), near peers
+    // must average it over each `unproven_judge_ms` (libtorrent's byte counts advance in steps).
+    std::uint32_t unproven_grace_ms = 2000;
+    std::uint32_t unproven_judge_ms = 2000;
+    // A follower whose gateway falls behind the floor passes it over for this long: it follows
+    // the next near downloader, or is the gateway itself.
+    std::uint32_t pass_over_ms = 120000;
 };
 // The pace near peers must keep while they hold the origin off: `keep_pace` of what near
 // peers and the origin delivered together before (bytes/s), and at least the floor.
@@ -166,6 +179,9 @@ struct deference_state {
     delivery_window window;
     std::int64_t pace = 0;           // bytes/s to keep while the origin is held off (set at the hold's start)
     double near_shortfall = 0;       // bytes near peers fell behind that pace
+    bool unproven = false;           // the hold began without proof: `window` judges it from judged_from_ms
+    std::uint64_t judged_from_ms = 0;
+    bool supply_seen = false;        // near peers have held something we lack since the hold (or pass-over) began
     std::optional<std::uint64_t> last_sample_ms;
     std::uint64_t origin_kept_until_ms = 0;  // the origin is let in until then (near too slow)
 };
@@ -177,6 +193,10 @@ struct deference_step {
     // on whether or not an origin is there to compare with. With no origin seeder in the swarm
     // (a tracker leaves it out of an answer that names near seeds) the origin is its web seed.
     bool near_below_floor = false;
+    // A follower fell patience_ms behind the floor: its gateway passes on too little. The hold
+    // goes on, with a new grace, while the caller passes that gateway over (pass_over_ms) and
+    // places the peer again without it.
+    bool gateway_too_slow = false;
 };
 // `may_defer`: the item can defer at all (locality on, metadata known, not complete, deference
 // not switched off for it); when false, the origin is let in. `outlook`, `near_rate` and
