@@ -9,7 +9,9 @@
 # little more than one copy of the item into each network (each network's gateway, its lowest
 # address still downloading, fetches from the origin and the others from their neighbours).
 # A third run puts all twelve peers in one network (AS 64512, both of its prefixes): there the
-# origins upload little more than one copy in all. Prints the shares and the origins' bytes.
+# origins upload little more than one copy in all. A fourth puts them there again with the
+# gateway's upload held to 150 kB/s: most of its followers must pass it over (another fetches
+# for them). Prints the shares and the origins' bytes.
 # docs/peer.md says why one copy in all is out of reach together with an 80% share when the
 # peers sit in three networks.
 #
@@ -37,6 +39,7 @@ mkdir -p "$work/publisher"
 random_file "$work/publisher/popular-local.bin" "$size"
 random_file "$work/publisher/popular-control.bin" "$size"
 random_file "$work/publisher/popular-one.bin" "$size"
+random_file "$work/publisher/popular-slow.bin" "$size"
 echo "an-admin-secret-for-this-test-only" > "$work/admin.secret"
 
 start_nearcast_tracker "$tracker_binary" --admin-secret-file "$work/admin.secret" --interval 5 --min-interval 1
@@ -49,7 +52,7 @@ a_flags=(--name origin-a --data-dir "$work/a" --listen-bittorrent 127.30.0.1:688
 b_flags=(--name origin-b --data-dir "$work/b" --listen-bittorrent 127.40.0.1:6881 --listen-http 127.40.0.1:8080
   --fellow origin-a=http://127.30.0.1:8080 "${common[@]}")
 "$seeder_binary" publish "${a_flags[@]}" --web-seed http://127.30.0.1:8080 --web-seed http://127.40.0.1:8080 \
-  "$work/publisher/popular-local.bin" "$work/publisher/popular-control.bin" "$work/publisher/popular-one.bin" > "$work/publish.out" 2> "$work/publish.log" ||
+  "$work/publisher/popular-local.bin" "$work/publisher/popular-control.bin" "$work/publisher/popular-one.bin" "$work/publisher/popular-slow.bin" > "$work/publish.out" 2> "$work/publish.log" ||
   { show_logs; fail "publish failed"; }
 for origin in a b; do
   flags_name="${origin}_flags[@]"
@@ -57,7 +60,7 @@ for origin in a b; do
   pids+=($!)
   wait_for_port_file "$work/origin-$origin.ports" "origin-$origin"
 done
-wait_for_http http://127.40.0.1:8080/catalogue '("complete":true.*){3}' "$deadline_s" ||
+wait_for_http http://127.40.0.1:8080/catalogue '("complete":true.*){4}' "$deadline_s" ||
   { show_logs; fail "origin-b did not fetch its replicas"; }
 wait_for_http http://127.0.0.1:6969/stats '"origins":2' 20 || { show_logs; fail "the tracker does not list both origins"; }
 
@@ -82,6 +85,7 @@ sum_downloaded() {  # FIELD REPORT...
     END { printf "%.0f\n", total }' "$@"
 }
 
+first_flags=()  # the first peer's own flags
 run_swarm() {  # NAME FILE NETWORKS FLAGS... (the peers: $swarm, in NETWORKS networks)
   local name="$1" file="$2" network_count="$3"
   shift 3
@@ -90,8 +94,10 @@ run_swarm() {  # NAME FILE NETWORKS FLAGS... (the peers: $swarm, in NETWORKS net
   want=$(sha256_of "$work/publisher/$file")
   for address in "${swarm[@]}"; do
     local id="$name-$address"
+    local own=()
+    [ "$address" = "${swarm[0]}" ] && own=("${first_flags[@]}")
     "$peer_binary" fetch "$torrent" -o "$work/$id" --listen-bittorrent "$address:7000" --seed-for 15 --no-progress \
-      --stall-timeout 60 --report "$work/$id.json" "$@" > "$work/$id.log" 2>&1 &
+      --stall-timeout 60 --report "$work/$id.json" "$@" "${own[@]}" > "$work/$id.log" 2>&1 &
     peer_pids+=($!)
     pids+=($!)
     reports+=("$work/$id.json")
@@ -121,6 +127,16 @@ control_share=$share
 swarm=("${one_network[@]}")
 run_swarm one-network popular-one.bin 1
 one_copies=$copies
+# The network's gateway (its lowest address) holds its upload to 150 kB/s: its followers find
+# it too slow and pass it over, and another fetches for them.
+first_flags=(--upload-limit-kb 150)
+run_swarm slow-gateway popular-slow.bin 1
+first_flags=()
+# (A follower may see it only through another follower, which follows it and so passes on
+# nothing either: that one is passed over as well.)
+passed_over=$(grep -l "while we follow 127\.[0-9.]* to the origin, .*passing it over" "$work"/slow-gateway-*.log | wc -l)
+echo "slow-gateway: $passed_over of $((${#swarm[@]} - 1)) followers passed a gateway over"
+[ "$passed_over" -ge 6 ] || { show_logs; fail "only $passed_over followers passed over a gateway that uploads 150 kB/s"; }
 
 echo "intra-AS share of peer-to-peer bytes: $local_share with locality, $control_share without"
 awk -v share="$local_share" 'BEGIN { exit !(share >= 0.80) }' || fail "only $local_share of peer-to-peer bytes stayed inside the AS"
