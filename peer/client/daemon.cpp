@@ -572,13 +572,30 @@ private:
         core::write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes);
     }
 
+    // Whether every file of the item is wanted: a stream asks for the file it plays alone, and
+    // an item with a file left out is not complete, however whole the others are.
+    static bool every_file_wanted(const lt::torrent_handle& handle) {
+        const auto info = handle.torrent_file();
+        if (!info) return false;
+        const auto priorities = handle.get_file_priorities();
+        const auto& files = info->files();
+        for (const auto index : files.file_range()) {
+            const auto at = static_cast<std::size_t>(static_cast<int>(index));
+            if (!files.pad_file_at(index) && at < priorities.size() && priorities[at] == lt::dont_download) return false;
+        }
+        return true;
+    }
+    // Complete as the daemon reports it: every piece of every file verified and under its name.
+    bool item_complete(const cache_entry& entry) {
+        return session_.status_of(entry.handle).complete && every_file_wanted(entry.handle);
+    }
+
     std::vector<held_item> held_items() {
         std::vector<held_item> out;
         for (auto& [id, entry] : entries_) {
             const auto hashes = entry.handle.info_hashes();
             const lt::sha1_hash v2 = hashes.has_v2() ? lt::sha1_hash(hashes.v2.data()) : lt::sha1_hash();
-            out.push_back({id, hashes.has_v1() ? hashes.v1 : v2, hashes.has_v1() ? v2 : lt::sha1_hash(),
-                           session_.status_of(entry.handle).complete});
+            out.push_back({id, hashes.has_v1() ? hashes.v1 : v2, hashes.has_v1() ? v2 : lt::sha1_hash(), item_complete(entry)});
         }
         return out;
     }
@@ -589,6 +606,11 @@ private:
         if (auto found = entries_.find(id); found != entries_.end()) {
             found->second.last_used_s = unix_now();
             if (found->second.paused && found->second.refused.empty()) found->second.handle.resume(), found->second.paused = false;
+            // Asked for whole: a stream had narrowed it to the file it plays.
+            if (found->second.handle.torrent_file() && !every_file_wanted(found->second.handle)) {
+                session_.want_every_file(found->second.handle);
+                spdlog::info("{}: every file wanted again (a stream had asked for one)", id);
+            }
             return {id, false};
         }
         if (params.ti) {
@@ -653,10 +675,14 @@ private:
     }
 
     json describe(const std::string& id, const cache_entry& entry) {
-        const item_status state = session_.status_of(entry.handle);
+        item_status state = session_.status_of(entry.handle);
         const auto& status = state.status;
+        // Only the file a stream asked for is whole: "partial", not complete.
+        const bool partial = state.complete && !every_file_wanted(entry.handle);
+        if (partial) state.complete = false;
         std::string phase = !entry.refused.empty() ? "error" : entry.paused ? "paused" : !state.has_metadata ? "metadata"
                             : status.state == lt::torrent_status::checking_files ? "checking"
+                            : partial ? "partial"
                             : state.complete ? (entry.resting ? "complete" : "seeding") : "downloading";
         const auto from = downloaded_for(entry);
         // A finished or paused item downloads nothing more: no average fading out over seconds.

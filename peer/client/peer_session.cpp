@@ -632,6 +632,15 @@ void peer_session::let_origin_in(tracked_item& item) {
     for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
 }
 
+void peer_session::want_every_file(const lt::torrent_handle& handle) {
+    tracked_item* item = find(handle);
+    const auto info = handle.torrent_file();
+    if (!item || !info) return;
+    handle.prioritize_files(std::vector<lt::download_priority_t>(static_cast<std::size_t>(info->num_files()), lt::default_priority));
+    item->named = false;
+    item->last.complete = false;
+}
+
 void peer_session::keep_origin(const lt::torrent_handle& handle) {
     tracked_item* item = find(handle);
     if (!item) return;

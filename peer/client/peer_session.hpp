@@ -62,6 +62,9 @@ public:
     // A stream needs its next pieces now, from whoever has them: its origin connections are
     // never closed for near peers (origin_deference).
     void keep_origin(const lt::torrent_handle& handle);
+    // Wants every file of the item (a stream asks for the file it plays alone): it is not
+    // complete until the files left out are verified and named too.
+    void want_every_file(const lt::torrent_handle& handle);
     // The fellow supernodes of a supernode: in the near class, whatever their AS.
     void set_fellows(std::vector<proximity::ip_address> fellows);
     lt::torrent_handle handle() const { return handle_; }

@@ -53,7 +53,7 @@ td.num { text-align:right; font-variant-numeric:tabular-nums; }
 .key i { display:inline-block; width:.7em; height:.7em; border-radius:2px; margin:0 .25em 0 .6em; }
 .src-text { font-size:.8em; color:var(--muted); }
 .state { font-size:.85em; padding:.1em .5em; border-radius:10px; background:#eef0f3; }
-.state.downloading { background:#dbeafe; } .state.seeding { background:#dcfce7; } .state.paused { background:#fef3c7; }
+.state.downloading { background:#dbeafe; } .state.seeding { background:#dcfce7; } .state.paused { background:#fef3c7; } .state.partial { background:#ede9fe; }
 .state.error { background:#fee4e2; color:var(--bad); }
 .actions button { margin-right:.25em; }
 #empty { color:var(--muted); padding:.6em 0; }

@@ -314,6 +314,28 @@ daemon)
   for copy in "$cache"/content/*/second.bin; do have_both="$have_both $(sha256_of "$copy")"; done
   for want in $want_both; do echo "$have_both" | grep -q "$want" || fail "an item named second.bin was overwritten: $have_both"; done
   echo "two items named second.bin: each whole in its own folder"
+  # A stream asks for the file it plays alone: the item is "partial", never complete, until a
+  # fetch asks for it whole, and then every file is there and right.
+  mkdir -p "$work/pack/sub"
+  random_file "$work/pack/a.bin" 500000
+  random_file "$work/pack/sub/b.bin" 1000000
+  pack=$(publish "$work/pack")
+  "$peer_binary" stream "$pack" --cache "$cache" --no-progress > "$work/pack-stream.url" 2> "$work/pack-stream.log" &
+  pack_stream_pid=$!
+  pids+=($!)
+  pack_state() { control GET /status | jq -r '.items[] | select(.name == "pack") | "\(.state) \(.complete)"'; }
+  for _ in $(seq 1 150); do [ "$(pack_state)" = "partial false" ] && break; sleep 0.2; done
+  [ "$(pack_state)" = "partial false" ] || { show_logs; fail "a stream of one file of a two-file item left it '$(pack_state)', not 'partial false'"; }
+  kill -TERM "$pack_stream_pid"
+  wait "$pack_stream_pid" || true
+  "$peer_binary" fetch "$pack" --cache "$cache" --no-progress > "$work/fetch-pack.log" 2>&1 ||
+    { cat "$work/fetch-pack.log"; show_logs; fail "fetching the whole of a streamed item failed"; }
+  pack_dir=$(dirname "$(ls "$cache"/content/*/pack/sub/b.bin)")/..
+  for file in a.bin sub/b.bin; do
+    [ "$(sha256_of "$pack_dir/$file")" = "$(sha256_of "$work/pack/$file")" ] || fail "pack/$file is missing or wrong after a fetch that said complete"
+  done
+  [ "$(pack_state)" = "seeding true" ] || fail "the whole pack is '$(pack_state)', not 'seeding true'"
+  echo "a stream's item is partial, not complete; a fetch then asks for every file and gets them right"
   # The switch turned off through the API stays off across a restart.
   control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
   # Off means nothing at all goes up: a peer next door fetching the item the daemon holds gets
