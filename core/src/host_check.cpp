@@ -42,8 +42,9 @@ bool host_is_local(std::string_view host, std::uint16_t port) {
     // before the NUL.
     if (name.find('\0') != std::string_view::npos) return false;
     boost::system::error_code error;
-    boost::asio::ip::make_address(std::string(name), error);
-    return !error;
+    const auto address = boost::asio::ip::make_address(std::string(name), error);
+    // 0.0.0.0 and :: name no host, yet browsers have sent them to this machine's loopback.
+    return !error && !address.is_unspecified();
 }
 
 bool origin_is_local(std::string_view origin, std::uint16_t port) {

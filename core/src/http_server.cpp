@@ -250,6 +250,9 @@ private:
         version_ = head.version;
         keep_alive_ = head.keep_alive;
         head_only_ = message.method() == http::verb::head;
+        if (server_->options.local_only && (message.count(http::field::host) > 1 || message.count(http::field::origin) > 1)) {
+            return refuse({400, "text/plain", "bad request: more than one Host or Origin header\n", {}});
+        }
         if (server_->options.local_only &&
             (!host_is_local(head.field(http::field::host), server_->port) ||
              !origin_is_local(head.field(http::field::origin), server_->port))) {

@@ -135,6 +135,10 @@ TEST_CASE("only an IP literal or localhost with the server's own port is a local
     CHECK_FALSE(host_is_local("localhost.evil.example:8080", 8080));
     CHECK_FALSE(host_is_local("", 8080));
     CHECK_FALSE(host_is_local("[::1:8080", 8080));
+    // The unspecified addresses name no host; browsers have routed them to loopback.
+    CHECK_FALSE(host_is_local("0.0.0.0:8080", 8080));
+    CHECK_FALSE(host_is_local("[::]:8080", 8080));
+    CHECK_FALSE(origin_is_local("http://0.0.0.0:8080", 8080));
     CHECK(origin_is_local("", 8080));
     CHECK(origin_is_local("http://127.0.0.1:8080", 8080));
     CHECK_FALSE(origin_is_local("http://evil.example:8080", 8080));

@@ -265,6 +265,16 @@ daemon)
   echo "$answer" | grep -q 'use GET /status.* 405$' || fail "POST /status did not get a 405 saying GET: $answer"
   curl -s -o /dev/null -D - -X POST -H "Authorization: Bearer $token" "$url/status" | grep -qi '^Allow: GET' ||
     fail "the 405 of POST /status has no Allow: GET header"
+  # Host and Origin: 0.0.0.0 is no host of ours, and a second header is not read past the first.
+  control_port=${url##*:}
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: 0.0.0.0:$control_port" -H "Authorization: Bearer $token" "$url/status")
+  [ "$code" = 403 ] || fail "Host 0.0.0.0 got $code from the control API, not 403"
+  exec 3<> "/dev/tcp/127.0.0.1/$control_port"
+  printf 'GET /status HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nHost: evil.example:%s\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n' \
+    "$control_port" "$control_port" "$token" >&3
+  answer=$(head -n 1 <&3)
+  exec 3<&-
+  case "$answer" in *" 400 "*) ;; *) fail "two Host headers got '$answer', not 400" ;; esac
 
   # stream goes through the daemon too.
   "$peer_binary" stream "$second" --cache "$cache" --no-progress > "$work/stream.url" 2> "$work/stream-client.log" &

@@ -10,7 +10,8 @@
 namespace nearcast::core {
 
 // True for "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (and without the port, for the
-// default port of http) when `port` matches; false for a DNS name, an empty header or garbage.
+// default port of http) when `port` matches; false for a DNS name, 0.0.0.0 or [::], an empty
+// header or garbage.
 bool host_is_local(std::string_view host, std::uint16_t port);
 
 // The same for an Origin header ("http://127.0.0.1:8080"); an absent Origin is fine.
