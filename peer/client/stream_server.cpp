@@ -122,13 +122,14 @@ public:
     void answer(const core::http_request& request) {
         ++server_->counters_.requests;
         const auto& file = server_->file_;
-        if (request.method != "GET" && request.method != "HEAD") {
-            return exchange_->answer({405, "text/plain", "use GET or HEAD\n", {{"Allow", "GET, HEAD"}}});
-        }
-        // One file at one path (percent-encoded as the client likes): any other is not ours.
+        // One file at one path (percent-encoded as the client likes): any other is not ours,
+        // whatever the method; 405 is for the file's own path only.
         const auto asked = core::safe_relative_path(request.path().substr(1));
         if (!asked || *asked != std::filesystem::path(file.name)) {
             return exchange_->answer({404, "text/plain", "not found: this stream serves /" + percent_encode(file.name) + "\n", {}});
+        }
+        if (request.method != "GET" && request.method != "HEAD") {
+            return exchange_->answer({405, "text/plain", "use GET or HEAD\n", {{"Allow", "GET, HEAD"}}});
         }
         const auto size = static_cast<std::uint64_t>(file.size);
         const auto range = core::parse_range_header(request.field(http::field::range), size);

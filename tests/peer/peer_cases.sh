@@ -94,6 +94,10 @@ stream)
   # The stream serves its one file at its one path; the same name percent-encoded is the same file.
   code=$(curl -s -o /dev/null -w '%{http_code}' "${url%/*}/other.mkv")
   [ "$code" = 404 ] || fail "a stream request for another path got $code, not 404"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "${url%/*}/other.mkv")
+  [ "$code" = 404 ] || fail "a POST to another path of the stream got $code, not 404"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$url")
+  [ "$code" = 405 ] || fail "a POST to the stream's file got $code, not 405"
   code=$(curl -s -o /dev/null -w '%{http_code}' -r 0-9 "${url%/*}/%66ilm.mkv")
   [ "$code" = 206 ] || fail "the stream's file under a percent-encoded name got $code, not 206"
   # A range past the end is refused as HTTP says.
