@@ -51,6 +51,8 @@ std::int64_t unix_now() { return static_cast<std::int64_t>(std::time(nullptr)); 
 // sizes (a file being downloaded is sparse; libtorrent's part files count too).
 std::uint64_t disk_usage(const fs::path& folder) {
     std::uint64_t total = 0;
+    // A file alone: its own blocks.
+    if (struct stat facts {}; ::lstat(folder.c_str(), &facts) == 0 && S_ISREG(facts.st_mode)) return static_cast<std::uint64_t>(facts.st_blocks) * 512;
     std::error_code error;
     for (fs::recursive_directory_iterator at(folder, fs::directory_options::skip_permission_denied, error), end; !error && at != end;
          at.increment(error)) {
@@ -244,7 +246,13 @@ private:
         std::error_code error;
         for (const auto& folder : fs::directory_iterator(options_.output, error)) {
             const std::string id = folder.path().filename().string();
-            if (entries_.count(id) || !folder.is_directory(error)) continue;
+            if (!folder.is_directory(error)) {
+                spdlog::warn("cache: {} is no item's ({} of the quota); items live in folders named by their "
+                             "info hash, so nothing reads it until you delete it", folder.path().string(),
+                             human_bytes(static_cast<double>(disk_usage(folder.path()))));
+                continue;
+            }
+            if (entries_.count(id)) continue;
             if (fs::is_empty(folder.path(), error)) {
                 remove_item_folder(id);
             } else {
@@ -700,7 +708,7 @@ private:
 
     control_answer handle(const control_request& request) {
         const auto& [method, path, query, body] = request;
-        if (method == "GET" && path == "/status") {
+        if ((method == "GET" || method == "HEAD") && path == "/status") {  // HEAD: the same head, no body
             json items = json::array();
             for (auto& [id, entry] : entries_) items.push_back(describe(id, entry));
             const auto down = session_.locality().counters.downloaded();
@@ -719,7 +727,7 @@ private:
         }
         if (method != (path == "/status" ? "GET" : "POST")) {
             control_answer refused(405, json{{"error", "use " + std::string(path == "/status" ? "GET " : "POST ") + path}}.dump());
-            refused.allow = path == "/status" ? "GET" : "POST";
+            refused.allow = path == "/status" ? "GET, HEAD" : "POST";
             return refused;
         }
         if (path == "/fetch") {

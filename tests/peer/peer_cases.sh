@@ -269,6 +269,8 @@ daemon)
   echo "$answer" | grep -q 'use GET /status.* 405$' || fail "POST /status did not get a 405 saying GET: $answer"
   curl -s -o /dev/null -D - -X POST -H "Authorization: Bearer $token" "$url/status" | grep -qi '^Allow: GET' ||
     fail "the 405 of POST /status has no Allow: GET header"
+  code=$(curl -s -o /dev/null -w '%{http_code}' -I -H "Authorization: Bearer $token" "$url/status")
+  [ "$code" = 200 ] || fail "HEAD /status got $code, not 200"
   # Host and Origin: 0.0.0.0 is no host of ours, and a second header is not read past the first.
   control_port=${url##*:}
   code=$(curl -s -o /dev/null -w '%{http_code}' -H "Host: 0.0.0.0:$control_port" -H "Authorization: Bearer $token" "$url/status")
@@ -369,9 +371,12 @@ daemon)
   [ "$up_after" = "$up_before" ] && [ "$near" = 0 ] || fail "with uploading off the daemon still uploaded $((up_after - up_before)) bytes (near $near)"
   kill -TERM "$(cat "$work/daemon2.pid")"
   wait "$(cat "$work/daemon2.pid")" || fail "the restarted daemon did not stop cleanly on SIGTERM"
+  echo "a file someone left here" > "$cache/content/stray.txt"
   "$peer_binary" daemon --cache "$cache" --quota-mb 10 --listen-bittorrent 127.10.0.6:7000 >> "$work/daemon.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
+  grep -q "content/stray.txt is no item's" "$work/daemon.log" || fail "the start-up check did not name a stray file in content/"
+  rm -f "$cache/content/stray.txt"
   token=$(grep -Eo '"token":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   url=$(grep -Eo '"url":"[^"]*"' "$cache/control.json" | cut -d'"' -f4)
   control GET /status | grep -q '"uploading":false' || fail "uploading switched off through the API came back on after a restart"
