@@ -131,20 +131,24 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         return out;
     };
     if (state.origin_held && state.unproven) {
-        // Unproven: past its grace, near peers must average the floor over each judging span.
-        // The grace runs again from the moment near peers first hold something we lack (a
-        // gateway's first pieces come after its connection to the origin and a slow start).
-        if (!state.supply_seen && outlook.near_supply > 0) {
-            state.supply_seen = true;
-            state.judged_from_ms = std::max(state.judged_from_ms, now_ms + rule.unproven_grace_ms);
-        }
-        if (now_ms >= state.judged_from_ms) {
-            if (state.window.since_ms < state.judged_from_ms) {
-                state.window.restart(now_ms);
-            } else {
-                state.window.add(near_rate, 0, elapsed_s, fade_s);
+        if (rule.unproven_judge_ms == 0) {
+            // Not judged (the default): a follower waits for its gateway, as fast or slow as it is.
+        } else {
+            // Unproven: past its grace, near peers must average the floor over each judging span.
+            // The grace runs again from the moment near peers first hold something we lack (a
+            // gateway's first pieces come after its connection to the origin and a slow start).
+            if (!state.supply_seen && outlook.near_supply > 0) {
+                state.supply_seen = true;
+                state.judged_from_ms = std::max(state.judged_from_ms, now_ms + rule.unproven_grace_ms);
             }
-            if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) return fell_behind(step);
+            if (now_ms >= state.judged_from_ms) {
+                if (state.window.since_ms < state.judged_from_ms) {
+                    state.window.restart(now_ms);
+                } else {
+                    state.window.add(near_rate, 0, elapsed_s, fade_s);
+                }
+                if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) return fell_behind(step);
+            }
         }
     } else if (state.origin_held) {
         // Proven: what near peers fall short of the pace adds up, their surplus pays it back.
