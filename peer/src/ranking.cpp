@@ -130,28 +130,25 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         out.pace = state.pace;
         return out;
     };
-    if (state.origin_held && state.unproven) {
-        if (rule.unproven_judge_ms == 0) {
-            // Not judged (the default): a follower waits for its gateway, as fast or slow as it is.
-        } else {
-            // Unproven: past its grace, near peers must average the floor over each judging span.
-            // The grace runs again from the moment near peers first hold something we lack (a
-            // gateway's first pieces come after its connection to the origin and a slow start).
-            if (!state.supply_seen && outlook.near_supply > 0) {
-                state.supply_seen = true;
-                state.judged_from_ms = std::max(state.judged_from_ms, now_ms + rule.unproven_grace_ms);
-            }
-            if (now_ms >= state.judged_from_ms) {
-                if (state.window.since_ms < state.judged_from_ms) {
-                    state.window.restart(now_ms);
-                } else {
-                    state.window.add(near_rate, 0, elapsed_s, fade_s);
-                }
-                if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) return fell_behind(step);
-            }
+    if (state.origin_held && state.unproven && rule.unproven_judge_ms > 0) {
+        // Unproven: past its grace, near peers must average the floor over each judging span.
+        // The grace runs again from the moment near peers first hold something we lack (a
+        // gateway's first pieces come after its connection to the origin and a slow start).
+        if (!state.supply_seen && outlook.near_supply > 0) {
+            state.supply_seen = true;
+            state.judged_from_ms = std::max(state.judged_from_ms, now_ms + rule.unproven_grace_ms);
         }
-    } else if (state.origin_held) {
-        // Proven: what near peers fall short of the pace adds up, their surplus pays it back.
+        if (now_ms >= state.judged_from_ms) {
+            if (state.window.since_ms < state.judged_from_ms) {
+                state.window.restart(now_ms);
+            } else {
+                state.window.add(near_rate, 0, elapsed_s, fade_s);
+            }
+            if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) return fell_behind(step);
+        }
+    } else if (state.origin_held && outlook.position == gateway_position::alone) {
+        // Held for near seeds: what they fall short of the pace adds up, their surplus pays it
+        // back. Unjudged (the default), a follower waits for its gateway, as fast or slow as it is.
         state.near_shortfall = std::max(0.0, state.near_shortfall + static_cast<double>(state.pace - near_rate) * elapsed_s);
         if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) return fell_behind(step);
     } else {
