@@ -174,7 +174,10 @@ torrent_of() {  # ITEM_INDEX
 # Supernodes: one daemon per network offers itself, when this nearcast-peer can.
 daemon_pids=()
 daemon_names=()
-if "$peer_binary" --help 2>&1 | grep -q -- --supernode-tracker; then
+# (The help is read whole first: `--help | grep -q` under pipefail fails whenever grep stops
+# reading before the help is written out, and the demo then ran without supernodes.)
+peer_help=$("$peer_binary" --help 2>&1 || true)
+if grep -q -- --supernode-tracker <<< "$peer_help"; then
   while IFS=$'\t' read -r kind host; do
     [ "$kind" = daemon ] || continue
     "$peer_binary" daemon --cache "$work/daemons/$host" --listen-bittorrent "$host:6881" --listen-control 127.0.0.1:0 --quota-mb 500 \
@@ -301,7 +304,7 @@ grep -q "bad$" "$work/verified.tsv" && for log in "$work"/logs/fetch-*.log; do
 done
 
 cp "$work/plan.tsv" "$out/plan.tsv"
-[ "$keep" = 1 ] && cp -r "$work/logs" "$out/"
+[ "$keep" = 1 ] && cp -r "$work/logs" "$work/reports" "$out/"
 status=0
 python3 "$here/demo.py" report --work "$work" --out "$out" $check || status=$?
 echo "figure demo_wall_s $(elapsed)"
