@@ -118,6 +118,11 @@ void locality_state::note_near_named(const lt::torrent_handle& torrent) {
     origin_verdicts_.erase(torrent);  // news the client has not weighed yet
 }
 
+bool locality_state::verdict_awaited(const lt::torrent_handle& torrent) const {
+    std::lock_guard lock(mutex_);
+    return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
+}
+
 bool locality_state::origin_waits(const lt::torrent_handle& torrent) const {
     std::lock_guard lock(mutex_);
     if (origin_held_.count(torrent) > 0) return true;
@@ -408,7 +413,10 @@ public:
     void on_add_peer(const lt::tcp::endpoint& where, lt::peer_source_flags_t, lt::add_peer_flags_t flags) override {
         if (!state_->enforce() || (flags & lt::torrent_plugin::filtered)) return;
         const auto address = to_proximity(where.address());
-        if (!address || state_->is_origin(*address)) return;
+        if (!address) return;
+        // The client names an origin again when its verdict lets the origin in: an unchoke that
+        // waits for that verdict is heard now, not at the next block from anyone.
+        if (state_->is_origin(*address)) return resume_origins_now();
         if (classify(state_->distance_to(*address), false, state_->options()) != peer_kind::near) return;
         // News is a peer named for the first time: the client's own connect_peer names it again.
         if (!(flags & lt::torrent_plugin::first_time)) return;
@@ -433,6 +441,9 @@ public:
         const auto now = std::chrono::steady_clock::now();
         if (now - resumed_at_ < std::chrono::milliseconds(100) || !state_->enforce()) return;
         resumed_at_ = now;
+        resume_origins_now();
+    }
+    void resume_origins_now() {
         if (!state_->take_origin_wake(handle_)) return;
         for (const auto& weak : peers_) {
             if (auto peer = weak.lock(); peer && !peer->closing()) peer->resume_origin();

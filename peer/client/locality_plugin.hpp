@@ -108,6 +108,8 @@ public:
     // client's last verdict (a peer that joins a busy network asks its neighbours first, not
     // the origin in the moment before it knows them).
     bool origin_waits(const lt::torrent_handle& torrent) const;
+    // News of near peers that no verdict has weighed yet: the client samples at once.
+    bool verdict_awaited(const lt::torrent_handle& torrent) const;
 
     // An item's own counters, made when libtorrent adds it; what it received so far (zero for
     // an item not known); forgotten with the item.

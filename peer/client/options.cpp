@@ -212,6 +212,7 @@ parsed_command parse_command_line(int argc, char** argv) {
     std::vector<std::string> positional;
     double upload_kb = 0, download_kb = 0, far_upload_kb = 100, far_download_kb = 0, window_mb = 16;
     double defer_min_near_kb = static_cast<double>(out.deference.min_near_rate) / 1000;
+    double defer_floor_s = static_cast<double>(out.deference.unproven_judge_ms) / 1000;
     bool no_locality = false;
 
     core::common_options common("nearcast-peer", {.config_file = true, .progress = true});
@@ -241,6 +242,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("origin", po::value(&out.origins)->composing(), "address of an origin seeder (never rate-limited), repeatable; web-seed hosts are origins already")
         ("defer-origin-at", po::value(&out.deference.hold_at)->default_value(out.deference.hold_at), "origin deference: leave the origin to the network's gateway (the near nearcast peer with the lowest address still downloading) and, with no near downloader, leave the origin alone while near seeds that proved themselves beside it hold this many pieces we lack, until they hold a quarter of it (0: never defer; streams never do)")
         ("defer-min-near-kb", po::value(&defer_min_near_kb)->default_value(defer_min_near_kb), "origin deference: near seeds must deliver at least this many kB/s, and at least what the origin delivers beside them, over half a second before the origin is left alone; then they must keep 95% of the pace both made, or the origin is let in for 20 s.")
+        ("defer-floor-s", po::value(&defer_floor_s)->default_value(defer_floor_s), "origin deference: a follower (or a gateway whose near peers hold all it lacks) must get --defer-min-near-kb from near peers, averaged over this many seconds once they hold something it lacks; a follower that falls behind passes its gateway over for 2 minutes, anyone else lets the origin in for 20 s (0: not judged)")
         ("no-locality", po::bool_switch(&no_locality), "plain BitTorrent: no ranking, no far limits (for comparison)");
     po::options_description stream("Stream");
     stream.add_options()
@@ -472,6 +474,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.far_upload_limit = kilobytes(far_upload_kb, "--far-upload-limit-kb");
         out.far_download_limit = kilobytes(far_download_kb, "--far-download-limit-kb");
         out.deference.min_near_rate = kilobytes(defer_min_near_kb, "--defer-min-near-kb");
+        if (!(defer_floor_s >= 0) || defer_floor_s > 600) throw usage_error("--defer-floor-s must be between 0 and 600 seconds");
+        out.deference.unproven_judge_ms = static_cast<std::uint32_t>(defer_floor_s * 1000);
         if (window_mb <= 0) throw usage_error("--window-mb must be positive");
         out.window.ahead_bytes = static_cast<std::int64_t>(window_mb * 1e6);
         if (out.file_index < -1) throw usage_error("--file must be 0 or more");

@@ -62,6 +62,7 @@ for tool in "$tracker" "$seeder list --data-dir $work/data" "$peer daemon"; do
 done
 expect_refusal "seeder --web-seed nope" "--web-seed: 'nope'" "$seeder" publish --data-dir "$work/data" --web-seed nope "$work/content/a.bin"
 expect_refusal "seeder --watch missing" "--watch: '/nonexistent' is not a directory" "$seeder" serve --data-dir "$work/data" --watch /nonexistent
+expect_refusal "peer --defer-floor-s -1" "defer-floor-s must be between 0 and 600" "$peer" fetch "$torrent" --no-daemon -o "$work/get" --defer-floor-s -1
 expect_refusal "sim --threads 0" "threads must be at least 1" "$sim" --threads 0 -o "$work/sim"
 expect_refusal "sim --threads -1" "'-1'.*threads" "$sim" --threads -1 -o "$work/sim"
 

@@ -542,14 +542,17 @@ cache)
     fail "a near seed sending 100 kB/s held the origin off: $(grep -E 'origin' "$work/alone-on.log" | head -5)"
   origin=$(jq .downloaded.origin "$work/alone-on.json")
   [ "$origin" -gt 6000000 ] || fail "the origin sent only $origin of 12 MB beside a near seed capped at 100 kB/s"
-  # Uncapped, the near seed next door carries the item and the origin is hardly asked.
+  # Uncapped, the near seed next door carries the item: at least two thirds of it. (The origin
+  # is let in until the near seed has proved itself beside it, half a second; on a loaded
+  # machine the near seed's first blocks come late and the origin sent up to 30%.)
   "$peer_binary" limits --cache "$cache" --upload-limit-kb 0 > /dev/null || fail "limits --upload-limit-kb 0 failed"
   rm -rf "$work/alone"
   "$peer_binary" fetch "$film" --no-daemon -o "$work/alone" --listen-bittorrent 127.10.0.8:7001 --no-progress -v \
     --report "$work/alone-fast.json" > "$work/alone-fast.log" 2>&1 || { show_logs; fail "the fetch beside a fast near seed failed"; }
   near=$(jq .downloaded.near "$work/alone-fast.json")
   echo "beside an uncapped near seed: origin $(jq .downloaded.origin "$work/alone-fast.json") bytes, near $near bytes, in $(jq .seconds_to_complete "$work/alone-fast.json") s"
-  [ "$near" -gt 9000000 ] || fail "an uncapped near seed next door sent only $near of 12 MB"
+  [ "$near" -ge "$((2 * $(jq .downloaded.origin "$work/alone-fast.json")))" ] ||
+    fail "an uncapped near seed next door sent only $near of 12 MB, less than twice the origin's"
   "$peer_binary" limits --cache "$cache" --upload-limit-kb 100 > /dev/null || fail "limits --upload-limit-kb failed"
   # The same with no origin seeder in the swarm (a tracker may leave it out of an answer that
   # names a near seed; here the origin serves over HTTP only): the origin is its web seed,
@@ -641,7 +644,7 @@ remote)
   rc=0; remote list --quota-mb 5 2> "$work/flag.err" || rc=$?; [ "$rc" = 2 ] || fail "list --quota-mb was not refused"
   grep -q "list does not take --quota-mb (see nearcast-peer list --help)" "$work/flag.err" || fail "list --quota-mb: $(cat "$work/flag.err")"
   remote limits --reset | grep -q "^Uploading: *on" || fail "limits --reset did not restore uploading"
-  remote remove --help | grep -q "keep-data" || fail "remove --help does not show --keep-data"
+  grep -q "keep-data" <<< "$(remote remove --help)" || fail "remove --help does not show --keep-data"
   rc=0; remote fetch "$alpha" --json 2> "$work/flag2.err" || rc=$?; [ "$rc" = 2 ] || fail "fetch --json was not refused"
   grep -q "fetch does not take --json" "$work/flag2.err" || fail "fetch --json: $(cat "$work/flag2.err")"
   # remove --keep-data keeps the files; remove deletes them.

@@ -283,7 +283,7 @@ TEST_CASE("near seeds must prove themselves beside the origin before it is left 
 
 TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it in when they fall behind, and never waits for near peers to answer") {
     origin_deference rule;  // hold_at 8, prove 0.5 s, keep_pace 0.95, patience 0.5 s, cooldown 20 s, floor 500 kB/s
-    rule.unproven_judge_ms = 2000;  // off by default; judged here
+    REQUIRE(rule.unproven_judge_ms == 2000);  // the default: unproven holds are judged
     deference_state state;
     origin_outlook lacking{.near_supply = 0, .missing = 40, .position = gateway_position::alone};
     // The origin delivers 1 MB/s while nothing near helps: it is in.

@@ -135,9 +135,8 @@ struct origin_deference {
     // something we lack (a gateway that has just started has nothing to pass on yet), near peers
     // must average it over each `unproven_judge_ms` (libtorrent's byte counts advance in steps).
     std::uint32_t unproven_grace_ms = 2000;
-    // 0 (the default): unproven holds are not judged. With 2000 the demo's origin savings
-    // fell to 0.65 in three of seven runs (0.86 in the others): off until that is understood.
-    std::uint32_t unproven_judge_ms = 0;
+    // 0: unproven holds are not judged (the peer's --defer-floor-s).
+    std::uint32_t unproven_judge_ms = 2000;
     // A follower whose gateway falls behind the floor passes it over for this long: it follows
     // the next near downloader, or is the gateway itself.
     std::uint32_t pass_over_ms = 120000;
