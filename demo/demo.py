@@ -488,6 +488,8 @@ def report(args):
             failures.append(f"intra-AS share is {intra_share:.3f}, not above 0.7")
         if any(not s["ok"] for s in streams):
             failures.append("a stream reader saw wrong bytes or failed")
+        if not elected:
+            failures.append("no supernode was elected: the demo ran without the supernodes it shows (see 'supernodes elected')")
     for failure in failures:
         print(f"CHECK FAILED: {failure}", file=sys.stderr)
     return 1 if failures else 0
