@@ -436,6 +436,8 @@ private:
         pack.set_int(lt::settings_pack::upload_rate_limit, rate > 0 ? static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)) : 0);
         session_.session().apply_settings(pack);
         session_.locality().set_uploads_off(rate == 0);
+        // Said in the handshakes of connections made from now on.
+        session_.locality().set_may_be_gateway(peer::may_be_gateway(rate, options_.deference));
         if (rate == 0 && applied_rate_ != 0) {
             // Peers connected before were told their allowed fast pieces already: they go, and
             // those that come back are told none.

@@ -200,6 +200,17 @@ bool locality_state::is_fellow(proximity::ip_address address) const {
     return found != fellows_.end() && found->second.summary.supernode;
 }
 
+void locality_state::note_no_gateway(proximity::ip_address address, bool no_gateway) {
+    std::lock_guard lock(mutex_);
+    if (no_gateway) no_gateway_.insert(address);
+    else no_gateway_.erase(address);
+}
+
+bool locality_state::no_gateway(proximity::ip_address address) const {
+    std::lock_guard lock(mutex_);
+    return no_gateway_.count(address) > 0;
+}
+
 std::vector<std::pair<proximity::ip_address, supernode_summary>> locality_state::fellows(std::chrono::seconds fresh) const {
     std::lock_guard lock(mutex_);
     std::vector<std::pair<proximity::ip_address, supernode_summary>> out;
@@ -216,6 +227,9 @@ namespace {
 // other extension of the session uses (ut_metadata takes 2).
 constexpr int supernode_message_id = 23;
 constexpr int largest_summary = 64 * 1024;
+// The extension handshake's key for whether a peer may be its network's gateway (1, or
+// missing: it may; 0: its upload is held below the followers' floor).
+constexpr std::string_view gateway_key = "nearcast_gateway";
 
 // One connection: where it is, what it is, and what it has carried so far.
 class peer_locality final : public lt::peer_plugin {
@@ -246,7 +260,10 @@ public:
         if (state_->uploads_off() && !connection_.is_choked() && !connection_.is_disconnecting()) connection_.choke_this_peer();
     }
 
-    void add_handshake(lt::entry& handshake) override { handshake["m"][std::string(supernode_extension_name)] = supernode_message_id; }
+    void add_handshake(lt::entry& handshake) override {
+        handshake["m"][std::string(supernode_extension_name)] = supernode_message_id;
+        handshake[std::string(gateway_key)] = state_->may_be_gateway() ? 1 : 0;
+    }
 
     // A supernode admits downloaders that connect to it up to its limit and refuses the rest
     // at once (libtorrent checks for a disconnect right after this hook). Fellow supernodes and
@@ -268,6 +285,7 @@ public:
         const auto messages = handshake.dict_find_dict("m");
         if (messages) remote_message_id_ = static_cast<int>(messages.dict_find_int_value(lt::string_view(supernode_extension_name.data(), supernode_extension_name.size()), 0));
         if (remote_message_id_ < 0 || remote_message_id_ > 255) remote_message_id_ = 0;
+        if (address_) state_->note_no_gateway(*address_, handshake.dict_find_int_value(lt::string_view(gateway_key.data(), gateway_key.size()), 1) == 0);
         send_summary();
         return true;
     }

@@ -69,6 +69,14 @@ public:
     void set_uploads_off(bool off) { uploads_off_ = off; }
     bool uploads_off() const { return uploads_off_; }
 
+    // Whether this peer may be its network's gateway (peer::may_be_gateway on the upload its
+    // user allows), said in the extension handshake of each new connection; and the near
+    // peers whose handshake said they may not (their followers follow the next downloader).
+    void set_may_be_gateway(bool may) { may_be_gateway_ = may; }
+    bool may_be_gateway() const { return may_be_gateway_; }
+    void note_no_gateway(proximity::ip_address address, bool no_gateway);
+    bool no_gateway(proximity::ip_address address) const;
+
     // The supernode role, as the tracker gave it: children admitted up to the limit.
     void set_supernode(bool supernode, std::uint32_t admission_limit);
     bool supernode() const;
@@ -133,6 +141,8 @@ private:
     std::map<std::uint32_t, std::uint64_t> by_as_;
     bool supernode_ = false;
     std::atomic<bool> uploads_off_{false};
+    std::atomic<bool> may_be_gateway_{true};
+    std::set<proximity::ip_address> no_gateway_;
     child_admission admission_;
     std::string own_summary_;
     struct fellow {

@@ -128,6 +128,8 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
         if (!address) throw std::runtime_error("--origin: '" + origin + "' is not an IP address");
         locality_->add_origin(*address);
     }
+    // Upload held below the followers' floor: this peer tells its near peers it is no gateway.
+    locality_->set_may_be_gateway(may_be_gateway(options.upload_limit > 0 ? options.upload_limit : -1, options.deference));
     near_class_ = session_.create_peer_class("near");
     far_class_ = session_.create_peer_class("far");
     origin_class_ = session_.create_peer_class("origin");
@@ -573,7 +575,7 @@ void peer_session::defer_origin(tracked_item& item) {
             const auto unchoked = item.near_unchoked_at.find(*address);
             if (supplier.kind == peer_kind::near && unchoked != item.near_unchoked_at.end() &&
                 now - unchoked->second < std::chrono::seconds(30) && !(peer.flags & lt::peer_info::seed) &&
-                peer.client.starts_with("nearcast-peer") && !passed_over(*address)) {
+                peer.client.starts_with("nearcast-peer") && !passed_over(*address) && !locality_->no_gateway(*address)) {
                 near_downloaders.push_back(*address);
             }
             if (supplier.kind != peer_kind::near || !supplier.unchokes_us) continue;  // supplies nothing: no copy
@@ -587,7 +589,7 @@ void peer_session::defer_origin(tracked_item& item) {
         item.sampled = true;
         outlook.near_supply = near_supply(suppliers, missing);
         const auto self = locality_->self();
-        if (self) outlook.position = place_among(*self, near_downloaders);
+        if (self) outlook.position = place_among(*self, near_downloaders, locality_->may_be_gateway());
         if (outlook.position == gateway_position::follower) gateway = *std::min_element(near_downloaders.begin(), near_downloaders.end());
     }
     const bool was_held = item.deference.origin_held;

@@ -61,8 +61,13 @@ std::vector<std::uint64_t> connections_to_close(std::span<const connection> conn
     return close;
 }
 
-gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders) {
+bool may_be_gateway(std::int64_t upload_rate, const origin_deference& rule) {
+    return upload_rate < 0 || (upload_rate > 0 && upload_rate >= rule.min_near_rate);
+}
+
+gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders, bool self_may_be_gateway) {
     if (near_downloaders.empty()) return gateway_position::alone;
+    if (!self_may_be_gateway) return gateway_position::follower;
     const bool behind = std::any_of(near_downloaders.begin(), near_downloaders.end(), [&](const auto& other) { return other < self; });
     return behind ? gateway_position::follower : gateway_position::gateway;
 }
