@@ -65,6 +65,14 @@ bytes_by_source sources_of(const nlohmann::json& item) {
 int deliver_to_output(const peer_options& options, const nlohmann::json& item, const std::string& id,
                       std::chrono::steady_clock::time_point started, const bytes_by_source& at_start) {
     const fs::path torrent = options.cache / "torrents" / (id + ".torrent");
+    // A magnet's metadata is kept by the daemon within a tick of its arrival; an item done
+    // within that tick may be reported before it is on disk.
+    std::error_code missing;
+    for (int wait = 0; wait < 50 && !fs::exists(torrent, missing); ++wait) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!fs::exists(torrent, missing)) {
+        throw std::runtime_error("the daemon holds " + id + " complete but has not kept its metadata in " + torrent.string() +
+                                 " (see its log)");
+    }
     const auto params = params_from_torrent_file(torrent.string());
     const fs::path held = fs::path(item.at("path").get<std::string>()).parent_path();
     const auto& files = params.ti->orig_files();

@@ -79,6 +79,7 @@ struct cache_entry {
     bool resting = false;     // whole, and out of its swarm while uploading is off
     std::string refused;      // why it is not downloaded (a magnet's item found larger than the quota)
     bool sizing = false;      // a magnet's item in upload mode until its metadata gives its size
+    bool metadata_kept = false;  // its .torrent is in torrents/ (a magnet's once its metadata came)
     std::unique_ptr<stream_server> stream;
     // Averaged over a sliding window: the payload received and sent (the rates shown), and
     // the bytes verified (the ETA).
@@ -387,6 +388,14 @@ private:
         lt::settings_pack pack;
         pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)));
         session_.session().apply_settings(pack);
+        say_whether_gateway();
+    }
+
+    // Whether this daemon may be its network's gateway, said in the handshakes of connections
+    // made from now on.
+    void say_whether_gateway() {
+        session_.locality().set_may_be_gateway(
+            peer::may_be_gateway(upload_rate_now(cap_, uploaded_this_month_), download_limit_, options_.deference));
     }
 
     json limits_json() const {
@@ -436,8 +445,7 @@ private:
         pack.set_int(lt::settings_pack::upload_rate_limit, rate > 0 ? static_cast<int>(std::min<std::int64_t>(rate, INT32_MAX)) : 0);
         session_.session().apply_settings(pack);
         session_.locality().set_uploads_off(rate == 0);
-        // Said in the handshakes of connections made from now on.
-        session_.locality().set_may_be_gateway(peer::may_be_gateway(rate, options_.deference));
+        say_whether_gateway();
         if (rate == 0 && applied_rate_ != 0) {
             // Peers connected before were told their allowed fast pieces already: they go, and
             // those that come back are told none.
@@ -460,6 +468,8 @@ private:
         for (auto& [id, entry] : entries_) {
             const auto& status = session_.status_of(entry.handle).status;
             if (entry.sizing && status.has_metadata) size_magnet_item(id, entry, status);
+            // At once, not at the next housekeeping: `fetch -o` reads it when the item is done.
+            if (status.has_metadata && !entry.metadata_kept) keep_metadata_of(id, entry);
             if (entry.stream) entry.stream->update_pieces(status.pieces);
             entry.download_rate.add(now, status.total_payload_download);
             entry.upload_rate.add(now, status.total_payload_upload);
@@ -563,15 +573,23 @@ private:
     // A magnet item (asked for, or pre-fetched as a supernode) is resumed after a restart
     // like any other once its metadata is kept beside the others.
     void keep_metadata() {
-        for (auto& [id, entry] : entries_) {
-            const fs::path kept = options_.cache / "torrents" / (id + ".torrent");
-            const auto info = entry.handle.torrent_file();
-            if (!info || fs::exists(kept)) continue;
-            try {
-                save_torrent(id, *info);
-            } catch (const std::exception& error) {
-                spdlog::warn("{}", error.what());
-            }
+        for (auto& [id, entry] : entries_) keep_metadata_of(id, entry);
+    }
+    void keep_metadata_of(const std::string& id, cache_entry& entry) {
+        if (entry.metadata_kept) return;
+        const fs::path kept = options_.cache / "torrents" / (id + ".torrent");
+        const auto info = entry.handle.torrent_file();
+        if (!info) return;
+        std::error_code ignored;
+        if (fs::exists(kept, ignored)) {
+            entry.metadata_kept = true;
+            return;
+        }
+        try {
+            save_torrent(id, *info);
+            entry.metadata_kept = true;
+        } catch (const std::exception& error) {
+            spdlog::warn("{}", error.what());
         }
     }
 
@@ -610,11 +628,17 @@ private:
         return out;
     }
 
-    // Adds an item to the cache (or marks it used again); true when it is new.
-    std::pair<std::string, bool> add_item(lt::add_torrent_params params) {
+    // Adds an item to the cache (or marks it used again); true when it is new. Asked for by a
+    // user (`recheck_held`), an item held complete is checked on disk again before it is
+    // reported complete: its files may have been changed behind the daemon's back.
+    std::pair<std::string, bool> add_item(lt::add_torrent_params params, bool recheck_held = false) {
         const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
         if (auto found = entries_.find(id); found != entries_.end()) {
             found->second.last_used_s = unix_now();
+            if (recheck_held && item_complete(found->second)) {
+                session_.recheck(found->second.handle);
+                spdlog::info("{}: asked for again: every piece on disk is checked before it is reported complete", id);
+            }
             if (found->second.paused && found->second.refused.empty()) found->second.handle.resume(), found->second.paused = false;
             // Asked for whole: a stream had narrowed it to the file it plays.
             if (found->second.handle.torrent_file() && !every_file_wanted(found->second.handle)) {
@@ -657,7 +681,7 @@ private:
                 asio::post(io_, [this, url, bytes = std::move(bytes), problem = std::move(problem), reply = std::move(reply)] {
                     if (!problem.empty()) return reply({502, json{{"error", problem}}.dump()});
                     try {
-                        const auto [id, added] = add_item(params_from_torrent(bytes, url));
+                        const auto [id, added] = add_item(params_from_torrent(bytes, url), true);
                         if (added) spdlog::info("fetch {} from {} asked through the control API", id, url);
                         reply({200, json{{"id", id}, {"added", added}}.dump()});
                     } catch (const std::exception& error) {
@@ -735,7 +759,7 @@ private:
         if (path == "/fetch") {
             if (body.starts_with("http://") || body.starts_with("https://")) return fetch_from_url(body);
             auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
-            const auto [id, added] = add_item(std::move(params));
+            const auto [id, added] = add_item(std::move(params), true);
             if (added) spdlog::info("fetch {} asked through the control API", id);
             return {200, json{{"id", id}, {"added", added}}.dump()};
         }

@@ -128,8 +128,9 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
         if (!address) throw std::runtime_error("--origin: '" + origin + "' is not an IP address");
         locality_->add_origin(*address);
     }
-    // Upload held below the followers' floor: this peer tells its near peers it is no gateway.
-    locality_->set_may_be_gateway(may_be_gateway(options.upload_limit > 0 ? options.upload_limit : -1, options.deference));
+    // Upload or download held below the followers' floor: this peer tells its near peers it is
+    // no gateway.
+    locality_->set_may_be_gateway(may_be_gateway(options.upload_limit > 0 ? options.upload_limit : -1, options.download_limit, options.deference));
     near_class_ = session_.create_peer_class("near");
     far_class_ = session_.create_peer_class("far");
     origin_class_ = session_.create_peer_class("origin");
@@ -400,6 +401,9 @@ void peer_session::handle_alert(lt::alert* alert) {
         if (item->announces_in_flight > 0) --item->announces_in_flight;
         last.tracker_answered = true;
         spdlog::debug("tracker {} named {} peers", reply->tracker_url(), reply->num_peers);
+    } else if (lt::alert_cast<lt::torrent_checked_alert>(alert)) {
+        if (item->rechecking) spdlog::info("{}: every piece on disk checked again", item->save_path.string());
+        item->rechecking = false;
     } else if (lt::alert_cast<lt::metadata_received_alert>(alert)) {
         remember_metadata(*item);
         spdlog::info("metadata received: {}", item->handle.torrent_file() ? item->handle.torrent_file()->name() : "");
@@ -434,8 +438,9 @@ void peer_session::refresh(tracked_item& item) {
                     last.status.state != lt::torrent_status::checking_resume_data;
     // Complete only once the files are under their final names too: what is reported complete
     // is what the user finds on disk.
+    if (item.rechecking) last.complete = false;
     if (last.complete) last.complete = give_final_names(item);
-    else if (last.has_metadata && !item.parts_checked && last.status.state != lt::torrent_status::checking_files &&
+    else if (last.has_metadata && !item.parts_checked && !item.rechecking && last.status.state != lt::torrent_status::checking_files &&
              last.status.state != lt::torrent_status::checking_resume_data) {
         take_final_names_back(item);
     }
@@ -648,6 +653,16 @@ void peer_session::want_every_file(const lt::torrent_handle& handle) {
     handle.prioritize_files(std::vector<lt::download_priority_t>(static_cast<std::size_t>(info->num_files()), lt::default_priority));
     item->named = false;
     item->last.complete = false;
+}
+
+void peer_session::recheck(const lt::torrent_handle& handle) {
+    tracked_item* item = find(handle);
+    if (!item || !handle.torrent_file()) return;
+    item->rechecking = true;
+    item->parts_checked = false;
+    item->named = false;
+    item->last.complete = false;
+    handle.force_recheck();
 }
 
 void peer_session::keep_origin(const lt::torrent_handle& handle) {

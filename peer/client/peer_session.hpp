@@ -65,6 +65,10 @@ public:
     // Wants every file of the item (a stream asks for the file it plays alone): it is not
     // complete until the files left out are verified and named too.
     void want_every_file(const lt::torrent_handle& handle);
+    // Every piece on disk hashed again (files can be changed behind libtorrent's back): the
+    // item is not complete until the check is over, and a file found damaged is NAME.part
+    // again until its pieces are fetched and verified.
+    void recheck(const lt::torrent_handle& handle);
     // The fellow supernodes of a supernode: in the near class, whatever their AS.
     void set_fellows(std::vector<proximity::ip_address> fellows);
     lt::torrent_handle handle() const { return handle_; }
@@ -107,6 +111,8 @@ private:
         bool named = false;
         // The first check of what is on disk is done and its unverified files are NAME.part.
         bool parts_checked = false;
+        // A check asked for by recheck() is under way (until libtorrent's torrent_checked_alert).
+        bool rechecking = false;
     };
     // NAME.part until verified: the files of a finished item get their final names back.
     bool give_final_names(tracked_item& item);

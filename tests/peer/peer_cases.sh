@@ -496,6 +496,16 @@ cache)
   rm -f "$folder/stray.bin"
   echo "quota from the disk: 5 MB written into the cache show as $grown bytes more"
 
+  # Damaged while the daemon runs (behind libtorrent's back): a fetch of the item checks every
+  # piece on disk again before it says complete, and the damaged piece is fetched again.
+  printf 'QQQQ' | dd of="$folder/film.bin" bs=1 seek=1000 conv=notrunc status=none
+  [ "$(sha256_of "$folder/film.bin")" != "$(sha256_of "$work/content/film.bin")" ] || fail "the damage did not change film.bin"
+  "$peer_binary" fetch "$film" --cache "$cache" --no-progress > "$work/fetch-damaged.log" 2>&1 ||
+    { cat "$work/fetch-damaged.log"; fail "fetch of film.bin, damaged in the running daemon's cache, failed"; }
+  [ "$(sha256_of "$folder/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] ||
+    fail "fetch said film.bin complete while its cached copy is still damaged: $(cat "$work/fetch-damaged.log")"
+  echo "damaged in a running daemon's cache: a fetch checked every piece again and the damaged one was fetched again"
+
   # Cut short and deleted while the daemon is stopped: checked again, never trusted.
   clip_folder=$(dirname "$(ls "$cache"/content/*/clip.bin)")
   stop_daemon

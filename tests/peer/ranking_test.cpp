@@ -144,16 +144,20 @@ TEST_CASE("the near peer with the lowest address among those still downloading i
     CHECK(place_among(at("127.10.0.11"), {}, false) == gateway_position::alone);
 }
 
-TEST_CASE("a peer whose upload is held below the floor is no gateway; one with no limit or a limit at the floor is") {
+TEST_CASE("a peer whose upload or download is held below the floor is no gateway; one with no limit or a limit at the floor is") {
     origin_deference rule;  // floor 500 kB/s
-    CHECK(may_be_gateway(-1, rule));         // no limit
-    CHECK(may_be_gateway(500'000, rule));    // at the floor
-    CHECK(may_be_gateway(4'000'000, rule));
-    CHECK_FALSE(may_be_gateway(150'000, rule));
-    CHECK_FALSE(may_be_gateway(499'999, rule));
-    CHECK_FALSE(may_be_gateway(0, rule));    // uploading off
+    CHECK(may_be_gateway(-1, 0, rule));         // no limits
+    CHECK(may_be_gateway(500'000, 0, rule));    // at the floor
+    CHECK(may_be_gateway(4'000'000, 0, rule));
+    CHECK_FALSE(may_be_gateway(150'000, 0, rule));
+    CHECK_FALSE(may_be_gateway(499'999, 0, rule));
+    CHECK_FALSE(may_be_gateway(0, 0, rule));    // uploading off
+    // A gateway passes on no more than it receives.
+    CHECK_FALSE(may_be_gateway(-1, 300'000, rule));
+    CHECK(may_be_gateway(-1, 500'000, rule));
     rule.min_near_rate = 100'000;
-    CHECK(may_be_gateway(150'000, rule));
+    CHECK(may_be_gateway(150'000, 0, rule));
+    CHECK(may_be_gateway(-1, 300'000, rule));
 }
 
 TEST_CASE("near supply counts the missing pieces near peers that unchoke us hold, each once") {
