@@ -397,6 +397,12 @@ cache)
   film=$(publish "$work/content/film.bin")
   clip=$(publish "$work/content/clip.bin")
   fresh=$(publish "$work/content/fresh.bin")
+  tiny_magnets=()
+  for tiny in tiny1 tiny2 tiny3; do
+    random_file "$work/content/$tiny.bin" 100000
+    publish "$work/content/$tiny.bin" > /dev/null
+    tiny_magnets+=("$(cut -f5 "$work/publish.out")")
+  done
   start_seeder 2  # about 6 s for film.bin: time to look at the cache while it downloads
   cache="$work/cache"
   start_daemon() {
@@ -483,6 +489,15 @@ cache)
   grep -q "fresh.bin: complete, every piece verified, in .* origin [1-9]" "$work/fetch-fresh.log" ||
     fail "the summary of fetch -o through the daemon does not count what the daemon downloaded: $(cat "$work/fetch-fresh.log")"
   echo "fetch -o through the daemon: the report counts the daemon's $fresh_total bytes for fresh.bin"
+  # A magnet link with -o through the daemon: done within a tick of its metadata, the item's
+  # .torrent must still be there for the copy into DIR.
+  for index in 0 1 2; do
+    "$peer_binary" fetch "${tiny_magnets[$index]}" --cache "$cache" -o "$work/tiny" --no-progress > "$work/fetch-tiny.log" 2>&1 ||
+      { cat "$work/fetch-tiny.log"; fail "fetch -o of a magnet link through the daemon failed"; }
+    [ "$(sha256_of "$work/tiny/tiny$((index + 1)).bin")" = "$(sha256_of "$work/content/tiny$((index + 1)).bin")" ] ||
+      fail "tiny$((index + 1)).bin fetched by magnet with -o through the daemon is wrong"
+  done
+  echo "fetch -o through the daemon: three fresh magnet links, each copied into DIR and checked"
 
   # The quota is counted from the disk: 5 MB dropped into the cache show in cache_bytes.
   cache_bytes() {
