@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <vector>
 
 namespace nearcast::core {
 
@@ -36,6 +37,21 @@ void require_folder(const std::filesystem::path& path, const std::string& what) 
     }
     std::filesystem::create_directories(path, error);
     if (error) refuse("cannot be made: " + error.message());
+}
+
+std::optional<std::filesystem::path> default_snapshot(const char* built, const char* installed) {
+    namespace fs = std::filesystem;
+    std::error_code error;
+    std::vector<fs::path> candidates;
+    if (const fs::path program = fs::read_symlink("/proc/self/exe", error); !error) {
+        candidates.push_back(program.parent_path().parent_path() / "share" / "nearcast" / "default.ncprox");
+    }
+    candidates.emplace_back(built);
+    candidates.emplace_back(installed);
+    for (const auto& candidate : candidates) {
+        if (fs::is_regular_file(candidate, error)) return candidate;
+    }
+    return std::nullopt;
 }
 
 }  // namespace nearcast::core

@@ -18,6 +18,7 @@
 
 #include "http_fetch.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/listening.hpp"
 #include "nearcast/peer/item_source.hpp"
 
@@ -77,12 +78,7 @@ proximity::model load_routing(const std::string& data) {
         if (const char* env = std::getenv("NEARCAST_PROX_DATA"); env && *env) source = env;
     }
     if (source.empty()) {
-        for (const char* candidate : {NEARCAST_INSTALLED_SNAPSHOT, NEARCAST_DEFAULT_SNAPSHOT}) {
-            if (fs::exists(candidate)) {
-                source = candidate;
-                break;
-            }
-        }
+        if (const auto snapshot = core::default_snapshot(NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT)) source = snapshot->string();
         if (source.empty()) throw std::runtime_error("no proximity data: give --data (the default snapshot is not installed)");
     }
     if (source.starts_with("http://") || source.starts_with("https://")) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "nearcast/core/common_options.hpp"
+#include "nearcast/core/input_files.hpp"
 #include "nearcast/core/options.hpp"  // unsigned values refuse a minus sign
 
 #include "nearcast/proximity/distance.hpp"
@@ -61,8 +62,8 @@ std::vector<std::string> default_data() {
     if (const char* from_environment = std::getenv("NEARCAST_PROX_DATA"); from_environment && *from_environment) {
         return {from_environment};
     }
-    for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
-        if (std::filesystem::exists(candidate)) return {candidate};
+    if (const auto snapshot = nearcast::core::default_snapshot(NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT)) {
+        return {snapshot->string()};
     }
     throw usage_error("no routing data: give --data SOURCE (no default snapshot was found at " +
                       std::string(NEARCAST_DEFAULT_SNAPSHOT) + ")");

@@ -38,6 +38,19 @@ grep -q "nearcast-peer list|status|pause|resume|remove|limits|open" "$work/peer.
 grep -q "peer.conf" "$work/peer.man" || fail "man nearcast-peer does not name ~/.config/nearcast/peer.conf"
 echo "manual pages: five, each with NAME, SYNOPSIS, options and SEE ALSO, no groff warning"
 
+# The installed tools read the snapshot installed beside them, whatever the prefix (not the
+# build tree's): with the installed one emptied, they say so, naming it.
+snapshot="$prefix/share/nearcast/default.ncprox"
+[ -s "$snapshot" ] || fail "share/nearcast/default.ncprox was not installed"
+mv "$snapshot" "$snapshot.kept" && : > "$snapshot"
+status=0
+"$prefix/bin/nearcast-prox" lookup 127.10.0.1 > "$work/prox.out" 2> "$work/prox.err" || status=$?
+[ "$status" != 0 ] && grep -q "$snapshot" "$work/prox.err" ||
+  fail "the installed nearcast-prox did not read $snapshot (status $status): $(cat "$work/prox.out" "$work/prox.err")"
+mv "$snapshot.kept" "$snapshot"
+[ "$("$prefix/bin/nearcast-prox" lookup 127.10.0.1 | cut -f3)" = AS64512 ] || fail "the installed nearcast-prox cannot look up 127.10.0.1"
+echo "default snapshot: the installed tools read $prefix/share/nearcast/default.ncprox"
+
 desktop="$prefix/share/applications/nearcast-peer.desktop"
 [ -f "$desktop" ] || fail "share/applications/nearcast-peer.desktop was not installed"
 desktop-file-validate "$desktop" || fail "desktop-file-validate refuses nearcast-peer.desktop"

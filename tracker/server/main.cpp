@@ -31,9 +31,7 @@ namespace {
 
 std::vector<std::string> data_sources(const server_options& options) {
     if (!options.data.empty()) return options.data;
-    for (const char* candidate : {NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT}) {
-        if (std::filesystem::exists(candidate)) return {candidate};
-    }
+    if (const auto snapshot = core::default_snapshot(NEARCAST_DEFAULT_SNAPSHOT, NEARCAST_INSTALLED_SNAPSHOT)) return {snapshot->string()};
     throw core::input_file_error("no proximity data: give --data SOURCE (no default snapshot at " +
                                  std::string(NEARCAST_DEFAULT_SNAPSHOT) + " nor at " + NEARCAST_INSTALLED_SNAPSHOT + ")");
 }

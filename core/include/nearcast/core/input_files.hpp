@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -21,5 +22,11 @@ void require_readable_file(const std::filesystem::path& path, const std::string&
 // Makes the folder `path` (and its parents) unless it exists, or throws input_file_error
 // "<what> '<path>': <problem>": a file where a folder should be, no permission, a full disk.
 void require_folder(const std::filesystem::path& path, const std::string& what);
+
+// The default proximity snapshot, the first that exists of: beside the running program as
+// installed (BIN/../share/nearcast/default.ncprox, whatever the prefix), the build tree's
+// (`built`, for a program run from the build tree), the compiled-in install path
+// (`installed`). Nothing when none exists.
+std::optional<std::filesystem::path> default_snapshot(const char* built, const char* installed);
 
 }  // namespace nearcast::core
