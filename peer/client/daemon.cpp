@@ -183,9 +183,16 @@ private:
 
     // An item's folder once libtorrent has deleted its files (which it does in the background):
     // removed when empty, on the next start otherwise.
+    // An item's folder once the item is gone: its copy of the metadata (.nearcast/, which a
+    // fetch keeps beside what it writes) goes, and the folder too once nothing else is left.
     void remove_item_folder(const std::string& id) const {
+        forget_metadata_copy(id);
         std::error_code ignored;
         fs::remove(item_folder(id), ignored);
+    }
+    void forget_metadata_copy(const std::string& id) const {
+        std::error_code ignored;
+        fs::remove_all(item_folder(id) / ".nearcast", ignored);
     }
 
     static peer_options with_content_folder(peer_options options) {
@@ -254,6 +261,7 @@ private:
                 continue;
             }
             if (entries_.count(id)) continue;
+            forget_metadata_copy(id);  // left by an older version's remove
             if (fs::is_empty(folder.path(), error)) {
                 remove_item_folder(id);
             } else {
@@ -708,6 +716,13 @@ private:
         return from;
     }
 
+    // Where the item is on disk now: a single file not yet verified is NAME.part.
+    static std::string path_on_disk(const fs::path& final_path, bool complete) {
+        std::error_code ignored;
+        const fs::path part = final_path.string() + std::string(part_suffix);
+        return !complete && fs::is_regular_file(part, ignored) ? part.string() : final_path.string();
+    }
+
     json describe(const std::string& id, const cache_entry& entry) {
         item_status state = session_.status_of(entry.handle);
         const auto& status = state.status;
@@ -721,14 +736,16 @@ private:
         const auto from = downloaded_for(entry);
         // A finished or paused item downloads nothing more: no average fading out over seconds.
         const double rate = entry.paused || state.complete ? 0 : std::max(entry.download_rate.rate(), 0.0);
-        const double eta = entry.paused || !state.has_metadata ? -1 : entry.progress.eta(status.total_wanted);
+        // A partial item's progress is over the whole item (what a stream left out is not
+        // done), and it has no ETA: nothing more is being fetched until it is asked for whole.
+        const double eta = entry.paused || !state.has_metadata || partial ? -1 : entry.progress.eta(status.total_wanted);
         return {{"id", id}, {"name", status.name}, {"state", phase}, {"complete", state.complete},
-                {"bytes_done", status.total_wanted_done}, {"bytes_wanted", status.total_wanted},
+                {"bytes_done", partial ? status.total_done : status.total_wanted_done}, {"bytes_wanted", partial ? status.total : status.total_wanted},
                 {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : std::max(entry.upload_rate.rate(), 0.0))},
                 {"eta", state.complete ? 0 : eta < 0 ? -1 : std::llround(std::ceil(eta))}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
                 {"uploaded", status.all_time_upload}, {"prefetched", entry.prefetched},
                 {"peers", status.num_peers}, {"error", entry.refused.empty() ? state.error : entry.refused},
-                {"last_used", entry.last_used_s}, {"path", (item_folder(id) / status.name).string()},
+                {"last_used", entry.last_used_s}, {"path", path_on_disk(item_folder(id) / status.name, state.complete)},
                 {"stream", entry.stream ? entry.stream->url() : ""}};
     }
 
@@ -803,6 +820,7 @@ private:
             std::error_code ignored;
             fs::remove(options_.cache / "torrents" / (id + ".torrent"), ignored);
             if (data == "delete") remove_item_folder(id);
+            else forget_metadata_copy(id);
             entries_.erase(id);
             save_index();
             spdlog::info("removed {} through the control API{}", id, data == "keep" ? ", its files kept in " + item_folder(id).string() : "");

@@ -228,8 +228,6 @@ void peer_session::add_origin_hosts(const lt::torrent_info& info) {
 
 namespace {
 
-constexpr std::string_view part_suffix = ".part";
-
 // The files of an item are written as NAME.part until every piece is verified: a download that
 // stopped or failed never leaves a file under its final name (and, sparse, at its full apparent
 // size). A file already under its final name with no NAME.part beside it was finished by an

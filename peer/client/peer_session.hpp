@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "locality_plugin.hpp"
@@ -28,6 +29,9 @@ namespace nearcast::peer::client {
 // The model the client ranks with: --data (a file or a tracker's URL), $NEARCAST_PROX_DATA,
 // or the embedded default snapshot.
 proximity::model load_routing(const std::string& data);
+
+// What an item's file is called on disk until every piece of it is verified: NAME.part.
+inline constexpr std::string_view part_suffix = ".part";
 
 struct item_status {
     lt::torrent_status status;

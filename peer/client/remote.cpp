@@ -97,7 +97,7 @@ int list_items(const daemon_address& daemon, bool as_json) {
                 status.at("items").size() == 1 ? "item" : "items",
                 human_bytes(size).c_str(), human_bytes(rate).c_str(), human_bytes(status.value("cache_bytes", 0.0)).c_str(),
                 human_bytes(status.value("quota", 0.0)).c_str(),
-                other > 0 ? (" (" + human_bytes(other) + " in files of no item, kept by remove --keep-data)").c_str() : "",
+                other > 0 ? (" (" + human_bytes(other) + " in files of no item: kept by remove --keep-data, or put there by hand)").c_str() : "",
                 human_bytes(status.value("uploaded_this_month", 0.0)).c_str(),
                 status.value("monthly_cap", 0.0) > 0 ? (" of " + human_bytes(status.value("monthly_cap", 0.0)) + " allowed").c_str() : "");
     return 0;

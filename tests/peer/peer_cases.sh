@@ -342,6 +342,11 @@ daemon)
   pack_state() { control GET /status | jq -r '.items[] | select(.name == "pack") | "\(.state) \(.complete)"'; }
   for _ in $(seq 1 150); do [ "$(pack_state)" = "partial false" ] && break; sleep 0.2; done
   [ "$(pack_state)" = "partial false" ] || { show_logs; fail "a stream of one file of a two-file item left it '$(pack_state)', not 'partial false'"; }
+  # Its progress is over the whole item, and it has no ETA.
+  pack_progress=$(control GET /status | jq -r '.items[] | select(.name == "pack") | "\(.bytes_done) \(.bytes_wanted) \(.eta)"')
+  read -r pack_done pack_wanted pack_eta <<< "$pack_progress"
+  [ "$pack_wanted" = 1500000 ] && [ "$pack_done" -lt 1500000 ] && [ "$pack_eta" = -1 ] ||
+    fail "a partial item shows '$pack_progress' (done, wanted, ETA), not its progress over the whole 1.5 MB and no ETA"
   kill -TERM "$pack_stream_pid"
   wait "$pack_stream_pid" || true
   "$peer_binary" fetch "$pack" --cache "$cache" --no-progress > "$work/fetch-pack.log" 2>&1 ||
@@ -432,9 +437,11 @@ cache)
   folder=$(dirname "$part")
   [ ! -e "$folder/film.bin" ] || fail "film.bin is under its final name before it is verified"
   [ "$(item_json film.bin | jq .complete)" = false ] || fail "the daemon calls film.bin complete while it downloads"
-  echo "while downloading: $(basename "$folder")/film.bin.part, not complete"
+  [ "$(item_json film.bin | jq -r .path)" = "$part" ] || fail "status gives $(item_json film.bin | jq -r .path) as film.bin's path while it is $part"
+  echo "while downloading: $(basename "$folder")/film.bin.part, not complete, and status gives that path"
   wait "$fetch_pid" || { cat "$work/fetch-film.log"; show_logs; fail "the fetch through the daemon failed"; }
   [ -f "$folder/film.bin" ] && [ ! -e "$part" ] || fail "film.bin did not get its final name once complete"
+  [ "$(item_json film.bin | jq -r .path)" = "$folder/film.bin" ] || fail "status gives $(item_json film.bin | jq -r .path) as the finished film.bin's path"
   [ "$(sha256_of "$folder/film.bin")" = "$(sha256_of "$work/content/film.bin")" ] || fail "film.bin in the cache is wrong"
   echo "complete: film.bin under its final name, SHA-256 right"
 
@@ -498,6 +505,18 @@ cache)
       fail "tiny$((index + 1)).bin fetched by magnet with -o through the daemon is wrong"
   done
   echo "fetch -o through the daemon: three fresh magnet links, each copied into DIR and checked"
+  # A magnet item removed with its files leaves no folder behind (its .nearcast/ metadata copy
+  # goes too); removed with --keep-data, only its files stay.
+  tiny1_id=$("$peer_binary" status tiny1.bin --cache "$cache" --json | jq -r .id)
+  tiny2_id=$("$peer_binary" status tiny2.bin --cache "$cache" --json | jq -r .id)
+  "$peer_binary" remove tiny1.bin --cache "$cache" > /dev/null || fail "remove of tiny1.bin failed"
+  "$peer_binary" remove tiny2.bin --cache "$cache" --keep-data > /dev/null || fail "remove --keep-data of tiny2.bin failed"
+  for _ in $(seq 1 50); do [ ! -e "$cache/content/$tiny1_id" ] && break; sleep 0.1; done
+  [ ! -e "$cache/content/$tiny1_id" ] || fail "a removed magnet item left $(find "$cache/content/$tiny1_id" | tr '\n' ' ')"
+  [ "$(cd "$cache/content/$tiny2_id" && find . -mindepth 1 | sort | tr '\n' ' ')" = "./tiny2.bin " ] ||
+    fail "remove --keep-data of a magnet item left more than its file: $(find "$cache/content/$tiny2_id" | tr '\n' ' ')"
+  rm -rf "${cache:?}/content/$tiny2_id"
+  echo "remove: a magnet item's folder goes with its files; --keep-data keeps the file alone"
 
   # The quota is counted from the disk: 5 MB dropped into the cache show in cache_bytes.
   cache_bytes() {
@@ -685,8 +704,8 @@ remote)
   [ ! -e "$cache/content/$beta_id" ] || fail "remove left the empty folder $cache/content/$beta_id"
   [ "$(remote list --json | jq length)" = 0 ] || fail "the removed items are still listed"
   # The files remove --keep-data kept still take room in the cache: list says how much.
-  for _ in $(seq 1 80); do remote list | grep -q "in files of no item, kept by remove --keep-data" && break; sleep 0.1; done
-  remote list | grep -q "cache .* ([0-9.]* [kM]B in files of no item, kept by remove --keep-data)" ||
+  for _ in $(seq 1 80); do remote list | grep -q "in files of no item: kept by remove --keep-data" && break; sleep 0.1; done
+  remote list | grep -q "cache .* ([0-9.]* [kM]B in files of no item: kept by remove --keep-data, or put there by hand)" ||
     fail "list does not say what the kept files of a removed item take: $(remote list)"
   echo "remote: list, status, pause, resume, limits, remove with and without the files all work; bad ids exit 2"
   # Two items of one name: the name alone is ambiguous, refused naming both, nothing changed.
