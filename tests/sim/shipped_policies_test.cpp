@@ -36,6 +36,8 @@ const std::map<std::string, std::string> not_simulated = {
     {"peer::hold_off_origin", "called by peer::step_deference"},
     {"peer::near_supply", "counts piece bitmaps, which the fluid model has not; the simulator counts the same supply from "
                           "the shares of the item its near sources hold (policies.cpp)"},
+    {"peer::may_be_gateway", "judges the limits a user sets; no scenario sets one (a simulated peer's upload is its link, "
+                             "whose slowness the follower floor in peer::step_deference judges)"},
     {"peer::upload_rate_now", "the user's monthly upload cap: no scenario sets one (every daemon uploads at its class's rate)"},
     {"peer::unchoke_slots", "libtorrent's unchoke slots; the fluid model shares rates max-min instead"},
     {"peer::parse_limit_change", "the control API's parser, no decision"},
