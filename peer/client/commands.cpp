@@ -194,7 +194,7 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
 }
 
 int stream_through_daemon(const peer_options& options, const daemon_address& daemon) {
-    const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
+    const auto added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch?for=stream", item_for_daemon(options.item)));
     const std::string id = added.at("id");
     const std::string target = "/stream?id=" + id + "&file=" + std::to_string(options.file_index);
     const auto started = std::chrono::steady_clock::now();

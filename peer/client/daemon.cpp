@@ -608,16 +608,20 @@ private:
         core::write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes);
     }
 
-    // Whether every file of the item is wanted: a stream asks for the file it plays alone, and
-    // an item with a file left out is not complete, however whole the others are.
+    // Whether every file of the item is wanted or whole already: a stream asks for the file it
+    // plays alone, and an item with a file left out and not whole is not complete, however
+    // whole the others are.
     static bool every_file_wanted(const lt::torrent_handle& handle) {
         const auto info = handle.torrent_file();
         if (!info) return false;
         const auto priorities = handle.get_file_priorities();
         const auto& files = info->files();
+        std::vector<std::int64_t> verified;
+        handle.file_progress(verified, lt::torrent_handle::piece_granularity);
         for (const auto index : files.file_range()) {
             const auto at = static_cast<std::size_t>(static_cast<int>(index));
-            if (!files.pad_file_at(index) && at < priorities.size() && priorities[at] == lt::dont_download) return false;
+            const bool whole = at < verified.size() && verified[at] >= files.file_size(index);
+            if (!files.pad_file_at(index) && at < priorities.size() && priorities[at] == lt::dont_download && !whole) return false;
         }
         return true;
     }
@@ -639,7 +643,7 @@ private:
     // Adds an item to the cache (or marks it used again); true when it is new. Asked for by a
     // user (`recheck_held`), an item held complete is checked on disk again before it is
     // reported complete: its files may have been changed behind the daemon's back.
-    std::pair<std::string, bool> add_item(lt::add_torrent_params params, bool recheck_held = false) {
+    std::pair<std::string, bool> add_item(lt::add_torrent_params params, bool recheck_held = false, bool for_stream = false) {
         const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
         if (auto found = entries_.find(id); found != entries_.end()) {
             found->second.last_used_s = unix_now();
@@ -649,7 +653,7 @@ private:
             }
             if (found->second.paused && found->second.refused.empty()) found->second.handle.resume(), found->second.paused = false;
             // Asked for whole: a stream had narrowed it to the file it plays.
-            if (found->second.handle.torrent_file() && !every_file_wanted(found->second.handle)) {
+            if (!for_stream && found->second.handle.torrent_file() && !every_file_wanted(found->second.handle)) {
                 session_.want_every_file(found->second.handle);
                 spdlog::info("{}: every file wanted again (a stream had asked for one)", id);
             }
@@ -716,6 +720,18 @@ private:
         return from;
     }
 
+    // The bytes of an item's files (pad files left out).
+    static std::int64_t item_bytes(const lt::torrent_handle& handle) {
+        const auto info = handle.torrent_file();
+        if (!info) return 0;
+        std::int64_t total = 0;
+        const auto& files = info->files();
+        for (const auto index : files.file_range()) {
+            if (!files.pad_file_at(index)) total += files.file_size(index);
+        }
+        return total;
+    }
+
     // Where the item is on disk now: a single file not yet verified is NAME.part.
     static std::string path_on_disk(const fs::path& final_path, bool complete) {
         std::error_code ignored;
@@ -740,7 +756,7 @@ private:
         // done), and it has no ETA: nothing more is being fetched until it is asked for whole.
         const double eta = entry.paused || !state.has_metadata || partial ? -1 : entry.progress.eta(status.total_wanted);
         return {{"id", id}, {"name", status.name}, {"state", phase}, {"complete", state.complete},
-                {"bytes_done", partial ? status.total_done : status.total_wanted_done}, {"bytes_wanted", partial ? status.total : status.total_wanted},
+                {"bytes_done", partial ? status.total_done : status.total_wanted_done}, {"bytes_wanted", partial ? item_bytes(entry.handle) : status.total_wanted},
                 {"rate", std::llround(rate)}, {"upload_rate", std::llround(entry.paused ? 0 : std::max(entry.upload_rate.rate(), 0.0))},
                 {"eta", state.complete ? 0 : eta < 0 ? -1 : std::llround(std::ceil(eta))}, {"sources", {{"near", from.near}, {"far", from.far}, {"origin", from.origin}}},
                 {"uploaded", status.all_time_upload}, {"prefetched", entry.prefetched},
@@ -776,7 +792,9 @@ private:
         if (path == "/fetch") {
             if (body.starts_with("http://") || body.starts_with("https://")) return fetch_from_url(body);
             auto params = body.starts_with("magnet:") ? params_from_magnet(body) : params_from_torrent(body, "the item sent to /fetch");
-            const auto [id, added] = add_item(std::move(params), true);
+            // A stream asks for one file (/stream narrows the item to it): what it left out is
+            // not asked for again.
+            const auto [id, added] = add_item(std::move(params), true, query_value(query, "for").value_or("") == "stream");
             if (added) spdlog::info("fetch {} asked through the control API", id);
             return {200, json{{"id", id}, {"added", added}}.dump()};
         }

@@ -451,9 +451,13 @@ bool peer_session::give_final_names(tracked_item& item) {
     const auto& files = info->files();
     const auto& original = info->orig_files();
     const auto priorities = item.handle.get_file_priorities();
+    std::vector<std::int64_t> verified;
+    item.handle.file_progress(verified, lt::torrent_handle::piece_granularity);
     for (const auto index : files.file_range()) {
-        const bool wanted = static_cast<std::size_t>(static_cast<int>(index)) >= priorities.size() ||
-                            priorities[static_cast<std::size_t>(static_cast<int>(index))] > lt::dont_download;
+        const auto at = static_cast<std::size_t>(static_cast<int>(index));
+        // A file left out (a stream's) that is whole anyway gets its name too.
+        const bool wanted = at >= priorities.size() || priorities[at] > lt::dont_download ||
+                            (at < verified.size() && verified[at] >= files.file_size(index));
         if (files.pad_file_at(index) || !wanted || files.file_path(index) == original.file_path(index)) continue;
         item.renaming.insert(index);
         item.handle.rename_file(index, original.file_path(index));

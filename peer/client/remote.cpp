@@ -112,7 +112,7 @@ int show_item(const daemon_address& daemon, const std::string& asked, bool as_js
     const auto line = [](const char* what, const std::string& value) { std::printf("%-10s %s\n", what, value.c_str()); };
     line("Name:", item.at("name"));
     line("Id:", item.at("id"));
-    line("State:", item.at("state").get<std::string>() + (item.at("complete").get<bool>() ? ", every piece verified" : ""));
+    line("State:", item.at("state").get<std::string>() + (item.at("complete").get<bool>() ? ", every piece verified when last checked (a fetch checks again)" : ""));
     line("Progress:", percent_of(item) + " (" + human_bytes(item.value("bytes_done", 0.0)) + " of " +
                           human_bytes(item.value("bytes_wanted", 0.0)) + ")");
     line("Rate:", human_bytes(item.value("rate", 0.0)) + "/s");

@@ -357,6 +357,35 @@ daemon)
   done
   [ "$(pack_state)" = "seeding true" ] || fail "the whole pack is '$(pack_state)', not 'seeding true'"
   echo "a stream's item is partial, not complete; a fetch then asks for every file and gets them right"
+  # Streaming an item held whole leaves it whole (the files it leaves out are whole already).
+  stream_once() {  # TORRENT NAME: a stream through the daemon, until it serves its URL
+    : > "$work/$2-stream.url"
+    "$peer_binary" stream "$1" --cache "$cache" --no-progress > "$work/$2-stream.url" 2> "$work/$2-stream.log" &
+    local pid=$!
+    pids+=($!)
+    for _ in $(seq 1 100); do [ -s "$work/$2-stream.url" ] && break; sleep 0.1; done
+    curl -sf -o /dev/null "$(head -n 1 "$work/$2-stream.url")" || fail "the stream of $2 did not serve its URL"
+    sleep 1
+    kill -TERM "$pid"
+    wait "$pid" || true
+  }
+  stream_once "$pack" pack
+  [ "$(pack_state)" = "seeding true" ] || fail "streaming the whole pack left it '$(pack_state)', not 'seeding true'"
+  # A second stream of a partial item asks for its one file again, not for every file.
+  mkdir -p "$work/pack2"
+  random_file "$work/pack2/small.bin" 600000
+  random_file "$work/pack2/large.bin" 1200000
+  pack2=$(publish "$work/pack2")
+  pack2_state() { control GET /status | jq -r '.items[] | select(.name == "pack2") | "\(.state) \(.complete)"'; }
+  stream_once "$pack2" pack2
+  for _ in $(seq 1 150); do [ "$(pack2_state)" = "partial false" ] && break; sleep 0.2; done
+  [ "$(pack2_state)" = "partial false" ] || fail "a stream of pack2 left it '$(pack2_state)', not 'partial false'"
+  stream_once "$pack2" pack2
+  sleep 2
+  [ "$(pack2_state)" = "partial false" ] || fail "a second stream of pack2 left it '$(pack2_state)': it asked for every file"
+  echo "a stream of an item held whole leaves it whole; a second stream of a partial item asks for its one file only"
+  pack2_id=$(control GET /status | jq -r '.items[] | select(.name == "pack2") | .id')
+  control POST "/remove?id=$pack2_id" > /dev/null || fail "removing pack2 failed"
   # The switch turned off through the API stays off across a restart.
   control POST "/limits?uploading=off" | grep -q '"upload_now":0' || fail "uploading=off did not stop uploads"
   # Off means nothing at all goes up: a peer next door fetching the item the daemon holds gets
