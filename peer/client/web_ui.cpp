@@ -226,7 +226,7 @@ function render(status) {
     $("download-kb").value = status.download_limit / 1000;
     $("cap-mb").value = status.monthly_cap / 1e6;
   }
-  $("uploading").checked = status.uploading;
+  if (status.switchCurrent !== false) $("uploading").checked = status.uploading;
   const cap = status.monthly_cap, used = status.uploaded_this_month;
   $("month-used").textContent = cap > 0 ? `${human(used)} of ${human(cap)}` : `${human(used)} (no cap)`;
   const share = cap > 0 ? Math.min(100, 100 * used / cap) : 0;
@@ -262,9 +262,15 @@ function renderSupernode(sn) {
 }
 
 let failures = 0;
+// The upload switch as the user last set it wins over a status asked for before: a refresh
+// under way while the switch is flipped would flip it back on the screen.
+let switchFlips = 0, switchPending = 0;
 async function refresh() {
   try {
-    render(await call("GET", "/status"));
+    const flips = switchFlips;
+    const status = await call("GET", "/status");
+    status.switchCurrent = flips === switchFlips && switchPending === 0;
+    render(status);
     if (failures > 0) $("message").className = "";
     failures = 0;
   } catch (e) {
@@ -328,7 +334,15 @@ $("limits").onsubmit = async event => {
   const done = await act("limits", call("POST", "/limits?" + query));
   if (done) { editing = false; document.activeElement.blur(); say("Limits applied.", "info"); }
 };
-$("uploading").onchange = () => act("upload switch", call("POST", `/limits?uploading=${$("uploading").checked ? "on" : "off"}`));
+$("uploading").onchange = async () => {
+  ++switchFlips;
+  ++switchPending;
+  try {
+    await act("upload switch", call("POST", `/limits?uploading=${$("uploading").checked ? "on" : "off"}`));
+  } finally {
+    --switchPending;
+  }
+};
 
 // The logout form posts with the CSRF token too.
 $("logout").onsubmit = async event => {
