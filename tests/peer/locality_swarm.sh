@@ -154,7 +154,10 @@ awk -v a="$local_share" -v b="$control_share" 'BEGIN { exit !(a > b) }' ||
 awk -v copies="$local_per_network" 'BEGIN { exit !(copies <= 1.2) }' ||
   fail "the origins uploaded $local_per_network copies of a popular item per network (at most 1.2 expected)"
 # Where every peer is near every other, the swarm carries the item and the origin sends little
-# more than one copy in all.
-awk -v copies="$one_copies" 'BEGIN { exit !(copies <= 1.3) }' ||
-  fail "the origins uploaded $one_copies copies of a popular item to twelve peers in one network (at most 1.3 expected)"
+# more than one copy in all (2.4-2.7 with deference off). The rest goes to followers in the
+# moment before they know their gateway: 1.07-1.13 copies while news of near peers held the
+# origin back for up to a quarter second, 1.10-1.31 since the verdict comes at once (a fetch
+# beside a slow near seed is no slower than with deference off).
+awk -v copies="$one_copies" 'BEGIN { exit !(copies <= 1.4) }' ||
+  fail "the origins uploaded $one_copies copies of a popular item to twelve peers in one network (at most 1.4 expected)"
 echo "PASS"
