@@ -181,10 +181,9 @@ private:
         if (error) spdlog::warn("cache: cannot move {} into {}: {}", old_place.string(), item_folder(id).string(), error.message());
     }
 
-    // An item's folder once libtorrent has deleted its files (which it does in the background):
-    // removed when empty, on the next start otherwise.
     // An item's folder once the item is gone: its copy of the metadata (.nearcast/, which a
-    // fetch keeps beside what it writes) goes, and the folder too once nothing else is left.
+    // fetch keeps beside what it writes) goes, and the folder too once it is empty (libtorrent
+    // deletes the files in the background: then, or at the next start).
     void remove_item_folder(const std::string& id) const {
         forget_metadata_copy(id);
         std::error_code ignored;
@@ -608,26 +607,9 @@ private:
         core::write_file_atomically(options_.cache / "torrents" / (id + ".torrent"), bytes);
     }
 
-    // Whether every file of the item is wanted or whole already: a stream asks for the file it
-    // plays alone, and an item with a file left out and not whole is not complete, however
-    // whole the others are.
-    static bool every_file_wanted(const lt::torrent_handle& handle) {
-        const auto info = handle.torrent_file();
-        if (!info) return false;
-        const auto priorities = handle.get_file_priorities();
-        const auto& files = info->files();
-        std::vector<std::int64_t> verified;
-        handle.file_progress(verified, lt::torrent_handle::piece_granularity);
-        for (const auto index : files.file_range()) {
-            const auto at = static_cast<std::size_t>(static_cast<int>(index));
-            const bool whole = at < verified.size() && verified[at] >= files.file_size(index);
-            if (!files.pad_file_at(index) && at < priorities.size() && priorities[at] == lt::dont_download && !whole) return false;
-        }
-        return true;
-    }
     // Complete as the daemon reports it: every piece of every file verified and under its name.
     bool item_complete(const cache_entry& entry) {
-        return session_.status_of(entry.handle).complete && every_file_wanted(entry.handle);
+        return session_.status_of(entry.handle).complete && every_file_wanted_or_whole(entry.handle);
     }
 
     std::vector<held_item> held_items() {
@@ -653,7 +635,7 @@ private:
             }
             if (found->second.paused && found->second.refused.empty()) found->second.handle.resume(), found->second.paused = false;
             // Asked for whole: a stream had narrowed it to the file it plays.
-            if (!for_stream && found->second.handle.torrent_file() && !every_file_wanted(found->second.handle)) {
+            if (!for_stream && found->second.handle.torrent_file() && !every_file_wanted_or_whole(found->second.handle)) {
                 session_.want_every_file(found->second.handle);
                 spdlog::info("{}: every file wanted again (a stream had asked for one)", id);
             }
@@ -743,7 +725,7 @@ private:
         item_status state = session_.status_of(entry.handle);
         const auto& status = state.status;
         // Only the file a stream asked for is whole: "partial", not complete.
-        const bool partial = state.complete && !every_file_wanted(entry.handle);
+        const bool partial = state.complete && !every_file_wanted_or_whole(entry.handle);
         if (partial) state.complete = false;
         std::string phase = !entry.refused.empty() ? "error" : entry.paused ? "paused" : !state.has_metadata ? "metadata"
                             : status.state == lt::torrent_status::checking_files ? "checking"

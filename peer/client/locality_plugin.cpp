@@ -228,7 +228,7 @@ namespace {
 constexpr int supernode_message_id = 23;
 constexpr int largest_summary = 64 * 1024;
 // The extension handshake's key for whether a peer may be its network's gateway (1, or
-// missing: it may; 0: its upload is held below the followers' floor).
+// missing: it may; 0: its upload or download is held below the followers' floor).
 constexpr std::string_view gateway_key = "nearcast_gateway";
 
 // One connection: where it is, what it is, and what it has carried so far.

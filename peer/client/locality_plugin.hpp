@@ -69,8 +69,8 @@ public:
     void set_uploads_off(bool off) { uploads_off_ = off; }
     bool uploads_off() const { return uploads_off_; }
 
-    // Whether this peer may be its network's gateway (peer::may_be_gateway on the upload its
-    // user allows), said in the extension handshake of each new connection; and the near
+    // Whether this peer may be its network's gateway (peer::may_be_gateway on the limits its
+    // user sets), said in the extension handshake of each new connection; and the near
     // peers whose handshake said they may not (their followers follow the next downloader).
     void set_may_be_gateway(bool may) { may_be_gateway_ = may; }
     bool may_be_gateway() const { return may_be_gateway_; }

@@ -228,6 +228,25 @@ void peer_session::add_origin_hosts(const lt::torrent_info& info) {
 
 namespace {
 
+// Each file of an item: whether it is wanted (a stream leaves the others out) and whether
+// every piece of it is verified.
+struct file_state {
+    bool wanted = true;
+    bool whole = false;
+};
+std::vector<file_state> file_states(const lt::torrent_handle& handle, const lt::file_storage& files) {
+    const auto priorities = handle.get_file_priorities();
+    std::vector<std::int64_t> verified;
+    handle.file_progress(verified, lt::torrent_handle::piece_granularity);
+    std::vector<file_state> out;
+    for (const auto index : files.file_range()) {
+        const auto at = static_cast<std::size_t>(static_cast<int>(index));
+        out.push_back({at >= priorities.size() || priorities[at] > lt::dont_download,
+                       at < verified.size() && verified[at] >= files.file_size(index)});
+    }
+    return out;
+}
+
 // The files of an item are written as NAME.part until every piece is verified: a download that
 // stopped or failed never leaves a file under its final name (and, sparse, at its full apparent
 // size). A file already under its final name with no NAME.part beside it was finished by an
@@ -450,15 +469,11 @@ bool peer_session::give_final_names(tracked_item& item) {
     if (!item.renaming.empty()) return false;
     const auto& files = info->files();
     const auto& original = info->orig_files();
-    const auto priorities = item.handle.get_file_priorities();
-    std::vector<std::int64_t> verified;
-    item.handle.file_progress(verified, lt::torrent_handle::piece_granularity);
+    const auto states = file_states(item.handle, files);
     for (const auto index : files.file_range()) {
-        const auto at = static_cast<std::size_t>(static_cast<int>(index));
+        const auto& state = states[static_cast<std::size_t>(static_cast<int>(index))];
         // A file left out (a stream's) that is whole anyway gets its name too.
-        const bool wanted = at >= priorities.size() || priorities[at] > lt::dont_download ||
-                            (at < verified.size() && verified[at] >= files.file_size(index));
-        if (files.pad_file_at(index) || !wanted || files.file_path(index) == original.file_path(index)) continue;
+        if (files.pad_file_at(index) || !(state.wanted || state.whole) || files.file_path(index) == original.file_path(index)) continue;
         item.renaming.insert(index);
         item.handle.rename_file(index, original.file_path(index));
     }
@@ -472,14 +487,11 @@ void peer_session::take_final_names_back(tracked_item& item) {
     if (!info) return;
     const auto& files = info->files();
     const auto& original = info->orig_files();
-    const auto priorities = item.handle.get_file_priorities();
-    std::vector<std::int64_t> verified;
-    item.handle.file_progress(verified, lt::torrent_handle::piece_granularity);
+    const auto states = file_states(item.handle, files);
     for (const auto index : files.file_range()) {
-        const auto at = static_cast<std::size_t>(static_cast<int>(index));
-        const bool wanted = at >= priorities.size() || priorities[at] > lt::dont_download;
-        if (files.pad_file_at(index) || !wanted || files.file_path(index) != original.file_path(index)) continue;
-        if (at < verified.size() && verified[at] >= files.file_size(index)) continue;
+        const auto& state = states[static_cast<std::size_t>(static_cast<int>(index))];
+        if (files.pad_file_at(index) || !state.wanted || files.file_path(index) != original.file_path(index)) continue;
+        if (state.whole) continue;
         // Only a file found under its final name is news; a new item's files are not there yet.
         std::error_code missing;
         if (fs::exists(item.save_path / original.file_path(index), missing)) {
@@ -651,6 +663,18 @@ void peer_session::want_every_file(const lt::torrent_handle& handle) {
     handle.prioritize_files(std::vector<lt::download_priority_t>(static_cast<std::size_t>(info->num_files()), lt::default_priority));
     item->named = false;
     item->last.complete = false;
+}
+
+bool every_file_wanted_or_whole(const lt::torrent_handle& handle) {
+    const auto info = handle.torrent_file();
+    if (!info) return false;
+    const auto& files = info->files();
+    const auto states = file_states(handle, files);
+    for (const auto index : files.file_range()) {
+        const auto& state = states[static_cast<std::size_t>(static_cast<int>(index))];
+        if (!files.pad_file_at(index) && !state.wanted && !state.whole) return false;
+    }
+    return true;
 }
 
 void peer_session::recheck(const lt::torrent_handle& handle) {

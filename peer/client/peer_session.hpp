@@ -30,6 +30,11 @@ namespace nearcast::peer::client {
 // or the embedded default snapshot.
 proximity::model load_routing(const std::string& data);
 
+// Whether every file of an item is wanted, or whole already: a stream asks for the file it
+// plays alone, and an item with a file left out and not whole is not complete, however whole
+// the others are.
+bool every_file_wanted_or_whole(const lt::torrent_handle& handle);
+
 // What an item's file is called on disk until every piece of it is verified: NAME.part.
 inline constexpr std::string_view part_suffix = ".part";
 
