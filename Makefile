@@ -5,7 +5,7 @@ CMAKE_ARGS ?=
 FUZZ_SECONDS ?= 45
 
 .PHONY: all deps build demo test bench sanitize fuzz clean \
-        bench-proximity bench-tracker bench-seeder bench-peer bench-supernodes bench-sim bench-economics
+        bench-proximity bench-tracker bench-seeder bench-peer bench-supernodes bench-deference bench-sim bench-economics
 
 all: build
 
@@ -46,6 +46,9 @@ bench-sim: build
 
 bench-supernodes: build
 	cmake --build $(BUILD) --target bench-supernodes
+
+bench-deference: build
+	cmake --build $(BUILD) --target bench-deference
 
 bench-economics: build
 	cmake --build $(BUILD) --target bench-economics

@@ -150,8 +150,16 @@ public:
             io_.stop();
         });
         apply_upload_rule();
+        // News of near peers is weighed at once, not at the next tick (an origin's unchoke
+        // waits for the verdict, and the new peers for their connections).
+        session_.locality().on_news([this] {
+            asio::post(io_, [this] {
+                if (!stopping_) session_.poll();
+            });
+        });
         tick();
         io_.run();
+        session_.locality().on_news({});
         // A .torrent still being fetched from a URL is given up at its deadline.
         fetcher_.stop();
         fetcher_.join();

@@ -81,16 +81,15 @@ std::map<std::string, std::uint64_t> locality_state::downloaded_by_as_text() con
 void locality_state::set_origin_held(const lt::torrent_handle& torrent, bool held) {
     std::lock_guard lock(mutex_);
     origin_verdicts_.insert(torrent);
-    if (held) origin_held_.insert(torrent), origin_freed_.erase(torrent);
-    // A verdict that lets the origin in is heard at the next block from anyone: an unchoke held
-    // back until this verdict (news of near peers) would otherwise wait for the next tick.
-    else origin_held_.erase(torrent), origin_wakes_.insert(torrent);
+    if (held) origin_held_.insert(torrent);
+    // A verdict that lets a held origin in is heard at the next block from anyone, not at the
+    // next tick.
+    else if (origin_held_.erase(torrent) > 0) origin_wakes_.insert(torrent);
 }
 
 void locality_state::wake_origin(const lt::torrent_handle& torrent) {
     std::lock_guard lock(mutex_);
     origin_wakes_.insert(torrent);
-    origin_freed_.insert(torrent);
 }
 
 bool locality_state::take_origin_wake(const lt::torrent_handle& torrent) {
@@ -102,7 +101,6 @@ void locality_state::forget_origin(const lt::torrent_handle& torrent) {
     std::lock_guard lock(mutex_);
     origin_held_.erase(torrent);
     origin_wakes_.erase(torrent);
-    origin_freed_.erase(torrent);
     origin_verdicts_.erase(torrent);
     near_named_.erase(torrent);
 }
@@ -113,20 +111,23 @@ void locality_state::set_defers(bool defers) {
 }
 
 void locality_state::note_near_named(const lt::torrent_handle& torrent) {
-    std::lock_guard lock(mutex_);
-    near_named_.insert(torrent);
-    origin_verdicts_.erase(torrent);  // news the client has not weighed yet
+    {
+        std::lock_guard lock(mutex_);
+        near_named_.insert(torrent);
+        origin_verdicts_.erase(torrent);  // news the client has not weighed yet
+    }
+    if (news_pending_.exchange(true)) return;
+    std::lock_guard lock(wake_mutex_);
+    if (wake_) wake_();
+}
+
+void locality_state::on_news(std::function<void()> wake) {
+    std::lock_guard lock(wake_mutex_);
+    wake_ = std::move(wake);
 }
 
 bool locality_state::verdict_awaited(const lt::torrent_handle& torrent) const {
     std::lock_guard lock(mutex_);
-    return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
-}
-
-bool locality_state::origin_waits(const lt::torrent_handle& torrent) const {
-    std::lock_guard lock(mutex_);
-    if (origin_held_.count(torrent) > 0) return true;
-    if (origin_freed_.count(torrent) > 0) return false;  // let in on purpose after a hold near peers did not earn
     return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
 }
 
@@ -312,10 +313,12 @@ public:
 
     void on_disconnect(const lt::error_code&) override { release(); }
 
-    // An origin's unchoke waits while the client leaves the origin alone (or has not yet said
-    // whether it will): libtorrent never hears of it, so it sends no request.
+    // An origin's unchoke waits while the client leaves the origin alone: libtorrent never
+    // hears of it, so it sends no request. (It does not wait for a verdict on news of near
+    // peers: that wait made every download beside a near peer a few ms slower, and the
+    // verdict, taken before the new peers have answered, let the origin in anyway.)
     bool on_unchoke() override {
-        unchoke_waiting_ = origin_ && !web_seed_ && state_->origin_waits(torrent_);
+        unchoke_waiting_ = origin_ && !web_seed_ && state_->origin_held(torrent_);
         return unchoke_waiting_;
     }
     bool on_choke() override {
@@ -333,7 +336,7 @@ public:
     // Once the origin may send again, a repeated INTERESTED makes it unchoke us (or repeat its
     // unchoke, which libtorrent then hears: an unchoked peer answers INTERESTED with UNCHOKE).
     void resume_origin() {
-        if ((!unchoke_waiting_ && !quiet_since_) || connection_.is_disconnecting() || state_->origin_waits(torrent_)) return;
+        if ((!unchoke_waiting_ && !quiet_since_) || connection_.is_disconnecting() || state_->origin_held(torrent_)) return;
         unchoke_waiting_ = false;
         quiet_since_.reset();
         const char interested[5] = {0, 0, 0, 1, 2};
@@ -432,8 +435,8 @@ public:
         if (!state_->enforce() || (flags & lt::torrent_plugin::filtered)) return;
         const auto address = to_proximity(where.address());
         if (!address) return;
-        // The client names an origin again when its verdict lets the origin in: an unchoke that
-        // waits for that verdict is heard now, not at the next block from anyone.
+        // The client names an origin again when its verdict lets a held origin in: an unchoke
+        // that waits for that verdict is heard now, not at the next block from anyone.
         if (state_->is_origin(*address)) return resume_origins_now();
         if (classify(state_->distance_to(*address), false, state_->options()) != peer_kind::near) return;
         // News is a peer named for the first time: the client's own connect_peer names it again.

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -103,8 +104,7 @@ public:
     void set_origin_held(const lt::torrent_handle& torrent, bool held);
     bool origin_held(const lt::torrent_handle& torrent) const;
     // The client lets the origin in again after a hold that near peers did not earn: the
-    // origin's waiting unchoke is heard at the next block from anyone, not at the next tick,
-    // and news of near peers does not hold it back again until the client's next hold.
+    // origin's waiting unchoke is heard at the next block from anyone, not at the next tick.
     void wake_origin(const lt::torrent_handle& torrent);
     bool take_origin_wake(const lt::torrent_handle& torrent);
     void forget_origin(const lt::torrent_handle& torrent);
@@ -112,10 +112,13 @@ public:
     void set_defers(bool defers);
     // The tracker (or peer exchange) named a near peer for this torrent.
     void note_near_named(const lt::torrent_handle& torrent);
-    // The origin's unchoke waits: the origin is held, or a near peer was named since the
-    // client's last verdict (a peer that joins a busy network asks its neighbours first, not
-    // the origin in the moment before it knows them).
-    bool origin_waits(const lt::torrent_handle& torrent) const;
+    // News of near peers (above) is called out at once, from libtorrent's thread, once until
+    // the client's next poll takes it: a client that polls on a timer (the daemon, every
+    // 200 ms) polls then, so that the new peer is dialled and a verdict taken at once, not at
+    // the timer. Set before use; an empty function stops the calls.
+    void on_news(std::function<void()> wake);
+    bool news_pending() const { return news_pending_; }
+    void take_news() { news_pending_ = false; }
     // News of near peers that no verdict has weighed yet: the client samples at once.
     bool verdict_awaited(const lt::torrent_handle& torrent) const;
 
@@ -152,11 +155,13 @@ private:
     std::map<proximity::ip_address, fellow> fellows_;
     std::set<lt::torrent_handle> origin_held_;
     std::set<lt::torrent_handle> origin_wakes_;
-    std::set<lt::torrent_handle> origin_freed_;
     std::set<lt::torrent_handle> origin_verdicts_;
     std::set<lt::torrent_handle> near_named_;
     std::map<lt::torrent_handle, std::shared_ptr<item_source_counters>> items_;
     bool defers_ = false;
+    std::atomic<bool> news_pending_{false};
+    std::mutex wake_mutex_;
+    std::function<void()> wake_;
 };
 
 std::shared_ptr<lt::plugin> make_locality_plugin(std::shared_ptr<locality_state> state);

@@ -508,6 +508,7 @@ item_status peer_session::poll() {
         const tracked_item* primary = items_.empty() ? nullptr : &items_.front();
         return primary ? primary->last : item_status{};
     }
+    locality_->take_news();  // this poll dials the new peers and weighs the news
     std::vector<lt::alert*> alerts;
     session_.pop_alerts(&alerts);
     for (auto* alert : alerts) handle_alert(alert);
@@ -530,8 +531,7 @@ void peer_session::defer_origin(tracked_item& item) {
     const auto now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count());
     const bool may_defer = options_.locality && item.defer_origin && options_.deference.hold_at > 0 &&
                            item.last.has_metadata && !item.last.complete;
-    // About four samples a second, and one at once when news of near peers awaits a verdict
-    // (an origin's unchoke waits for it).
+    // About four samples a second, and one at once on news of near peers.
     if (may_defer && now - item.deference_checked < std::chrono::milliseconds(250) && !locality_->verdict_awaited(item.handle)) return;
     const auto interval = now - item.deference_checked;
     item.deference_checked = now;
@@ -632,14 +632,8 @@ void peer_session::defer_origin(tracked_item& item) {
         add_web_seeds(item, "near peers deliver " + human_bytes(static_cast<double>(near_rate)) + "/s, less than " +
                                 human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s, and there is no origin seeder in the swarm");
     }
-    // Every verdict goes to the plugin: one that has just heard of near peers holds the
-    // origin's unchoke back until the next. The first after such news, if it lets the origin
-    // in, names the origins again so that the plugin lets their unchoke be heard at once.
-    const bool news = locality_->verdict_awaited(item.handle);
+    // Every verdict goes to the plugin (which also marks news of near peers as weighed).
     locality_->set_origin_held(item.handle, step.hold);
-    if (news && !step.hold) {
-        for (const auto& where : item.origin_endpoints) item.handle.connect_peer(where);
-    }
     if (step.hold == was_held) return;
     if (step.hold) {
         spdlog::debug("{}: near peers hold {} of the {} pieces we lack{}; leaving the origin alone", item.last.status.name,

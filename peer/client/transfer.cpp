@@ -154,11 +154,12 @@ transfer_outcome transfer::run(bool stop_when_complete, const std::function<bool
     constexpr auto min_poll_spacing = 10ms;
     auto last_poll = std::chrono::steady_clock::now() - min_poll_spacing;
     for (;;) {
-        // News of near peers holds an origin's unchoke until the next verdict, which a poll
-        // gives: a quiet session is polled every 25 ms, not 100.
+        // A quiet session is polled every 25 ms, and news of near peers (which comes with a
+        // tracker's answer, an alert) at once, not after the spacing below: the poll dials
+        // them and takes the first verdict.
         session_->session().wait_for_alert(25ms);
         const auto since = std::chrono::steady_clock::now() - last_poll;
-        if (since < min_poll_spacing) std::this_thread::sleep_for(min_poll_spacing - since);
+        if (since < min_poll_spacing && !session_->locality().news_pending()) std::this_thread::sleep_for(min_poll_spacing - since);
         last_poll = std::chrono::steady_clock::now();
         last_ = session_->poll();
         const auto now = std::chrono::steady_clock::now();
