@@ -110,7 +110,7 @@ void locality_state::set_defers(bool defers) {
     defers_ = defers;
 }
 
-void locality_state::note_near_named(const lt::torrent_handle& torrent) {
+void locality_state::note_near_news(const lt::torrent_handle& torrent) {
     {
         std::lock_guard lock(mutex_);
         near_named_.insert(torrent);
@@ -317,7 +317,10 @@ public:
     // hears of it, so it sends no request. (It does not wait for a verdict on news of near
     // peers: that wait made every download beside a near peer a few ms slower, and the
     // verdict, taken before the new peers have answered, let the origin in anyway.)
+    // A near peer that unchokes us may be the gateway to follow: that is news too, so the
+    // client's next verdict comes at once, not at its next quarter-second sample.
     bool on_unchoke() override {
+        if (!origin_ && classify(distance_, false, state_->options()) == peer_kind::near) state_->note_near_news(torrent_);
         unchoke_waiting_ = origin_ && !web_seed_ && state_->origin_held(torrent_);
         return unchoke_waiting_;
     }
@@ -441,7 +444,7 @@ public:
         if (classify(state_->distance_to(*address), false, state_->options()) != peer_kind::near) return;
         // News is a peer named for the first time: the client's own connect_peer names it again.
         if (!(flags & lt::torrent_plugin::first_time)) return;
-        state_->note_near_named(handle_);
+        state_->note_near_news(handle_);
         state_->queue_connection(handle_, where);
     }
 

@@ -110,8 +110,9 @@ public:
     void forget_origin(const lt::torrent_handle& torrent);
     // Whether the client defers to near peers at all (locality on, --defer-origin-at not 0).
     void set_defers(bool defers);
-    // The tracker (or peer exchange) named a near peer for this torrent.
-    void note_near_named(const lt::torrent_handle& torrent);
+    // News of near peers for this torrent: the tracker named one for the first time, or one
+    // unchoked us (it may be the gateway to follow).
+    void note_near_news(const lt::torrent_handle& torrent);
     // News of near peers (above) is called out at once, from libtorrent's thread, once until
     // the client's next poll takes it: a client that polls on a timer (the daemon, every
     // 200 ms) polls then, so that the new peer is dialled and a verdict taken at once, not at
