@@ -410,7 +410,7 @@ private:
     // made from now on.
     void say_whether_gateway() {
         session_.locality().set_may_be_gateway(
-            peer::may_be_gateway(upload_rate_now(cap_, uploaded_this_month_), download_limit_, options_.deference));
+            peer::may_be_gateway(upload_rate_now(cap_, uploaded_this_month_), download_limit_));
     }
 
     json limits_json() const {

@@ -61,10 +61,7 @@ std::vector<std::uint64_t> connections_to_close(std::span<const connection> conn
     return close;
 }
 
-bool may_be_gateway(std::int64_t upload_rate, std::int64_t download_limit, const origin_deference& rule) {
-    const bool uploads_enough = upload_rate < 0 || (upload_rate > 0 && upload_rate >= rule.min_near_rate);
-    return uploads_enough && (download_limit <= 0 || download_limit >= rule.min_near_rate);
-}
+bool may_be_gateway(std::int64_t upload_rate, std::int64_t download_limit) { return upload_rate < 0 && download_limit <= 0; }
 
 gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders, bool self_may_be_gateway) {
     if (near_downloaders.empty()) return gateway_position::alone;

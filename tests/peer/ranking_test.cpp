@@ -139,25 +139,22 @@ TEST_CASE("the near peer with the lowest address among those still downloading i
     CHECK(place_among(at("127.10.0.11"), others) == gateway_position::gateway);
     CHECK(place_among(at("127.10.0.20"), others) == gateway_position::follower);
     CHECK(place_among(at("127.10.0.20"), {}) == gateway_position::alone);
-    // One that may not be a gateway (its upload held below the floor) follows even from below.
+    // One that may not be a gateway (its user limits it) follows even from below.
     CHECK(place_among(at("127.10.0.11"), others, false) == gateway_position::follower);
     CHECK(place_among(at("127.10.0.11"), {}, false) == gateway_position::alone);
 }
 
-TEST_CASE("a peer whose upload or download is held below the floor is no gateway; one with no limit or a limit at the floor is") {
-    origin_deference rule;  // floor 500 kB/s
-    CHECK(may_be_gateway(-1, 0, rule));         // no limits
-    CHECK(may_be_gateway(500'000, 0, rule));    // at the floor
-    CHECK(may_be_gateway(4'000'000, 0, rule));
-    CHECK_FALSE(may_be_gateway(150'000, 0, rule));
-    CHECK_FALSE(may_be_gateway(499'999, 0, rule));
-    CHECK_FALSE(may_be_gateway(0, 0, rule));    // uploading off
-    // A gateway passes on no more than it receives.
-    CHECK_FALSE(may_be_gateway(-1, 300'000, rule));
-    CHECK(may_be_gateway(-1, 500'000, rule));
-    rule.min_near_rate = 100'000;
-    CHECK(may_be_gateway(150'000, 0, rule));
-    CHECK(may_be_gateway(-1, 300'000, rule));
+TEST_CASE("a peer whose user limits its upload or its download is no gateway; one with no limit is") {
+    CHECK(may_be_gateway(-1, 0));  // no limits
+    // Its followers would get its upload at most, however far above the floor.
+    CHECK_FALSE(may_be_gateway(150'000, 0));
+    CHECK_FALSE(may_be_gateway(500'000, 0));
+    CHECK_FALSE(may_be_gateway(4'000'000, 0));
+    CHECK_FALSE(may_be_gateway(0, 0));  // uploading off
+    // And no more than it receives.
+    CHECK_FALSE(may_be_gateway(-1, 300'000));
+    CHECK_FALSE(may_be_gateway(-1, 1'000'000));
+    CHECK_FALSE(may_be_gateway(-1, 100'000'000));
 }
 
 TEST_CASE("near supply counts the missing pieces near peers that unchoke us hold, each once") {

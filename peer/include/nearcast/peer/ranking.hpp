@@ -150,11 +150,13 @@ enum class gateway_position : std::uint8_t { alone, gateway, follower };
 gateway_position place_among(proximity::ip_address self, std::span<const proximity::ip_address> near_downloaders,
                              bool self_may_be_gateway = true);
 // Whether a peer may be its network's gateway, by the upload its user allows (bytes/s; 0:
-// uploading off, negative: no limit) and its download limit (bytes/s; 0: none). A gateway
-// passes on no more than its upload gives, nor more than it receives, and followers need the
-// floor (`min_near_rate`): one held below it in either says so in its extension handshake,
-// and its near peers follow the next downloader instead (no floor to wait out).
-bool may_be_gateway(std::int64_t upload_rate, std::int64_t download_limit, const origin_deference& rule);
+// uploading off, negative: no limit) and its download limit (bytes/s; 0: none): only with no
+// limit in either. A gateway passes on no more than its upload gives, nor more than it
+// receives, so its followers would get its user's limit where the origin may give them far
+// more (a gateway held to 1 MB/s down made a follower take 10.7 s for 12 MB that the origin
+// alone sent in 0.56 s; the floor, 500 kB/s, did not catch it). One with a limit says so in
+// its extension handshake, and its near peers follow the next downloader instead.
+bool may_be_gateway(std::int64_t upload_rate, std::int64_t download_limit);
 // Whether a hold may begin as far as the pace goes: a follower's always may (its gateway sets
 // the pace); for a peer alone, near seeds must deliver (`near_rate`, bytes/s, averaged while
 // the origin is in) at least the floor and at least what the origin delivers (`origin_rate`),
