@@ -76,10 +76,9 @@ int deliver_to_output(const peer_options& options, const nlohmann::json& item, c
     const auto params = params_from_torrent_file(torrent.string());
     const fs::path held = fs::path(item.at("path").get<std::string>()).parent_path();
     const auto& files = params.ti->orig_files();
-    std::error_code error;
-    fs::create_directories(options.output, error);
-    if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
+    make_output_folder(options.output);
     keep_other_files(*params.ti, options.output);
+    std::error_code error;
     for (const auto index : files.file_range()) {
         if (files.pad_file_at(index)) continue;
         // The cache's copy is verified: it goes in as NAME.part even where DIR already holds a
@@ -134,6 +133,8 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         spdlog::warn("a daemon runs for this cache and fetches into it with its own settings: {} not used here "
                      "(--no-daemon fetches alone)", list);
     }
+    // A folder that cannot be made fails now, not after the download.
+    if (to_output) make_output_folder(options.output);
     const auto started = std::chrono::steady_clock::now();
     nlohmann::json added;
     try {

@@ -546,9 +546,9 @@ private:
     // used (what a folder kept from an earlier time holds of it is there already); empty when
     // it fits, else why not: larger than the whole quota, or held by what cannot be evicted.
     std::string make_room_for(const std::string& id, const std::string& name, std::uint64_t size) {
+        if (auto refusal = larger_than_quota(name, size); !refusal.empty()) return refusal;
         const std::string what = name + " (" + human_bytes(static_cast<double>(size)) + ")";
         const std::string quota = human_bytes(static_cast<double>(options_.quota_bytes));
-        if (size > options_.quota_bytes) return what + " is larger than the cache's quota of " + quota + " (--quota-mb)";
         const std::uint64_t incoming = size - std::min(size, disk_usage(item_folder(id)));
         make_room(incoming, id);
         if (const std::uint64_t used = bytes_staying(); used + incoming > options_.quota_bytes) {
@@ -556,6 +556,12 @@ private:
                    " of it is held by " + what_holds_the_cache();
         }
         return {};
+    }
+
+    std::string larger_than_quota(const std::string& name, std::uint64_t size) const {
+        if (size <= options_.quota_bytes) return {};
+        return name + " (" + human_bytes(static_cast<double>(size)) + ") is larger than the cache's quota of " +
+               human_bytes(static_cast<double>(options_.quota_bytes)) + " (--quota-mb)";
     }
 
     void housekeeping() {
@@ -636,6 +642,13 @@ private:
     std::pair<std::string, bool> add_item(lt::add_torrent_params params, bool recheck_held = false, bool for_stream = false) {
         const std::string id = item_id(params.ti ? params.ti->info_hashes() : params.info_hashes);
         if (auto found = entries_.find(id); found != entries_.end()) {
+            // Held from before a smaller quota: the next round of eviction takes it, so it is
+            // refused as a new one would be, not reported complete and then removed.
+            if (const auto info = found->second.handle.torrent_file()) {
+                if (auto refusal = larger_than_quota(info->name(), static_cast<std::uint64_t>(info->total_size())); !refusal.empty()) {
+                    throw item_error(refusal);
+                }
+            }
             found->second.last_used_s = unix_now();
             if (recheck_held && item_complete(found->second)) {
                 session_.recheck(found->second.handle);

@@ -78,6 +78,12 @@ std::optional<bool> holds_some_piece(const lt::torrent_info& item, lt::file_inde
 
 }  // namespace
 
+void make_output_folder(const fs::path& folder) {
+    std::error_code error;
+    fs::create_directories(folder, error);
+    if (error) throw item_error(folder.string() + ": cannot create the output folder: " + error.message());
+}
+
 void keep_other_files(const lt::torrent_info& item, const fs::path& folder) {
     if (!item.info_hashes().has_v1()) return;
     const auto& files = item.orig_files();
@@ -117,9 +123,7 @@ transfer::transfer(const peer_options& options, std::optional<daemon_share> earl
     if (earlier_) started_ = earlier_->started;
     lt::add_torrent_params params = resolve_item(options.item);
     routing_ = load_routing(options.data);
-    std::error_code error;
-    fs::create_directories(options.output, error);
-    if (error) throw item_error(options.output.string() + ": cannot create the output folder: " + error.message());
+    make_output_folder(options.output);
     if (params.ti) keep_other_files(*params.ti, options.output);
     session_ = std::make_unique<peer_session>(options_, routing_);
     handle_ = session_->add(std::move(params));

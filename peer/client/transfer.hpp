@@ -50,6 +50,8 @@ struct daemon_share {
 // matches somewhere and stays, to be checked and mended. Items without v1 piece hashes, and
 // files no whole piece lies in, are left alone.
 void keep_other_files(const lt::torrent_info& item, const std::filesystem::path& folder);
+// -o DIR made (with its parents) before anything is fetched; throws item_error naming it.
+void make_output_folder(const std::filesystem::path& folder);
 
 struct transfer_outcome {
     int exit_status = 1;

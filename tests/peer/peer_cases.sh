@@ -440,7 +440,7 @@ cache)
   start_seeder 2  # about 6 s for film.bin: time to look at the cache while it downloads
   cache="$work/cache"
   start_daemon() {
-    "$peer_binary" daemon --cache "$cache" --quota-mb 40 --listen-bittorrent 127.10.0.6:7000 --log-level debug >> "$work/daemon.log" 2>&1 &
+    "$peer_binary" daemon --cache "$cache" --quota-mb "${1:-40}" --listen-bittorrent 127.10.0.6:7000 --log-level debug >> "$work/daemon.log" 2>&1 &
     daemon_pid=$!
     pids+=($!)
     for _ in $(seq 1 100); do [ -s "$cache/control.json" ] && break; sleep 0.1; done
@@ -645,6 +645,15 @@ cache)
   echo "beside a near seed capped at 100 kB/s, the origin over HTTP only: origin $origin bytes, near $(jq .downloaded.near "$work/alone-http.json") bytes, in $(jq .seconds_to_complete "$work/alone-http.json") s"
   [ "$origin" -gt 6000000 ] || fail "the web seed sent only $origin of 12 MB beside a near seed capped at 100 kB/s"
   stop_daemon
+  # Restarted with a quota smaller than an item it holds: asked for it, the daemon refuses it as
+  # it would a new one (it once said "complete" and evicted it seconds later).
+  start_daemon 10
+  rc=0; "$peer_binary" fetch "$film" --cache "$cache" --no-progress > "$work/shrunk.log" 2>&1 || rc=$?
+  [ "$rc" = 2 ] && grep -q "film.bin (12.0 MB) is larger than the cache's quota of 10.0 MB" "$work/shrunk.log" ||
+    fail "a held item larger than a new, smaller quota was not refused (status $rc): $(cat "$work/shrunk.log")"
+  grep -q "complete" "$work/shrunk.log" && fail "a held item larger than the quota was reported complete: $(cat "$work/shrunk.log")"
+  echo "quota made smaller than a held item: the item is refused when asked for, not reported complete"
+  stop_daemon
   ;;
 remote)
   random_file "$work/content/alpha.bin" 2000000
@@ -759,6 +768,13 @@ remote)
   rc=0; "$peer_binary" fetch "$huge" -o "$work/huge" --no-progress 2> "$work/huge-fetch.err" || rc=$?
   [ "$rc" = 2 ] && grep -q "larger than the cache's quota.*--no-daemon -o DIR fetches it without the daemon's cache" "$work/huge-fetch.err" ||
     fail "fetch of an item over the daemon's quota did not point to --no-daemon (status $rc): $(cat "$work/huge-fetch.err")"
+  # -o naming a file, not a folder: refused before the daemon is asked for anything (it once
+  # came after the whole download; here the quota refusal would come first).
+  touch "$work/not-a-folder"
+  rc=0; "$peer_binary" fetch "$huge" -o "$work/not-a-folder" --no-progress 2> "$work/not-a-folder.err" || rc=$?
+  [ "$rc" = 2 ] && grep -q "not-a-folder: cannot create the output folder" "$work/not-a-folder.err" ||
+    fail "fetch -o FILE through the daemon was not refused first (status $rc): $(cat "$work/not-a-folder.err")"
+  echo "fetch -o FILE through the daemon: refused before the daemon is asked"
   echo "quota: an item larger than the quota is refused, saying so (fetch points to --no-daemon)"
   # As a magnet link its size is known only with its metadata: then it stops there, says why,
   # and evicts nothing it could never make room for.
