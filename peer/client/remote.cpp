@@ -70,7 +70,7 @@ double eta_of(const json& item) {
 std::string percent_of(const json& item) {
     const double wanted = item.value("bytes_wanted", 0.0);
     char text[16];
-    std::snprintf(text, sizeof text, "%.1f%%", wanted > 0 ? 100.0 * item.value("bytes_done", 0.0) / wanted : 0.0);
+    std::snprintf(text, sizeof text, "%.1f%%", percent_shown(item.value("bytes_done", 0.0), wanted));
     return text;
 }
 

@@ -50,10 +50,16 @@ double rate_meter::eta(std::int64_t wanted) const {
     return static_cast<double>(std::max<std::int64_t>(wanted - points_.back().done, 0)) / per_second;
 }
 
+double percent_shown(double done, double wanted) {
+    if (wanted <= 0) return 0;
+    if (done >= wanted) return 100;
+    return std::floor(1000 * done / wanted) / 10;
+}
+
 namespace {
 
 double percent_of(const progress_sample& sample) {
-    return sample.wanted > 0 ? 100.0 * static_cast<double>(sample.done) / static_cast<double>(sample.wanted) : 0.0;
+    return percent_shown(static_cast<double>(sample.done), static_cast<double>(sample.wanted));
 }
 
 std::string facts(const progress_sample& sample) {

@@ -84,3 +84,20 @@ TEST_CASE("the log line carries the same facts and the totals") {
     sample.fetching_metadata = true;
     CHECK(progress_line(sample).find("fetching metadata") != std::string::npos);
 }
+
+TEST_CASE("percent shown rounds down: 100.0 only when every wanted byte is there") {
+    CHECK(percent_shown(0, 0) == 0);
+    CHECK(percent_shown(5, 0) == 0);
+    CHECK(percent_shown(0, 1000) == 0);
+    CHECK(percent_shown(9996, 10000) == Approx(99.9));
+    CHECK(percent_shown(9999, 10000) == Approx(99.9));
+    CHECK(percent_shown(10000, 10000) == 100);
+    CHECK(percent_shown(12'000'000, 12'000'000) == 100);
+    CHECK(percent_shown(1849, 10000) == Approx(18.4));
+    progress_sample almost;
+    almost.name = "x";
+    almost.done = 11'999'000;
+    almost.wanted = 12'000'000;
+    CHECK(progress_line(almost).find("100.0%") == std::string::npos);
+    CHECK(progress_line(almost).find("99.9%") != std::string::npos);
+}

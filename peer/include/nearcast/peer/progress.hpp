@@ -66,6 +66,9 @@ private:
 std::string human_bytes(double bytes);
 // "1:02:03", "4:05", "--:--" when unknown.
 std::string human_duration(double seconds);
+// Percent done as shown, to a tenth: rounded down, so 100.0 means every wanted byte is there
+// (99.96% is 99.9, not 100.0); 0 when nothing is wanted yet.
+double percent_shown(double done, double wanted);
 
 // One line that fits `width` columns: a bar of fixed width (20 cells, none on a very narrow
 // terminal), percent, rate, ETA and where the bytes came from.
