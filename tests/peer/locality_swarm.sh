@@ -150,9 +150,11 @@ awk -v a="$local_share" -v b="$control_share" 'BEGIN { exit !(a > b) }' ||
 # Each AS needs the item to enter it once: from the origin or across an AS border. With the
 # border held to a trickle the origin sends each AS its copy, through the AS's gateway. Without
 # origin deference the peers of one AS ask the origin for the same pieces at once (1.45-1.55
-# copies per AS measured); with it, 0.95-1.0.
-awk -v copies="$local_per_network" 'BEGIN { exit !(copies <= 1.2) }' ||
-  fail "the origins uploaded $local_per_network copies of a popular item per network (at most 1.2 expected)"
+# copies per AS measured); with it, 0.95-1.05 while news of near peers held the origin's unchoke
+# back, and 0.99-1.12 in ten runs since it no longer does (a wait that made every fetch beside
+# a near peer slower), with one run at 1.24.
+awk -v copies="$local_per_network" 'BEGIN { exit !(copies <= 1.3) }' ||
+  fail "the origins uploaded $local_per_network copies of a popular item per network (at most 1.3 expected)"
 # Where every peer is near every other, the swarm carries the item and the origin sends little
 # more than one copy in all (2.4-2.7 with deference off). The rest goes to followers in the
 # moment before they know their gateway: 1.07-1.13 copies while news of near peers held the
