@@ -133,13 +133,17 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         spdlog::warn("a daemon runs for this cache and fetches into it with its own settings: {} not used here "
                      "(--no-daemon fetches alone)", list);
     }
-    // A folder that cannot be made fails now, not after the download.
+    // A folder that cannot be made fails now, not after the download; one made here goes
+    // again if the daemon refuses the item.
+    std::error_code ignored;
+    const bool made_here = to_output && !fs::exists(options.output, ignored);
     if (to_output) make_output_folder(options.output);
     const auto started = std::chrono::steady_clock::now();
     nlohmann::json added;
     try {
         added = nlohmann::json::parse(call_daemon(daemon, "POST", "/fetch", item_for_daemon(options.item)));
     } catch (const daemon_refusal& refused) {
+        if (made_here) fs::remove(options.output, ignored);  // only if still empty
         // The daemon's cache cannot take it (quota, room): the user's own folder may.
         throw daemon_refusal(std::string(refused.what()) + "; --no-daemon -o DIR fetches it without the daemon's cache");
     }

@@ -768,6 +768,7 @@ remote)
   rc=0; "$peer_binary" fetch "$huge" -o "$work/huge" --no-progress 2> "$work/huge-fetch.err" || rc=$?
   [ "$rc" = 2 ] && grep -q "larger than the cache's quota.*--no-daemon -o DIR fetches it without the daemon's cache" "$work/huge-fetch.err" ||
     fail "fetch of an item over the daemon's quota did not point to --no-daemon (status $rc): $(cat "$work/huge-fetch.err")"
+  [ ! -e "$work/huge" ] || fail "a fetch the daemon refused left its -o folder behind"
   # -o naming a file, not a folder: refused before the daemon is asked for anything (it once
   # came after the whole download; here the quota refusal would come first).
   touch "$work/not-a-folder"
