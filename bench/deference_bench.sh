@@ -16,6 +16,8 @@
 #   gw-dl300-2mb     the same beside the origin at 2 MB/s
 #   gw-dl1000-fast   a near peer that started 2 s earlier, its download held to 1 MB/s (above
 #                    the floor, so it may be a gateway), origin uncapped
+#   gw-open-2mb      a near peer with no limits that started 2 s earlier, origin at 2 MB/s
+#                    (it is the fetcher's gateway)
 #   gw-ul150-2mb     a near peer that started 2 s earlier, its upload held to 150 kB/s
 #
 # Per case: the median seconds to complete in each mode, their ratio (on / off) and the
@@ -34,7 +36,7 @@ seeder_binary="$2"
 tracker_binary="$3"
 rounds="${4:-5}"
 shift $(($# < 4 ? $# : 4))
-all_cases=(seed-100k-fast seed-100k-2mb seed-open-2mb gw-dl300-fast gw-dl300-2mb gw-dl1000-fast gw-ul150-2mb)
+all_cases=(seed-100k-fast seed-100k-2mb seed-open-2mb gw-dl300-fast gw-dl300-2mb gw-dl1000-fast gw-open-2mb gw-ul150-2mb)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all_cases[@]}")
 scenario=deference-bench
@@ -103,6 +105,11 @@ start_near() {
       local limit="${c#gw-dl}"
       "$peer_binary" fetch "$torrent" "${quiet[@]}" -o "$dir" --listen-bittorrent "$near:7000" --seed-for 0 \
         --download-limit-kb "${limit%%-*}" > "$dir.log" 2>&1 &
+      near_pid=$!
+      sleep 2
+      ;;
+    gw-open-*)
+      "$peer_binary" fetch "$torrent" "${quiet[@]}" -o "$dir" --listen-bittorrent "$near:7000" --seed-for 0 > "$dir.log" 2>&1 &
       near_pid=$!
       sleep 2
       ;;
