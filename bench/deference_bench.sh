@@ -154,6 +154,9 @@ measure() {
   jq -r '"\(.seconds_to_complete) \(.downloaded.origin)"' "$dir.json"
 }
 
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { low = $1 } { high = $1 } END { printf "%.3f-%.3f", low, high }'; }
+
 printf '%-16s %5s %10s %10s %7s %17s %17s %12s %12s\n' case runs "on (s)" "off (s)" on/off "on range (s)" "off range (s)" \
   "origin on MB" "origin off MB"
 ratios=()
@@ -181,14 +184,12 @@ for c in "${cases[@]}"; do
       origin_off=$((origin_off + origin_bytes))
     fi
   done
-  median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   on_median=$(median "${on_s[@]}")
   off_median=$(median "${off_s[@]}")
   ratio=$(awk -v a="$on_median" -v b="$off_median" 'BEGIN { printf "%.3f", a / b }')
   ratios+=("$ratio")
   origin_on_total=$((origin_on_total + origin_on))
   origin_off_total=$((origin_off_total + origin_off))
-  range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { low = $1 } { high = $1 } END { printf "%.3f-%.3f", low, high }'; }
   printf '%-16s %5s %10.3f %10.3f %7s %17s %17s %12.1f %12.1f\n' "$c" "$rounds" "$on_median" "$off_median" "$ratio" \
     "$(range "${on_s[@]}")" "$(range "${off_s[@]}")" \
     "$(awk -v b="$origin_on" -v n="$rounds" 'BEGIN { print b / n / 1e6 }')" \

@@ -150,8 +150,8 @@ public:
             io_.stop();
         });
         apply_upload_rule();
-        // News of near peers is weighed at once, not at the next tick (an origin's unchoke
-        // waits for the verdict, and the new peers for their connections).
+        // News of near peers is weighed at once, not at the next tick: the new peers are
+        // dialled, and a follower finds its gateway, then.
         session_.locality().on_news([this] {
             asio::post(io_, [this] {
                 if (!stopping_) session_.poll();

@@ -102,7 +102,7 @@ void locality_state::forget_origin(const lt::torrent_handle& torrent) {
     origin_held_.erase(torrent);
     origin_wakes_.erase(torrent);
     origin_verdicts_.erase(torrent);
-    near_named_.erase(torrent);
+    near_news_.erase(torrent);
 }
 
 void locality_state::set_defers(bool defers) {
@@ -113,7 +113,7 @@ void locality_state::set_defers(bool defers) {
 void locality_state::note_near_news(const lt::torrent_handle& torrent) {
     {
         std::lock_guard lock(mutex_);
-        near_named_.insert(torrent);
+        near_news_.insert(torrent);
         origin_verdicts_.erase(torrent);  // news the client has not weighed yet
     }
     if (news_pending_.exchange(true)) return;
@@ -128,7 +128,7 @@ void locality_state::on_news(std::function<void()> wake) {
 
 bool locality_state::verdict_awaited(const lt::torrent_handle& torrent) const {
     std::lock_guard lock(mutex_);
-    return defers_ && near_named_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
+    return defers_ && near_news_.count(torrent) > 0 && origin_verdicts_.count(torrent) == 0;
 }
 
 std::shared_ptr<item_source_counters> locality_state::item_counters(const lt::torrent_handle& torrent) {
@@ -229,7 +229,7 @@ namespace {
 constexpr int supernode_message_id = 23;
 constexpr int largest_summary = 64 * 1024;
 // The extension handshake's key for whether a peer may be its network's gateway (1, or
-// missing: it may; 0: its upload or download is held below the followers' floor).
+// missing: it may; 0: its user limits its upload or download, or switched uploading off).
 constexpr std::string_view gateway_key = "nearcast_gateway";
 
 // One connection: where it is, what it is, and what it has carried so far.

@@ -157,7 +157,7 @@ private:
     std::set<lt::torrent_handle> origin_held_;
     std::set<lt::torrent_handle> origin_wakes_;
     std::set<lt::torrent_handle> origin_verdicts_;
-    std::set<lt::torrent_handle> near_named_;
+    std::set<lt::torrent_handle> near_news_;
     std::map<lt::torrent_handle, std::shared_ptr<item_source_counters>> items_;
     bool defers_ = false;
     std::atomic<bool> news_pending_{false};

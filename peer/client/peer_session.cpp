@@ -124,8 +124,7 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
         if (!address) throw std::runtime_error("--origin: '" + origin + "' is not an IP address");
         locality_->add_origin(*address);
     }
-    // Upload or download held below the followers' floor: this peer tells its near peers it is
-    // no gateway.
+    // Upload or download limited by the user: this peer tells its near peers it is no gateway.
     locality_->set_may_be_gateway(may_be_gateway(options.upload_limit > 0 ? options.upload_limit : -1, options.download_limit));
     near_class_ = session_.create_peer_class("near");
     far_class_ = session_.create_peer_class("far");
