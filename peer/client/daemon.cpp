@@ -486,8 +486,9 @@ private:
             // At once, not at the next housekeeping: `fetch -o` reads it when the item is done.
             if (status.has_metadata && !entry.metadata_kept) keep_metadata_of(id, entry);
             if (entry.stream) entry.stream->update_pieces(status.pieces);
-            entry.download_rate.add(now, status.total_payload_download);
-            entry.upload_rate.add(now, status.total_payload_upload);
+            // Both counters start again at a resume: the rate goes on from before the pause.
+            entry.download_rate.add_count(now, status.total_payload_download);
+            entry.upload_rate.add_count(now, status.total_payload_upload);
             // Bytes found whole on disk at a start-up check are not progress: the ETA's meter
             // begins once the check is over.
             if (status.state == lt::torrent_status::checking_files || status.state == lt::torrent_status::checking_resume_data ||

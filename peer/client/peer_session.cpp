@@ -2,6 +2,7 @@
 
 #include <libtorrent/alert_types.hpp>
 #include <sys/statvfs.h>
+#include <unistd.h>
 #include <libtorrent/create_torrent.hpp>
 #include <libtorrent/extensions/smart_ban.hpp>
 #include <libtorrent/extensions/ut_metadata.hpp>
@@ -47,7 +48,9 @@ lt::settings_pack settings_for(const peer_options& options) {
     pack.set_bool(lt::settings_pack::enable_natpmp, false);
     pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
                                                     lt::alert_category::storage | lt::alert_category::tracker |
-                                                    lt::alert_category::ip_block);
+                                                    lt::alert_category::ip_block |
+                                                    (std::getenv("NEARCAST_WIRE_LOG") ? lt::alert_category::peer_log : lt::alert_category_t{}));
+    if (std::getenv("NEARCAST_WIRE_LOG")) pack.set_int(lt::settings_pack::alert_queue_size, 1'000'000);
     pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(options.upload_limit, INT32_MAX)));
     pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(options.download_limit, INT32_MAX)));
     // A desktop client downloads one item at full speed: nothing queued behind it.
@@ -107,6 +110,13 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
       routing_(routing),
       locality_(std::make_shared<locality_state>(routing, options.locality_rules, options.locality)),
       session_(lt::session_params(settings_for(options), {})) {
+    // A debugging aid: every peer connection's messages, as libtorrent logs them, written to
+    // NEARCAST_WIRE_LOG.PID (one file per process; it grows quickly: for tracing one run).
+    if (const char* wire_log = std::getenv("NEARCAST_WIRE_LOG"); wire_log && *wire_log) {
+        const std::string path = std::string(wire_log) + "." + std::to_string(::getpid());
+        wire_log_ = std::make_unique<std::ofstream>(path, std::ios::app);
+        if (!*wire_log_) throw std::runtime_error("NEARCAST_WIRE_LOG: cannot write to " + path);
+    }
     session_.add_extension(&lt::create_ut_metadata_plugin);
     session_.add_extension(&lt::create_smart_ban_plugin);
     session_.add_extension(make_locality_plugin(locality_));
@@ -385,6 +395,13 @@ std::string peer_session::listen_endpoint() const {
 }
 
 void peer_session::handle_alert(lt::alert* alert) {
+    if (auto* wire = lt::alert_cast<lt::peer_log_alert>(alert)) {
+        if (wire_log_) {
+            const double at = std::chrono::duration<double>(wire->timestamp().time_since_epoch()).count();
+            *wire_log_ << fmt::format("{:.3f} {} ", at, wire->endpoint.address().to_string()) << wire->message() << '\n';
+        }
+        return;
+    }
     if (auto* external = lt::alert_cast<lt::external_ip_alert>(alert)) {
         if (options_.public_ip.empty() && !locality_->self()) {
             spdlog::info("the tracker sees us as {}", external->external_address.to_string());

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -155,6 +156,7 @@ private:
     lt::peer_class_t near_class_{}, far_class_{}, origin_class_{};
     std::vector<proximity::ip_address> fellows_;
     std::string session_error_;  // the listener could not bind
+    std::unique_ptr<std::ofstream> wire_log_;  // NEARCAST_WIRE_LOG's file, when it names one
     std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
     bool left_ = false;
 };

@@ -37,6 +37,12 @@ void rate_meter::add(double now_s, std::int64_t done) {
     points_.erase(points_.begin(), points_.begin() + static_cast<std::ptrdiff_t>(first));
 }
 
+void rate_meter::add_count(double now_s, std::int64_t reading) {
+    if (reading < last_reading_) counted_before_ += last_reading_;
+    last_reading_ = reading;
+    add(now_s, counted_before_ + reading);
+}
+
 double rate_meter::rate() const {
     if (points_.size() < 2) return -1;
     const double span = points_.back().at_s - points_.front().at_s;

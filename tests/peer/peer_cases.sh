@@ -756,6 +756,30 @@ remote)
   [ "$rc" = 2 ] && [ "$(remote list --json | jq length)" = 2 ] || fail "remove of a name two items share removed one (status $rc)"
   remote remove "$(remote list --json | jq -r '.[0].id')" "$(remote list --json | jq -r '.[1].id')" > /dev/null || fail "remove of the twins by id failed"
   echo "remote: a name two items share is refused, naming both; nothing paused or removed"
+  # Paused and resumed part-way: the rate goes on from before the pause. (libtorrent's payload
+  # counter starts again at a resume; the rate once read 0 B/s there beside a finite ETA.)
+  random_file "$work/content/gamma.bin" 4000000
+  gamma=$(publish "$work/content/gamma.bin")
+  remote limits --download-limit-kb 400 > /dev/null || fail "limits --download-limit-kb 400 failed"
+  remote open "$gamma" > /dev/null || fail "open of gamma.bin failed"
+  for _ in $(seq 1 100); do [ "$(remote status gamma.bin --json 2> /dev/null | jq '.bytes_done // 0')" -gt 1000000 ] && break; sleep 0.1; done
+  remote pause gamma.bin > /dev/null || fail "pause of gamma.bin failed"
+  sleep 1
+  remote resume gamma.bin > /dev/null || fail "resume of gamma.bin failed"
+  samples=0
+  for _ in $(seq 1 8); do
+    remote status gamma.bin --json > "$work/gamma.json"
+    if jq -e '.state == "downloading" and .eta > 0' "$work/gamma.json" > /dev/null; then
+      samples=$((samples + 1))
+      jq -e '.rate > 0' "$work/gamma.json" > /dev/null || fail "after a resume the rate reads 0 beside an ETA: $(cat "$work/gamma.json")"
+    fi
+    sleep 0.2
+  done
+  [ "$samples" -gt 0 ] || fail "gamma.bin was never seen downloading after its resume (held to 400 kB/s)"
+  remote limits --reset > /dev/null || fail "limits --reset failed"
+  for _ in $(seq 1 100); do [ "$(remote status gamma.bin --json | jq .complete)" = true ] && break; sleep 0.1; done
+  remote remove gamma.bin > /dev/null || fail "remove of gamma.bin failed"
+  echo "remote: paused and resumed part-way, the rate goes on ($samples samples downloading, none at 0 B/s with an ETA)"
   # An item larger than the whole quota (50 MB from peer.conf) is refused, not half-fetched.
   random_file "$work/content/huge.bin" 60000000
   huge=$(publish "$work/content/huge.bin")

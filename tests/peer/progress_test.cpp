@@ -72,6 +72,23 @@ TEST_CASE("the rate is bytes over a sliding window: a pause between pieces is no
     CHECK(meter.rate() == -1);
 }
 
+TEST_CASE("a payload counter that starts again at a resume does not start the rate over") {
+    rate_meter meter(8.0);
+    // 1 MB/s for 4 s, then the counter restarts at zero (a pause and a resume) and goes on.
+    for (int tick = 0; tick <= 16; ++tick) meter.add_count(tick * 0.25, tick * 250'000);
+    CHECK(meter.rate() == Approx(1e6));
+    for (int tick = 1; tick <= 8; ++tick) {
+        meter.add_count(4.0 + tick * 0.25, tick * 250'000);
+        CHECK(meter.rate() == Approx(1e6));  // known at once, as before the restart
+    }
+    // `add` (verified bytes) still takes a drop as a recheck and starts over.
+    rate_meter verified(8.0);
+    verified.add(0.0, 0);
+    verified.add(2.0, 2'000'000);
+    verified.add(2.25, 0);
+    CHECK(verified.rate() == -1);
+}
+
 TEST_CASE("the log line carries the same facts and the totals") {
     progress_sample sample;
     sample.name = "film.mkv";

@@ -48,6 +48,10 @@ public:
     // `done` bytes at `now_s` seconds (any epoch, not decreasing). A drop in `done` (a piece
     // that failed its check, a recheck) starts the meter over.
     void add(double now_s, std::int64_t done);
+    // A counter's reading at `now_s` where the counter may start again from zero (libtorrent's
+    // payload counters do at a resume): a drop is a restart, and what it counts after one adds
+    // on to what it counted before, so the rate goes on instead of starting over.
+    void add_count(double now_s, std::int64_t reading);
     // Bytes per second over the window, -1 when not known yet.
     double rate() const;
     // Seconds until `wanted` bytes are done at that rate; -1 when unknown or no progress.
@@ -60,6 +64,8 @@ private:
         std::int64_t done;
     };
     std::vector<point> points_;
+    std::int64_t counted_before_ = 0;  // add_count: the total at the counter's last restart
+    std::int64_t last_reading_ = 0;
 };
 
 // "1.5 MB", "312 kB", "17 B": decimal units, three significant digits.
