@@ -11,7 +11,7 @@
 # A third run puts all twelve peers in one network (AS 64512, both of its prefixes): there the
 # origins upload little more than one copy in all. A fourth puts them there again with the
 # lowest address's upload held to 150 kB/s: it says it is no gateway, nobody follows it, every
-# peer verifies, and the origins send at most 1.45 copies. Prints the shares and the origins' bytes.
+# peer verifies, and the origins send at most 1.6 copies. Prints the shares and the origins' bytes.
 # docs/peer.md says why one copy in all is out of reach together with an 80% share when the
 # peers sit in three networks.
 #
@@ -140,8 +140,11 @@ followed_capped=$( (grep -l "while we follow ${swarm[0]} to the origin" "$work"/
 passed_over=$( (grep -l "while we follow 127\.[0-9.]* to the origin, .*passing it over" "$work"/slow-gateway-*.log || true) | wc -l)
 echo "slow-gateway: $passed_over of $((${#swarm[@]} - 1)) followers passed a gateway over; $followed_capped passed over the capped peer"
 [ "$followed_capped" = 0 ] || fail "$followed_capped peers followed ${swarm[0]}, whose upload is held below the floor, until they passed it over"
-awk -v copies="$slow_copies" 'BEGIN { exit !(copies <= 1.45) }' ||
-  fail "the origins uploaded $slow_copies copies with the lowest address's upload capped (at most 1.45 expected: it is no gateway)"
+# 1.14-1.30 copies in four runs alone, 1.47 once in CI beside other tests (a busy machine
+# leaves followers longer without news of their gateway); one network with deference off
+# takes 2.4-2.7.
+awk -v copies="$slow_copies" 'BEGIN { exit !(copies <= 1.6) }' ||
+  fail "the origins uploaded $slow_copies copies with the lowest address's upload capped (at most 1.6 expected: it is no gateway)"
 
 echo "intra-AS share of peer-to-peer bytes: $local_share with locality, $control_share without"
 awk -v share="$local_share" 'BEGIN { exit !(share >= 0.80) }' || fail "only $local_share of peer-to-peer bytes stayed inside the AS"
