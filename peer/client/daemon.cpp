@@ -249,6 +249,7 @@ private:
                 const json sources = saved.value("sources", json::object());
                 entry.earlier = {sources.value("near", std::uint64_t{0}), sources.value("far", std::uint64_t{0}),
                                  sources.value("origin", std::uint64_t{0})};
+                say_missing_files(id, params);
                 entry.handle = session_.add(std::move(params), item_folder(id));
                 if (entry.paused) entry.handle.pause();
                 entries_[id] = std::move(entry);
@@ -277,6 +278,21 @@ private:
                              human_bytes(static_cast<double>(disk_usage(folder.path()))),
                              (options_.cache / "torrents" / (id + ".torrent")).string());
             }
+        }
+    }
+
+    // The start-up check hashes what is on disk; a file that is not there at all (under its
+    // name or as NAME.part) is said by name, as its pieces are fetched again.
+    void say_missing_files(const std::string& id, const lt::add_torrent_params& params) const {
+        if (!params.ti) return;
+        const auto& files = params.ti->files();
+        for (const auto index : files.file_range()) {
+            if (files.pad_file_at(index) || files.file_size(index) == 0) continue;
+            const fs::path path = item_folder(id) / files.file_path(index);
+            std::error_code error;
+            if (fs::exists(path, error) || fs::exists(path.string() + std::string(part_suffix), error)) continue;
+            spdlog::warn("cache: {} is not on disk: {} of {} is fetched again", path.string(),
+                         human_bytes(static_cast<double>(files.file_size(index))), params.ti->name());
         }
     }
 

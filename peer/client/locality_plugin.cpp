@@ -116,9 +116,28 @@ void locality_state::note_near_news(const lt::torrent_handle& torrent) {
         near_news_.insert(torrent);
         origin_verdicts_.erase(torrent);  // news the client has not weighed yet
     }
+    wake_client();
+}
+
+void locality_state::wake_client() {
     if (news_pending_.exchange(true)) return;
     std::lock_guard lock(wake_mutex_);
     if (wake_) wake_();
+}
+
+void locality_state::ask_repick(const lt::torrent_handle& torrent) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!repicks_.insert(torrent).second) return;
+    }
+    wake_client();
+}
+
+std::vector<lt::torrent_handle> locality_state::take_repicks() {
+    std::lock_guard lock(mutex_);
+    std::vector<lt::torrent_handle> out(repicks_.begin(), repicks_.end());
+    repicks_.clear();
+    return out;
 }
 
 void locality_state::on_news(std::function<void()> wake) {
@@ -328,6 +347,21 @@ public:
         unchoke_waiting_ = false;
         return false;
     }
+    // See locality_state::ask_repick. Looked at once per 50 ms per connection at most: HAVEs
+    // come in bursts.
+    bool on_have(lt::piece_index_t) override {
+        if (origin_ || !connection_.is_interesting() || connection_.has_peer_choked() || connection_.is_disconnecting() ||
+            classify(distance_, false, state_->options()) != peer_kind::near) {
+            return false;
+        }
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_repick_check_ < std::chrono::milliseconds(50)) return false;
+        last_repick_check_ = now;
+        lt::peer_info info;
+        connection_.get_peer_info(info);
+        if (info.download_queue_length == 0) state_->ask_repick(torrent_);
+        return false;
+    }
     // A held origin hears NOT_INTERESTED: a libtorrent seeder chokes us and rejects what we
     // asked of it, and its unchoke waits (above) until we are interested again.
     void quiet_origin() {
@@ -422,6 +456,7 @@ private:
     std::shared_ptr<item_source_counters> item_;
     std::function<void()> block_arrived_;
     bool unchoke_waiting_ = false;
+    std::chrono::steady_clock::time_point last_repick_check_{};
     std::optional<std::chrono::steady_clock::time_point> quiet_since_;  // NOT_INTERESTED sent while held
 };
 

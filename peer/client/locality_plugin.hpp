@@ -120,6 +120,15 @@ public:
     void on_news(std::function<void()> wake);
     bool news_pending() const { return news_pending_; }
     void take_news() { news_pending_ = false; }
+    // A near peer told us of a piece while our connection to it is interested, unchoked and
+    // has nothing in flight. libtorrent picks blocks for a connection when it becomes
+    // interesting, when a block arrives from it and when we finish a piece; a follower that
+    // caught up with its gateway and leaves the origin alone has none of these, so it would
+    // hear of the gateway's new pieces without asking for them (a 4 s stall was traced to
+    // this). The client's next poll has libtorrent weigh its interest in every peer again,
+    // which picks blocks. Called from libtorrent's thread; wakes the client as news does.
+    void ask_repick(const lt::torrent_handle& torrent);
+    std::vector<lt::torrent_handle> take_repicks();
     // News of near peers that no verdict has weighed yet: the client samples at once.
     bool verdict_awaited(const lt::torrent_handle& torrent) const;
 
@@ -135,6 +144,8 @@ public:
     locality_counters counters;
 
 private:
+    void wake_client();
+
     const proximity::model& routing_;
     const locality_options options_;
     const bool enforce_;
@@ -158,6 +169,7 @@ private:
     std::set<lt::torrent_handle> origin_wakes_;
     std::set<lt::torrent_handle> origin_verdicts_;
     std::set<lt::torrent_handle> near_news_;
+    std::set<lt::torrent_handle> repicks_;
     std::map<lt::torrent_handle, std::shared_ptr<item_source_counters>> items_;
     bool defers_ = false;
     std::atomic<bool> news_pending_{false};

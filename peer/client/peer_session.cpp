@@ -531,6 +531,9 @@ item_status peer_session::poll() {
     for (const auto& [torrent, where] : locality_->take_connections()) {
         if (torrent.is_valid()) torrent.connect_peer(where);
     }
+    for (const auto& torrent : locality_->take_repicks()) {
+        if (tracked_item* item = find(torrent)) repick(*item);
+    }
     for (auto& item : items_) {
         if (!item.handle.is_valid()) continue;
         refresh(item);
@@ -540,6 +543,22 @@ item_status peer_session::poll() {
     item_status none;
     none.error = session_error_;
     return none;
+}
+
+// libtorrent weighs its interest in every peer again (and picks blocks from each it wants
+// something of) when a piece's priority turns to or from "don't download". A piece we hold
+// is turned off and back on: nothing about what we download changes.
+void peer_session::repick(tracked_item& item) {
+    const auto& have = item.last.status.pieces;
+    for (const auto piece : have.range()) {
+        if (!have[piece]) continue;
+        const auto priority = item.handle.piece_priority(piece);
+        item.handle.piece_priority(piece, priority == lt::dont_download ? lt::default_priority : lt::dont_download);
+        item.handle.piece_priority(piece, priority);
+        spdlog::debug("{}: a near peer has new pieces and nothing is asked of it: libtorrent weighs its peers again",
+                      item.last.status.name);
+        return;
+    }
 }
 
 void peer_session::defer_origin(tracked_item& item) {

@@ -130,6 +130,7 @@ private:
     // not find whole (cut short, damaged, deleted) is NAME.part again until verified.
     void take_final_names_back(tracked_item& item);
     // Counts what near peers hold that the item still lacks and closes or reopens the origin.
+    void repick(tracked_item& item);
     void defer_origin(tracked_item& item);
     // Lets the origin in again on purpose: its waiting unchoke is heard at once, its closed
     // connections are made again.

@@ -586,6 +586,8 @@ cache)
   [ -e "$folder/film.bin.part" ] && [ ! -e "$folder/film.bin" ] ||
     fail "film.bin, found cut short at the start, kept its final name while unverified: $(ls "$folder")"
   [ "$(item_json clip.bin | jq .complete)" = false ] || fail "clip.bin, deleted while the daemon was stopped, was reported complete"
+  grep -q "cache: $clip_folder/clip.bin is not on disk: .* of clip.bin is fetched again" "$work/daemon.log" ||
+    fail "the start-up check did not say that clip.bin was gone"
   for _ in $(seq 1 300); do
     [ "$(item_json film.bin | jq .complete)" = true ] && [ "$(item_json clip.bin | jq .complete)" = true ] && break
     sleep 0.1
