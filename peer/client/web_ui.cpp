@@ -289,7 +289,17 @@ async function play(id) {
   $("player-name").textContent = row ? row.dataset.name : id;
   const video = $("video");
   if (video.src !== answer.url) video.src = answer.url;
-  try { await video.play(); } catch (e) { say("the player: " + e.message); }
+  try {
+    await video.play();
+  } catch (e) {
+    // Not a format the browser plays (or not media at all): say so, and where a player finds it.
+    if (e.name === "NotSupportedError") {
+      closePlayer();
+      say(`${row ? row.dataset.name : id}: this browser cannot play it; a player such as mpv or VLC can open its stream at ${answer.url}`);
+    } else {
+      say("the player: " + e.message);
+    }
+  }
 }
 function closePlayer() {
   const video = $("video");

@@ -264,6 +264,16 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   await page.fill("#download-kb", "0");
   await page.click("#limits-apply");
 
+  // Play on an item that is not media (random bytes): the page says the browser cannot play
+  // it and where a player finds its stream, and the player closes.
+  await row("bulk.bin").locator("button.play").click();
+  await page.locator("#message.shown.error").waitFor({ timeout: 15000 });
+  const notMedia = await page.locator("#message-text").textContent();
+  check(/bulk\.bin: this browser cannot play it; a player such as mpv or VLC can open its stream at http:\/\/127\./.test(notMedia),
+        `Play on bulk.bin (not media) said '${notMedia}'`);
+  check(!(await page.locator("#player.shown").count()), "the player stayed open on an item the browser cannot play");
+  console.log(`not media: ${notMedia}`);
+
   // The supernode panel, fed what a supernode's /status says (a daemon is elected only by a
   // tracker that measured it: tests/peer/supernode_swarm.sh runs real ones).
   const panel = await page.evaluate(() => {
