@@ -190,9 +190,12 @@ int fetch_through_daemon(const peer_options& options, const daemon_address& daem
         sample.wanted = item.at("bytes_wanted");
         sample.rate = item.at("rate");
         sample.peers = item.at("peers");
-        sample.sources = sources_of(item);
+        // This fetch's bytes, as its last line says: not what the daemon fetched for it before
+        // (an item fetched again after a repair would show more than its size).
+        sample.sources = sources_of(item).since(at_start.value_or(bytes_by_source{}));
         sample.fetching_metadata = item.at("state") == "metadata";
         sample.checking = item.at("state") == "checking";
+        sample.paused = item.at("state") == "paused";
         reporter.update(sample);
         std::this_thread::sleep_for(std::chrono::milliseconds(250));
     }

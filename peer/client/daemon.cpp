@@ -84,6 +84,7 @@ struct cache_entry {
     // Averaged over a sliding window: the payload received and sent (the rates shown), and
     // the bytes verified (the ETA).
     rate_meter download_rate, upload_rate, progress;
+    std::optional<double> paused_at_s;  // when the meters last stopped for a pause
 };
 
 double steady_now_s() {
@@ -168,7 +169,7 @@ public:
         fs::remove(options_.cache / "control.json", ignored);
         if (agent_) agent_->leave(2000ms);
         session_.leave_swarm(1500ms);
-        spdlog::info("daemon stopped; {} items in the cache", entries_.size());
+        spdlog::info("daemon stopped; {} {} in the cache", entries_.size(), entries_.size() == 1 ? "item" : "items");
         return 0;
     }
 
@@ -502,7 +503,17 @@ private:
             // At once, not at the next housekeeping: `fetch -o` reads it when the item is done.
             if (status.has_metadata && !entry.metadata_kept) keep_metadata_of(id, entry);
             if (entry.stream) entry.stream->update_pieces(status.pieces);
-            // Both counters start again at a resume: the rate goes on from before the pause.
+            // A paused item's meters wait; at its resume they skip the pause, so the rate and
+            // ETA go on from before it rather than averaging the pause in. Both counters start
+            // again at a resume (add_count).
+            if (entry.paused) {
+                if (!entry.paused_at_s) entry.paused_at_s = now;
+                continue;
+            }
+            if (entry.paused_at_s) {
+                for (auto* meter : {&entry.download_rate, &entry.upload_rate, &entry.progress}) meter->skip(now - *entry.paused_at_s);
+                entry.paused_at_s.reset();
+            }
             entry.download_rate.add_count(now, status.total_payload_download);
             entry.upload_rate.add_count(now, status.total_payload_upload);
             // Bytes found whole on disk at a start-up check are not progress: the ETA's meter

@@ -394,6 +394,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         common.apply_log_level(values);
         out.no_progress = !common.show_progress();
         take_old_name(values, "bind", "listen-bittorrent", old_bind, out.listen_bittorrent);
+        out.listen_bittorrent_given = !values["listen-bittorrent"].defaulted() || values.count("bind") > 0;
         take_old_name(values, "control", "listen-control", old_control, out.listen_control);
         if (positional.empty()) throw usage_error("no command: fetch, stream, daemon, ui, or a remote command (list, status, ...)");
         if (command == "fetch") parsed.what = parsed_command::action::fetch;

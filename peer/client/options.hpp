@@ -19,6 +19,7 @@ struct peer_options {
     std::string item;                          // .torrent path, magnet link or http(s) URL
     std::filesystem::path output = ".";        // where content is written
     std::string listen_bittorrent = "0.0.0.0:6881";  // BitTorrent address:port; also where connections leave from
+    bool listen_bittorrent_given = false;      // on the command line or in a config file, not the default
     std::string public_ip;                     // the address the Internet sees, when bound to the wildcard
     std::string data;                          // proximity snapshot or routing files; http(s) URL of a tracker's snapshot
     bool locality = true;                      // false: plain BitTorrent (the control run)

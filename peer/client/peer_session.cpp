@@ -157,9 +157,11 @@ void peer_session::wait_until_listening() {
         bool listening = false;
         for (auto* alert : alerts) {
             if (auto* failed = lt::alert_cast<lt::listen_failed_alert>(alert)) {
-                throw core::listen_error("cannot listen for BitTorrent on " +
-                                         endpoint_text(failed->address, static_cast<std::uint16_t>(failed->port)) +
-                                         (failed->socket_type == lt::socket_type_t::utp ? " (uTP over UDP): " : " (TCP): ") +
+                const std::string where = endpoint_text(failed->address, static_cast<std::uint16_t>(failed->port));
+                // libtorrent names each address a wildcard stands for: say what was asked too.
+                const std::string asked = where == options_.listen_bittorrent ? "" : "--listen-bittorrent " + options_.listen_bittorrent + ", ";
+                throw core::listen_error("cannot listen for BitTorrent on " + where + " (" + asked +
+                                         (failed->socket_type == lt::socket_type_t::utp ? "uTP over UDP): " : "TCP): ") +
                                          failed->error.message());
             }
             if (auto* succeeded = lt::alert_cast<lt::listen_succeeded_alert>(alert)) {

@@ -152,7 +152,7 @@ int change_items(const daemon_address& daemon, const remote_options& remote) {
 
 int limits(const daemon_address& daemon, const remote_options& remote) {
     std::string query;
-    for (const auto& [name, value] : remote.limits) query += (query.empty() ? "?" : "&") + name + "=" + value;
+    for (const auto& [name, value] : remote.limits) query += (query.empty() ? "?" : "&") + name + "=" + percent_encode(value);
     // POST /limits with nothing to change only answers with the limits; GET /status has the rest.
     const json answer = json::parse(call_daemon(daemon, "POST", "/limits" + query));
     const json status = daemon_status(daemon);

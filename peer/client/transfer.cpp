@@ -15,6 +15,7 @@
 #include "commands.hpp"
 #include "http_fetch.hpp"
 #include "nearcast/core/atomic_file.hpp"
+#include "nearcast/core/listening.hpp"
 #include "nearcast/core/stop_signals.hpp"
 #include "nearcast/peer/item_source.hpp"
 
@@ -29,7 +30,8 @@ void progress_reporter::update(progress_sample sample, bool force) {
     if (quiet_) return;
     const auto now = std::chrono::steady_clock::now();
     // Hashing what is on disk is not download speed: the meter starts after it.
-    if (sample.checking || sample.fetching_metadata) meter_ = rate_meter();
+    // Nor is a pause: the meter starts again at the resume.
+    if (sample.checking || sample.fetching_metadata || sample.paused) meter_ = rate_meter();
     else meter_.add(std::chrono::duration<double>(now - started_).count(), sample.done);
     sample.rate = static_cast<std::int64_t>(meter_.rate());
     sample.eta_s = meter_.eta(sample.wanted);
@@ -125,7 +127,17 @@ transfer::transfer(const peer_options& options, std::optional<daemon_share> earl
     routing_ = load_routing(options.data);
     make_output_folder(options.output);
     if (params.ti) keep_other_files(*params.ti, options.output);
-    session_ = std::make_unique<peer_session>(options_, routing_);
+    try {
+        session_ = std::make_unique<peer_session>(options_, routing_);
+    } catch (const core::listen_error& error) {
+        // The usual port is taken (another fetch, another client): a fetch or a stream needs
+        // no port of its own choosing, so any free one on the same address will do. A port
+        // the user named is theirs to change.
+        if (options_.listen_bittorrent_given) throw;
+        options_.listen_bittorrent = endpoint_text(parse_endpoint(options_.listen_bittorrent, "--listen-bittorrent").address(), 0);
+        spdlog::info("{}; listening on a free port instead", error.what());
+        session_ = std::make_unique<peer_session>(options_, routing_);
+    }
     handle_ = session_->add(std::move(params));
     if (!options.port_file.empty()) {
         // The listener binds asynchronously: wait briefly for its port.

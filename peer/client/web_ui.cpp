@@ -84,8 +84,8 @@ video { width:100%; max-height:60vh; background:#000; border-radius:6px; }
 <span class="muted">or a .torrent file:</span> <input type="file" id="add-file" accept=".torrent,application/x-bittorrent"></form></section>
 <section><h2>Items <span class="key muted" style="font-weight:normal;font-size:.85em">
 <i class="near"></i>near peers<i class="far"></i>far peers<i class="origin"></i>origin</span></h2>
-<table><thead><tr><th>Name</th><th>Size</th><th>Progress</th><th>State</th><th>Down</th><th>Up</th><th>ETA</th><th>Peers</th>
-<th>From</th><th></th></tr></thead><tbody id="items"></tbody></table><div id="empty">No items yet: add a magnet link, a URL or a .torrent above.</div></section>
+<table><thead><tr><th title="the start of the info hash, as nearcast-peer list shows it">ID</th><th>Name</th><th>Size</th><th>Progress</th><th>State</th><th>Down</th><th>Up</th><th>ETA</th><th>Peers</th>
+<th title="bytes received for the item from each kind of source, pieces fetched again after a repair included">From</th><th></th></tr></thead><tbody id="items"></tbody></table><div id="empty">No items yet: add a magnet link, a URL or a .torrent above.</div></section>
 <section id="player"><h2>Playing <span id="player-name"></span> <button id="player-close">Close</button></h2>
 <video id="video" controls preload="auto"></video></section>
 <div class="row2">
@@ -153,7 +153,7 @@ function cell(row, name) { return row.querySelector("." + name); }
 function makeRow(id) {
   const row = document.createElement("tr");
   row.dataset.id = id;
-  row.innerHTML = `<td class="name"></td><td class="num size"></td>
+  row.innerHTML = `<td class="id muted"></td><td class="name"></td><td class="num size"></td>
     <td><div class="bar"><div class="fill"></div><span class="pct"></span></div></td>
     <td><span class="state"></span></td><td class="num down"></td><td class="num up"></td><td class="num eta"></td>
     <td class="num peers"></td><td><div class="sources"><i class="near"></i><i class="far"></i><i class="origin"></i></div>
@@ -193,6 +193,9 @@ function render(status) {
     down += item.rate; up += item.upload_rate;
     const wanted = item.bytes_wanted, done = item.bytes_done;
     const percent = item.complete ? 100 : wanted > 0 ? Math.min(99.9, Math.floor(1000 * done / wanted) / 10) : 0;
+    // Two items of one name told apart as `nearcast-peer list` does.
+    cell(row, "id").textContent = item.id.slice(0, 8);
+    cell(row, "id").title = item.id;
     cell(row, "name").textContent = item.name || "(metadata coming) " + item.id;
     cell(row, "name").title = item.path;
     cell(row, "size").textContent = wanted > 0 ? human(wanted) : "?";

@@ -53,7 +53,14 @@ std::uint64_t scaled_amount(const std::string& name, const std::string& text, do
     if (text.empty() || error != std::errc{} || stop != end || !std::isfinite(value)) throw wrong("not a number");
     if (value < 0) throw wrong("must not be negative (0 means none)");
     if (value > largest) throw wrong("too large (at most " + std::to_string(static_cast<std::uint64_t>(largest)) + ")");
-    return static_cast<std::uint64_t>(std::llround(value * scale));
+    const auto scaled = static_cast<std::uint64_t>(std::llround(value * scale));
+    // Not silently "none": 0 is how one says that.
+    if (value > 0 && scaled == 0) {
+        char least[32];
+        std::snprintf(least, sizeof least, "%g", 1 / scale);
+        throw wrong(std::string("too small (0 means none; the least limit is ") + least + ")");
+    }
+    return scaled;
 }
 
 }  // namespace

@@ -43,6 +43,11 @@ void rate_meter::add_count(double now_s, std::int64_t reading) {
     add(now_s, counted_before_ + reading);
 }
 
+void rate_meter::skip(double seconds) {
+    if (seconds <= 0) return;
+    for (auto& at : points_) at.at_s += seconds;
+}
+
 double rate_meter::rate() const {
     if (points_.size() < 2) return -1;
     const double span = points_.back().at_s - points_.front().at_s;
@@ -74,6 +79,7 @@ std::string facts(const progress_sample& sample) {
     std::snprintf(head, sizeof head, "%5.1f%%", percent_of(sample));
     std::string out = head;
     if (sample.checking) return out + " checking what is on disk";
+    if (sample.paused) return out + "  paused (nearcast-peer resume goes on)";
     out += "  " + (sample.rate < 0 ? std::string("-- B/s") : human_bytes(static_cast<double>(sample.rate)) + "/s") + "  ETA " +
            human_duration(sample.eta_s);
     out += "  near " + human_bytes(static_cast<double>(sample.sources.near)) + "  far " +

@@ -75,6 +75,10 @@ TEST_CASE("a bad limit is refused with its name and what is wrong, and nothing o
     CHECK(refused({{"upload_kb", "nan"}}) == "upload_kb=nan: not a number");
     CHECK(refused({{"download_kb", "-1"}}) == "download_kb=-1: must not be negative (0 means none)");
     CHECK(refused({{"monthly_cap_mb", "1e30"}}).find("too large") != std::string::npos);
+    CHECK(refused({{"monthly_cap_mb", "1e+30"}}).find("too large") != std::string::npos);
+    // A limit above 0 that would round to none is refused, not taken as "no limit".
+    CHECK(refused({{"download_kb", "0.0001"}}).find("download_kb=0.0001: too small (0 means none") == 0);
+    CHECK(parse_limit_change({{"download_kb", "0.001"}}).download_rate == 1);
     CHECK(refused({{"uploading", "maybe"}}) == "uploading must be on or off, not 'maybe'");
     CHECK(refused({{"reset", "yes"}}).find("reset=1") == 0);
     CHECK(refused({{"upload_limit", "5"}}).find("unknown limit 'upload_limit'") == 0);

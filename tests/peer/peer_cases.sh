@@ -174,6 +174,22 @@ errors)
   grep -q "No space left on device" "$work/full.log" || { cat "$work/full.log" >&2; fail "full disk: the message does not say so"; }
   grep -q '"complete": false' "$work/full.json" || fail "full disk: the report does not say incomplete"
   echo "full disk: status 1, $(grep "No space" "$work/full.log" | head -n 1 | cut -d' ' -f4-)"
+
+  # The usual port (6881) taken by another program: a fetch that names no port listens on a
+  # free one and completes; one that names the taken port is refused, naming what it asked.
+  "$tracker_binary" --listen-http 127.0.0.1:6881 --listen-udp 127.0.0.1:0 > "$work/holder.log" 2>&1 &
+  holder_pid=$!
+  pids+=($!)
+  for _ in $(seq 1 50); do grep -q "127.0.0.1:6881" "$work/holder.log" 2> /dev/null && break; sleep 0.1; done
+  "$peer_binary" fetch "$big" -o "$work/free-port" --no-daemon --no-progress > "$work/free-port.out" 2> "$work/free-port.log" ||
+    { cat "$work/free-port.log" >&2; fail "a fetch with 6881 taken and no port named failed"; }
+  grep -q "cannot listen for BitTorrent on 127.0.0.1:6881 (--listen-bittorrent 0.0.0.0:6881, TCP): .*in use; listening on a free port instead" \
+    "$work/free-port.log" || { cat "$work/free-port.log" >&2; fail "the fetch did not say it took a free port"; }
+  [ "$(sha256_of "$work/free-port/big.bin")" = "$(sha256_of "$work/content/big.bin")" ] || fail "the fetch on a free port has the wrong SHA-256"
+  expect_failure port-named-taken 2 "cannot listen for BitTorrent on 127.0.0.1:6881 \\(TCP\\): Address already in use" \
+    fetch "$big" -o "$work/x" --no-daemon --listen-bittorrent 127.0.0.1:6881
+  kill "$holder_pid"
+  echo "port 6881 taken: a fetch naming no port took a free one; naming it was refused"
   ;;
 daemon)
   random_file "$work/content/first.bin" 6000000

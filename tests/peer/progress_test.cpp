@@ -41,6 +41,13 @@ TEST_CASE("the progress bar fits its width and says where the bytes came from") 
     CHECK(progress_bar(sample, 60).size() <= 60);
     sample.rate = -1;
     CHECK(progress_bar(sample, 150).find("-- B/s") != std::string::npos);
+    // Paused in the daemon: said so, with no rate and no ETA.
+    sample.rate = 1'000;
+    sample.paused = true;
+    const std::string paused = progress_line(sample);
+    CHECK(paused.find(" 25.0%  paused") != std::string::npos);
+    CHECK(paused.find("B/s") == std::string::npos);
+    CHECK(paused.find("ETA") == std::string::npos);
 }
 
 TEST_CASE("the rate is bytes over a sliding window: a pause between pieces is not 0 B/s") {
@@ -81,6 +88,11 @@ TEST_CASE("a payload counter that starts again at a resume does not start the ra
         meter.add_count(4.0 + tick * 0.25, tick * 250'000);
         CHECK(meter.rate() == Approx(1e6));  // known at once, as before the restart
     }
+    // A pause of 10 s, skipped: the rate after it is the rate before it, not averaged down.
+    meter.skip(10.0);
+    meter.add_count(16.25, 2'250'000);
+    CHECK(meter.rate() == Approx(1e6));
+    CHECK(meter.eta(6'250'000 + 4'000'000) == Approx(4.0));  // the total counted is 6.25 MB
     // `add` (verified bytes) still takes a drop as a recheck and starts over.
     rate_meter verified(8.0);
     verified.add(0.0, 0);

@@ -209,6 +209,8 @@ async function run(peer, cache, bulkTorrent, bulkMagnet, clipTorrent, shots) {
   }, 60);
   await page.screenshot({ path: path.join(shots, "downloading.png"), fullPage: true });
   check(during.item.sources.origin > 0, `bulk.bin shows no bytes from the origin: ${JSON.stringify(during.item.sources)}`);
+  const shownId = await row("bulk.bin").locator("td.id").textContent();
+  check(shownId === during.item.id.slice(0, 8), `bulk.bin's ID column shows '${shownId}', not the start of ${during.item.id}`);
   const shownState = await row("bulk.bin").locator(".state").textContent();
   check(shownState === "downloading", `bulk.bin is shown as '${shownState}' while it downloads`);
   console.log(`downloading: ${during.pct} shown, averaged rate ${(during.item.rate / 1000).toFixed(0)} kB/s, ETA ${during.item.eta} s (page: ${during.eta}), ` +

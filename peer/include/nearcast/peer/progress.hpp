@@ -36,6 +36,7 @@ struct progress_sample {
     bytes_by_source sources;
     bool checking = false;       // hashing what is already on disk
     bool fetching_metadata = false;
+    bool paused = false;         // the daemon holds it paused: no rate, no ETA
 };
 
 // The rate a progress line shows: bytes done over a sliding window of recent samples (about
@@ -52,6 +53,9 @@ public:
     // payload counters do at a resume): a drop is a restart, and what it counts after one adds
     // on to what it counted before, so the rate goes on instead of starting over.
     void add_count(double now_s, std::int64_t reading);
+    // `seconds` passed in which the meter was not fed and nothing was meant to move (a pause):
+    // the points move on by that much, so the window does not average the pause in.
+    void skip(double seconds);
     // Bytes per second over the window, -1 when not known yet.
     double rate() const;
     // Seconds until `wanted` bytes are done at that rate; -1 when unknown or no progress.
