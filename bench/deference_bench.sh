@@ -27,8 +27,8 @@
 #   figure deference_origin_bytes_ratio X  the origin's bytes to the fetcher, on / off, summed
 #                                          over every case and round
 # Usage: deference_bench.sh PEER SEEDER TRACKER [ROUNDS] [CASE...]
-# (DEFERENCE_BENCH_FETCH_FLAGS adds flags to each measured fetch, e.g. "--log-level debug", and
-# keep_work=1 keeps the logs.)
+# (DEFERENCE_BENCH_FETCH_FLAGS adds flags to each measured fetch, e.g. "--log-level debug",
+# DEFERENCE_BENCH_OFF_FIRST=1 starts each case with deference off, and keep_work=1 keeps the logs.)
 set -euo pipefail
 
 peer_binary="$1"
@@ -168,8 +168,10 @@ for c in "${cases[@]}"; do
   origin_on=0
   origin_off=0
   for r in $(seq 1 $((2 * rounds))); do
-    # on, off, off, on, on, off, ...
+    # on, off, off, on, on, off, ... (off, on, on, off, ... with DEFERENCE_BENCH_OFF_FIRST=1, to
+    # tell an effect of the mode from one of a round's place in the run)
     if [ $((r % 4)) -le 1 ]; then mode=on; else mode=off; fi
+    if [ "${DEFERENCE_BENCH_OFF_FIRST:-0}" = 1 ]; then [ "$mode" = on ] && mode=off || mode=on; fi
     torrent="${torrents[$c-$r.bin]:-}"
     [ -n "$torrent" ] || fail "no torrent was published for $c-$r.bin"
     start_near "$c" "$torrent" "$c-$r"
