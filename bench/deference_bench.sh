@@ -19,6 +19,8 @@
 #   gw-open-2mb      a near peer with no limits that started 2 s earlier, origin at 2 MB/s
 #                    (it is the fetcher's gateway)
 #   gw-ul150-2mb     a near peer that started 2 s earlier, its upload held to 150 kB/s
+#   gw-slowlink-2mb  a near peer with no limits that started 2 s earlier, whose link (not its
+#                    user) sends at 300 kB/s (tc on loopback), origin at 2 MB/s
 #
 # Per case: the median seconds to complete in each mode, their ratio (on / off) and the
 # origin's bytes to the fetcher in each mode. Ends with
@@ -36,7 +38,7 @@ seeder_binary="$2"
 tracker_binary="$3"
 rounds="${4:-5}"
 shift $(($# < 4 ? $# : 4))
-all_cases=(seed-100k-fast seed-100k-2mb seed-open-2mb gw-dl300-fast gw-dl300-2mb gw-dl1000-fast gw-open-2mb gw-ul150-2mb)
+all_cases=(seed-100k-fast seed-100k-2mb seed-open-2mb gw-dl300-fast gw-dl300-2mb gw-dl1000-fast gw-open-2mb gw-ul150-2mb gw-slowlink-2mb)
 cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=("${all_cases[@]}")
 scenario=deference-bench
@@ -51,7 +53,7 @@ done
 for c in "${cases[@]}"; do
   [[ " ${all_cases[*]} " == *" $c "* ]] || fail "unknown case '$c' (known: ${all_cases[*]})"
 done
-require_tools jq awk unshare ip
+require_tools jq awk unshare ip tc
 enter_loopback_namespace "$0" "$peer_binary" "$seeder_binary" "$tracker_binary" "$rounds" "${cases[@]}"
 
 echo "an-admin-secret-for-this-test-only" > "$work/admin.secret"
@@ -113,6 +115,14 @@ start_near() {
       near_pid=$!
       sleep 2
       ;;
+    gw-slowlink-*)
+      # No limit its user set (it may be a gateway), but what it sends leaves at 300 kB/s: a
+      # traffic shaper on loopback holds every packet from its address to that rate.
+      shape_near_uplink 2400kbit
+      "$peer_binary" fetch "$torrent" "${quiet[@]}" -o "$dir" --listen-bittorrent "$near:7000" --seed-for 0 > "$dir.log" 2>&1 &
+      near_pid=$!
+      sleep 2
+      ;;
     gw-ul150-*)
       "$peer_binary" fetch "$torrent" "${quiet[@]}" -o "$dir" --listen-bittorrent "$near:7000" --seed-for 0 \
         --upload-limit-kb 150 > "$dir.log" 2>&1 &
@@ -136,10 +146,21 @@ restart_capped_seed() {
 }
 
 stop_near() {
+  tc qdisc del dev lo root 2> /dev/null || true
   [ -n "$near_pid" ] || return 0
   kill "$near_pid" 2> /dev/null || true
   wait "$near_pid" 2> /dev/null || true
   near_pid=""
+}
+
+# Packets from the near peer's address leave at RATE; all others as before (this namespace's
+# loopback only).
+shape_near_uplink() {
+  tc qdisc add dev lo root handle 1: htb default 10 r2q 100000 &&
+    tc class add dev lo parent 1: classid 1:10 htb rate 10gbit &&
+    tc class add dev lo parent 1: classid 1:20 htb rate "$1" &&
+    tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip src "$near/32" flowid 1:20 ||
+    fail "cannot shape the near peer's uplink with tc"
 }
 
 # One measured fetch: prints "SECONDS ORIGIN_BYTES".

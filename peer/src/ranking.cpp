@@ -129,10 +129,21 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
         state.origin_held = false;
         state.unproven = false;
+        state.following = false;
         out.cooldown_started = true;
         out.pace = state.pace;
         return out;
     };
+    // A follower's hold whose gateway is gone (passed over, finished, left) ends: near peers
+    // that hold what we lack must now prove themselves beside the origin, as for anyone alone.
+    // Going on unproven, with a new grace and a new judging span, kept the origin away for
+    // another 4 s from a follower whose gateway's link sent 260 kB/s.
+    if (state.origin_held && state.following && outlook.position != gateway_position::follower) {
+        state.origin_held = false;
+        state.unproven = false;
+        state.following = false;
+        state.near_shortfall = 0;
+    }
     if (state.origin_held && state.unproven && rule.unproven_judge_ms > 0) {
         // Unproven: past its grace, near peers must average the floor over each judging span.
         // The grace runs again from the moment near peers first hold something we lack (a
@@ -188,6 +199,7 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         state.proving = false;
     }
     state.origin_held = step.hold;
+    state.following = step.hold && outlook.position == gateway_position::follower;
     if (!step.hold) state.unproven = false;
     return step;
 }

@@ -398,3 +398,35 @@ TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it i
     CHECK_FALSE(step_deference(state, false, at + 39'200, seeded, 0, 0, rule).hold);
     CHECK_FALSE(state.origin_held);
 }
+
+TEST_CASE("a follower whose gateway is passed over lets the origin in at once; the gateway must then prove itself beside it") {
+    origin_deference rule;  // floor 500 kB/s, grace 2 s, judged over 2 s
+    deference_state state;
+    const origin_outlook following{.near_supply = 30, .missing = 180, .position = gateway_position::follower};
+    std::uint64_t now = 1'000'000;
+    CHECK(step_deference(state, true, now, following, 0, 0, rule).hold);
+    // Its gateway's link sends 260 kB/s: past the grace and a judging span it is passed over.
+    deference_step step;
+    int samples = 0;
+    do {
+        step = step_deference(state, true, now += 250, following, 260'000, 0, rule);
+        ++samples;
+    } while (!step.gateway_too_slow && samples < 40);
+    REQUIRE(step.gateway_too_slow);
+    CHECK(step.hold);  // until the caller has placed us again
+    // Placed again without it we are alone; it still holds pieces we lack (30, above hold_at),
+    // yet the origin is in at once: no new grace and judging span on trust.
+    const origin_outlook alone{.near_supply = 30, .missing = 150, .position = gateway_position::alone};
+    step = step_deference(state, true, now += 250, alone, 260'000, 1'500'000, rule);
+    CHECK_FALSE(step.hold);
+    CHECK_FALSE(state.origin_held);
+    // Beside the origin it proves too slow (below the floor and below the origin): no hold.
+    for (int sample = 0; sample < 12; ++sample) {
+        step = step_deference(state, true, now += 250, alone, 260'000, 1'500'000, rule);
+        CHECK_FALSE(step.hold);
+    }
+    // A follower whose gateway is still there keeps following, as before.
+    deference_state other;
+    CHECK(step_deference(other, true, now, following, 0, 0, rule).hold);
+    CHECK(step_deference(other, true, now + 250, following, 2'000'000, 0, rule).hold);
+}

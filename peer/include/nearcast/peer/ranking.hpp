@@ -193,6 +193,7 @@ struct deference_state {
     bool unproven = false;           // the hold began without proof: `window` judges it from judged_from_ms
     std::uint64_t judged_from_ms = 0;
     bool supply_seen = false;        // near peers have held something we lack since the hold (or pass-over) began
+    bool following = false;          // the hold is a follower's: its gateway fetches from the origin for it
     std::optional<std::uint64_t> last_sample_ms;
     std::uint64_t origin_kept_until_ms = 0;  // the origin is let in until then (near too slow)
 };
