@@ -224,7 +224,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds without a byte while no tracker answers");
     po::options_description network("Network");
     network.add_options()
-        ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address")
+        ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address (a fetch or stream given none takes a free port when this one is taken)")
         ("bind", po::value(&old_bind), "deprecated: the old name of --listen-bittorrent")
         ("public-ip", po::value(&out.public_ip), "the address other networks see, when --listen-bittorrent is a wildcard (default: what the tracker reports)")
         ("port-file", po::value(&out.port_file), "write 'bittorrent ADDR:PORT' here once listening, and 'http ADDR:PORT' (stream) or 'control ADDR:PORT' (daemon)")

@@ -609,7 +609,12 @@ void peer_session::defer_origin(tracked_item& item) {
             const auto address = to_proximity(peer.ip.address());
             if (!address) continue;
             const bool origin = locality_->is_origin(*address);
-            if (origin && std::find(item.origin_endpoints.begin(), item.origin_endpoints.end(), peer.ip) == item.origin_endpoints.end()) {
+            // An origin seeder counts once a connection to it is made: a tracker may still name
+            // one that has gone (or serves over HTTP only now), and a connection being tried to
+            // it is no origin in the swarm (the web seed is called in only when there is none).
+            const bool connected = !(peer.flags & (lt::peer_info::connecting | lt::peer_info::handshake));
+            if (origin && connected &&
+                std::find(item.origin_endpoints.begin(), item.origin_endpoints.end(), peer.ip) == item.origin_endpoints.end()) {
                 item.origin_endpoints.push_back(peer.ip);
             }
             // To a supernode its fellows are near: they relay to each other, so the supernodes
