@@ -357,6 +357,9 @@ public:
         const auto now = std::chrono::steady_clock::now();
         if (now - last_repick_check_ < std::chrono::milliseconds(50)) return false;
         last_repick_check_ = now;
+        // With the origin in, its pieces complete and libtorrent picks anyway (and a download
+        // with deference off is left as libtorrent runs it).
+        if (!state_->origin_held(torrent_)) return false;
         lt::peer_info info;
         connection_.get_peer_info(info);
         if (info.download_queue_length == 0) state_->ask_repick(torrent_);

@@ -120,8 +120,8 @@ public:
     void on_news(std::function<void()> wake);
     bool news_pending() const { return news_pending_; }
     void take_news() { news_pending_ = false; }
-    // A near peer told us of a piece while our connection to it is interested, unchoked and
-    // has nothing in flight. libtorrent picks blocks for a connection when it becomes
+    // A near peer told us of a piece while the origin is held and our connection to the peer
+    // is interested, unchoked and has nothing in flight. libtorrent picks blocks for a connection when it becomes
     // interesting, when a block arrives from it and when we finish a piece; a follower that
     // caught up with its gateway and leaves the origin alone has none of these, so it would
     // hear of the gateway's new pieces without asking for them (a 4 s stall was traced to

@@ -31,6 +31,12 @@ namespace {
 
 bool is_wildcard(const lt::address& address) { return address.is_unspecified(); }
 
+// NEARCAST_WIRE_LOG's value when it names something (a debugging aid, below), else null.
+const char* wire_log_prefix() {
+    const char* prefix = std::getenv("NEARCAST_WIRE_LOG");
+    return prefix && *prefix ? prefix : nullptr;
+}
+
 lt::settings_pack settings_for(const peer_options& options) {
     const auto bind = parse_endpoint(options.listen_bittorrent, "--listen-bittorrent");
     lt::settings_pack pack;
@@ -49,8 +55,8 @@ lt::settings_pack settings_for(const peer_options& options) {
     pack.set_int(lt::settings_pack::alert_mask, lt::alert_category::error | lt::alert_category::status |
                                                     lt::alert_category::storage | lt::alert_category::tracker |
                                                     lt::alert_category::ip_block |
-                                                    (std::getenv("NEARCAST_WIRE_LOG") ? lt::alert_category::peer_log : lt::alert_category_t{}));
-    if (std::getenv("NEARCAST_WIRE_LOG")) pack.set_int(lt::settings_pack::alert_queue_size, 1'000'000);
+                                                    (wire_log_prefix() ? lt::alert_category::peer_log : lt::alert_category_t{}));
+    if (wire_log_prefix()) pack.set_int(lt::settings_pack::alert_queue_size, 1'000'000);
     pack.set_int(lt::settings_pack::upload_rate_limit, static_cast<int>(std::min<std::int64_t>(options.upload_limit, INT32_MAX)));
     pack.set_int(lt::settings_pack::download_rate_limit, static_cast<int>(std::min<std::int64_t>(options.download_limit, INT32_MAX)));
     // A desktop client downloads one item at full speed: nothing queued behind it.
@@ -112,7 +118,7 @@ peer_session::peer_session(const peer_options& options, const proximity::model& 
       session_(lt::session_params(settings_for(options), {})) {
     // A debugging aid: every peer connection's messages, as libtorrent logs them, written to
     // NEARCAST_WIRE_LOG.PID (one file per process; it grows quickly: for tracing one run).
-    if (const char* wire_log = std::getenv("NEARCAST_WIRE_LOG"); wire_log && *wire_log) {
+    if (const char* wire_log = wire_log_prefix()) {
         const std::string path = std::string(wire_log) + "." + std::to_string(::getpid());
         wire_log_ = std::make_unique<std::ofstream>(path, std::ios::app);
         if (!*wire_log_) throw std::runtime_error("NEARCAST_WIRE_LOG: cannot write to " + path);

@@ -12,11 +12,11 @@
 
 #include <chrono>
 #include <filesystem>
-#include <map>
-#include <set>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -129,8 +129,9 @@ private:
     // After the first check of what is on disk: a file under its final name that the check did
     // not find whole (cut short, damaged, deleted) is NAME.part again until verified.
     void take_final_names_back(tracked_item& item);
-    // Counts what near peers hold that the item still lacks and closes or reopens the origin.
+    // Has libtorrent pick blocks again (locality_state::ask_repick).
     void repick(tracked_item& item);
+    // Counts what near peers hold that the item still lacks and closes or reopens the origin.
     void defer_origin(tracked_item& item);
     // Lets the origin in again on purpose: its waiting unchoke is heard at once, its closed
     // connections are made again.
