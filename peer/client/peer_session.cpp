@@ -659,13 +659,13 @@ void peer_session::defer_origin(tracked_item& item) {
     const auto step = step_deference(item.deference, may_defer, now_ms, outlook, near_rate, origin_rate, options_.deference);
     if (step.gateway_too_slow && gateway) {
         spdlog::info("{}: near peers deliver {}/s while we follow {} to the origin, less than {}/s: passing it over for {} s",
-                     item.last.status.name, human_bytes(static_cast<double>(near_rate)), gateway->to_string(),
+                     item.last.status.name, human_bytes(step.near_rate), gateway->to_string(),
                      human_bytes(static_cast<double>(options_.deference.min_near_rate)), options_.deference.pass_over_ms / 1000);
         item.passed_over[*gateway] = now + std::chrono::milliseconds(options_.deference.pass_over_ms);
     }
     if (step.cooldown_started) {
         spdlog::info("{}: near peers deliver {}/s while the origin is left alone, less than the {}/s it needs to keep the "
-                     "pace it had with the origin: the origin again for {} s", item.last.status.name, human_bytes(static_cast<double>(near_rate)),
+                     "pace it had with the origin: the origin again for {} s", item.last.status.name, human_bytes(step.near_rate),
                      human_bytes(static_cast<double>(step.pace)), options_.deference.cooldown_ms / 1000);
         locality_->set_origin_held(item.handle, false);
         let_origin_in(item);

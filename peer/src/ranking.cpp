@@ -116,7 +116,8 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     }
     // Near peers did not keep their pace: a follower passes its gateway over (the hold goes on,
     // with a new grace, while the caller places it again), anyone else lets the origin in.
-    const auto fell_behind = [&](deference_step& out) {
+    const auto fell_behind = [&](deference_step& out, double delivered) {
+        out.near_rate = delivered;
         state.near_shortfall = 0;
         if (outlook.position == gateway_position::follower) {
             out.gateway_too_slow = true;
@@ -158,13 +159,17 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
             } else {
                 state.window.add(near_rate, 0, elapsed_s, fade_s);
             }
-            if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) return fell_behind(step);
+            if (now_ms - state.window.since_ms >= rule.unproven_judge_ms && state.window.near_rate() < floor) {
+                return fell_behind(step, state.window.near_rate());
+            }
         }
     } else if (state.origin_held && outlook.position == gateway_position::alone) {
         // Held for near seeds: what they fall short of the pace adds up, their surplus pays it
         // back. Unjudged (the default), a follower waits for its gateway, as fast or slow as it is.
         state.near_shortfall = std::max(0.0, state.near_shortfall + static_cast<double>(state.pace - near_rate) * elapsed_s);
-        if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) return fell_behind(step);
+        if (state.pace > 0 && state.near_shortfall >= static_cast<double>(state.pace) * rule.patience_ms / 1000.0) {
+            return fell_behind(step, static_cast<double>(near_rate));
+        }
     } else {
         state.near_shortfall = 0;
     }
@@ -193,8 +198,8 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     if (step.hold && !state.origin_held) {
         // Unproven, the floor is the pace, judged once the hold is past its grace.
         state.unproven = !proving;
-        state.judged_from_ms = now_ms + rule.unproven_grace_ms;
-        state.supply_seen = false;
+        state.supply_seen = outlook.near_supply > 0;
+        state.judged_from_ms = now_ms + (state.supply_seen ? rule.supplied_grace_ms : rule.unproven_grace_ms);
         if (!proving) state.pace = rule.min_near_rate;
         state.proving = false;
     }

@@ -342,9 +342,13 @@ TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it i
     CHECK_FALSE(step_deference(state, true, at + 20'250, seeded, 100'000, 1'000'000, rule).hold);
     // A follower holds off at once, with nothing to prove: its gateway fetches from the origin.
     // For the grace that a starting gateway needs, nothing from near peers is held against it.
+    // Its gateway has only just started and holds nothing we lack yet: the grace runs from the
+    // moment it first does.
+    const origin_outlook starting{.near_supply = 0, .missing = 40, .position = gateway_position::follower};
     origin_outlook following{.near_supply = 1, .missing = 40, .position = gateway_position::follower};
     std::uint64_t now = at + 30'000;
-    CHECK(step_deference(state, true, now, following, 0, 0, rule).hold);
+    CHECK(step_deference(state, true, now, starting, 0, 0, rule).hold);
+    for (int sample = 0; sample < 12; ++sample) CHECK(step_deference(state, true, now += 250, starting, 0, 0, rule).hold);
     for (const auto end = now + rule.unproven_grace_ms; now < end;) {
         step = step_deference(state, true, now += 250, following, 0, 0, rule);
         CHECK((step.hold && !step.gateway_too_slow));
@@ -385,9 +389,9 @@ TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it i
         ++samples;
     } while (step.hold && samples < 40);
     CHECK(step.cooldown_started);
-    // The grace runs from the next sample, the first to see their supply (9 samples), then two
-    // seconds of average (8 more).
-    CHECK(samples == 17);
+    // They held what it lacks from the start: a short grace (2 samples), then two seconds of
+    // average (8 more).
+    CHECK(samples == 10);
     at = now - 40'000;
     // Near peers that hold nothing we lack (still connecting, or not unchoking us): the origin
     // is in at once, with no waiting for their answer.
@@ -400,7 +404,7 @@ TEST_CASE("a hold keeps the origin off while near seeds keep the pace, lets it i
 }
 
 TEST_CASE("a follower whose gateway is passed over lets the origin in at once; the gateway must then prove itself beside it") {
-    origin_deference rule;  // floor 500 kB/s, grace 2 s, judged over 2 s
+    origin_deference rule;  // floor 500 kB/s, grace 2 s (0.5 s with supply), judged over 2 s
     deference_state state;
     const origin_outlook following{.near_supply = 30, .missing = 180, .position = gateway_position::follower};
     std::uint64_t now = 1'000'000;
@@ -413,6 +417,9 @@ TEST_CASE("a follower whose gateway is passed over lets the origin in at once; t
         ++samples;
     } while (!step.gateway_too_slow && samples < 40);
     REQUIRE(step.gateway_too_slow);
+    // It held pieces we lack from the hold's start: a short grace (0.5 s, not 2 s), then 2 s
+    // judged.
+    CHECK(samples == 10);
     CHECK(step.hold);  // until the caller has placed us again
     // Placed again without it we are alone; it still holds pieces we lack (30, above hold_at),
     // yet the origin is in at once: no new grace and judging span on trust.

@@ -135,6 +135,11 @@ struct origin_deference {
     // something we lack (a gateway that has just started has nothing to pass on yet), near peers
     // must average it over each `unproven_judge_ms` (libtorrent's byte counts advance in steps).
     std::uint32_t unproven_grace_ms = 2000;
+    // The grace when near peers already hold pieces we lack as the hold begins (a gateway that
+    // has been fetching for a while): only the requests' first round trips are to wait for. A
+    // gateway whose link sent 300 kB/s kept a follower from the origin for 4 s under the full
+    // grace, and the origin's share went unused meanwhile.
+    std::uint32_t supplied_grace_ms = 500;
     // 0: unproven holds are not judged (the peer's --defer-floor-s).
     std::uint32_t unproven_judge_ms = 2000;
     // A follower whose gateway falls behind the floor passes it over for this long: it follows
@@ -209,6 +214,9 @@ struct deference_step {
     // goes on, with a new grace, while the caller passes that gateway over (pass_over_ms) and
     // places the peer again without it.
     bool gateway_too_slow = false;
+    // With gateway_too_slow or cooldown_started: what near peers delivered (bytes/s), averaged
+    // over the judging span for an unproven hold, this sample's for one that kept a pace.
+    double near_rate = 0;
 };
 // `may_defer`: the item can defer at all (locality on, metadata known, not complete, deference
 // not switched off for it); when false, the origin is let in. `outlook`, `near_rate` and
