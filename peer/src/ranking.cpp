@@ -99,6 +99,17 @@ void delivery_window::add(std::int64_t near_rate, std::int64_t origin_rate, doub
     if (seconds > fade_s) near_bytes /= 2, origin_bytes /= 2, seconds /= 2;
 }
 
+namespace {
+
+// An unproven hold (or the next gateway's, after a pass-over) is judged from the end of its grace:
+// a short one when near peers already hold pieces we lack, the full one from when they first do.
+void begin_grace(deference_state& state, std::uint64_t now_ms, const origin_outlook& outlook, const origin_deference& rule) {
+    state.supply_seen = outlook.near_supply > 0;
+    state.judged_from_ms = now_ms + (state.supply_seen ? rule.supplied_grace_ms : rule.unproven_grace_ms);
+}
+
+}  // namespace
+
 deference_step step_deference(deference_state& state, bool may_defer, std::uint64_t now_ms, const origin_outlook& outlook,
                               std::int64_t near_rate, std::int64_t origin_rate, const origin_deference& rule) {
     deference_step step;
@@ -123,8 +134,7 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
             out.gateway_too_slow = true;
             out.hold = true;
             state.pace = rule.min_near_rate;
-            state.judged_from_ms = now_ms + rule.unproven_grace_ms;
-            state.supply_seen = false;
+            begin_grace(state, now_ms, outlook, rule);  // the next gateway's
             return out;
         }
         state.origin_kept_until_ms = now_ms + rule.cooldown_ms;
@@ -198,8 +208,7 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     if (step.hold && !state.origin_held) {
         // Unproven, the floor is the pace, judged once the hold is past its grace.
         state.unproven = !proving;
-        state.supply_seen = outlook.near_supply > 0;
-        state.judged_from_ms = now_ms + (state.supply_seen ? rule.supplied_grace_ms : rule.unproven_grace_ms);
+        begin_grace(state, now_ms, outlook, rule);
         if (!proving) state.pace = rule.min_near_rate;
         state.proving = false;
     }

@@ -432,6 +432,22 @@ TEST_CASE("a follower whose gateway is passed over lets the origin in at once; t
         step = step_deference(state, true, now += 250, alone, 260'000, 1'500'000, rule);
         CHECK_FALSE(step.hold);
     }
+    // Placed again behind the next downloader, which holds pieces we lack too: that gateway is
+    // judged after the short grace as well (a network of slow links costs each follower 2.5 s
+    // per gateway it passes over, not 4 s).
+    deference_state chain;
+    now += 10'000;
+    CHECK(step_deference(chain, true, now, following, 0, 0, rule).hold);
+    for (int gateway = 0; gateway < 2; ++gateway) {
+        samples = 0;
+        do {
+            step = step_deference(chain, true, now += 250, following, 260'000, 0, rule);
+            ++samples;
+        } while (!step.gateway_too_slow && samples < 40);
+        CHECK(step.gateway_too_slow);
+        CHECK(step.near_rate == Approx(260'000));  // the average judged, as the log line gives it
+        CHECK(samples == 10);
+    }
     // A follower whose gateway is still there keeps following, as before.
     deference_state other;
     CHECK(step_deference(other, true, now, following, 0, 0, rule).hold);
