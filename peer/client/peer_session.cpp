@@ -677,7 +677,7 @@ void peer_session::defer_origin(tracked_item& item) {
     }
     // Near seeds too slow to rely on, and no origin seeder to go to: its web seed.
     if (step.near_below_floor && item.origin_endpoints.empty() && !item.withheld_web_seeds.empty()) {
-        add_web_seeds(item, "near peers deliver " + human_bytes(static_cast<double>(near_rate)) + "/s, less than " +
+        add_web_seeds(item, "near peers deliver " + human_bytes(step.near_rate) + "/s, less than " +
                                 human_bytes(static_cast<double>(options_.deference.min_near_rate)) + "/s, and there is no origin seeder in the swarm");
     }
     // Every verdict goes to the plugin (which also marks news of near peers as weighed).

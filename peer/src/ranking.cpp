@@ -102,10 +102,13 @@ void delivery_window::add(std::int64_t near_rate, std::int64_t origin_rate, doub
 namespace {
 
 // An unproven hold (or the next gateway's, after a pass-over) is judged from the end of its grace:
-// a short one when near peers already hold pieces we lack, the full one from when they first do.
+// a short one when near peers already hold enough that we lack to keep us busy (`hold_at`
+// pieces: a gateway that has been fetching for a while), the full one otherwise, from when near
+// peers first hold something we lack (a gateway that has just started, with a piece or two).
 void begin_grace(deference_state& state, std::uint64_t now_ms, const origin_outlook& outlook, const origin_deference& rule) {
     state.supply_seen = outlook.near_supply > 0;
-    state.judged_from_ms = now_ms + (state.supply_seen ? rule.supplied_grace_ms : rule.unproven_grace_ms);
+    const bool supplied = rule.hold_at > 0 && outlook.near_supply >= rule.hold_at;
+    state.judged_from_ms = now_ms + (supplied ? rule.supplied_grace_ms : rule.unproven_grace_ms);
 }
 
 }  // namespace
@@ -157,7 +160,7 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
     }
     if (state.origin_held && state.unproven && rule.unproven_judge_ms > 0) {
         // Unproven: past its grace, near peers must average the floor over each judging span.
-        // The grace runs again from the moment near peers first hold something we lack (a
+        // A full grace runs again from the moment near peers first hold something we lack (a
         // gateway's first pieces come after its connection to the origin and a slow start).
         if (!state.supply_seen && outlook.near_supply > 0) {
             state.supply_seen = true;
@@ -199,6 +202,7 @@ deference_step step_deference(deference_state& state, bool may_defer, std::uint6
         const double near_in = state.window.near_rate(), origin_in = state.window.origin_rate();
         const bool proved_long_enough = now_ms - state.window.since_ms >= rule.prove_ms;
         step.near_below_floor = proved_long_enough && near_in < floor;
+        if (step.near_below_floor) step.near_rate = near_in;
         if (proved_long_enough && near_proven(outlook.position, near_in, origin_in, rule)) {
             state.pace = pace_to_keep(near_in, origin_in, rule);
         } else {

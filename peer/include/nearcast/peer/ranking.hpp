@@ -118,7 +118,7 @@ struct backstop_options {
 // origin is let in again and kept for `cooldown_ms`: a failed hold costs at most about
 // patience_ms of the download. A hold that needs no proof (a follower's, whose gateway fetches
 // from the origin, or one because near peers hold all a peer lacks) keeps at least the floor,
-// counted from `unproven_grace_ms` after it began: a gateway passes on no more than its upload
+// averaged over each `unproven_judge_ms` from the end of a grace: a gateway passes on no more than its upload
 // gives (a user's upload limit held eleven followers to 150 kB/s), and a near seed that holds
 // every piece may be as slow. A follower that falls behind passes its gateway over (the next
 // near downloader, or itself, fetches for the network); the others let the origin in.
@@ -131,13 +131,15 @@ struct origin_deference {
     std::uint32_t patience_ms = 500;
     std::uint32_t cooldown_ms = 20000;
     // A hold that began unproven (a follower's, or a gateway's whose near peers hold all it
-    // lacks) keeps the floor too: from this long after it began, and after near peers first held
-    // something we lack (a gateway that has just started has nothing to pass on yet), near peers
-    // must average it over each `unproven_judge_ms` (libtorrent's byte counts advance in steps).
+    // lacks) keeps the floor too: from this long after near peers first held something we lack
+    // (a gateway that has just started has a piece or two to pass on, and a slow start), near
+    // peers must average it over each `unproven_judge_ms` (libtorrent's byte counts advance in
+    // steps).
     std::uint32_t unproven_grace_ms = 2000;
-    // The grace when near peers already hold pieces we lack as the hold begins (a gateway that
-    // has been fetching for a while): only the requests' first round trips are to wait for. A
-    // gateway whose link sent 300 kB/s kept a follower from the origin for 4 s under the full
+    // The grace instead when near peers hold `hold_at` or more pieces we lack as the hold begins,
+    // or as a follower takes the next gateway after a pass-over (a gateway that has been fetching
+    // for a while): only the requests' first round trips are to wait for. A gateway whose link
+    // sent 300 kB/s kept a follower that came 2 s after it from the origin for 4 s under the full
     // grace, and the origin's share went unused meanwhile.
     std::uint32_t supplied_grace_ms = 500;
     // 0: unproven holds are not judged (the peer's --defer-floor-s).
@@ -210,12 +212,13 @@ struct deference_step {
     // on whether or not an origin is there to compare with. With no origin seeder in the swarm
     // (a tracker leaves it out of an answer that names near seeds) the origin is its web seed.
     bool near_below_floor = false;
-    // A follower fell patience_ms behind the floor: its gateway passes on too little. The hold
-    // goes on, with a new grace, while the caller passes that gateway over (pass_over_ms) and
-    // places the peer again without it.
+    // A follower's near peers averaged less than the floor over a judging span: its gateway
+    // passes on too little. The hold goes on, with a new grace, while the caller passes that
+    // gateway over (pass_over_ms) and places the peer again without it.
     bool gateway_too_slow = false;
     // With gateway_too_slow or cooldown_started: what near peers delivered (bytes/s), averaged
-    // over the judging span for an unproven hold, this sample's for one that kept a pace.
+    // over the judging span for an unproven hold, this sample's for one that kept a pace; with
+    // near_below_floor, their average beside the origin.
     double near_rate = 0;
 };
 // `may_defer`: the item can defer at all (locality on, metadata known, not complete, deference
