@@ -22,18 +22,24 @@
 #                    the floor, so it may be a gateway), origin uncapped
 #   gw-open-2mb      a near peer with no limits that started 2 s earlier, origin at 2 MB/s
 #                    (it is the fetcher's gateway)
-#   gw-ul150-2mb     a near peer that started 2 s earlier, its upload held to 150 kB/s
+#   gw-ul150-2mb     a near peer that started 2 s earlier, its upload held to 150 kB/s, its
+#                    own deference off: it may not be a gateway, so the fetcher never follows
+#                    it, but with deference on it followed the fetcher in some rounds and not in
+#                    others (its capped upload delays its own requests), and the fetcher took
+#                    7 s or 11 s, in either mode, by that alone
 #   gw-slowlink-2mb  a near peer with no limits that started 2 s earlier, whose link (not its
 #                    user) sends at 300 kB/s (tc on loopback), origin at 2 MB/s
 #
-# Per case: the median seconds to complete in each mode, their ratio (on / off) and the
-# origin's bytes to the fetcher in each mode. Ends with
+# Per case: the median seconds to complete in each mode, their ratio (on / off), the origin's
+# bytes to the fetcher in each mode, and in how many rounds with deference on the fetcher left
+# the origin alone at all (none: the two modes did the same, and their difference is noise).
+# Ends with
 #   figure deference_time_ratio_worst X    the largest per-case ratio of medians, on / off
 #   figure deference_time_ratio_geomean X  their geometric mean over the cases
 #   figure deference_origin_bytes_ratio X  the origin's bytes to the fetcher, on / off, summed
 #                                          over every case and round
 # Usage: deference_bench.sh PEER SEEDER TRACKER [ROUNDS] [CASE...]
-# (DEFERENCE_BENCH_FETCH_FLAGS adds flags to each measured fetch, e.g. "--log-level debug",
+# (DEFERENCE_BENCH_FETCH_FLAGS adds flags to each measured fetch, e.g. "--defer-floor-s 1",
 # DEFERENCE_BENCH_OFF_FIRST=1 starts each case with deference off, and keep_work=1 keeps the logs.)
 set -euo pipefail
 
@@ -129,7 +135,7 @@ start_near() {
       ;;
     gw-ul150-*)
       "$peer_binary" fetch "$torrent" "${quiet[@]}" -o "$dir" --listen-bittorrent "$near:7000" --seed-for 0 \
-        --upload-limit-kb 150 > "$dir.log" 2>&1 &
+        --upload-limit-kb 150 --defer-origin-at 0 > "$dir.log" 2>&1 &
       near_pid=$!
       sleep 2
       ;;
@@ -167,7 +173,8 @@ shape_near_uplink() {
     fail "cannot shape the near peer's uplink with tc"
 }
 
-# One measured fetch: prints "SECONDS ORIGIN_BYTES".
+# One measured fetch: prints "SECONDS ORIGIN_BYTES HELD", HELD 1 when the fetcher left the
+# origin alone at some moment (its debug log says so), else 0.
 measure() {
   local torrent="$1" mode="$2" name="$3" extra=()
   # shellcheck disable=SC2206 # words on purpose: extra flags for a look at one fetch's log
@@ -175,15 +182,17 @@ measure() {
   [ "$mode" = off ] && extra+=(--defer-origin-at 0)
   local dir="$work/fetch-$name"
   "$peer_binary" fetch "$torrent" "${quiet[@]}" -o "$dir" --listen-bittorrent "$fetcher:7001" --seed-for 0 \
-    --report "$dir.json" "${extra[@]}" > "$dir.log" 2>&1 || { cat "$dir.log"; fail "$name: the fetch failed"; }
-  jq -r '"\(.seconds_to_complete) \(.downloaded.origin)"' "$dir.json"
+    --report "$dir.json" --log-level debug "${extra[@]}" > "$dir.log" 2>&1 || { cat "$dir.log"; fail "$name: the fetch failed"; }
+  local held=0
+  grep -q "leaving the origin alone" "$dir.log" && held=1
+  echo "$(jq -r '"\(.seconds_to_complete) \(.downloaded.origin)"' "$dir.json") $held"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { low = $1 } { high = $1 } END { printf "%.3f-%.3f", low, high }'; }
 
-printf '%-16s %5s %10s %10s %7s %17s %17s %12s %12s\n' case runs "on (s)" "off (s)" on/off "on range (s)" "off range (s)" \
-  "origin on MB" "origin off MB"
+printf '%-16s %5s %10s %10s %7s %17s %17s %12s %12s %7s\n' case runs "on (s)" "off (s)" on/off "on range (s)" "off range (s)" \
+  "origin on MB" "origin off MB" "held on"
 ratios=()
 origin_on_total=0
 origin_off_total=0
@@ -192,6 +201,7 @@ for c in "${cases[@]}"; do
   off_s=()
   origin_on=0
   origin_off=0
+  held_on=0
   for r in $(seq 1 $((2 * rounds))); do
     # on, off, off, on, on, off, ... (off, on, on, off, ... with DEFERENCE_BENCH_OFF_FIRST=1, to
     # tell an effect of the mode from one of a round's place in the run)
@@ -200,11 +210,12 @@ for c in "${cases[@]}"; do
     torrent="${torrents[$c-$r.bin]:-}"
     [ -n "$torrent" ] || fail "no torrent was published for $c-$r.bin"
     start_near "$c" "$torrent" "$c-$r"
-    read -r seconds origin_bytes < <(measure "$torrent" "$mode" "$c-$r")
+    read -r seconds origin_bytes held < <(measure "$torrent" "$mode" "$c-$r")
     stop_near
-    echo "  $c round $r, deference $mode: $seconds s, origin $origin_bytes bytes" >&2
+    echo "  $c round $r, deference $mode: $seconds s, origin $origin_bytes bytes, origin left alone: $held" >&2
     if [ "$mode" = on ]; then
       on_s+=("$seconds")
+      held_on=$((held_on + held))
       origin_on=$((origin_on + origin_bytes))
     else
       off_s+=("$seconds")
@@ -217,12 +228,13 @@ for c in "${cases[@]}"; do
   ratios+=("$ratio")
   origin_on_total=$((origin_on_total + origin_on))
   origin_off_total=$((origin_off_total + origin_off))
-  printf '%-16s %5s %10.3f %10.3f %7s %17s %17s %12.1f %12.1f\n' "$c" "$rounds" "$on_median" "$off_median" "$ratio" \
+  printf '%-16s %5s %10.3f %10.3f %7s %17s %17s %12.1f %12.1f %7s\n' "$c" "$rounds" "$on_median" "$off_median" "$ratio" \
     "$(range "${on_s[@]}")" "$(range "${off_s[@]}")" \
     "$(awk -v b="$origin_on" -v n="$rounds" 'BEGIN { print b / n / 1e6 }')" \
-    "$(awk -v b="$origin_off" -v n="$rounds" 'BEGIN { print b / n / 1e6 }')"
+    "$(awk -v b="$origin_off" -v n="$rounds" 'BEGIN { print b / n / 1e6 }')" "$held_on/$rounds"
 done
-echo "(medians and ranges of $rounds rounds per mode; origin MB is the mean per fetch of the origin's bytes to the fetcher."
+echo "(medians and ranges of $rounds rounds per mode; origin MB is the mean per fetch of the origin's bytes to the fetcher;"
+echo " held on: the rounds with deference on in which the fetcher left the origin alone at all."
 echo " The start of a fetch varies by tens of ms from run to run: a ratio is a difference only outside the ranges.)"
 printf '%s\n' "${ratios[@]}" | awk '
   { if (NR == 1 || $1 > worst) worst = $1; log_sum += log($1) }
