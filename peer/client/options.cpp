@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <map>
@@ -224,7 +225,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds without a byte while no tracker answers");
     po::options_description network("Network");
     network.add_options()
-        ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address (a fetch or stream given none takes a free port when this one is taken)")
+        ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address (given none, a fetch, a stream or a daemon takes a free port when this one is taken)")
         ("bind", po::value(&old_bind), "deprecated: the old name of --listen-bittorrent")
         ("public-ip", po::value(&out.public_ip), "the address other networks see, when --listen-bittorrent is a wildcard (default: what the tracker reports)")
         ("port-file", po::value(&out.port_file), "write 'bittorrent ADDR:PORT' here once listening, and 'http ADDR:PORT' (stream) or 'control ADDR:PORT' (daemon)")
@@ -477,6 +478,16 @@ parsed_command parse_command_line(int argc, char** argv) {
         out.deference.min_near_rate = kilobytes(defer_min_near_kb, "--defer-min-near-kb");
         if (!(defer_floor_s >= 0) || defer_floor_s > 600) throw usage_error("--defer-floor-s must be between 0 and 600 seconds");
         out.deference.unproven_judge_ms = static_cast<std::uint32_t>(defer_floor_s * 1000);
+        if (!out.report_file.empty()) {
+            // Said now, not after the download: a script relies on the report it asked for.
+            const std::filesystem::path report(out.report_file);
+            const std::filesystem::path folder = report.parent_path().empty() ? std::filesystem::path(".") : report.parent_path();
+            std::error_code error;
+            if (!std::filesystem::is_directory(folder, error)) {
+                throw usage_error("--report: '" + out.report_file + "': its folder " + folder.string() + " does not exist");
+            }
+            if (std::filesystem::is_directory(report, error)) throw usage_error("--report: '" + out.report_file + "' is a folder");
+        }
         if (window_mb <= 0) throw usage_error("--window-mb must be positive");
         out.window.ahead_bytes = static_cast<std::int64_t>(window_mb * 1e6);
         if (out.file_index < -1) throw usage_error("--file must be 0 or more");

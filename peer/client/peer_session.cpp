@@ -166,9 +166,21 @@ void peer_session::wait_until_listening() {
                 const std::string where = endpoint_text(failed->address, static_cast<std::uint16_t>(failed->port));
                 // libtorrent names each address a wildcard stands for: say what was asked too.
                 const std::string asked = where == options_.listen_bittorrent ? "" : "--listen-bittorrent " + options_.listen_bittorrent + ", ";
-                throw core::listen_error("cannot listen for BitTorrent on " + where + " (" + asked +
-                                         (failed->socket_type == lt::socket_type_t::utp ? "uTP over UDP): " : "TCP): ") +
-                                         failed->error.message());
+                const std::string problem = "cannot listen for BitTorrent on " + where + " (" + asked +
+                                            (failed->socket_type == lt::socket_type_t::utp ? "uTP over UDP): " : "TCP): ") +
+                                            failed->error.message();
+                // The usual port is taken (another fetch, a daemon, another client): peers
+                // learn our port from the tracker, so any free one on the same address will
+                // do. A port the user named is theirs to change.
+                const auto bind = parse_endpoint(options_.listen_bittorrent, "--listen-bittorrent");
+                if (options_.listen_bittorrent_given || bind.port() == 0) throw core::listen_error(problem);
+                options_.listen_bittorrent = endpoint_text(bind.address(), 0);
+                spdlog::info("{}; listening on a free port instead", problem);
+                lt::settings_pack pack;
+                pack.set_str(lt::settings_pack::listen_interfaces, options_.listen_bittorrent);
+                session_.apply_settings(std::move(pack));
+                listening = false;
+                break;
             }
             if (auto* succeeded = lt::alert_cast<lt::listen_succeeded_alert>(alert)) {
                 listening = listening || succeeded->socket_type == lt::socket_type_t::tcp;

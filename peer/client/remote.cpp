@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <string_view>
 #include <thread>
 
 #include "commands.hpp"
@@ -177,6 +179,18 @@ int limits(const daemon_address& daemon, const remote_options& remote) {
     return 0;
 }
 
+// The last error a log says, as ": WHAT" (empty when it says none): why a daemon stopped.
+static std::string last_error_of(const fs::path& log) {
+    std::ifstream in(log);
+    std::string line, last;
+    while (std::getline(in, line)) {
+        for (const std::string_view level : {" error ", " critical "}) {
+            if (const auto at = line.find(level); at != std::string::npos) last = line.substr(at + level.size());
+        }
+    }
+    return last.empty() ? std::string() : ": " + last;
+}
+
 // Starts `nearcast-peer daemon` for the cache in the background, its log in CACHE/daemon.log,
 // and waits until it answers (at most 20 s).
 daemon_address start_daemon(const peer_options& options, const remote_options& remote) {
@@ -205,7 +219,11 @@ daemon_address start_daemon(const peer_options& options, const remote_options& r
         if (auto daemon = find_daemon(options.cache)) return *daemon;
         int child_status = 0;
         if (::waitpid(child, &child_status, WNOHANG) == child) {
-            throw std::runtime_error("the daemon started for " + options.cache.string() + " stopped at once; its log is " + log.string());
+            const std::string why = "the daemon started for " + options.cache.string() + " stopped at once" + last_error_of(log) +
+                                    "; its log is " + log.string();
+            // Its status 2 is a setting or input of the user's (a port in use, a bad config): so is ours.
+            if (WIFEXITED(child_status) && WEXITSTATUS(child_status) == 2) throw item_error(why);
+            throw std::runtime_error(why);
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }

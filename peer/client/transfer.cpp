@@ -4,9 +4,12 @@
 #include <libtorrent/torrent_info.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -84,6 +87,13 @@ void make_output_folder(const fs::path& folder) {
     std::error_code error;
     fs::create_directories(folder, error);
     if (error) throw item_error(folder.string() + ": cannot create the output folder: " + error.message());
+    // A folder that is there but takes no files (read-only, immutable, another user's) is said
+    // now, not after the whole item has downloaded.
+    const fs::path probe = folder / (".nearcast-write-check-" + std::to_string(::getpid()));
+    const int written = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (written < 0) throw item_error(folder.string() + ": cannot write in the output folder: " + std::strerror(errno));
+    ::close(written);
+    fs::remove(probe, error);
 }
 
 void keep_other_files(const lt::torrent_info& item, const fs::path& folder) {
@@ -127,17 +137,7 @@ transfer::transfer(const peer_options& options, std::optional<daemon_share> earl
     routing_ = load_routing(options.data);
     make_output_folder(options.output);
     if (params.ti) keep_other_files(*params.ti, options.output);
-    try {
-        session_ = std::make_unique<peer_session>(options_, routing_);
-    } catch (const core::listen_error& error) {
-        // The usual port is taken (another fetch, another client): a fetch or a stream needs
-        // no port of its own choosing, so any free one on the same address will do. A port
-        // the user named is theirs to change.
-        if (options_.listen_bittorrent_given) throw;
-        options_.listen_bittorrent = endpoint_text(parse_endpoint(options_.listen_bittorrent, "--listen-bittorrent").address(), 0);
-        spdlog::info("{}; listening on a free port instead", error.what());
-        session_ = std::make_unique<peer_session>(options_, routing_);
-    }
+    session_ = std::make_unique<peer_session>(options_, routing_);
     handle_ = session_->add(std::move(params));
     if (!options.port_file.empty()) {
         // The listener binds asynchronously: wait briefly for its port.

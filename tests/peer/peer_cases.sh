@@ -151,6 +151,8 @@ errors)
     fetch "$work/corrupt.torrent" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
   expect_failure bad-magnet 2 "bad magnet link 'magnet:\?dn=film'" fetch "magnet:?dn=film" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
   expect_failure missing-url 2 "answered 404" fetch "http://127.0.0.1:6969/no-such.torrent" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
+  expect_failure report-folder-missing 2 "report: '$work/no-such-folder/r.json': its folder $work/no-such-folder does not exist" \
+    fetch "$work/corrupt.torrent" -o "$work/x" --report "$work/no-such-folder/r.json"
 
   # A tracker nobody listens on, and no web seed that answers.
   random_file "$work/content/lonely.bin" 1000000
@@ -188,8 +190,34 @@ errors)
   [ "$(sha256_of "$work/free-port/big.bin")" = "$(sha256_of "$work/content/big.bin")" ] || fail "the fetch on a free port has the wrong SHA-256"
   expect_failure port-named-taken 2 "cannot listen for BitTorrent on 127.0.0.1:6881 \\(TCP\\): Address already in use" \
     fetch "$big" -o "$work/x" --no-daemon --listen-bittorrent 127.0.0.1:6881
+  # A daemon (as `open` and the desktop entry start it) does the same; one named to the taken
+  # port stops, and `open` says why rather than only where the log is.
+  "$peer_binary" daemon --cache "$work/port-cache" --no-progress > "$work/port-daemon.log" 2>&1 &
+  port_daemon_pid=$!
+  pids+=($!)
+  for _ in $(seq 1 100); do [ -s "$work/port-cache/control.json" ] && break; sleep 0.1; done
+  [ -s "$work/port-cache/control.json" ] || { cat "$work/port-daemon.log" >&2; fail "a daemon with 6881 taken and no port named did not start"; }
+  grep -q "in use; listening on a free port instead" "$work/port-daemon.log" ||
+    { cat "$work/port-daemon.log" >&2; fail "the daemon did not say it took a free port"; }
+  kill "$port_daemon_pid"
+  wait "$port_daemon_pid" 2> /dev/null || true
+  echo "listen-bittorrent = 127.0.0.1:6881" > "$work/port.conf"
+  expect_failure open-daemon-port 2 "stopped at once: cannot listen for BitTorrent on 127.0.0.1:6881 \\(TCP\\): Address already in use; its log is" \
+    open "$big" --cache "$work/port-cache-2" --config "$work/port.conf"
   kill "$holder_pid"
-  echo "port 6881 taken: a fetch naming no port took a free one; naming it was refused"
+  echo "port 6881 taken: a fetch or a daemon naming no port took a free one; naming it was refused, and open says why"
+
+  # An output folder that takes no files (immutable here; read-only for a user): refused
+  # before anything downloads, with or without a daemon, and nothing is left in it.
+  if mkdir -p "$work/frozen" && chattr +i "$work/frozen" 2> /dev/null; then
+    expect_failure frozen-output 2 "frozen: cannot write in the output folder: Operation not permitted" \
+      fetch "$big" -o "$work/frozen" --no-daemon
+    chattr -i "$work/frozen"
+    [ -z "$(ls -A "$work/frozen")" ] || fail "the refused fetch left files in the output folder"
+    echo "an output folder that takes no files: refused at once, exit 2"
+  else
+    echo "an output folder that takes no files: not tested (chattr +i is not possible here)"
+  fi
   ;;
 daemon)
   random_file "$work/content/first.bin" 6000000
