@@ -31,7 +31,7 @@ std::optional<address_port> parse_address_port(std::string_view text) {
 
 std::string address_port_problem(std::string_view flag, std::string_view text) {
     return std::string(flag) + ": '" + std::string(text) +
-           "' is not ADDRESS:PORT (localhost:PORT, 127.0.0.1:PORT, [::1]:PORT)";
+           "' is not ADDRESS:PORT (for example 127.0.0.1:PORT, 0.0.0.0:PORT for every address, [::1]:PORT, localhost:PORT)";
 }
 
 }  // namespace nearcast::core

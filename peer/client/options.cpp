@@ -222,7 +222,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         ("output,o", po::value(&output)->default_value(out.output.string()), "folder the content is written to (with a daemon running and no -o, it stays in the daemon's cache: status shows where)")
         ("report", po::value(&out.report_file), "write a JSON summary here on exit: bytes from near, far and origin, completion, seconds")
         ("seed-for", po::value(&out.seed_for_s)->default_value(out.seed_for_s), "fetch: seconds to keep seeding once complete")
-        ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds without a byte while no tracker answers");
+        ("stall-timeout", po::value(&out.stall_timeout_s)->default_value(out.stall_timeout_s), "give up after this many seconds in which no byte arrives (and no metadata, for a magnet link), whether or not trackers answer");
     po::options_description network("Network");
     network.add_options()
         ("listen-bittorrent", po::value(&out.listen_bittorrent)->default_value(out.listen_bittorrent), "BitTorrent address:port; connections leave from this address (given none, a fetch, a stream or a daemon takes a free port when this one is taken)")

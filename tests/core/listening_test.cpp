@@ -23,7 +23,7 @@ TEST_CASE("ADDRESS:PORT is read as every tool takes it: IPv4, [IPv6], localhost"
         CHECK(text_of(bad) == "refused");
     }
     CHECK(address_port_problem("--listen-http", "nope") ==
-          "--listen-http: 'nope' is not ADDRESS:PORT (localhost:PORT, 127.0.0.1:PORT, [::1]:PORT)");
+          "--listen-http: 'nope' is not ADDRESS:PORT (for example 127.0.0.1:PORT, 0.0.0.0:PORT for every address, [::1]:PORT, localhost:PORT)");
 }
 
 TEST_CASE("ADDRESS:PORT with a NUL in its address is refused, whatever comes before the NUL", "[listening]") {

@@ -179,7 +179,7 @@ check "peer --listen-bittorrent/--listen-control localhost:0: on 127.0.0.1" eval
   --cache "$work/cache4" --listen-bittorrent localhost:0 --listen-control localhost:0 --port-file "$work/lp.ports" &&
   grep -q "^bittorrent 127.0.0.1:[0-9]" "$work/lp.ports" && grep -q "^control 127.0.0.1:[0-9]" "$work/lp.ports"'
 check "a name that is not localhost is refused, naming the flag" eval 'runs 2 "$tracker" --listen-http example.com:80 &&
-  says "--listen-http: .example.com:80. is not ADDRESS:PORT \(localhost:PORT" err'
+  says "--listen-http: .example.com:80. is not ADDRESS:PORT \(for example 127.0.0.1:PORT" err'
 
 # A long option is spelt whole, as in config files: no guessing at a prefix.
 check "tracker --inter is not taken for --interval" eval 'runs 2 "$tracker" --inter 5 && says "unrecognised option .--inter." err'

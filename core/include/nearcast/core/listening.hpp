@@ -28,7 +28,7 @@ struct address_port {
 };
 std::optional<address_port> parse_address_port(std::string_view text);
 // The same, or a usage message naming the flag: "--listen-http: 'x' is not ADDRESS:PORT
-// (localhost:PORT, 127.0.0.1:PORT, [::1]:PORT)".
+// (for example 127.0.0.1:PORT, 0.0.0.0:PORT for every address, [::1]:PORT, localhost:PORT)".
 std::string address_port_problem(std::string_view flag, std::string_view text);
 
 // "127.0.0.1:6969" or "[::1]:6969" of an Asio endpoint (TCP or UDP).
