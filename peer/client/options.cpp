@@ -343,7 +343,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         return shown;
     };
 
-    std::string refused_in;  // the remote command whose --help a refusal points to
+    std::string refused_in;  // the command whose --help a refusal points to
     try {
         po::variables_map values;
         po::store(po::command_line_parser(argc, argv).options(all).positional(positions).style(core::command_line_style).run(), values);
@@ -381,6 +381,15 @@ parsed_command parse_command_line(int argc, char** argv) {
                 if (std::find(on_command_line.begin(), on_command_line.end(), flag) != on_command_line.end()) {
                     throw usage_error((command.empty() ? std::string("this command") : command) + " does not take --" + flag +
                                       " (an option of the remote: list, status, pause, resume, remove, limits, open, ui)");
+                }
+            }
+            // Nor does an option that its --help does not list (stream's --file to a fetch, -o
+            // to the daemon, whose items live in its cache): it would be dropped in silence.
+            if (command == "fetch" || command == "stream" || command == "daemon") {
+                const auto own = command == "daemon" ? daemon_options() : fetch_options(command == "stream");
+                for (const auto& flag : on_command_line) {
+                    if (flag == "bind" || flag == "control" || own.find_nothrow(flag, false)) continue;  // old names too
+                    throw usage_error(command + " does not take --" + flag);
                 }
             }
         }
@@ -507,7 +516,8 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (out.origin_trickle == 0) throw usage_error("--origin-trickle-kb must be positive: the origin is the floor");
     } catch (const std::exception& error) {
         parsed.what = parsed_command::action::exit;
-        parsed.exit_status = common.refuse(error, remote_commands().count(refused_in) ? refused_in : "");
+        const bool own_help = remote_commands().count(refused_in) || refused_in == "fetch" || refused_in == "stream" || refused_in == "daemon";
+        parsed.exit_status = common.refuse(error, own_help ? refused_in : "");
     }
     return parsed;
 }

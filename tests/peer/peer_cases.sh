@@ -151,6 +151,10 @@ errors)
     fetch "$work/corrupt.torrent" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
   expect_failure bad-magnet 2 "bad magnet link 'magnet:\?dn=film'" fetch "magnet:?dn=film" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
   expect_failure missing-url 2 "answered 404" fetch "http://127.0.0.1:6969/no-such.torrent" -o "$work/x" --listen-bittorrent 127.10.0.5:7000
+  expect_failure fetch-stream-option 2 "fetch does not take --file \\(see nearcast-peer fetch --help\\)" \
+    fetch "$work/corrupt.torrent" -o "$work/x" --file 1
+  expect_failure daemon-output 2 "daemon does not take --output" daemon --cache "$work/never" -o "$work/x"
+  [ ! -e "$work/never" ] || fail "a refused daemon made its cache folder"
   expect_failure report-folder-missing 2 "report: '$work/no-such-folder/r.json': its folder $work/no-such-folder does not exist" \
     fetch "$work/corrupt.torrent" -o "$work/x" --report "$work/no-such-folder/r.json"
 
