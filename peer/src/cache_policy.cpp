@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <ctime>
+#include <set>
 #include <stdexcept>
 
 namespace nearcast::peer {
@@ -70,7 +71,10 @@ limit_change parse_limit_change(const std::vector<std::pair<std::string, std::st
     constexpr double max_kb_per_s = 1e7;
     constexpr double max_monthly_mb = 1e9;
     limit_change change;
+    std::set<std::string> seen;
     for (const auto& [name, value] : parameters) {
+        // Two values for one limit: which was meant is not ours to guess.
+        if (!seen.insert(name).second) throw std::invalid_argument(name + " is given twice");
         if (name == "upload_kb") {
             change.upload_rate = static_cast<std::int64_t>(scaled_amount(name, value, 1000, max_kb_per_s));
         } else if (name == "download_kb") {

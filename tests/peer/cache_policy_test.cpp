@@ -70,6 +70,7 @@ TEST_CASE("a bad limit is refused with its name and what is wrong, and nothing o
         return std::string("accepted");
     };
     CHECK(refused({{"upload_kb", "fast"}}) == "upload_kb=fast: not a number");
+    CHECK(refused({{"upload_kb", "10"}, {"upload_kb", "20"}}) == "upload_kb is given twice");
     CHECK(refused({{"upload_kb", ""}}) == "upload_kb=(nothing): not a number");
     CHECK(refused({{"upload_kb", "12abc"}}) == "upload_kb=12abc: not a number");
     CHECK(refused({{"upload_kb", "nan"}}) == "upload_kb=nan: not a number");
