@@ -150,6 +150,9 @@ never goes into a URL.
 }
 
 // The flags that were given on the command line itself (not from a config file, not defaults).
+// The commands that run in this process (not through the daemon), each with its own --help.
+bool runs_here(const std::string& command) { return command == "fetch" || command == "stream" || command == "daemon"; }
+
 std::vector<std::string> given_flags(const po::variables_map& values) {
     std::vector<std::string> out;
     for (const auto& [name, value] : values) {
@@ -385,7 +388,7 @@ parsed_command parse_command_line(int argc, char** argv) {
             }
             // Nor does an option that its --help does not list (stream's --file to a fetch, -o
             // to the daemon, whose items live in its cache): it would be dropped in silence.
-            if (command == "fetch" || command == "stream" || command == "daemon") {
+            if (runs_here(command)) {
                 const auto own = command == "daemon" ? daemon_options() : fetch_options(command == "stream");
                 for (const auto& flag : on_command_line) {
                     if (flag == "bind" || flag == "control" || own.find_nothrow(flag, false)) continue;  // old names too
@@ -516,8 +519,7 @@ parsed_command parse_command_line(int argc, char** argv) {
         if (out.origin_trickle == 0) throw usage_error("--origin-trickle-kb must be positive: the origin is the floor");
     } catch (const std::exception& error) {
         parsed.what = parsed_command::action::exit;
-        const bool own_help = remote_commands().count(refused_in) || refused_in == "fetch" || refused_in == "stream" || refused_in == "daemon";
-        parsed.exit_status = common.refuse(error, own_help ? refused_in : "");
+        parsed.exit_status = common.refuse(error, remote_commands().count(refused_in) || runs_here(refused_in) ? refused_in : "");
     }
     return parsed;
 }

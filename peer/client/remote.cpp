@@ -179,9 +179,11 @@ int limits(const daemon_address& daemon, const remote_options& remote) {
     return 0;
 }
 
-// The last error a log says, as ": WHAT" (empty when it says none): why a daemon stopped.
-static std::string last_error_of(const fs::path& log) {
+// The last error a log says from byte `from` on, as ": WHAT" (empty when it says none): why a
+// daemon stopped (the log is appended to, run after run: an earlier run's error is not this one's).
+static std::string last_error_of(const fs::path& log, std::uintmax_t from) {
     std::ifstream in(log);
+    in.seekg(static_cast<std::streamoff>(from));
     std::string line, last;
     while (std::getline(in, line)) {
         for (const std::string_view level : {" error ", " critical "}) {
@@ -198,6 +200,8 @@ daemon_address start_daemon(const peer_options& options, const remote_options& r
     fs::create_directories(options.cache, error);
     if (error) throw item_error("--cache " + options.cache.string() + ": cannot create it: " + error.message());
     const fs::path log = options.cache / "daemon.log";
+    std::error_code no_log;
+    const std::uintmax_t log_before = fs::exists(log, no_log) ? fs::file_size(log, no_log) : 0;
     std::vector<std::string> arguments{"nearcast-peer", "daemon", "--cache", options.cache.string(), "--no-progress"};
     arguments.insert(arguments.end(), remote.daemon_arguments.begin(), remote.daemon_arguments.end());
     const pid_t child = ::fork();
@@ -219,7 +223,7 @@ daemon_address start_daemon(const peer_options& options, const remote_options& r
         if (auto daemon = find_daemon(options.cache)) return *daemon;
         int child_status = 0;
         if (::waitpid(child, &child_status, WNOHANG) == child) {
-            const std::string why = "the daemon started for " + options.cache.string() + " stopped at once" + last_error_of(log) +
+            const std::string why = "the daemon started for " + options.cache.string() + " stopped at once" + last_error_of(log, log_before) +
                                     "; its log is " + log.string();
             // Its status 2 is a setting or input of the user's (a port in use, a bad config): so is ours.
             if (WIFEXITED(child_status) && WEXITSTATUS(child_status) == 2) throw item_error(why);
